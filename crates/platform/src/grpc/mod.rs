@@ -1,0 +1,8 @@
+//! Hosting a service over gRPC the same way everywhere: bind first (port 0 allowed), then serve
+//! the service's routes beside health and reflection (v1 and v1alpha, for grpcurl 1.8), behind
+//! request ids and tracing, until shutdown, then drain under a grace period.
+
+mod host;
+mod layers;
+
+pub use host::{GrpcHost, HostOptions};

@@ -1,0 +1,12 @@
+//! What every Docket service needs and none should write twice: settings, telemetry, database
+//! connection and migration, the gRPC host (health, reflection, request ids, tracing, graceful
+//! shutdown) and the mapping of invalid input to `INVALID_ARGUMENT`.
+
+pub mod db;
+pub mod error;
+pub mod grpc;
+pub mod settings;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use settings::{ServiceKind, Settings};

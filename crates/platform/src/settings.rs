@@ -1,0 +1,275 @@
+//! One typed settings struct for a whole deployment, loaded once: built-in defaults, then an
+//! optional TOML file, then `DOCKET__SECTION__KEY` environment variables.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+
+/// The built-in defaults, as the TOML a deployment would write to override them.
+const DEFAULTS: &str = r#"
+data_dir = "./data"
+parties = []
+shutdown_grace_seconds = 20
+request_timeout_seconds = 30
+
+[log]
+filter = "info"
+
+[intake]
+listen = "127.0.0.1:50051"
+
+[case_management]
+listen = "127.0.0.1:50052"
+
+[reporting]
+listen = "127.0.0.1:50053"
+"#;
+
+/// Settings of a whole deployment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Where SQLite databases and blobs live unless their own settings say otherwise.
+    pub data_dir: PathBuf,
+    /// The parties to the conflict. When empty, any well-formed party code is accepted.
+    pub parties: Vec<String>,
+    /// How long in-flight requests may take to finish after a shutdown signal.
+    pub shutdown_grace_seconds: u64,
+    /// How long one request may take before it is cancelled.
+    pub request_timeout_seconds: u64,
+    pub log: LogSettings,
+    pub intake: IntakeSettings,
+    pub case_management: ServiceSettings,
+    pub reporting: ServiceSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// A `tracing` filter such as `info` or `docket_intake=debug,info`. `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+/// Settings of one service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSettings {
+    /// The address the service binds.
+    pub listen: SocketAddr,
+    /// How the other services reach it. Default: `http://` and `listen`.
+    pub url: Option<String>,
+    /// Its database. Default: a SQLite file under `data_dir`.
+    pub database_url: Option<String>,
+}
+
+/// Settings of intake: those of every service, and the receipt key.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntakeSettings {
+    /// The address the service binds.
+    pub listen: SocketAddr,
+    /// How the other services reach it. Default: `http://` and `listen`.
+    pub url: Option<String>,
+    /// Its database. Default: a SQLite file under `data_dir`.
+    pub database_url: Option<String>,
+    /// The key anonymous sources' receipts are derived with, at least 32 characters; replicas
+    /// must share it. Default: a random key kept in `data_dir/intake-receipt.key`.
+    pub receipt_key: Option<String>,
+}
+
+/// The three services of a deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServiceKind {
+    Intake,
+    CaseManagement,
+    Reporting,
+}
+
+impl ServiceKind {
+    pub const ALL: [ServiceKind; 3] = [
+        ServiceKind::Intake,
+        ServiceKind::CaseManagement,
+        ServiceKind::Reporting,
+    ];
+
+    /// The name used on the command line and in logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            ServiceKind::Intake => "intake",
+            ServiceKind::CaseManagement => "case-management",
+            ServiceKind::Reporting => "reporting",
+        }
+    }
+
+    fn database_file(self) -> &'static str {
+        match self {
+            ServiceKind::Intake => "intake.db",
+            ServiceKind::CaseManagement => "case-management.db",
+            ServiceKind::Reporting => "reporting.db",
+        }
+    }
+}
+
+/// Why settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read settings: {0}")]
+    Load(#[from] config::ConfigError),
+}
+
+impl Settings {
+    /// Defaults, then `file` if given, then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        Self::load_from(file, Environment::default().source(None))
+    }
+
+    /// The defaults alone, as tests start from.
+    pub fn defaults() -> Result<Self, SettingsError> {
+        Ok(Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .build()?
+            .try_deserialize()?)
+    }
+
+    fn load_from(file: Option<&Path>, environment: Environment) -> Result<Self, SettingsError> {
+        let mut builder = Config::builder().add_source(File::from_str(DEFAULTS, FileFormat::Toml));
+        if let Some(file) = file {
+            builder = builder.add_source(File::from(file).format(FileFormat::Toml).required(true));
+        }
+        let environment = environment
+            .prefix("DOCKET")
+            .prefix_separator("__")
+            .separator("__")
+            // Only `parties` is a list; splitting other values on commas would cut database URLs.
+            .list_separator(",")
+            .with_list_parse_key("parties")
+            .try_parsing(true);
+        Ok(builder.add_source(environment).build()?.try_deserialize()?)
+    }
+
+    /// The address a service binds.
+    pub fn listen(&self, kind: ServiceKind) -> SocketAddr {
+        match kind {
+            ServiceKind::Intake => self.intake.listen,
+            ServiceKind::CaseManagement => self.case_management.listen,
+            ServiceKind::Reporting => self.reporting.listen,
+        }
+    }
+
+    /// Sets the address a service binds (tests bind port 0).
+    pub fn set_listen(&mut self, kind: ServiceKind, listen: SocketAddr) {
+        match kind {
+            ServiceKind::Intake => self.intake.listen = listen,
+            ServiceKind::CaseManagement => self.case_management.listen = listen,
+            ServiceKind::Reporting => self.reporting.listen = listen,
+        }
+    }
+
+    /// Sets the database URL of a service.
+    pub fn set_database_url(&mut self, kind: ServiceKind, url: String) {
+        match kind {
+            ServiceKind::Intake => self.intake.database_url = Some(url),
+            ServiceKind::CaseManagement => self.case_management.database_url = Some(url),
+            ServiceKind::Reporting => self.reporting.database_url = Some(url),
+        }
+    }
+
+    /// The URL and database URL settings of a service.
+    fn configured(&self, kind: ServiceKind) -> (&Option<String>, &Option<String>) {
+        match kind {
+            ServiceKind::Intake => (&self.intake.url, &self.intake.database_url),
+            ServiceKind::CaseManagement => (
+                &self.case_management.url,
+                &self.case_management.database_url,
+            ),
+            ServiceKind::Reporting => (&self.reporting.url, &self.reporting.database_url),
+        }
+    }
+
+    /// The database URL of a service: its own setting, or a SQLite file under `data_dir`.
+    pub fn database_url(&self, kind: ServiceKind) -> String {
+        match self.configured(kind).1 {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join(kind.database_file()).display()
+            ),
+        }
+    }
+
+    /// How other services reach a service.
+    pub fn url(&self, kind: ServiceKind) -> String {
+        match self.configured(kind).0 {
+            Some(url) => url.clone(),
+            None => format!("http://{}", self.listen(kind)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn with_env(vars: &[(&str, &str)]) -> Settings {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::load_from(None, Environment::default().source(Some(vars))).unwrap()
+    }
+
+    #[test]
+    fn defaults_match_the_design() {
+        let settings = with_env(&[]);
+        assert_eq!(settings.intake.listen.to_string(), "127.0.0.1:50051");
+        assert_eq!(
+            settings.case_management.listen.to_string(),
+            "127.0.0.1:50052"
+        );
+        assert_eq!(settings.reporting.listen.to_string(), "127.0.0.1:50053");
+        assert_eq!(settings.data_dir, PathBuf::from("./data"));
+        assert_eq!(
+            settings.database_url(ServiceKind::CaseManagement),
+            "sqlite://./data/case-management.db?mode=rwc"
+        );
+        assert_eq!(
+            settings.url(ServiceKind::Reporting),
+            "http://127.0.0.1:50053"
+        );
+        assert!(settings.parties.is_empty());
+    }
+
+    #[test]
+    fn environment_variables_override_sections_and_lists() {
+        let settings = with_env(&[
+            ("DOCKET__INTAKE__LISTEN", "0.0.0.0:6000"),
+            ("DOCKET__CASE_MANAGEMENT__URL", "http://cases:50052"),
+            (
+                "DOCKET__REPORTING__DATABASE_URL",
+                "postgres://u@h/db?options=a,b",
+            ),
+            ("DOCKET__PARTIES", "AZ,AM,AM-NK"),
+            ("DOCKET__SHUTDOWN_GRACE_SECONDS", "5"),
+        ]);
+        assert_eq!(settings.intake.listen.to_string(), "0.0.0.0:6000");
+        assert_eq!(
+            settings.url(ServiceKind::CaseManagement),
+            "http://cases:50052"
+        );
+        assert_eq!(
+            settings.database_url(ServiceKind::Reporting),
+            "postgres://u@h/db?options=a,b"
+        );
+        assert_eq!(settings.parties, ["AZ", "AM", "AM-NK"]);
+        assert_eq!(settings.shutdown_grace_seconds, 5);
+    }
+
+    #[test]
+    fn a_misspelt_setting_is_an_error_not_silence() {
+        let vars = HashMap::from([("DOCKET__INTAKE__LISTN".to_owned(), "x".to_owned())]);
+        assert!(Settings::load_from(None, Environment::default().source(Some(vars))).is_err());
+    }
+}

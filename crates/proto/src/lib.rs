@@ -1,0 +1,29 @@
+//! The wire contract: code generated from `proto/`, the descriptor set that reflection serves,
+//! and the conversions between wire messages and domain values.
+//!
+//! Conversions from the wire into the domain go through the domain's parsers, so a request that
+//! converts is valid; each problem is reported with the path of the field in the request
+//! (`allegation.victims[2].count`).
+
+#![allow(missing_debug_implementations)] // generated service wrappers
+
+mod convert;
+
+/// Generated code, one module per protobuf package.
+pub mod docket {
+    pub mod common {
+        pub mod v1 {
+            tonic::include_proto!("docket.common.v1");
+        }
+    }
+    pub mod intake {
+        pub mod v1 {
+            tonic::include_proto!("docket.intake.v1");
+        }
+    }
+}
+
+pub use convert::{decode_enum, parse_new_allegation, parse_time, timestamp};
+
+/// The encoded `FileDescriptorSet` of every Docket proto file, for server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("docket_descriptor");

@@ -1,0 +1,58 @@
+//! `docket serve`: start the chosen services, serve until SIGTERM or SIGINT, drain, stop.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use docket_case_management::CaseManagement;
+use docket_intake::Intake;
+use docket_platform::grpc::HostOptions;
+use docket_platform::shutdown::{Shutdown, os_signal};
+use docket_platform::{ServiceKind, Settings};
+use docket_reporting::Reporting;
+use tokio::task::JoinSet;
+
+pub async fn run(settings: &Settings, kinds: &[ServiceKind]) -> anyhow::Result<()> {
+    let options = HostOptions {
+        request_timeout: Duration::from_secs(settings.request_timeout_seconds),
+        shutdown_grace: Duration::from_secs(settings.shutdown_grace_seconds),
+    };
+    let (shutdown, _) = Shutdown::new();
+    let mut running = JoinSet::new();
+    // Every service is started (database open, port bound) before any serves, so that a bad
+    // setting stops the process before it answers anything.
+    for kind in kinds {
+        let signal = shutdown.signal();
+        match kind {
+            ServiceKind::Intake => {
+                let service = Intake::start(settings, options).await?;
+                running.spawn(async move { ("intake", service.serve(signal).await) });
+            }
+            ServiceKind::CaseManagement => {
+                let service = CaseManagement::start(settings, options).await?;
+                running.spawn(async move { ("case-management", service.serve(signal).await) });
+            }
+            ServiceKind::Reporting => {
+                let service = Reporting::start(settings, options).await?;
+                running.spawn(async move { ("reporting", service.serve(signal).await) });
+            }
+        }
+    }
+
+    let trigger = shutdown.clone();
+    tokio::spawn(async move {
+        os_signal().await;
+        trigger.trigger();
+    });
+
+    let mut failure = None;
+    while let Some(joined) = running.join_next().await {
+        let (name, result) = joined.context("a service task panicked")?;
+        if let Err(error) = result {
+            tracing::error!(service = name, error = %format!("{error:#}"), "service failed");
+            failure.get_or_insert_with(|| error.context(format!("{name} failed")));
+        }
+        // One service down takes the process down: a half-running deployment misleads.
+        shutdown.trigger();
+    }
+    failure.map_or(Ok(()), Err)
+}

@@ -1,0 +1,7 @@
+//! sea-orm entities of the intake tables. Enumerations are stored as the domain's stable codes.
+
+pub mod allegation;
+pub mod perpetrator;
+pub mod source_url;
+pub mod victim_group;
+pub mod violation_type;

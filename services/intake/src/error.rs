@@ -1,0 +1,52 @@
+//! Everything that can go wrong in intake, and its one mapping to a gRPC status.
+
+use docket_domain::allegation::IllegalTriage;
+use docket_domain::{UnknownCode, Violations};
+use docket_platform::error;
+use sea_orm::DbErr;
+use tonic::Status;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("invalid request: {0}")]
+    Invalid(Violations),
+    #[error("allegation {0} not found")]
+    AllegationNotFound(Uuid),
+    #[error(transparent)]
+    IllegalTriage(#[from] IllegalTriage),
+    #[error(
+        "allegation {target} is itself a duplicate of {original}; mark it a duplicate of \
+         {original} instead"
+    )]
+    DuplicateOfDuplicate { target: Uuid, original: Uuid },
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+    #[error("stored data cannot be read: {0}")]
+    Corrupt(#[from] UnknownCode),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<Violations> for IntakeError {
+    fn from(violations: Violations) -> Self {
+        IntakeError::Invalid(violations)
+    }
+}
+
+impl From<IntakeError> for Status {
+    fn from(error: IntakeError) -> Self {
+        match error {
+            IntakeError::Invalid(violations) => error::invalid_argument(&violations),
+            IntakeError::AllegationNotFound(_) => Status::not_found(error.to_string()),
+            IntakeError::IllegalTriage(_) | IntakeError::DuplicateOfDuplicate { .. } => {
+                Status::failed_precondition(error.to_string())
+            }
+            IntakeError::Database(ref db) if docket_platform::db::is_unavailable(db) => {
+                error::unavailable(&error)
+            }
+            IntakeError::Database(_) | IntakeError::Corrupt(_) => error::internal(&error),
+            IntakeError::Unexpected(ref cause) => error::internal(cause.as_ref()),
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The intake database schema, one migration per file, applied at start-up.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_create_allegations;
+
+/// Every intake migration, oldest first.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_create_allegations::Migration)]
+    }
+}

@@ -1,0 +1,151 @@
+//! Listing allegations a page at a time, oldest first, with AIP-132 page tokens.
+
+use chrono::{DateTime, Utc};
+use docket_domain::allegation::AllegationStatus;
+use docket_domain::incident::ViolationType;
+use docket_domain::party::PartyCode;
+use docket_proto::docket::intake::v1 as pb;
+use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::Query;
+use sea_orm::{QueryOrder, QuerySelect};
+use sha2::{Digest, Sha256};
+
+use super::AllegationStore;
+use super::read::load_many;
+use crate::entity::{allegation, perpetrator, violation_type};
+use crate::error::IntakeError;
+
+/// A valid `ListAllegations` request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AllegationQuery {
+    pub page_size: u64,
+    /// The last allegation of the previous page.
+    pub after: Option<Uuid>,
+    pub status: Option<AllegationStatus>,
+    pub violation_type: Option<ViolationType>,
+    pub party: Option<PartyCode>,
+    pub received_after: Option<DateTime<Utc>>,
+    pub received_before: Option<DateTime<Utc>>,
+}
+
+impl AllegationQuery {
+    pub const DEFAULT_PAGE_SIZE: u64 = 50;
+    pub const MAX_PAGE_SIZE: u64 = 1_000;
+
+    /// A digest of the filters, bound into page tokens so that a token is only honoured with the
+    /// filters that produced it.
+    pub fn filter_digest(&self) -> [u8; 8] {
+        let canonical = format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}",
+            self.status.map(AllegationStatus::code),
+            self.violation_type.map(ViolationType::code),
+            self.party.as_ref().map(PartyCode::as_str),
+            self.received_after.map(|t| t.timestamp_micros()),
+            self.received_before.map(|t| t.timestamp_micros()),
+        );
+        let hash = Sha256::digest(canonical.as_bytes());
+        let mut digest = [0; 8];
+        digest.copy_from_slice(&hash[..8]);
+        digest
+    }
+
+    /// The opaque token that continues after allegation `last`.
+    pub fn page_token(&self, last: Uuid) -> String {
+        let mut bytes = last.as_bytes().to_vec();
+        bytes.extend_from_slice(&self.filter_digest());
+        hex::encode(bytes)
+    }
+
+    /// The allegation a token continues after, if the token belongs to these filters.
+    pub fn parse_page_token(&self, token: &str) -> Result<Uuid, String> {
+        const REFUSED: &str =
+            "is not a page token of a ListAllegations request with these same filters";
+        let bytes = hex::decode(token).map_err(|_| REFUSED.to_owned())?;
+        match bytes.split_at_checked(16) {
+            Some((id, digest)) if digest == self.filter_digest() => {
+                Uuid::from_slice(id).map_err(|_| REFUSED.to_owned())
+            }
+            _ => Err(REFUSED.to_owned()),
+        }
+    }
+}
+
+impl AllegationStore {
+    /// One page of allegations matching `query`, and the token of the next page if there is one.
+    pub async fn list(
+        &self,
+        query: &AllegationQuery,
+    ) -> Result<(Vec<pb::Allegation>, String), IntakeError> {
+        let mut select = allegation::Entity::find();
+        if let Some(after) = query.after {
+            select = select.filter(allegation::Column::Id.gt(after));
+        }
+        if let Some(status) = query.status {
+            select = select.filter(allegation::Column::Status.eq(status.code()));
+        }
+        if let Some(violation) = query.violation_type {
+            select = select.filter(
+                allegation::Column::Id.in_subquery(
+                    Query::select()
+                        .column(violation_type::Column::AllegationId)
+                        .from(violation_type::Entity)
+                        .and_where(violation_type::Column::ViolationType.eq(violation.code()))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(party) = &query.party {
+            select = select.filter(
+                allegation::Column::Id.in_subquery(
+                    Query::select()
+                        .column(perpetrator::Column::AllegationId)
+                        .from(perpetrator::Entity)
+                        .and_where(perpetrator::Column::PartyCode.eq(party.as_str()))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(after) = query.received_after {
+            select = select.filter(allegation::Column::ReceivedAt.gte(after));
+        }
+        if let Some(before) = query.received_before {
+            select = select.filter(allegation::Column::ReceivedAt.lt(before));
+        }
+        // One more than asked tells whether another page follows.
+        let mut rows = select
+            .order_by_asc(allegation::Column::Id)
+            .limit(query.page_size + 1)
+            .all(&self.db)
+            .await?;
+        let more = rows.len() as u64 > query.page_size;
+        rows.truncate(usize::try_from(query.page_size).unwrap_or(usize::MAX));
+        let next_page_token = match rows.last() {
+            Some(last) if more => query.page_token(last.id),
+            _ => String::new(),
+        };
+        Ok((load_many(&self.db, rows).await?, next_page_token))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_token_is_honoured_only_with_its_own_filters() {
+        let query = AllegationQuery {
+            page_size: 10,
+            status: Some(AllegationStatus::Received),
+            ..AllegationQuery::default()
+        };
+        let last = Uuid::now_v7();
+        let token = query.page_token(last);
+        assert_eq!(query.parse_page_token(&token), Ok(last));
+        let other = AllegationQuery {
+            status: Some(AllegationStatus::Accepted),
+            ..query.clone()
+        };
+        assert!(other.parse_page_token(&token).is_err());
+        assert!(query.parse_page_token("not-a-token").is_err());
+    }
+}

@@ -1,0 +1,197 @@
+//! Stored allegations back into wire messages, their repeated parts fetched per page, not per row.
+
+use std::collections::HashMap;
+
+use docket_domain::UnknownCode;
+use docket_domain::allegation::{AllegationStatus, Channel};
+use docket_domain::incident::{
+    AgeGroup, Harm, LocationPrecision, Sex, TimePrecision, VictimStatus, ViolationType,
+};
+use docket_proto::docket::common::v1 as common;
+use docket_proto::docket::intake::v1 as pb;
+use docket_proto::timestamp;
+use sea_orm::entity::prelude::*;
+use sea_orm::{ConnectionTrait, QueryOrder};
+
+use super::AllegationStore;
+use crate::entity::{allegation, perpetrator, source_url, victim_group, violation_type};
+use crate::error::IntakeError;
+
+impl AllegationStore {
+    /// One allegation by id.
+    pub async fn get(&self, id: Uuid) -> Result<pb::Allegation, IntakeError> {
+        self.load_one(&self.db, id).await
+    }
+
+    pub(super) async fn load_one<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        id: Uuid,
+    ) -> Result<pb::Allegation, IntakeError> {
+        let row = allegation::Entity::find_by_id(id)
+            .one(conn)
+            .await?
+            .ok_or(IntakeError::AllegationNotFound(id))?;
+        let mut messages = load_many(conn, vec![row]).await?;
+        messages.pop().ok_or(IntakeError::AllegationNotFound(id))
+    }
+}
+
+/// The wire messages of `rows`, in the same order.
+pub(super) async fn load_many<C: ConnectionTrait>(
+    conn: &C,
+    rows: Vec<allegation::Model>,
+) -> Result<Vec<pb::Allegation>, IntakeError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let mut types = group(
+        violation_type::Entity::find()
+            .filter(violation_type::Column::AllegationId.is_in(ids.clone()))
+            .order_by_asc(violation_type::Column::Position)
+            .all(conn)
+            .await?,
+        |r| r.allegation_id,
+    );
+    let mut perpetrators = group(
+        perpetrator::Entity::find()
+            .filter(perpetrator::Column::AllegationId.is_in(ids.clone()))
+            .order_by_asc(perpetrator::Column::Position)
+            .all(conn)
+            .await?,
+        |r| r.allegation_id,
+    );
+    let mut victims = group(
+        victim_group::Entity::find()
+            .filter(victim_group::Column::AllegationId.is_in(ids.clone()))
+            .order_by_asc(victim_group::Column::Position)
+            .all(conn)
+            .await?,
+        |r| r.allegation_id,
+    );
+    let mut urls = group(
+        source_url::Entity::find()
+            .filter(source_url::Column::AllegationId.is_in(ids))
+            .order_by_asc(source_url::Column::Position)
+            .all(conn)
+            .await?,
+        |r| r.allegation_id,
+    );
+
+    rows.into_iter()
+        .map(|row| {
+            let id = row.id;
+            let mut message = scalar_fields(row)?;
+            message.violation_types = types
+                .remove(&id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| {
+                    ViolationType::from_code(&r.violation_type)
+                        .map(wire::<common::ViolationType, _>)
+                })
+                .collect::<Result<_, _>>()?;
+            message.alleged_perpetrators = perpetrators
+                .remove(&id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| common::AllegedPerpetrator {
+                    party_code: r.party_code.unwrap_or_default(),
+                    unit: r.unit.unwrap_or_default(),
+                    description: r.description.unwrap_or_default(),
+                })
+                .collect();
+            message.victims = victims
+                .remove(&id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(victim_group_message)
+                .collect::<Result<_, _>>()?;
+            message.source_urls = urls
+                .remove(&id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| r.url)
+                .collect();
+            Ok(message)
+        })
+        .collect()
+}
+
+fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {
+    let mut groups: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for row in rows {
+        groups.entry(key(&row)).or_default().push(row);
+    }
+    groups
+}
+
+/// The raw number of the wire enum `W` for the domain value `value`.
+fn wire<W, D>(value: D) -> i32
+where
+    W: From<D> + Into<i32>,
+{
+    W::from(value).into()
+}
+
+fn scalar_fields(row: allegation::Model) -> Result<pb::Allegation, UnknownCode> {
+    let incident_period = match (row.period_start, row.period_precision) {
+        (Some(start), Some(precision)) => Some(common::IncidentPeriod {
+            start_time: Some(timestamp(start)),
+            end_time: row.period_end.map(timestamp),
+            precision: wire::<common::TimePrecision, _>(TimePrecision::from_code(&precision)?),
+        }),
+        _ => None,
+    };
+    let location = match row.location_precision {
+        Some(precision) => Some(common::Location {
+            place_name: row.place_name.unwrap_or_default(),
+            admin_area: row.admin_area.unwrap_or_default(),
+            country_code: row.country_code.unwrap_or_default(),
+            latitude: row.latitude,
+            longitude: row.longitude,
+            precision: wire::<common::LocationPrecision, _>(LocationPrecision::from_code(
+                &precision,
+            )?),
+        }),
+        None => None,
+    };
+    Ok(pb::Allegation {
+        id: row.id.to_string(),
+        reference: row.reference,
+        status: wire::<pb::AllegationStatus, _>(AllegationStatus::from_code(&row.status)?),
+        received_at: Some(timestamp(row.received_at)),
+        channel: wire::<pb::Channel, _>(Channel::from_code(&row.channel)?),
+        source: Some(pb::Source {
+            anonymous: row.source_anonymous,
+            name: row.source_name.unwrap_or_default(),
+            contact: row.source_contact.unwrap_or_default(),
+        }),
+        narrative: row.narrative,
+        language: row.language,
+        incident_period,
+        location,
+        violation_types: Vec::new(),
+        alleged_perpetrators: Vec::new(),
+        victims: Vec::new(),
+        source_urls: Vec::new(),
+        reviewed_by: row.reviewed_by.unwrap_or_default(),
+        rejection_reason: row.rejection_reason.unwrap_or_default(),
+        duplicate_of_id: row
+            .duplicate_of_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        status_changed_at: Some(timestamp(row.status_changed_at)),
+    })
+}
+
+fn victim_group_message(row: victim_group::Model) -> Result<common::VictimGroup, UnknownCode> {
+    Ok(common::VictimGroup {
+        count: row.count,
+        status: wire::<common::VictimStatus, _>(VictimStatus::from_code(&row.status)?),
+        harm: wire::<common::Harm, _>(Harm::from_code(&row.harm)?),
+        age_group: wire::<common::AgeGroup, _>(AgeGroup::from_code(&row.age_group)?),
+        sex: wire::<common::Sex, _>(Sex::from_code(&row.sex)?),
+    })
+}

@@ -1,0 +1,280 @@
+//! Registering a new allegation, idempotently by request id, with a gap-free reference.
+
+use chrono::{DateTime, Datelike, SubsecRound, Utc};
+use docket_domain::Violations;
+use docket_domain::allegation::{
+    AllegationReference, AllegationStatus, NewAllegation, RequestId, Source,
+};
+use docket_platform::db::begin_write;
+use docket_proto::docket::intake::v1 as pb;
+use sea_orm::entity::prelude::*;
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
+    QueryFilter, SqlErr, Statement,
+};
+use uuid::Uuid;
+
+use super::AllegationStore;
+use crate::entity::{allegation, perpetrator, source_url, victim_group, violation_type};
+use crate::error::IntakeError;
+
+/// A valid submission, ready to store.
+#[derive(Debug)]
+pub struct Submission {
+    /// The id the allegation gets if this is not a retry.
+    pub id: Uuid,
+    pub request_id: RequestId,
+    /// SHA-256 of the submitted message, to recognise a retry.
+    pub fingerprint: String,
+    /// SHA-256 of the receipt derived from `id`, for an anonymous source.
+    pub receipt_hash: Option<String>,
+    pub allegation: NewAllegation,
+}
+
+/// The stored allegation and whether this call created it.
+#[derive(Debug)]
+pub struct Submitted {
+    pub allegation: pb::Allegation,
+    pub created: bool,
+}
+
+impl AllegationStore {
+    /// Stores `submission`, or returns the allegation an earlier call with the same request id
+    /// stored.
+    pub async fn submit(&self, submission: Submission) -> Result<Submitted, IntakeError> {
+        let request_id = submission.request_id.clone();
+        let fingerprint = submission.fingerprint.clone();
+        match self.try_submit(submission).await {
+            // A concurrent call with the same request id committed first. (Only on PostgreSQL:
+            // SQLite's IMMEDIATE transactions serialise the check in `try_submit`.)
+            Err(IntakeError::Database(error)) if is_unique_violation(&error) => {
+                let row = allegation::Entity::find()
+                    .filter(allegation::Column::RequestId.eq(request_id.as_str()))
+                    .one(&self.db)
+                    .await?
+                    .ok_or(IntakeError::Database(error))?;
+                check_same_request(&row, &fingerprint)?;
+                Ok(Submitted {
+                    allegation: self.load_one(&self.db, row.id).await?,
+                    created: false,
+                })
+            }
+            other => other,
+        }
+    }
+
+    async fn try_submit(&self, submission: Submission) -> Result<Submitted, IntakeError> {
+        let txn = begin_write(&self.db).await?;
+        if let Some(existing) = self.replay(&txn, &submission).await? {
+            return Ok(existing);
+        }
+        let id = submission.id;
+        insert(&txn, submission).await?;
+        let allegation = self.load_one(&txn, id).await?;
+        txn.commit().await?;
+        Ok(Submitted {
+            allegation,
+            created: true,
+        })
+    }
+
+    async fn replay(
+        &self,
+        txn: &DatabaseTransaction,
+        submission: &Submission,
+    ) -> Result<Option<Submitted>, IntakeError> {
+        let Some(row) = allegation::Entity::find()
+            .filter(allegation::Column::RequestId.eq(submission.request_id.as_str()))
+            .one(txn)
+            .await?
+        else {
+            return Ok(None);
+        };
+        check_same_request(&row, &submission.fingerprint)?;
+        Ok(Some(Submitted {
+            allegation: self.load_one(txn, row.id).await?,
+            created: false,
+        }))
+    }
+}
+
+fn check_same_request(row: &allegation::Model, fingerprint: &str) -> Result<(), IntakeError> {
+    if row.request_fingerprint == fingerprint {
+        Ok(())
+    } else {
+        Err(Violations::single(
+            "request_id",
+            format!(
+                "was already used for a different allegation ({}); use a new request id",
+                row.reference
+            ),
+        )
+        .into())
+    }
+}
+
+fn is_unique_violation(error: &DbErr) -> bool {
+    matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+async fn insert(txn: &DatabaseTransaction, submission: Submission) -> Result<(), DbErr> {
+    // PostgreSQL keeps microseconds; keep the same everywhere so reads agree with writes.
+    let received_at = Utc::now().trunc_subsecs(6);
+    let reference = next_reference(txn, received_at).await?;
+    let Submission {
+        id,
+        request_id,
+        fingerprint,
+        receipt_hash,
+        allegation: new,
+    } = submission;
+    let (source_anonymous, source_name, source_contact) = match new.source() {
+        Source::Anonymous => (true, None, None),
+        Source::Identified { name, contact } => (
+            false,
+            Some(name.as_str().to_owned()),
+            contact.as_ref().map(|c| c.as_str().to_owned()),
+        ),
+    };
+    let period = new.incident_period();
+    let location = new.location();
+    let row = allegation::ActiveModel {
+        id: Set(id),
+        reference: Set(reference.to_string()),
+        request_id: Set(request_id.as_str().to_owned()),
+        request_fingerprint: Set(fingerprint),
+        status: Set(AllegationStatus::Received.code().to_owned()),
+        received_at: Set(received_at),
+        status_changed_at: Set(received_at),
+        channel: Set(new.channel().code().to_owned()),
+        source_anonymous: Set(source_anonymous),
+        source_name: Set(source_name),
+        source_contact: Set(source_contact),
+        receipt_hash: Set(receipt_hash),
+        narrative: Set(new.narrative().as_str().to_owned()),
+        language: Set(new.language().as_str().to_owned()),
+        period_start: Set(period.map(|p| p.start().trunc_subsecs(6))),
+        period_end: Set(period.and_then(|p| p.end()).map(|t| t.trunc_subsecs(6))),
+        period_precision: Set(period.map(|p| p.precision().code().to_owned())),
+        place_name: Set(location.and_then(|l| l.place_name()).map(str::to_owned)),
+        admin_area: Set(location.and_then(|l| l.admin_area()).map(str::to_owned)),
+        country_code: Set(location.and_then(|l| l.country_code()).map(str::to_owned)),
+        latitude: Set(location.and_then(|l| l.coordinates()).map(|(lat, _)| lat)),
+        longitude: Set(location.and_then(|l| l.coordinates()).map(|(_, lon)| lon)),
+        location_precision: Set(location.map(|l| l.precision().code().to_owned())),
+        reviewed_by: Set(None),
+        rejection_reason: Set(None),
+        duplicate_of_id: Set(None),
+    };
+    allegation::Entity::insert(row)
+        .exec_without_returning(txn)
+        .await?;
+
+    let positions = (0..).map(|p: i32| p);
+    insert_children(
+        txn,
+        new.violation_types()
+            .iter()
+            .zip(positions.clone())
+            .map(|(t, position)| violation_type::ActiveModel {
+                allegation_id: Set(id),
+                position: Set(position),
+                violation_type: Set(t.code().to_owned()),
+            }),
+    )
+    .await?;
+    insert_children(
+        txn,
+        new.alleged_perpetrators()
+            .iter()
+            .zip(positions.clone())
+            .map(|(p, position)| perpetrator::ActiveModel {
+                allegation_id: Set(id),
+                position: Set(position),
+                party_code: Set(p.party().map(|c| c.as_str().to_owned())),
+                unit: Set(p.unit().map(str::to_owned)),
+                description: Set(p.description().map(str::to_owned)),
+            }),
+    )
+    .await?;
+    insert_children(
+        txn,
+        new.victims()
+            .iter()
+            .zip(positions.clone())
+            .map(|(g, position)| victim_group::ActiveModel {
+                allegation_id: Set(id),
+                position: Set(position),
+                // At most 1 000 000, checked by the domain.
+                count: Set(i32::try_from(g.count).unwrap_or(i32::MAX)),
+                status: Set(g.status.code().to_owned()),
+                harm: Set(g.harm.code().to_owned()),
+                age_group: Set(g.age_group.code().to_owned()),
+                sex: Set(g.sex.code().to_owned()),
+            }),
+    )
+    .await?;
+    insert_children(
+        txn,
+        new.source_urls()
+            .iter()
+            .zip(positions)
+            .map(|(url, position)| source_url::ActiveModel {
+                allegation_id: Set(id),
+                position: Set(position),
+                url: Set(url.as_str().to_owned()),
+            }),
+    )
+    .await
+}
+
+async fn insert_children<A>(
+    txn: &DatabaseTransaction,
+    rows: impl Iterator<Item = A>,
+) -> Result<(), DbErr>
+where
+    A: ActiveModelTrait + Send,
+{
+    let rows: Vec<A> = rows.collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    A::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
+}
+
+/// The next reference of `received_at`'s year. The counter row is locked until the transaction
+/// ends, so references are given out in commit order without gaps: a rolled-back submission
+/// gives its number back.
+async fn next_reference(
+    txn: &DatabaseTransaction,
+    received_at: DateTime<Utc>,
+) -> Result<AllegationReference, DbErr> {
+    let year = received_at.year();
+    let backend = txn.get_database_backend();
+    let placeholder = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let sql = format!(
+        "INSERT INTO reference_counters (year, last_number) VALUES ({placeholder}, 1) \
+         ON CONFLICT (year) DO UPDATE SET last_number = reference_counters.last_number + 1 \
+         RETURNING last_number"
+    );
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [year.into()]))
+        .await?
+        .ok_or_else(|| DbErr::Custom("the reference counter returned no row".to_owned()))?;
+    let number: i64 = row.try_get_by_index(0)?;
+    u32::try_from(number)
+        .ok()
+        .and_then(|number| AllegationReference::new(year, number))
+        .ok_or_else(|| {
+            DbErr::Custom(format!(
+                "reference number {number} of {year} is out of range"
+            ))
+        })
+}

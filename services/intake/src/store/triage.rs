@@ -1,0 +1,107 @@
+//! Moving an allegation through triage.
+
+use chrono::{SubsecRound, Utc};
+use docket_domain::allegation::{AllegationStatus, RejectionReason, ReviewerName, TriageAction};
+use docket_platform::db::begin_write;
+use docket_proto::docket::intake::v1 as pb;
+use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::Expr;
+
+use super::AllegationStore;
+use crate::entity::allegation;
+use crate::error::IntakeError;
+
+/// A triage step with what it records.
+#[derive(Debug, Clone)]
+pub enum TriageCommand {
+    StartReview(ReviewerName),
+    Accept,
+    Reject(RejectionReason),
+    MarkDuplicate { of: Uuid },
+}
+
+impl TriageCommand {
+    fn action(&self) -> TriageAction {
+        match self {
+            TriageCommand::StartReview(_) => TriageAction::StartReview,
+            TriageCommand::Accept => TriageAction::Accept,
+            TriageCommand::Reject(_) => TriageAction::Reject,
+            TriageCommand::MarkDuplicate { .. } => TriageAction::MarkDuplicate,
+        }
+    }
+}
+
+impl AllegationStore {
+    /// Applies `command` to allegation `id` if its status allows it.
+    pub async fn triage(
+        &self,
+        id: Uuid,
+        command: TriageCommand,
+    ) -> Result<pb::Allegation, IntakeError> {
+        let txn = begin_write(&self.db).await?;
+        let current = allegation::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .ok_or(IntakeError::AllegationNotFound(id))?;
+        let action = command.action();
+        let next = action.apply(AllegationStatus::from_code(&current.status)?)?;
+
+        let mut update = allegation::Entity::update_many()
+            .col_expr(allegation::Column::Status, Expr::value(next.code()))
+            .col_expr(
+                allegation::Column::StatusChangedAt,
+                Expr::value(Utc::now().trunc_subsecs(6)),
+            );
+        match &command {
+            TriageCommand::StartReview(reviewer) => {
+                update = update.col_expr(
+                    allegation::Column::ReviewedBy,
+                    Expr::value(reviewer.as_str()),
+                );
+            }
+            TriageCommand::Reject(reason) => {
+                update = update.col_expr(
+                    allegation::Column::RejectionReason,
+                    Expr::value(reason.as_str()),
+                );
+            }
+            TriageCommand::MarkDuplicate { of } => {
+                let original = allegation::Entity::find_by_id(*of)
+                    .one(&txn)
+                    .await?
+                    .ok_or(IntakeError::AllegationNotFound(*of))?;
+                if let Some(original_of_original) = original.duplicate_of_id {
+                    return Err(IntakeError::DuplicateOfDuplicate {
+                        target: *of,
+                        original: original_of_original,
+                    });
+                }
+                update = update.col_expr(allegation::Column::DuplicateOfId, Expr::value(*of));
+            }
+            TriageCommand::Accept => {}
+        }
+        // The status condition makes the move atomic on PostgreSQL too, where the row read above
+        // is not locked: of two concurrent decisions, only one finds the status it expects.
+        let allowed: Vec<&str> = action.allowed_from().iter().map(|s| s.code()).collect();
+        let result = update
+            .filter(allegation::Column::Id.eq(id))
+            .filter(allegation::Column::Status.is_in(allowed))
+            .exec(&txn)
+            .await?;
+        if result.rows_affected == 0 {
+            drop(txn);
+            // Someone else moved it in between: report against its status now.
+            let now = allegation::Entity::find_by_id(id)
+                .one(&self.db)
+                .await?
+                .ok_or(IntakeError::AllegationNotFound(id))?;
+            action.apply(AllegationStatus::from_code(&now.status)?)?;
+            return Err(
+                anyhow::anyhow!("allegation {id} changed while it was being triaged").into(),
+            );
+        }
+        let message = self.load_one(&txn, id).await?;
+        txn.commit().await?;
+        Ok(message)
+    }
+}

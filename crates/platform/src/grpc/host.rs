@@ -98,8 +98,8 @@ impl GrpcHost {
 
         let routes = routes
             .add_service(health_service)
-            .add_service(reflection().build_v1()?)
-            .add_service(reflection().build_v1alpha()?);
+            .add_service(reflection(service_names).build_v1()?)
+            .add_service(reflection(service_names).build_v1alpha()?);
         let layers = ServiceBuilder::new()
             .layer(SetRequestIdLayer::new(
                 http::HeaderName::from_static(REQUEST_ID_HEADER),
@@ -166,11 +166,22 @@ fn health_service(reporter: &HealthReporter) -> HealthServer<HealthService> {
     HealthServer::new(HealthService::from_health_reporter(reporter.clone()))
 }
 
-/// Reflection over Docket's own protos, health and the error details, so that grpcurl can show
+/// Reflection that lists `service_names` and health (each host only what it serves) and knows
+/// every Docket message, health and the error details, so that grpcurl can show
 /// `google.rpc.BadRequest` in full.
-fn reflection() -> tonic_reflection::server::Builder<'static> {
-    tonic_reflection::server::Builder::configure()
+fn reflection(service_names: &[&'static str]) -> tonic_reflection::server::Builder<'static> {
+    let builder = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(docket_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .with_service_name(HEALTH_SERVICE)
+        .with_service_name(REFLECTION_V1)
+        .with_service_name(REFLECTION_V1ALPHA);
+    service_names
+        .iter()
+        .fold(builder, |builder, name| builder.with_service_name(*name))
 }
+
+const HEALTH_SERVICE: &str = "grpc.health.v1.Health";
+const REFLECTION_V1: &str = "grpc.reflection.v1.ServerReflection";
+const REFLECTION_V1ALPHA: &str = "grpc.reflection.v1alpha.ServerReflection";

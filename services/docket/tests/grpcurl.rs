@@ -1,0 +1,260 @@
+//! The running binary driven by the real grpcurl, as an operator would: reflection, describe,
+//! a submission good and bad, triage, health, and a clean stop on SIGTERM.
+//!
+//! Skipped when grpcurl is not on `PATH`, unless `DOCKET_TEST_REQUIRE_GRPCURL=1` (as in CI),
+//! which makes a missing grpcurl a failure.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn grpcurl() -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|path| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join("grpcurl"))
+            .find(|candidate| candidate.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var("DOCKET_TEST_REQUIRE_GRPCURL").as_deref() != Ok("1"),
+            "DOCKET_TEST_REQUIRE_GRPCURL=1 but grpcurl is not on PATH"
+        );
+        eprintln!("grpcurl is not on PATH: the grpcurl test does not run");
+    }
+    found
+}
+
+/// `docket serve` on free ports over a fresh data directory.
+struct Server {
+    child: Child,
+    addresses: HashMap<String, String>,
+    _data: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_docket"))
+            .arg("serve")
+            .env("DOCKET__DATA_DIR", data.path())
+            .env("DOCKET__INTAKE__LISTEN", "127.0.0.1:0")
+            .env("DOCKET__CASE_MANAGEMENT__LISTEN", "127.0.0.1:0")
+            .env("DOCKET__REPORTING__LISTEN", "127.0.0.1:0")
+            .env("DOCKET__SHUTDOWN_GRACE_SECONDS", "5")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The bound addresses come from the log, line by line, as the services report them.
+        let stderr = child.stderr.take().unwrap();
+        let (lines, received) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("docket: {line}");
+                // Keep draining after the addresses are known: a full pipe would block docket.
+                let _ = lines.send(line);
+            }
+        });
+        let mut addresses = HashMap::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while addresses.len() < 3 {
+            let line = received
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .expect("docket serve reports its three addresses");
+            if let (Some(service), Some(address)) =
+                (field(&line, "service"), field(&line, "address"))
+                && line.contains(" serving ")
+            {
+                addresses.insert(service, address);
+            }
+        }
+        Self {
+            child,
+            addresses,
+            _data: data,
+        }
+    }
+
+    fn intake(&self) -> &str {
+        &self.addresses["intake"]
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "docket did not stop within 15 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+/// The value of `key=value` in a log line, quotes removed.
+fn field(line: &str, key: &str) -> Option<String> {
+    let start = line.find(&format!("{key}="))? + key.len() + 1;
+    let value = line[start..].split_whitespace().next()?;
+    Some(value.trim_matches('"').to_owned())
+}
+
+/// The string value of the first `"key": "value"` in grpcurl's JSON output.
+fn json_string(output: &str, key: &str) -> String {
+    let marker = format!("\"{key}\": \"");
+    let start = output
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {key} in {output}"))
+        + marker.len();
+    output[start..].split('"').next().unwrap().to_owned()
+}
+
+fn run(grpcurl: &Path, args: &[&str], data: Option<&str>) -> Output {
+    let mut command = Command::new(grpcurl);
+    command.arg("-plaintext");
+    if let Some(data) = data {
+        command.args(["-d", data]);
+    }
+    command.args(args);
+    let output = command.output().unwrap();
+    eprintln!(
+        "grpcurl {args:?}\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn ok(grpcurl: &Path, args: &[&str], data: Option<&str>) -> String {
+    let output = run(grpcurl, args, data);
+    assert!(output.status.success(), "grpcurl {args:?} failed");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+const SUBMISSION: &str = r#"{
+  "request_id": "grpcurl-test-1",
+  "allegation": {
+    "channel": "CHANNEL_HOTLINE",
+    "source": {"anonymous": true},
+    "narrative": "Video shows soldiers executing two bound prisoners of war.",
+    "language": "hy",
+    "incident_period": {"start_time": "2020-10-15T00:00:00Z", "precision": "TIME_PRECISION_DAY"},
+    "location": {"place_name": "Hadrut", "precision": "LOCATION_PRECISION_SETTLEMENT"},
+    "violation_types": ["VIOLATION_TYPE_KILLING"],
+    "alleged_perpetrators": [{"party_code": "AZ"}],
+    "victims": [{"count": 2, "status": "VICTIM_STATUS_PRISONER_OF_WAR", "harm": "HARM_KILLED",
+                 "age_group": "AGE_GROUP_ADULT", "sex": "SEX_MALE"}],
+    "source_urls": ["https://example.org/video/123"]
+  }
+}"#;
+
+#[test]
+fn an_operator_drives_docket_with_grpcurl() {
+    let Some(grpcurl) = grpcurl() else { return };
+    let server = Server::start();
+    let intake = server.intake().to_owned();
+
+    let services = ok(&grpcurl, &[&intake, "list"], None);
+    for service in [
+        "docket.intake.v1.IntakeService",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1alpha.ServerReflection",
+    ] {
+        assert!(
+            services.contains(service),
+            "{service} missing from {services}"
+        );
+    }
+    let described = ok(
+        &grpcurl,
+        &[&intake, "describe", "docket.intake.v1.IntakeService"],
+        None,
+    );
+    assert!(described.contains("rpc SubmitAllegation"));
+    assert!(
+        described.contains("Idempotent by `request_id`"),
+        "proto comments reach the operator"
+    );
+    let message = ok(
+        &grpcurl,
+        &[&intake, "describe", "docket.intake.v1.Allegation"],
+        None,
+    );
+    assert!(message.contains("ALG-YYYY-NNNNNN"));
+
+    let submitted = ok(
+        &grpcurl,
+        &[&intake, "docket.intake.v1.IntakeService/SubmitAllegation"],
+        Some(SUBMISSION),
+    );
+    let id = json_string(&submitted, "id");
+    assert!(json_string(&submitted, "reference").starts_with("ALG-"));
+    assert!(!json_string(&submitted, "receipt").is_empty());
+
+    let by_id = format!(r#"{{"id": "{id}"}}"#);
+    let fetched = ok(
+        &grpcurl,
+        &[&intake, "docket.intake.v1.IntakeService/GetAllegation"],
+        Some(&by_id),
+    );
+    assert!(fetched.contains("ALLEGATION_STATUS_RECEIVED"));
+    let listed = ok(
+        &grpcurl,
+        &[&intake, "docket.intake.v1.IntakeService/ListAllegations"],
+        Some("{}"),
+    );
+    assert!(listed.contains(&id));
+    let accepted = ok(
+        &grpcurl,
+        &[&intake, "docket.intake.v1.IntakeService/AcceptAllegation"],
+        Some(&by_id),
+    );
+    assert!(accepted.contains("ALLEGATION_STATUS_ACCEPTED"));
+
+    // A bad submission: the operator sees the code and each bad field, decoded.
+    let bad = run(
+        &grpcurl,
+        &[&intake, "docket.intake.v1.IntakeService/SubmitAllegation"],
+        Some(r#"{"request_id": "grpcurl-test-2", "allegation": {"narrative": ""}}"#),
+    );
+    assert!(!bad.status.success());
+    let said =
+        String::from_utf8_lossy(&bad.stderr).into_owned() + &String::from_utf8_lossy(&bad.stdout);
+    assert!(said.contains("InvalidArgument"), "{said}");
+    assert!(said.contains("google.rpc.BadRequest"), "{said}");
+    assert!(said.contains("allegation.narrative"), "{said}");
+
+    for address in server.addresses.values() {
+        let health = ok(&grpcurl, &[address, "grpc.health.v1.Health/Check"], None);
+        assert!(health.contains("SERVING"), "{health}");
+    }
+
+    let status = server.terminate();
+    assert!(
+        status.success(),
+        "docket exits cleanly on SIGTERM: {status:?}"
+    );
+}

@@ -1,0 +1,9 @@
+//! End-to-end scenarios: the services over real gRPC on loopback, on SQLite and, when
+//! `DOCKET_TEST_DATABASE_URL` is set, on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed expectation is a failed test
+
+mod bad_input;
+mod hosting;
+mod submission;
+mod triage;

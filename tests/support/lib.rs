@@ -1,0 +1,163 @@
+//! What every end-to-end test needs: the three services started in-process on port 0 over a
+//! fresh database (a temporary SQLite directory, or new PostgreSQL databases with random names
+//! that are dropped afterwards), real gRPC clients, and a restart on the same data.
+//!
+//! PostgreSQL runs when `DOCKET_TEST_DATABASE_URL` names a server (any database on it; the tests
+//! create and drop their own). Logs stay silent unless `TEST_LOG` is set.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: failing loudly is its job
+
+mod database;
+mod fixtures;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use docket_case_management::CaseManagement;
+use docket_intake::Intake;
+use docket_platform::grpc::HostOptions;
+use docket_platform::shutdown::Shutdown;
+use docket_platform::{ServiceKind, Settings};
+use docket_proto::docket::intake::v1::intake_service_client::IntakeServiceClient;
+use docket_reporting::Reporting;
+use tokio::task::JoinSet;
+use tonic::transport::Channel;
+
+pub use database::{Backend, TestDatabases};
+pub use fixtures::{allegation, field_violations, submit_request};
+
+/// The three services running over one set of test databases.
+#[derive(Debug)]
+pub struct TestApp {
+    pub settings: Settings,
+    pub intake_addr: SocketAddr,
+    pub case_management_addr: SocketAddr,
+    pub reporting_addr: SocketAddr,
+    shutdown: Shutdown,
+    tasks: JoinSet<anyhow::Result<()>>,
+    databases: TestDatabases,
+}
+
+impl TestApp {
+    /// Starts the services over fresh databases of `backend`; `None` when that backend is not
+    /// configured for this run.
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        let databases = TestDatabases::create(backend).await?;
+        Some(Self::start(databases, |_| {}).await)
+    }
+
+    /// Like [`TestApp::spawn`], with settings changed by `configure` first.
+    pub async fn spawn_with(
+        backend: Backend,
+        configure: impl FnOnce(&mut Settings),
+    ) -> Option<Self> {
+        let databases = TestDatabases::create(backend).await?;
+        Some(Self::start(databases, configure).await)
+    }
+
+    async fn start(databases: TestDatabases, configure: impl FnOnce(&mut Settings)) -> Self {
+        if std::env::var_os("TEST_LOG").is_some() {
+            docket_platform::telemetry::init("info");
+        }
+        let mut settings = Settings::defaults().expect("the built-in settings load");
+        settings.data_dir = databases.data_dir().to_owned();
+        for kind in ServiceKind::ALL {
+            settings.set_listen(kind, "127.0.0.1:0".parse().expect("a socket address"));
+            settings.set_database_url(kind, databases.url(kind));
+        }
+        configure(&mut settings);
+        Self::launch(databases, settings).await
+    }
+
+    async fn launch(databases: TestDatabases, settings: Settings) -> Self {
+        let options = HostOptions {
+            request_timeout: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(5),
+        };
+        let (shutdown, _) = Shutdown::new();
+        let mut tasks = JoinSet::new();
+        let intake = Intake::start(&settings, options)
+            .await
+            .expect("intake starts");
+        let case_management = CaseManagement::start(&settings, options)
+            .await
+            .expect("case management starts");
+        let reporting = Reporting::start(&settings, options)
+            .await
+            .expect("reporting starts");
+        let (intake_addr, case_management_addr, reporting_addr) = (
+            intake.local_addr(),
+            case_management.local_addr(),
+            reporting.local_addr(),
+        );
+        tasks.spawn(intake.serve(shutdown.signal()));
+        tasks.spawn(case_management.serve(shutdown.signal()));
+        tasks.spawn(reporting.serve(shutdown.signal()));
+        Self {
+            settings,
+            intake_addr,
+            case_management_addr,
+            reporting_addr,
+            shutdown,
+            tasks,
+            databases,
+        }
+    }
+
+    /// A client of intake.
+    pub async fn intake(&self) -> IntakeServiceClient<Channel> {
+        IntakeServiceClient::new(channel(self.intake_addr).await)
+    }
+
+    /// Stops every service and waits until each has stopped cleanly.
+    pub async fn stop(mut self) -> TestDatabases {
+        self.shutdown.trigger();
+        while let Some(result) = self.tasks.join_next().await {
+            result
+                .expect("a service task panicked")
+                .expect("a service stopped with an error");
+        }
+        self.databases
+    }
+
+    /// Stops the services and starts them again on the same data.
+    pub async fn restart(self) -> Self {
+        let settings = self.settings.clone();
+        let databases = self.stop().await;
+        Self::launch(databases, settings).await
+    }
+}
+
+/// A connected channel to `addr`.
+pub async fn channel(addr: SocketAddr) -> Channel {
+    Channel::from_shared(format!("http://{addr}"))
+        .expect("a valid URI")
+        .connect()
+        .await
+        .expect("the service accepts connections")
+}
+
+/// Declares a scenario `async fn name(backend: Backend)` as two tests, on SQLite and on
+/// PostgreSQL; the PostgreSQL one passes without running when no server is configured.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($scenario:ident),+ $(,)?) => {
+        $(
+            mod $scenario {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_sqlite() {
+                    super::$scenario($crate::Backend::Sqlite).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn on_postgres() {
+                    if $crate::Backend::postgres_configured() {
+                        super::$scenario($crate::Backend::Postgres).await;
+                    } else {
+                        eprintln!("DOCKET_TEST_DATABASE_URL is not set: PostgreSQL not tested");
+                    }
+                }
+            }
+        )+
+    };
+}

@@ -258,3 +258,51 @@ fn an_operator_drives_docket_with_grpcurl() {
         "docket exits cleanly on SIGTERM: {status:?}"
     );
 }
+
+/// The grpcurl session of the README, pasted as it stands (only the ports are this run's).
+fn readme_session() -> String {
+    let readme = include_str!("../../../README.md");
+    let start = readme.find("## A grpcurl session").expect("the README has a grpcurl session");
+    let block = &readme[start..];
+    let body = &block[block.find("```sh\n").expect("a sh block") + 6..];
+    body[..body.find("```").expect("the block ends")].to_owned()
+}
+
+#[test]
+fn the_readme_grpcurl_session_works_as_written() {
+    let Some(grpcurl) = grpcurl() else { return };
+    let server = Server::start();
+    let mut script = readme_session();
+    for (service, default) in [
+        ("intake", "127.0.0.1:50051"),
+        ("case-management", "127.0.0.1:50052"),
+        ("reporting", "127.0.0.1:50053"),
+    ] {
+        script = script.replace(default, &server.addresses[service]);
+    }
+    let mut path = std::env::var_os("PATH").unwrap_or_default();
+    if let Some(dir) = grpcurl.parent() {
+        path = std::env::join_paths(std::iter::once(dir.to_owned()).chain(std::env::split_paths(&path))).unwrap();
+    }
+    let output = Command::new("bash")
+        .args(["-c", &script])
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    eprintln!("{stdout}\n{stderr}");
+    for expected in [
+        "docket.intake.v1.IntakeService",
+        "\"reference\": \"ALG-",
+        "\"reviewedBy\": \"officer.aliyev\"",
+        "ALLEGATION_STATUS_ACCEPTED",
+        "\"status\": \"SERVING\"",
+    ] {
+        assert!(stdout.contains(expected), "the README session printed no {expected}");
+    }
+    assert!(stderr.contains("Code: InvalidArgument"), "the bad submission is refused");
+    assert!(stderr.contains("allegation.narrative"));
+    assert_eq!(stderr.matches("ERROR:").count(), 1, "only the bad submission fails");
+    assert!(server.terminate().success());
+}

@@ -262,7 +262,9 @@ fn an_operator_drives_docket_with_grpcurl() {
 /// The grpcurl session of the README, pasted as it stands (only the ports are this run's).
 fn readme_session() -> String {
     let readme = include_str!("../../../README.md");
-    let start = readme.find("## A grpcurl session").expect("the README has a grpcurl session");
+    let start = readme
+        .find("## A grpcurl session")
+        .expect("the README has a grpcurl session");
     let block = &readme[start..];
     let body = &block[block.find("```sh\n").expect("a sh block") + 6..];
     body[..body.find("```").expect("the block ends")].to_owned()
@@ -282,7 +284,10 @@ fn the_readme_grpcurl_session_works_as_written() {
     }
     let mut path = std::env::var_os("PATH").unwrap_or_default();
     if let Some(dir) = grpcurl.parent() {
-        path = std::env::join_paths(std::iter::once(dir.to_owned()).chain(std::env::split_paths(&path))).unwrap();
+        path = std::env::join_paths(
+            std::iter::once(dir.to_owned()).chain(std::env::split_paths(&path)),
+        )
+        .unwrap();
     }
     let output = Command::new("bash")
         .args(["-c", &script])
@@ -299,10 +304,20 @@ fn the_readme_grpcurl_session_works_as_written() {
         "ALLEGATION_STATUS_ACCEPTED",
         "\"status\": \"SERVING\"",
     ] {
-        assert!(stdout.contains(expected), "the README session printed no {expected}");
+        assert!(
+            stdout.contains(expected),
+            "the README session printed no {expected}"
+        );
     }
-    assert!(stderr.contains("Code: InvalidArgument"), "the bad submission is refused");
+    assert!(
+        stderr.contains("Code: InvalidArgument"),
+        "the bad submission is refused"
+    );
     assert!(stderr.contains("allegation.narrative"));
-    assert_eq!(stderr.matches("ERROR:").count(), 1, "only the bad submission fails");
+    assert_eq!(
+        stderr.matches("ERROR:").count(),
+        1,
+        "only the bad submission fails"
+    );
     assert!(server.terminate().success());
 }

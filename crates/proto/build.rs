@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 const PROTO_ROOT: &str = "../../proto";
 const PROTOS: &[&str] = &[
+    "docket/audit/v1/audit.proto",
     "docket/common/v1/incident.proto",
     "docket/intake/v1/intake.proto",
 ];

@@ -290,17 +290,15 @@ async fn bad_reads_and_triage_requests_name_their_fields(backend: Backend) {
         ["page_size", "party_code", "received_before"]
     );
     let review = intake
-        .start_review(pb::StartReviewRequest {
-            id: id.clone(),
-            reviewer: String::new(),
-        })
+        .start_review(pb::StartReviewRequest { id: "42".into() })
         .await
         .unwrap_err();
-    assert_eq!(field_violations(&review), ["reviewer"]);
+    assert_eq!(field_violations(&review), ["id"]);
     let reject = intake
         .reject_allegation(pb::RejectAllegationRequest {
             id: id.clone(),
             reason: "  ".into(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -309,6 +307,7 @@ async fn bad_reads_and_triage_requests_name_their_fields(backend: Backend) {
         .mark_duplicate(pb::MarkDuplicateRequest {
             id: id.clone(),
             duplicate_of_id: id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap_err();

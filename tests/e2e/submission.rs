@@ -220,6 +220,7 @@ async fn listing_filters_by_status_violation_type_party_and_time(backend: Backen
     intake
         .accept_allegation(pb::AcceptAllegationRequest {
             id: execution.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -1,10 +1,8 @@
 //! Triage: review, acceptance, rejection, duplicates, and the moves that are refused.
 
-use docket_e2e::{Backend, TestApp, allegation, on_every_backend, submit_request};
+use docket_e2e::{Backend, IntakeClient, TestApp, allegation, on_every_backend, submit_request};
 use docket_proto::docket::intake::v1 as pb;
-use docket_proto::docket::intake::v1::intake_service_client::IntakeServiceClient;
 use tonic::Code;
-use tonic::transport::Channel;
 
 on_every_backend!(
     a_review_records_the_officer_and_acceptance_follows,
@@ -16,7 +14,7 @@ on_every_backend!(
     of_two_concurrent_decisions_exactly_one_wins,
 );
 
-async fn submit(intake: &mut IntakeServiceClient<Channel>) -> String {
+async fn submit(intake: &mut IntakeClient) -> String {
     let answer = intake
         .submit_allegation(submit_request(allegation()))
         .await
@@ -31,10 +29,7 @@ async fn a_review_records_the_officer_and_acceptance_follows(backend: Backend) {
     let mut intake = app.intake().await;
     let id = submit(&mut intake).await;
     let reviewed = intake
-        .start_review(pb::StartReviewRequest {
-            id: id.clone(),
-            reviewer: "officer.aliyev".into(),
-        })
+        .start_review(pb::StartReviewRequest { id: id.clone() })
         .await
         .unwrap()
         .into_inner()
@@ -49,7 +44,10 @@ async fn a_review_records_the_officer_and_acceptance_follows(backend: Backend) {
     assert!((changed.seconds, changed.nanos) > (received.seconds, received.nanos));
 
     let accepted = intake
-        .accept_allegation(pb::AcceptAllegationRequest { id: id.clone() })
+        .accept_allegation(pb::AcceptAllegationRequest {
+            id: id.clone(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner()
@@ -70,6 +68,7 @@ async fn a_rejection_keeps_its_reason(backend: Backend) {
         .reject_allegation(pb::RejectAllegationRequest {
             id: id.clone(),
             reason: "The footage predates the conflict (reverse image search).".into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -95,6 +94,7 @@ async fn a_duplicate_points_to_its_original(backend: Backend) {
         .mark_duplicate(pb::MarkDuplicateRequest {
             id: copy.clone(),
             duplicate_of_id: original.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -113,7 +113,10 @@ async fn a_decided_allegation_cannot_be_triaged_again(backend: Backend) {
     let mut intake = app.intake().await;
     let id = submit(&mut intake).await;
     intake
-        .accept_allegation(pb::AcceptAllegationRequest { id: id.clone() })
+        .accept_allegation(pb::AcceptAllegationRequest {
+            id: id.clone(),
+            ..Default::default()
+        })
         .await
         .unwrap();
     let refusals = [
@@ -121,18 +124,19 @@ async fn a_decided_allegation_cannot_be_triaged_again(backend: Backend) {
             .reject_allegation(pb::RejectAllegationRequest {
                 id: id.clone(),
                 reason: "late".into(),
+                ..Default::default()
             })
             .await
             .unwrap_err(),
         intake
-            .accept_allegation(pb::AcceptAllegationRequest { id: id.clone() })
-            .await
-            .unwrap_err(),
-        intake
-            .start_review(pb::StartReviewRequest {
+            .accept_allegation(pb::AcceptAllegationRequest {
                 id: id.clone(),
-                reviewer: "someone".into(),
+                ..Default::default()
             })
+            .await
+            .unwrap_err(),
+        intake
+            .start_review(pb::StartReviewRequest { id: id.clone() })
             .await
             .unwrap_err(),
     ];
@@ -169,6 +173,7 @@ async fn a_duplicate_of_a_duplicate_is_refused(backend: Backend) {
         .mark_duplicate(pb::MarkDuplicateRequest {
             id: copy.clone(),
             duplicate_of_id: original.clone(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -176,6 +181,7 @@ async fn a_duplicate_of_a_duplicate_is_refused(backend: Backend) {
         .mark_duplicate(pb::MarkDuplicateRequest {
             id: third,
             duplicate_of_id: copy,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -200,6 +206,7 @@ async fn unknown_allegations_are_not_found(backend: Backend) {
     let status = intake
         .accept_allegation(pb::AcceptAllegationRequest {
             id: unknown.clone(),
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -209,6 +216,7 @@ async fn unknown_allegations_are_not_found(backend: Backend) {
         .mark_duplicate(pb::MarkDuplicateRequest {
             id,
             duplicate_of_id: unknown,
+            ..Default::default()
         })
         .await
         .unwrap_err();
@@ -224,10 +232,14 @@ async fn of_two_concurrent_decisions_exactly_one_wins(backend: Backend) {
     for _ in 0..5 {
         let id = submit(&mut intake).await;
         let (mut a, mut b) = (intake.clone(), intake.clone());
-        let accept = a.accept_allegation(pb::AcceptAllegationRequest { id: id.clone() });
+        let accept = a.accept_allegation(pb::AcceptAllegationRequest {
+            id: id.clone(),
+            ..Default::default()
+        });
         let reject = b.reject_allegation(pb::RejectAllegationRequest {
             id: id.clone(),
             reason: "not credible".into(),
+            ..Default::default()
         });
         let (accepted, rejected) = tokio::join!(accept, reject);
         assert!(

@@ -13,6 +13,7 @@ pub fn allegation() -> pb::Allegation {
             anonymous: false,
             name: "Leyla Mammadova".into(),
             contact: "+994 50 000 00 00".into(),
+            redacted: false,
         }),
         narrative: "At about 02:00 several rockets hit Shahriyar street. Two women were killed \
                     in their home; a boy of eight was injured by shrapnel."

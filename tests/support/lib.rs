@@ -15,12 +15,17 @@ use std::time::Duration;
 
 use docket_case_management::CaseManagement;
 use docket_intake::Intake;
+use docket_platform::auth::{Role, TokenIssuer};
 use docket_platform::grpc::HostOptions;
 use docket_platform::shutdown::Shutdown;
 use docket_platform::{ServiceKind, Settings};
+use docket_proto::docket::audit::v1::audit_service_client::AuditServiceClient;
 use docket_proto::docket::intake::v1::intake_service_client::IntakeServiceClient;
 use docket_reporting::Reporting;
 use tokio::task::JoinSet;
+use tonic::metadata::{Ascii, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 pub use database::{Backend, TestDatabases};
@@ -104,9 +109,39 @@ impl TestApp {
         }
     }
 
-    /// A client of intake.
-    pub async fn intake(&self) -> IntakeServiceClient<Channel> {
-        IntakeServiceClient::new(channel(self.intake_addr).await)
+    /// A development token for `subject` in `role`, as `docket token` mints them.
+    pub fn token(&self, role: Role, subject: &str) -> String {
+        TokenIssuer::development(&self.settings)
+            .expect("development tokens can be minted")
+            .mint(subject, role, Duration::from_secs(600))
+            .expect("a token")
+    }
+
+    /// A client of intake acting as the intake officer `officer.aliyev`.
+    pub async fn intake(&self) -> IntakeClient {
+        self.intake_as(Role::IntakeOfficer).await
+    }
+
+    /// A client of intake acting in `role` (its subject is the role's name).
+    pub async fn intake_as(&self, role: Role) -> IntakeClient {
+        let subject = if role == Role::IntakeOfficer {
+            "officer.aliyev"
+        } else {
+            role.as_str()
+        };
+        self.intake_with(Bearer::token(&self.token(role, subject)))
+            .await
+    }
+
+    /// A client of intake that sends `bearer`.
+    pub async fn intake_with(&self, bearer: Bearer) -> IntakeClient {
+        IntakeServiceClient::with_interceptor(channel(self.intake_addr).await, bearer)
+    }
+
+    /// A client of the audit log of the service at `addr`, acting in `role`.
+    pub async fn audit_as(&self, addr: SocketAddr, role: Role) -> AuditClient {
+        let bearer = Bearer::token(&self.token(role, role.as_str()));
+        AuditServiceClient::with_interceptor(channel(addr).await, bearer)
     }
 
     /// Stops every service and waits until each has stopped cleanly.
@@ -125,6 +160,44 @@ impl TestApp {
         let settings = self.settings.clone();
         let databases = self.stop().await;
         Self::launch(databases, settings).await
+    }
+}
+
+/// An intake client that sends a bearer token.
+pub type IntakeClient = IntakeServiceClient<InterceptedService<Channel, Bearer>>;
+/// An audit client that sends a bearer token.
+pub type AuditClient = AuditServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// Adds `authorization` to every call (or nothing, for anonymous calls).
+#[derive(Debug, Clone)]
+pub struct Bearer(Option<MetadataValue<Ascii>>);
+
+impl Bearer {
+    pub fn token(token: &str) -> Self {
+        Self::header(&format!("Bearer {token}"))
+    }
+
+    /// Any `authorization` header value, well-formed or not.
+    pub fn header(value: &str) -> Self {
+        Self(Some(value.parse().expect("an ASCII header value")))
+    }
+
+    pub fn none() -> Self {
+        Self(None)
+    }
+}
+
+impl Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(value) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", value.clone());
+        }
+        Ok(request)
     }
 }
 

@@ -2,11 +2,16 @@
 //! connection and migration, the gRPC host (health, reflection, request ids, tracing, graceful
 //! shutdown) and the mapping of invalid input to `INVALID_ARGUMENT`.
 
+pub mod audit;
+pub mod auth;
 pub mod db;
 pub mod error;
 pub mod grpc;
+pub mod paging;
+pub mod sealing;
+pub mod secrets;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use settings::{ServiceKind, Settings};
+pub use settings::{Mode, ServiceKind, Settings};

@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 /// The built-in defaults, as the TOML a deployment would write to override them.
 const DEFAULTS: &str = r#"
+mode = "development"
 data_dir = "./data"
 parties = []
 shutdown_grace_seconds = 20
@@ -16,6 +17,14 @@ request_timeout_seconds = 30
 
 [log]
 filter = "info"
+
+[auth]
+issuer = "docket"
+audience = "docket"
+leeway_seconds = 30
+
+[sealing]
+keys = {}
 
 [intake]
 listen = "127.0.0.1:50051"
@@ -31,6 +40,10 @@ listen = "127.0.0.1:50053"
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// `development` lets secrets that are not configured (the token secret, the sealing key,
+    /// the receipt key) be generated once and kept under `data_dir`; `production` refuses to
+    /// start without them and accepts only tokens signed with the configured public keys.
+    pub mode: Mode,
     /// Where SQLite databases and blobs live unless their own settings say otherwise.
     pub data_dir: PathBuf,
     /// The parties to the conflict. When empty, any well-formed party code is accepted.
@@ -40,9 +53,70 @@ pub struct Settings {
     /// How long one request may take before it is cancelled.
     pub request_timeout_seconds: u64,
     pub log: LogSettings,
+    pub auth: AuthSettings,
+    pub sealing: SealingSettings,
     pub intake: IntakeSettings,
     pub case_management: ServiceSettings,
     pub reporting: ServiceSettings,
+}
+
+/// How strictly secrets are handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Development,
+    Production,
+}
+
+/// Who may call: bearer tokens (JWT) and how they are checked.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// The `iss` every token must carry.
+    pub issuer: String,
+    /// The `aud` every token must carry.
+    pub audience: String,
+    /// Seconds of clock skew tolerated on `exp` and `nbf`.
+    pub leeway_seconds: u64,
+    /// The HS256 secret of development tokens (at least 32 characters). Development only;
+    /// default: a random secret kept in `data_dir/auth-hs256.secret`, which `docket token` uses.
+    pub hs256_secret: Option<String>,
+    /// A PEM file of public keys (Ed25519 or RSA) whose EdDSA or RS256 signatures are accepted.
+    /// Required in production.
+    pub public_keys_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("leeway_seconds", &self.leeway_seconds)
+            .field("hs256_secret", &self.hs256_secret.as_ref().map(|_| "…"))
+            .field("public_keys_file", &self.public_keys_file)
+            .finish()
+    }
+}
+
+/// The keys that seal confidential fields at rest.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SealingSettings {
+    /// The id of the key new values are sealed with; it must be one of `keys`.
+    pub current_key_id: Option<String>,
+    /// Every key by id (lower-case letters, digits, `-`), each 64 hex characters (256 bits). Old
+    /// keys stay listed so that what they sealed can still be opened. In development, when none
+    /// is configured, a key `dev` is generated and kept in `data_dir/sealing-dev.key`.
+    pub keys: std::collections::BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for SealingSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealingSettings")
+            .field("current_key_id", &self.current_key_id)
+            .field("keys", &self.keys.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -65,7 +139,7 @@ pub struct ServiceSettings {
 }
 
 /// Settings of intake: those of every service, and the receipt key.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IntakeSettings {
     /// The address the service binds.
@@ -77,6 +151,17 @@ pub struct IntakeSettings {
     /// The key anonymous sources' receipts are derived with, at least 32 characters; replicas
     /// must share it. Default: a random key kept in `data_dir/intake-receipt.key`.
     pub receipt_key: Option<String>,
+}
+
+impl std::fmt::Debug for IntakeSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntakeSettings")
+            .field("listen", &self.listen)
+            .field("url", &self.url)
+            .field("database_url", &self.database_url)
+            .field("receipt_key", &self.receipt_key.as_ref().map(|_| "…"))
+            .finish()
+    }
 }
 
 /// The three services of a deployment.
@@ -240,6 +325,26 @@ mod tests {
             "http://127.0.0.1:50053"
         );
         assert!(settings.parties.is_empty());
+        assert_eq!(settings.mode, Mode::Development);
+        assert_eq!(settings.auth.issuer, "docket");
+        assert!(settings.sealing.keys.is_empty());
+    }
+
+    #[test]
+    fn sealing_keys_come_from_the_environment_by_id() {
+        let settings = with_env(&[
+            ("DOCKET__MODE", "production"),
+            ("DOCKET__SEALING__CURRENT_KEY_ID", "k2"),
+            ("DOCKET__SEALING__KEYS__K1", "aa"),
+            ("DOCKET__SEALING__KEYS__K2", "bb"),
+        ]);
+        assert_eq!(settings.mode, Mode::Production);
+        assert_eq!(settings.sealing.current_key_id.as_deref(), Some("k2"));
+        assert_eq!(settings.sealing.keys.len(), 2);
+        assert!(
+            !format!("{settings:?}").contains("bb"),
+            "secrets stay out of logs"
+        );
     }
 
     #[test]

@@ -11,6 +11,11 @@ mod convert;
 
 /// Generated code, one module per protobuf package.
 pub mod docket {
+    pub mod audit {
+        pub mod v1 {
+            tonic::include_proto!("docket.audit.v1");
+        }
+    }
     pub mod common {
         pub mod v1 {
             tonic::include_proto!("docket.common.v1");

@@ -1,24 +1,30 @@
 //! Case management: cases opened from accepted allegations, their legal qualification,
 //! persons, charges and evidence assessments.
 //!
-//! For now it opens its database and serves health and reflection; its API comes with the
+//! For now it opens its database and serves health, reflection and its (empty) audit log; its
+//! API comes with the
 //! case-management issue.
 
+use std::sync::Arc;
+
 use anyhow::Context;
+use docket_platform::audit::{AUDIT_ACCESS, AuditApi, CreateAuditLog};
+use docket_platform::auth::{AccessPolicy, AuthLayer, TokenVerifier};
 use docket_platform::grpc::{GrpcHost, HostOptions};
 use docket_platform::shutdown::ShutdownSignal;
 use docket_platform::{ServiceKind, Settings};
+use docket_proto::docket::audit::v1::audit_service_server::{AuditServiceServer, SERVICE_NAME};
 use sea_orm_migration::prelude::*;
 use tonic::service::Routes;
 
-/// The case-management schema: no tables yet.
+/// The case-management schema: its audit log, for now.
 #[derive(Debug)]
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        Vec::new()
+        vec![Box::new(CreateAuditLog)]
     }
 }
 
@@ -26,12 +32,15 @@ impl MigratorTrait for Migrator {
 #[derive(Debug)]
 pub struct CaseManagement {
     host: GrpcHost,
+    audit: AuditApi,
+    auth: AuthLayer,
 }
 
 impl CaseManagement {
     pub async fn start(settings: &Settings, options: HostOptions) -> anyhow::Result<Self> {
         let url = settings.database_url(ServiceKind::CaseManagement);
-        docket_platform::db::connect_and_migrate::<Migrator>(&url)
+        let verifier = TokenVerifier::from_settings(settings)?;
+        let db = docket_platform::db::connect_and_migrate::<Migrator>(&url)
             .await
             .with_context(|| {
                 format!(
@@ -43,7 +52,12 @@ impl CaseManagement {
         let host = GrpcHost::bind("case-management", listen, options)
             .await
             .with_context(|| format!("cannot bind case-management to {listen}"))?;
-        Ok(Self { host })
+        let policy = AccessPolicy::default().with_service(SERVICE_NAME, AUDIT_ACCESS);
+        Ok(Self {
+            host,
+            audit: AuditApi::new(db),
+            auth: AuthLayer::new(Arc::new(verifier), policy),
+        })
     }
 
     pub fn local_addr(&self) -> std::net::SocketAddr {
@@ -51,6 +65,10 @@ impl CaseManagement {
     }
 
     pub async fn serve(self, shutdown: ShutdownSignal) -> anyhow::Result<()> {
-        Ok(self.host.serve(Routes::default(), &[], shutdown).await?)
+        let routes = Routes::new(AuditServiceServer::new(self.audit));
+        Ok(self
+            .host
+            .serve(routes, &[SERVICE_NAME], self.auth, shutdown)
+            .await?)
     }
 }

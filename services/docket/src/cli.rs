@@ -1,8 +1,10 @@
 //! The command line.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use docket_platform::auth::{Role, TokenIssuer};
 use docket_platform::{ServiceKind, Settings};
 
 /// Docket: allegations of war crimes and other serious violations, from the first report to
@@ -24,6 +26,38 @@ enum Command {
         /// The one service to run; all three when left out.
         service: Option<Service>,
     },
+    /// Prints a development token (HS256, signed with this deployment's development secret).
+    Token {
+        /// The role the token carries: intake_officer, analyst, investigator, prosecutor,
+        /// supervisor, auditor, public_reporter or service.
+        #[arg(long)]
+        role: Role,
+        /// Who the token is for, recorded in the audit log.
+        #[arg(long)]
+        subject: String,
+        /// How long it is valid: a number with s, m, h or d, such as 30m or 8h.
+        #[arg(long, default_value = "8h", value_parser = parse_ttl)]
+        ttl: Duration,
+    },
+}
+
+/// `30s`, `45m`, `8h`, `2d`.
+fn parse_ttl(text: &str) -> Result<Duration, String> {
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let seconds_per_unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3_600,
+        "d" => 86_400,
+        _ => return Err(format!("{text:?} is not a duration such as 30m, 8h or 2d")),
+    };
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 30m, 8h or 2d"))?;
+    match number.checked_mul(seconds_per_unit) {
+        Some(0) | None => Err(format!("{text:?} must be more than zero and reasonable")),
+        Some(seconds) => Ok(Duration::from_secs(seconds)),
+    }
 }
 
 /// A service to run on its own.
@@ -56,6 +90,26 @@ impl Cli {
                 };
                 crate::serve::run(&settings, &kinds).await
             }
+            Command::Token { role, subject, ttl } => {
+                let token = TokenIssuer::development(&settings)?.mint(&subject, role, ttl)?;
+                println!("{token}");
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttls_read_as_operators_write_them() {
+        assert_eq!(parse_ttl("30m"), Ok(Duration::from_secs(1_800)));
+        assert_eq!(parse_ttl("8h"), Ok(Duration::from_secs(28_800)));
+        assert_eq!(parse_ttl("2d"), Ok(Duration::from_secs(172_800)));
+        for bad in ["", "h", "8", "8w", "-1h", "0m", "99999999999999999999d"] {
+            assert!(parse_ttl(bad).is_err(), "{bad}");
         }
     }
 }

@@ -31,6 +31,7 @@ fn grpcurl() -> Option<PathBuf> {
 
 /// `docket serve` on free ports over a fresh data directory.
 struct Server {
+    data_dir: PathBuf,
     child: Child,
     addresses: HashMap<String, String>,
     _data: tempfile::TempDir,
@@ -75,10 +76,30 @@ impl Server {
             }
         }
         Self {
+            data_dir: data.path().to_owned(),
             child,
             addresses,
             _data: data,
         }
+    }
+
+    /// A token minted by `docket token` for this server's deployment.
+    fn token(&self, role: &str, subject: &str) -> String {
+        let output = Command::new(env!("CARGO_BIN_EXE_docket"))
+            .args([
+                "token",
+                "--role",
+                role,
+                "--subject",
+                subject,
+                "--ttl",
+                "10m",
+            ])
+            .env("DOCKET__DATA_DIR", &self.data_dir)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "docket token failed: {output:?}");
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
     }
 
     fn intake(&self) -> &str {
@@ -132,9 +153,12 @@ fn json_string(output: &str, key: &str) -> String {
     output[start..].split('"').next().unwrap().to_owned()
 }
 
-fn run(grpcurl: &Path, args: &[&str], data: Option<&str>) -> Output {
+fn run(grpcurl: &Path, token: &str, args: &[&str], data: Option<&str>) -> Output {
     let mut command = Command::new(grpcurl);
     command.arg("-plaintext");
+    if !token.is_empty() {
+        command.args(["-H", &format!("authorization: Bearer {token}")]);
+    }
     if let Some(data) = data {
         command.args(["-d", data]);
     }
@@ -148,8 +172,8 @@ fn run(grpcurl: &Path, args: &[&str], data: Option<&str>) -> Output {
     output
 }
 
-fn ok(grpcurl: &Path, args: &[&str], data: Option<&str>) -> String {
-    let output = run(grpcurl, args, data);
+fn ok(grpcurl: &Path, token: &str, args: &[&str], data: Option<&str>) -> String {
+    let output = run(grpcurl, token, args, data);
     assert!(output.status.success(), "grpcurl {args:?} failed");
     String::from_utf8(output.stdout).unwrap()
 }
@@ -176,8 +200,9 @@ fn an_operator_drives_docket_with_grpcurl() {
     let Some(grpcurl) = grpcurl() else { return };
     let server = Server::start();
     let intake = server.intake().to_owned();
+    let officer = server.token("intake_officer", "officer.aliyev");
 
-    let services = ok(&grpcurl, &[&intake, "list"], None);
+    let services = ok(&grpcurl, "", &[&intake, "list"], None);
     for service in [
         "docket.intake.v1.IntakeService",
         "grpc.health.v1.Health",
@@ -190,6 +215,7 @@ fn an_operator_drives_docket_with_grpcurl() {
     }
     let described = ok(
         &grpcurl,
+        "",
         &[&intake, "describe", "docket.intake.v1.IntakeService"],
         None,
     );
@@ -200,6 +226,7 @@ fn an_operator_drives_docket_with_grpcurl() {
     );
     let message = ok(
         &grpcurl,
+        "",
         &[&intake, "describe", "docket.intake.v1.Allegation"],
         None,
     );
@@ -207,6 +234,7 @@ fn an_operator_drives_docket_with_grpcurl() {
 
     let submitted = ok(
         &grpcurl,
+        &officer,
         &[&intake, "docket.intake.v1.IntakeService/SubmitAllegation"],
         Some(SUBMISSION),
     );
@@ -217,18 +245,21 @@ fn an_operator_drives_docket_with_grpcurl() {
     let by_id = format!(r#"{{"id": "{id}"}}"#);
     let fetched = ok(
         &grpcurl,
+        &officer,
         &[&intake, "docket.intake.v1.IntakeService/GetAllegation"],
         Some(&by_id),
     );
     assert!(fetched.contains("ALLEGATION_STATUS_RECEIVED"));
     let listed = ok(
         &grpcurl,
+        &officer,
         &[&intake, "docket.intake.v1.IntakeService/ListAllegations"],
         Some("{}"),
     );
     assert!(listed.contains(&id));
     let accepted = ok(
         &grpcurl,
+        &officer,
         &[&intake, "docket.intake.v1.IntakeService/AcceptAllegation"],
         Some(&by_id),
     );
@@ -237,6 +268,7 @@ fn an_operator_drives_docket_with_grpcurl() {
     // A bad submission: the operator sees the code and each bad field, decoded.
     let bad = run(
         &grpcurl,
+        &officer,
         &[&intake, "docket.intake.v1.IntakeService/SubmitAllegation"],
         Some(r#"{"request_id": "grpcurl-test-2", "allegation": {"narrative": ""}}"#),
     );
@@ -247,8 +279,33 @@ fn an_operator_drives_docket_with_grpcurl() {
     assert!(said.contains("google.rpc.BadRequest"), "{said}");
     assert!(said.contains("allegation.narrative"), "{said}");
 
+    // No token, no answer; the anonymous status check needs none.
+    let refused = run(
+        &grpcurl,
+        "",
+        &[&intake, "docket.intake.v1.IntakeService/ListAllegations"],
+        Some("{}"),
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("Unauthenticated"));
+    let receipt = json_string(&submitted, "receipt");
+    let status = ok(
+        &grpcurl,
+        "",
+        &[
+            &intake,
+            "docket.intake.v1.IntakeService/CheckAllegationStatus",
+        ],
+        Some(&format!(r#"{{"receipt": "{receipt}"}}"#)),
+    );
+    assert!(status.contains("ALLEGATION_STATUS_ACCEPTED"), "{status}");
+
     for address in server.addresses.values() {
-        let health = ok(&grpcurl, &[address, "grpc.health.v1.Health/Check"], None);
+        let health = ok(
+            &grpcurl,
+            "",
+            &[address, "grpc.health.v1.Health/Check"],
+            None,
+        );
         assert!(health.contains("SERVING"), "{health}");
     }
 
@@ -274,7 +331,10 @@ fn readme_session() -> String {
 fn the_readme_grpcurl_session_works_as_written() {
     let Some(grpcurl) = grpcurl() else { return };
     let server = Server::start();
-    let mut script = readme_session();
+    let mut script = readme_session().replace(
+        "cargo run --release -q -p docket --",
+        env!("CARGO_BIN_EXE_docket"),
+    );
     for (service, default) in [
         ("intake", "127.0.0.1:50051"),
         ("case-management", "127.0.0.1:50052"),
@@ -292,6 +352,7 @@ fn the_readme_grpcurl_session_works_as_written() {
     let output = Command::new("bash")
         .args(["-c", &script])
         .env("PATH", path)
+        .env("DOCKET__DATA_DIR", &server.data_dir)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -303,6 +364,9 @@ fn the_readme_grpcurl_session_works_as_written() {
         "\"reviewedBy\": \"officer.aliyev\"",
         "ALLEGATION_STATUS_ACCEPTED",
         "\"status\": \"SERVING\"",
+        "\"name\": \"Leyla Mammadova\"",
+        "\"action\": \"submit allegation\"",
+        "\"intact\": true",
     ] {
         assert!(
             stdout.contains(expected),

@@ -1,7 +1,11 @@
 //! The gRPC face of intake: each call parses its request, asks the store, and wraps the answer.
 
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
 use chrono::Utc;
 use docket_domain::party::KnownParties;
+use docket_platform::auth::CallContext;
 use docket_proto::docket::intake::v1 as pb;
 use docket_proto::docket::intake::v1::intake_service_server::IntakeService;
 use tonic::{Request, Response, Status};
@@ -9,6 +13,7 @@ use uuid::Uuid;
 
 use crate::error::IntakeError;
 use crate::receipt::{ReceiptKey, receipt_hash};
+use crate::receipt_guard::ReceiptGuard;
 use crate::request;
 use crate::store::{AllegationStore, Submission, TriageCommand};
 
@@ -18,6 +23,7 @@ pub struct IntakeApi {
     store: AllegationStore,
     parties: KnownParties,
     receipts: ReceiptKey,
+    guard: Arc<ReceiptGuard>,
 }
 
 impl IntakeApi {
@@ -26,12 +32,26 @@ impl IntakeApi {
             store,
             parties,
             receipts,
+            guard: Arc::default(),
         }
     }
 
-    async fn triage(&self, id: Uuid, command: TriageCommand) -> Result<pb::Allegation, Status> {
-        Ok(self.store.triage(id, command).await?)
+    async fn triage(
+        &self,
+        call: &CallContext,
+        (id, command): (Uuid, TriageCommand),
+    ) -> Result<Option<pb::Allegation>, Status> {
+        Ok(Some(self.store.triage(id, command, call).await?))
     }
+}
+
+/// The context the auth layer attached; its absence means the service was mounted without it.
+fn call_context<T>(request: &Request<T>) -> Result<CallContext, IntakeError> {
+    CallContext::of(request).cloned().ok_or_else(|| {
+        IntakeError::Unexpected(anyhow::anyhow!(
+            "no call context: the auth layer is missing"
+        ))
+    })
 }
 
 #[tonic::async_trait]
@@ -40,29 +60,32 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::SubmitAllegationRequest>,
     ) -> Result<Response<pb::SubmitAllegationResponse>, Status> {
+        let call = call_context(&request)?;
         let command = request::submit(request.into_inner(), &self.parties, Utc::now())
             .map_err(IntakeError::from)?;
         let id = Uuid::now_v7();
         let anonymous = command.allegation.source().is_anonymous();
         let submitted = self
             .store
-            .submit(Submission {
-                id,
-                request_id: command.request_id,
-                fingerprint: command.fingerprint,
-                receipt_hash: anonymous.then(|| receipt_hash(&self.receipts.receipt(id))),
-                allegation: command.allegation,
-            })
+            .submit(
+                Submission {
+                    id,
+                    request_id: command.request_id,
+                    fingerprint: command.fingerprint,
+                    receipt_hash: anonymous.then(|| receipt_hash(&self.receipts.receipt(id))),
+                    allegation: command.allegation,
+                },
+                &call,
+            )
             .await?;
         let allegation = submitted.allegation;
         // A retry gets the receipt of the allegation first created, derived again from its id.
-        let receipt = match allegation.source.as_ref() {
-            Some(source) if source.anonymous => {
-                let stored_id = Uuid::parse_str(&allegation.id)
-                    .map_err(|e| IntakeError::Unexpected(anyhow::anyhow!("stored id: {e}")))?;
-                self.receipts.receipt(stored_id)
-            }
-            _ => String::new(),
+        let receipt = if anonymous {
+            let stored_id = Uuid::parse_str(&allegation.id)
+                .map_err(|e| IntakeError::Unexpected(anyhow::anyhow!("stored id: {e}")))?;
+            self.receipts.receipt(stored_id)
+        } else {
+            String::new()
         };
         if submitted.created {
             tracing::info!(reference = %allegation.reference, id = %allegation.id, "allegation received");
@@ -77,8 +100,9 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::GetAllegationRequest>,
     ) -> Result<Response<pb::GetAllegationResponse>, Status> {
+        let call = call_context(&request)?;
         let id = request::parse_id("id", &request.into_inner().id).map_err(IntakeError::from)?;
-        let allegation = self.store.get(id).await?;
+        let allegation = self.store.get(id, &call).await?;
         Ok(Response::new(pb::GetAllegationResponse {
             allegation: Some(allegation),
         }))
@@ -88,8 +112,9 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::ListAllegationsRequest>,
     ) -> Result<Response<pb::ListAllegationsResponse>, Status> {
+        let call = call_context(&request)?;
         let query = request::list(request.into_inner()).map_err(IntakeError::from)?;
-        let (allegations, next_page_token) = self.store.list(&query).await?;
+        let (allegations, next_page_token) = self.store.list(&query, &call).await?;
         Ok(Response::new(pb::ListAllegationsResponse {
             allegations,
             next_page_token,
@@ -100,11 +125,11 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::StartReviewRequest>,
     ) -> Result<Response<pb::StartReviewResponse>, Status> {
-        let (id, command) =
-            request::start_review(request.into_inner()).map_err(IntakeError::from)?;
-        let allegation = self.triage(id, command).await?;
+        let call = call_context(&request)?;
+        let command = request::start_review(request.into_inner(), call.subject())
+            .map_err(IntakeError::from)?;
         Ok(Response::new(pb::StartReviewResponse {
-            allegation: Some(allegation),
+            allegation: self.triage(&call, command).await?,
         }))
     }
 
@@ -112,10 +137,10 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::AcceptAllegationRequest>,
     ) -> Result<Response<pb::AcceptAllegationResponse>, Status> {
-        let id = request::parse_id("id", &request.into_inner().id).map_err(IntakeError::from)?;
-        let allegation = self.triage(id, TriageCommand::Accept).await?;
+        let call = call_context(&request)?;
+        let command = request::accept(request.into_inner()).map_err(IntakeError::from)?;
         Ok(Response::new(pb::AcceptAllegationResponse {
-            allegation: Some(allegation),
+            allegation: self.triage(&call, command).await?,
         }))
     }
 
@@ -123,10 +148,10 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::RejectAllegationRequest>,
     ) -> Result<Response<pb::RejectAllegationResponse>, Status> {
-        let (id, command) = request::reject(request.into_inner()).map_err(IntakeError::from)?;
-        let allegation = self.triage(id, command).await?;
+        let call = call_context(&request)?;
+        let command = request::reject(request.into_inner()).map_err(IntakeError::from)?;
         Ok(Response::new(pb::RejectAllegationResponse {
-            allegation: Some(allegation),
+            allegation: self.triage(&call, command).await?,
         }))
     }
 
@@ -134,11 +159,42 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::MarkDuplicateRequest>,
     ) -> Result<Response<pb::MarkDuplicateResponse>, Status> {
-        let (id, command) =
-            request::mark_duplicate(request.into_inner()).map_err(IntakeError::from)?;
-        let allegation = self.triage(id, command).await?;
+        let call = call_context(&request)?;
+        let command = request::mark_duplicate(request.into_inner()).map_err(IntakeError::from)?;
         Ok(Response::new(pb::MarkDuplicateResponse {
-            allegation: Some(allegation),
+            allegation: self.triage(&call, command).await?,
         }))
+    }
+
+    async fn check_allegation_status(
+        &self,
+        request: Request<pb::CheckAllegationStatusRequest>,
+    ) -> Result<Response<pb::CheckAllegationStatusResponse>, Status> {
+        let peer = request
+            .remote_addr()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip());
+        let delay = self.guard.delay(peer);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let request = request.into_inner();
+        let receipt = match request::receipt(&request) {
+            Ok(receipt) => receipt,
+            Err(violations) => {
+                self.guard.failed(peer);
+                return Err(IntakeError::from(violations).into());
+            }
+        };
+        match self.store.status_by_receipt(&receipt_hash(receipt)).await? {
+            Some((status, message)) => Ok(Response::new(pb::CheckAllegationStatusResponse {
+                status: pb::AllegationStatus::from(status).into(),
+                message_for_source: message.unwrap_or_default(),
+            })),
+            None => {
+                self.guard.failed(peer);
+                tracing::info!(%peer, "status asked with an unknown receipt");
+                Err(Status::not_found("no allegation has this receipt"))
+            }
+        }
     }
 }

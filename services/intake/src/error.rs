@@ -3,6 +3,7 @@
 use docket_domain::allegation::IllegalTriage;
 use docket_domain::{UnknownCode, Violations};
 use docket_platform::error;
+use docket_platform::sealing::SealError;
 use sea_orm::DbErr;
 use tonic::Status;
 use uuid::Uuid;
@@ -24,6 +25,8 @@ pub enum IntakeError {
     Database(#[from] DbErr),
     #[error("stored data cannot be read: {0}")]
     Corrupt(#[from] UnknownCode),
+    #[error("sealing: {0}")]
+    Sealing(SealError),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -45,7 +48,9 @@ impl From<IntakeError> for Status {
             IntakeError::Database(ref db) if docket_platform::db::is_unavailable(db) => {
                 error::unavailable(&error)
             }
-            IntakeError::Database(_) | IntakeError::Corrupt(_) => error::internal(&error),
+            IntakeError::Database(_) | IntakeError::Corrupt(_) | IntakeError::Sealing(_) => {
+                error::internal(&error)
+            }
             IntakeError::Unexpected(ref cause) => error::internal(cause.as_ref()),
         }
     }

@@ -5,22 +5,31 @@
 //! [`Intake::start`] opens the database, applies migrations and binds the listener, so that the
 //! caller knows the address before serving.
 
+mod access;
 mod api;
 mod entity;
 mod error;
 mod migration;
 mod receipt;
+mod receipt_guard;
 mod request;
 mod store;
 
+use std::sync::Arc;
+
 use anyhow::Context;
 use docket_domain::party::KnownParties;
+use docket_platform::audit::{AUDIT_ACCESS, AuditApi};
+use docket_platform::auth::{AccessPolicy, AuthLayer, TokenVerifier};
 use docket_platform::grpc::{GrpcHost, HostOptions};
+use docket_platform::sealing::Sealer;
 use docket_platform::shutdown::ShutdownSignal;
 use docket_platform::{ServiceKind, Settings};
+use docket_proto::docket::audit::v1::audit_service_server::{self, AuditServiceServer};
 use docket_proto::docket::intake::v1::intake_service_server::{IntakeServiceServer, SERVICE_NAME};
 use tonic::service::Routes;
 
+pub use access::INTAKE_ACCESS;
 pub use api::IntakeApi;
 pub use error::IntakeError;
 pub use migration::Migrator;
@@ -35,16 +44,17 @@ const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 pub struct Intake {
     host: GrpcHost,
     api: IntakeApi,
+    audit: AuditApi,
+    auth: AuthLayer,
 }
 
 impl Intake {
     pub async fn start(settings: &Settings, options: HostOptions) -> anyhow::Result<Self> {
         let parties = KnownParties::parse(&settings.parties)
             .map_err(|violations| anyhow::anyhow!("bad setting `parties`: {violations}"))?;
-        let receipts = receipt::ReceiptKey::configured_or_file(
-            settings.intake.receipt_key.as_deref(),
-            &settings.data_dir.join("intake-receipt.key"),
-        )?;
+        let receipts = receipt::ReceiptKey::from_settings(settings)?;
+        let sealer = Sealer::from_settings(settings)?;
+        let verifier = TokenVerifier::from_settings(settings)?;
         let url = settings.database_url(ServiceKind::Intake);
         let db = docket_platform::db::connect_and_migrate::<Migrator>(&url)
             .await
@@ -52,9 +62,18 @@ impl Intake {
         let host = GrpcHost::bind("intake", settings.intake.listen, options)
             .await
             .with_context(|| format!("cannot bind intake to {}", settings.intake.listen))?;
+        let policy = AccessPolicy::default()
+            .with_service(SERVICE_NAME, INTAKE_ACCESS)
+            .with_service(audit_service_server::SERVICE_NAME, AUDIT_ACCESS);
         Ok(Self {
             host,
-            api: IntakeApi::new(store::AllegationStore::new(db), parties, receipts),
+            api: IntakeApi::new(
+                store::AllegationStore::new(db.clone(), sealer),
+                parties,
+                receipts,
+            ),
+            audit: AuditApi::new(db),
+            auth: AuthLayer::new(Arc::new(verifier), policy),
         })
     }
 
@@ -66,9 +85,15 @@ impl Intake {
         let service = IntakeServiceServer::new(self.api)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let routes = Routes::new(service).add_service(AuditServiceServer::new(self.audit));
         Ok(self
             .host
-            .serve(Routes::new(service), &[SERVICE_NAME], shutdown)
+            .serve(
+                routes,
+                &[SERVICE_NAME, audit_service_server::SERVICE_NAME],
+                self.auth,
+                shutdown,
+            )
             .await?)
     }
 }

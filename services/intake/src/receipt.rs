@@ -4,11 +4,8 @@
 //! submission can hand the same receipt out again, while the database keeps only a SHA-256 of it
 //! and reveals nothing that would let anyone recompute it without the key.
 
-use std::fs;
-use std::io::Write;
-use std::path::Path;
-
 use anyhow::Context;
+use docket_platform::{Mode, Settings};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -42,31 +39,19 @@ impl ReceiptKey {
         Ok(Self(mac))
     }
 
-    /// The configured key, or else the one kept in `file`, created with a random value (readable
-    /// by the owner only) the first time. Several replicas must share one configured key.
-    pub fn configured_or_file(configured: Option<&str>, file: &Path) -> anyhow::Result<Self> {
-        if let Some(key) = configured {
+    /// The configured `intake.receipt_key`; in development, when none is configured, one
+    /// generated once and kept in `data_dir/intake-receipt.key`.
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        if let Some(key) = &settings.intake.receipt_key {
             return Self::new(key.as_bytes());
         }
-        if let Ok(existing) = fs::read_to_string(file) {
-            return Self::new(existing.trim().as_bytes())
-                .with_context(|| format!("bad receipt key in {}", file.display()));
-        }
-        let mut random = [0u8; MIN_KEY_BYTES];
-        getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-        let key = hex::encode(random);
-        if let Some(parent) = file.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        options
-            .open(file)
-            .and_then(|mut f| f.write_all(key.as_bytes()))
-            .with_context(|| format!("cannot write the receipt key to {}", file.display()))?;
-        tracing::info!(file = %file.display(), "created a receipt key");
+        anyhow::ensure!(
+            settings.mode == Mode::Development,
+            "production mode needs `intake.receipt_key`, shared by every intake replica"
+        );
+        let file = settings.data_dir.join("intake-receipt.key");
+        let key = docket_platform::secrets::load_or_create(&file)
+            .with_context(|| format!("cannot keep the receipt key in {}", file.display()))?;
         Self::new(key.into_bytes())
     }
 

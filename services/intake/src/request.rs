@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use docket_domain::Violations;
 use docket_domain::allegation::{
-    AllegationStatus, NewAllegation, RejectionReason, RequestId, ReviewerName,
+    AllegationStatus, NewAllegation, RejectionReason, RequestId, ReviewerName, SourceMessage,
 };
 use docket_domain::incident::ViolationType;
 use docket_domain::party::{KnownParties, PartyCode};
@@ -126,12 +126,34 @@ pub fn list(request: pb::ListAllegationsRequest) -> Result<AllegationQuery, Viol
     v.into_result().map(|()| query)
 }
 
-pub fn start_review(request: pb::StartReviewRequest) -> Result<(Uuid, TriageCommand), Violations> {
+/// An optional message for the source in `field`.
+fn source_message(v: &mut Violations, field: &str, value: String) -> Option<SourceMessage> {
+    if value.trim().is_empty() {
+        None
+    } else {
+        v.check(field, SourceMessage::parse(value))
+    }
+}
+
+/// A review started by `reviewer`, the caller.
+pub fn start_review(
+    request: pb::StartReviewRequest,
+    reviewer: &str,
+) -> Result<(Uuid, TriageCommand), Violations> {
+    let id = parse_id("id", &request.id)?;
+    // A subject is a verified token's; one that is too long to record is the token's fault.
+    let reviewer = ReviewerName::parse(reviewer).map_err(|reason| {
+        Violations::single("authorization", format!("the token's subject {reason}"))
+    })?;
+    Ok((id, TriageCommand::StartReview(reviewer)))
+}
+
+pub fn accept(request: pb::AcceptAllegationRequest) -> Result<(Uuid, TriageCommand), Violations> {
     let mut v = Violations::default();
     let id = v.nest("", parse_id("id", &request.id));
-    let reviewer = v.check("reviewer", ReviewerName::parse(request.reviewer));
-    match (id, reviewer) {
-        (Some(id), Some(reviewer)) => Ok((id, TriageCommand::StartReview(reviewer))),
+    let message = source_message(&mut v, "message_for_source", request.message_for_source);
+    match id {
+        Some(id) if v.is_empty() => Ok((id, TriageCommand::Accept { message })),
         _ => Err(v),
     }
 }
@@ -140,8 +162,11 @@ pub fn reject(request: pb::RejectAllegationRequest) -> Result<(Uuid, TriageComma
     let mut v = Violations::default();
     let id = v.nest("", parse_id("id", &request.id));
     let reason = v.check("reason", RejectionReason::parse(request.reason));
+    let message = source_message(&mut v, "message_for_source", request.message_for_source);
     match (id, reason) {
-        (Some(id), Some(reason)) => Ok((id, TriageCommand::Reject(reason))),
+        (Some(id), Some(reason)) if v.is_empty() => {
+            Ok((id, TriageCommand::Reject { reason, message }))
+        }
         _ => Err(v),
     }
 }
@@ -152,12 +177,34 @@ pub fn mark_duplicate(
     let mut v = Violations::default();
     let id = v.nest("", parse_id("id", &request.id));
     let of = v.nest("", parse_id("duplicate_of_id", &request.duplicate_of_id));
+    let message = source_message(&mut v, "message_for_source", request.message_for_source);
     match (id, of) {
         (Some(id), Some(of)) if id == of => Err(Violations::single(
             "duplicate_of_id",
             "must differ from id: an allegation cannot duplicate itself",
         )),
-        (Some(id), Some(of)) => Ok((id, TriageCommand::MarkDuplicate { of })),
+        (Some(id), Some(of)) if v.is_empty() => {
+            Ok((id, TriageCommand::MarkDuplicate { of, message }))
+        }
         _ => Err(v),
     }
+}
+
+/// A receipt as a source may type it: letters, digits and dashes, at most 64 characters.
+pub fn receipt(request: &pb::CheckAllegationStatusRequest) -> Result<&str, Violations> {
+    let receipt = request.receipt.trim();
+    if receipt.is_empty() {
+        return Err(Violations::single("receipt", "is required"));
+    }
+    if receipt.len() > 64
+        || !receipt
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(Violations::single(
+            "receipt",
+            "is not a receipt: letters, digits and dashes",
+        ));
+    }
+    Ok(receipt)
 }

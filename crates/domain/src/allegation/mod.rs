@@ -14,4 +14,6 @@ pub use content::{
     VictimGroupInput,
 };
 pub use reference::AllegationReference;
-pub use status::{AllegationStatus, IllegalTriage, RejectionReason, ReviewerName, TriageAction};
+pub use status::{
+    AllegationStatus, IllegalTriage, RejectionReason, ReviewerName, SourceMessage, TriageAction,
+};

@@ -91,6 +91,13 @@ bounded_text!(
     2_000
 );
 
+bounded_text!(
+    /// What the office tells the source with a triage decision; shown to whoever holds the
+    /// receipt, so it must hold nothing confidential.
+    SourceMessage,
+    2_000
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,8 @@ use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::auth::AuthLayer;
+
 use super::layers::{MakeRequestUuidV7, REQUEST_ID_HEADER, classifier, make_span};
 use crate::shutdown::ShutdownSignal;
 
@@ -71,12 +73,14 @@ impl GrpcHost {
         self.local_addr
     }
 
-    /// Serves `routes`, whose gRPC services are `service_names`, until `shutdown`; then reports
+    /// Serves `routes`, whose gRPC services are `service_names`, behind `auth`, until `shutdown`;
+    /// then reports
     /// NOT_SERVING, stops accepting, and lets in-flight calls finish within the grace period.
     pub async fn serve(
         self,
         routes: Routes,
         service_names: &[&'static str],
+        auth: AuthLayer,
         shutdown: ShutdownSignal,
     ) -> Result<(), HostError> {
         let Self {
@@ -114,6 +118,7 @@ impl GrpcHost {
             .layer(PropagateRequestIdLayer::new(http::HeaderName::from_static(
                 REQUEST_ID_HEADER,
             )))
+            .layer(auth)
             .into_inner();
 
         let names: Vec<&'static str> = service_names.to_vec();

@@ -6,3 +6,4 @@ mod host;
 mod layers;
 
 pub use host::{GrpcHost, HostOptions};
+pub use layers::REQUEST_ID_HEADER;

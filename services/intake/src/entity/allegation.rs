@@ -17,7 +17,9 @@ pub struct Model {
     pub status_changed_at: DateTimeUtc,
     pub channel: String,
     pub source_anonymous: bool,
+    /// Sealed: see `docket_platform::sealing`.
     pub source_name: Option<String>,
+    /// Sealed: see `docket_platform::sealing`.
     pub source_contact: Option<String>,
     /// SHA-256 of an anonymous source's receipt; the receipt itself is never stored.
     pub receipt_hash: Option<String>,
@@ -35,6 +37,7 @@ pub struct Model {
     pub reviewed_by: Option<String>,
     pub rejection_reason: Option<String>,
     pub duplicate_of_id: Option<Uuid>,
+    pub message_for_source: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

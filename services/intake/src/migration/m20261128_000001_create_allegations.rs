@@ -34,6 +34,7 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(Allegations::StatusChangedAt))
                     .col(string(Allegations::Channel))
                     .col(boolean(Allegations::SourceAnonymous))
+                    // Sealed (AES-256-GCM) when present; never plaintext.
                     .col(text_null(Allegations::SourceName))
                     .col(text_null(Allegations::SourceContact))
                     .col(string_null(Allegations::ReceiptHash).unique_key())
@@ -51,6 +52,7 @@ impl MigrationTrait for Migration {
                     .col(text_null(Allegations::ReviewedBy))
                     .col(text_null(Allegations::RejectionReason))
                     .col(uuid_null(Allegations::DuplicateOfId))
+                    .col(text_null(Allegations::MessageForSource))
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_allegations_duplicate_of")
@@ -220,6 +222,7 @@ enum Allegations {
     ReviewedBy,
     RejectionReason,
     DuplicateOfId,
+    MessageForSource,
 }
 
 #[derive(DeriveIden)]

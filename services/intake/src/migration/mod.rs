@@ -11,6 +11,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261128_000001_create_allegations::Migration)]
+        vec![
+            Box::new(m20261128_000001_create_allegations::Migration),
+            Box::new(docket_platform::audit::CreateAuditLog),
+        ]
     }
 }

@@ -4,11 +4,12 @@ use chrono::{DateTime, Utc};
 use docket_domain::allegation::AllegationStatus;
 use docket_domain::incident::ViolationType;
 use docket_domain::party::PartyCode;
+use docket_platform::auth::CallContext;
+use docket_platform::paging::{decode_token, encode_token};
 use docket_proto::docket::intake::v1 as pb;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Query;
 use sea_orm::{QueryOrder, QuerySelect};
-use sha2::{Digest, Sha256};
 
 use super::AllegationStore;
 use super::read::load_many;
@@ -32,41 +33,27 @@ impl AllegationQuery {
     pub const DEFAULT_PAGE_SIZE: u64 = 50;
     pub const MAX_PAGE_SIZE: u64 = 1_000;
 
-    /// A digest of the filters, bound into page tokens so that a token is only honoured with the
-    /// filters that produced it.
-    pub fn filter_digest(&self) -> [u8; 8] {
-        let canonical = format!(
+    /// The filters, as bound into page tokens.
+    fn filters(&self) -> String {
+        format!(
             "{:?}|{:?}|{:?}|{:?}|{:?}",
             self.status.map(AllegationStatus::code),
             self.violation_type.map(ViolationType::code),
             self.party.as_ref().map(PartyCode::as_str),
             self.received_after.map(|t| t.timestamp_micros()),
             self.received_before.map(|t| t.timestamp_micros()),
-        );
-        let hash = Sha256::digest(canonical.as_bytes());
-        let mut digest = [0; 8];
-        digest.copy_from_slice(&hash[..8]);
-        digest
+        )
     }
 
     /// The opaque token that continues after allegation `last`.
     pub fn page_token(&self, last: Uuid) -> String {
-        let mut bytes = last.as_bytes().to_vec();
-        bytes.extend_from_slice(&self.filter_digest());
-        hex::encode(bytes)
+        encode_token(last.as_bytes(), &self.filters())
     }
 
     /// The allegation a token continues after, if the token belongs to these filters.
     pub fn parse_page_token(&self, token: &str) -> Result<Uuid, String> {
-        const REFUSED: &str =
-            "is not a page token of a ListAllegations request with these same filters";
-        let bytes = hex::decode(token).map_err(|_| REFUSED.to_owned())?;
-        match bytes.split_at_checked(16) {
-            Some((id, digest)) if digest == self.filter_digest() => {
-                Uuid::from_slice(id).map_err(|_| REFUSED.to_owned())
-            }
-            _ => Err(REFUSED.to_owned()),
-        }
+        let position = decode_token(token, &self.filters())?;
+        Uuid::from_slice(&position).map_err(|_| "is not a page token of ListAllegations".to_owned())
     }
 }
 
@@ -75,6 +62,7 @@ impl AllegationStore {
     pub async fn list(
         &self,
         query: &AllegationQuery,
+        call: &CallContext,
     ) -> Result<(Vec<pb::Allegation>, String), IntakeError> {
         let mut select = allegation::Entity::find();
         if let Some(after) = query.after {
@@ -123,7 +111,9 @@ impl AllegationStore {
             Some(last) if more => query.page_token(last.id),
             _ => String::new(),
         };
-        Ok((load_many(&self.db, rows).await?, next_page_token))
+        let mut messages = load_many(&self.db, rows).await?;
+        self.disclose(call, &mut messages, true).await?;
+        Ok((messages, next_page_token))
     }
 }
 

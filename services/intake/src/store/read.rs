@@ -13,14 +13,19 @@ use docket_proto::timestamp;
 use sea_orm::entity::prelude::*;
 use sea_orm::{ConnectionTrait, QueryOrder};
 
+use docket_platform::auth::CallContext;
+
 use super::AllegationStore;
 use crate::entity::{allegation, perpetrator, source_url, victim_group, violation_type};
 use crate::error::IntakeError;
 
 impl AllegationStore {
-    /// One allegation by id.
-    pub async fn get(&self, id: Uuid) -> Result<pb::Allegation, IntakeError> {
-        self.load_one(&self.db, id).await
+    /// One allegation by id, as the caller may see it.
+    pub async fn get(&self, id: Uuid, call: &CallContext) -> Result<pb::Allegation, IntakeError> {
+        let mut message = self.load_one(&self.db, id).await?;
+        self.disclose(call, std::slice::from_mut(&mut message), true)
+            .await?;
+        Ok(message)
     }
 
     pub(super) async fn load_one<C: ConnectionTrait>(
@@ -163,10 +168,12 @@ fn scalar_fields(row: allegation::Model) -> Result<pb::Allegation, UnknownCode> 
         status: wire::<pb::AllegationStatus, _>(AllegationStatus::from_code(&row.status)?),
         received_at: Some(timestamp(row.received_at)),
         channel: wire::<pb::Channel, _>(Channel::from_code(&row.channel)?),
+        // Still sealed here; `disclose` opens or redacts them for the caller.
         source: Some(pb::Source {
             anonymous: row.source_anonymous,
             name: row.source_name.unwrap_or_default(),
             contact: row.source_contact.unwrap_or_default(),
+            redacted: false,
         }),
         narrative: row.narrative,
         language: row.language,
@@ -183,6 +190,7 @@ fn scalar_fields(row: allegation::Model) -> Result<pb::Allegation, UnknownCode> 
             .map(|id| id.to_string())
             .unwrap_or_default(),
         status_changed_at: Some(timestamp(row.status_changed_at)),
+        message_for_source: row.message_for_source.unwrap_or_default(),
     })
 }
 

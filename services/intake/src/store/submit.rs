@@ -5,6 +5,8 @@ use docket_domain::Violations;
 use docket_domain::allegation::{
     AllegationReference, AllegationStatus, NewAllegation, RequestId, Source,
 };
+use docket_platform::audit::{AuditRecord, append};
+use docket_platform::auth::CallContext;
 use docket_platform::db::begin_write;
 use docket_proto::docket::intake::v1 as pb;
 use sea_orm::entity::prelude::*;
@@ -15,6 +17,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::AllegationStore;
+use super::disclose::context;
 use crate::entity::{allegation, perpetrator, source_url, victim_group, violation_type};
 use crate::error::IntakeError;
 
@@ -40,11 +43,26 @@ pub struct Submitted {
 
 impl AllegationStore {
     /// Stores `submission`, or returns the allegation an earlier call with the same request id
-    /// stored.
-    pub async fn submit(&self, submission: Submission) -> Result<Submitted, IntakeError> {
+    /// stored. The answer shows the source's identity only to roles that may see it.
+    pub async fn submit(
+        &self,
+        submission: Submission,
+        call: &CallContext,
+    ) -> Result<Submitted, IntakeError> {
+        let mut submitted = self.submit_sealed(submission, call).await?;
+        self.disclose(call, std::slice::from_mut(&mut submitted.allegation), false)
+            .await?;
+        Ok(submitted)
+    }
+
+    async fn submit_sealed(
+        &self,
+        submission: Submission,
+        call: &CallContext,
+    ) -> Result<Submitted, IntakeError> {
         let request_id = submission.request_id.clone();
         let fingerprint = submission.fingerprint.clone();
-        match self.try_submit(submission).await {
+        match self.try_submit(submission, call).await {
             // A concurrent call with the same request id committed first. (Only on PostgreSQL:
             // SQLite's IMMEDIATE transactions serialise the check in `try_submit`.)
             Err(IntakeError::Database(error)) if is_unique_violation(&error) => {
@@ -63,18 +81,52 @@ impl AllegationStore {
         }
     }
 
-    async fn try_submit(&self, submission: Submission) -> Result<Submitted, IntakeError> {
+    async fn try_submit(
+        &self,
+        submission: Submission,
+        call: &CallContext,
+    ) -> Result<Submitted, IntakeError> {
         let txn = begin_write(&self.db).await?;
         if let Some(existing) = self.replay(&txn, &submission).await? {
             return Ok(existing);
         }
         let id = submission.id;
-        insert(&txn, submission).await?;
+        let sealed = self.seal_source(id, submission.allegation.source())?;
+        insert(&txn, submission, sealed).await?;
+        append(
+            &txn,
+            &AuditRecord::succeeded(call, "submit allegation", vec![id.to_string()]),
+        )
+        .await?;
         let allegation = self.load_one(&txn, id).await?;
         txn.commit().await?;
         Ok(Submitted {
             allegation,
             created: true,
+        })
+    }
+
+    /// The sealed name and contact of an identified source.
+    fn seal_source(&self, id: Uuid, source: &Source) -> Result<SealedSource, IntakeError> {
+        let Source::Identified { name, contact } = source else {
+            return Ok(SealedSource::default());
+        };
+        let id = id.to_string();
+        let name = self
+            .sealer
+            .seal(name.as_str(), &context(&id, "source_name"))
+            .map_err(IntakeError::Sealing)?;
+        let contact = match contact {
+            Some(contact) => Some(
+                self.sealer
+                    .seal(contact.as_str(), &context(&id, "source_contact"))
+                    .map_err(IntakeError::Sealing)?,
+            ),
+            None => None,
+        };
+        Ok(SealedSource {
+            name: Some(name),
+            contact,
         })
     }
 
@@ -113,11 +165,22 @@ fn check_same_request(row: &allegation::Model, fingerprint: &str) -> Result<(), 
     }
 }
 
+/// An identified source's name and contact, sealed; both `None` for an anonymous source.
+#[derive(Debug, Default)]
+struct SealedSource {
+    name: Option<String>,
+    contact: Option<String>,
+}
+
 fn is_unique_violation(error: &DbErr) -> bool {
     matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
-async fn insert(txn: &DatabaseTransaction, submission: Submission) -> Result<(), DbErr> {
+async fn insert(
+    txn: &DatabaseTransaction,
+    submission: Submission,
+    sealed: SealedSource,
+) -> Result<(), DbErr> {
     // PostgreSQL keeps microseconds; keep the same everywhere so reads agree with writes.
     let received_at = Utc::now().trunc_subsecs(6);
     let reference = next_reference(txn, received_at).await?;
@@ -128,14 +191,6 @@ async fn insert(txn: &DatabaseTransaction, submission: Submission) -> Result<(),
         receipt_hash,
         allegation: new,
     } = submission;
-    let (source_anonymous, source_name, source_contact) = match new.source() {
-        Source::Anonymous => (true, None, None),
-        Source::Identified { name, contact } => (
-            false,
-            Some(name.as_str().to_owned()),
-            contact.as_ref().map(|c| c.as_str().to_owned()),
-        ),
-    };
     let period = new.incident_period();
     let location = new.location();
     let row = allegation::ActiveModel {
@@ -147,9 +202,9 @@ async fn insert(txn: &DatabaseTransaction, submission: Submission) -> Result<(),
         received_at: Set(received_at),
         status_changed_at: Set(received_at),
         channel: Set(new.channel().code().to_owned()),
-        source_anonymous: Set(source_anonymous),
-        source_name: Set(source_name),
-        source_contact: Set(source_contact),
+        source_anonymous: Set(new.source().is_anonymous()),
+        source_name: Set(sealed.name),
+        source_contact: Set(sealed.contact),
         receipt_hash: Set(receipt_hash),
         narrative: Set(new.narrative().as_str().to_owned()),
         language: Set(new.language().as_str().to_owned()),
@@ -165,6 +220,7 @@ async fn insert(txn: &DatabaseTransaction, submission: Submission) -> Result<(),
         reviewed_by: Set(None),
         rejection_reason: Set(None),
         duplicate_of_id: Set(None),
+        message_for_source: Set(None),
     };
     allegation::Entity::insert(row)
         .exec_without_returning(txn)

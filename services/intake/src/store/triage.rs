@@ -1,7 +1,11 @@
 //! Moving an allegation through triage.
 
 use chrono::{SubsecRound, Utc};
-use docket_domain::allegation::{AllegationStatus, RejectionReason, ReviewerName, TriageAction};
+use docket_domain::allegation::{
+    AllegationStatus, RejectionReason, ReviewerName, SourceMessage, TriageAction,
+};
+use docket_platform::audit::{AuditRecord, append};
+use docket_platform::auth::CallContext;
 use docket_platform::db::begin_write;
 use docket_proto::docket::intake::v1 as pb;
 use sea_orm::entity::prelude::*;
@@ -15,18 +19,44 @@ use crate::error::IntakeError;
 #[derive(Debug, Clone)]
 pub enum TriageCommand {
     StartReview(ReviewerName),
-    Accept,
-    Reject(RejectionReason),
-    MarkDuplicate { of: Uuid },
+    Accept {
+        message: Option<SourceMessage>,
+    },
+    Reject {
+        reason: RejectionReason,
+        message: Option<SourceMessage>,
+    },
+    MarkDuplicate {
+        of: Uuid,
+        message: Option<SourceMessage>,
+    },
 }
 
 impl TriageCommand {
     fn action(&self) -> TriageAction {
         match self {
             TriageCommand::StartReview(_) => TriageAction::StartReview,
-            TriageCommand::Accept => TriageAction::Accept,
-            TriageCommand::Reject(_) => TriageAction::Reject,
+            TriageCommand::Accept { .. } => TriageAction::Accept,
+            TriageCommand::Reject { .. } => TriageAction::Reject,
             TriageCommand::MarkDuplicate { .. } => TriageAction::MarkDuplicate,
+        }
+    }
+
+    fn message(&self) -> Option<&SourceMessage> {
+        match self {
+            TriageCommand::StartReview(_) => None,
+            TriageCommand::Accept { message }
+            | TriageCommand::Reject { message, .. }
+            | TriageCommand::MarkDuplicate { message, .. } => message.as_ref(),
+        }
+    }
+
+    fn audit_action(&self) -> &'static str {
+        match self {
+            TriageCommand::StartReview(_) => "start review",
+            TriageCommand::Accept { .. } => "accept allegation",
+            TriageCommand::Reject { .. } => "reject allegation",
+            TriageCommand::MarkDuplicate { .. } => "mark duplicate",
         }
     }
 }
@@ -37,6 +67,7 @@ impl AllegationStore {
         &self,
         id: Uuid,
         command: TriageCommand,
+        call: &CallContext,
     ) -> Result<pb::Allegation, IntakeError> {
         let txn = begin_write(&self.db).await?;
         let current = allegation::Entity::find_by_id(id)
@@ -59,13 +90,13 @@ impl AllegationStore {
                     Expr::value(reviewer.as_str()),
                 );
             }
-            TriageCommand::Reject(reason) => {
+            TriageCommand::Reject { reason, .. } => {
                 update = update.col_expr(
                     allegation::Column::RejectionReason,
                     Expr::value(reason.as_str()),
                 );
             }
-            TriageCommand::MarkDuplicate { of } => {
+            TriageCommand::MarkDuplicate { of, .. } => {
                 let original = allegation::Entity::find_by_id(*of)
                     .one(&txn)
                     .await?
@@ -78,7 +109,13 @@ impl AllegationStore {
                 }
                 update = update.col_expr(allegation::Column::DuplicateOfId, Expr::value(*of));
             }
-            TriageCommand::Accept => {}
+            TriageCommand::Accept { .. } => {}
+        }
+        if let Some(message) = command.message() {
+            update = update.col_expr(
+                allegation::Column::MessageForSource,
+                Expr::value(message.as_str()),
+            );
         }
         // The status condition makes the move atomic on PostgreSQL too, where the row read above
         // is not locked: of two concurrent decisions, only one finds the status it expects.
@@ -100,8 +137,19 @@ impl AllegationStore {
                 anyhow::anyhow!("allegation {id} changed while it was being triaged").into(),
             );
         }
-        let message = self.load_one(&txn, id).await?;
+        let mut targets = vec![id.to_string()];
+        if let TriageCommand::MarkDuplicate { of, .. } = &command {
+            targets.push(of.to_string());
+        }
+        append(
+            &txn,
+            &AuditRecord::succeeded(call, command.audit_action(), targets),
+        )
+        .await?;
+        let mut message = self.load_one(&txn, id).await?;
         txn.commit().await?;
+        self.disclose(call, std::slice::from_mut(&mut message), false)
+            .await?;
         Ok(message)
     }
 }

@@ -1,0 +1,228 @@
+//! Appending to the chain and verifying it.
+
+use chrono::{DateTime, SubsecRound, Utc};
+use sea_orm::entity::prelude::*;
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbBackend, QueryOrder, QuerySelect, Statement};
+use sha2::{Digest, Sha256};
+
+use super::entity;
+use crate::auth::CallContext;
+
+/// The `previous_hash` of the first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What one audit entry records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub subject: String,
+    pub role: String,
+    pub method: String,
+    pub target_ids: Vec<String>,
+    pub outcome: String,
+    pub request_id: String,
+    pub action: String,
+}
+
+impl AuditRecord {
+    /// A successful call described by its context, acting on `target_ids`.
+    pub fn succeeded(context: &CallContext, action: &str, target_ids: Vec<String>) -> Self {
+        Self {
+            subject: context.subject().to_owned(),
+            role: context.role_name().to_owned(),
+            method: context.method.clone(),
+            target_ids,
+            outcome: "OK".to_owned(),
+            request_id: context.request_id.clone(),
+            action: action.to_owned(),
+        }
+    }
+}
+
+/// The result of checking the whole chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    pub entries_checked: i64,
+    /// Where the chain first breaks and why; `None` when intact.
+    pub broken: Option<(i64, String)>,
+    pub head_hash: String,
+}
+
+/// Appends `record` in the transaction (or connection) `conn`; returns its sequence number.
+pub async fn append<C: ConnectionTrait>(conn: &C, record: &AuditRecord) -> Result<i64, DbErr> {
+    let backend = conn.get_database_backend();
+    // Taking the next number locks the head row until commit: appends are serialised, so the
+    // chain stays one line however many writers there are.
+    let head = conn
+        .query_one_raw(Statement::from_string(
+            backend,
+            "UPDATE audit_head SET last_sequence = last_sequence + 1 WHERE id = 1 \
+             RETURNING last_sequence, last_hash",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("the audit head row is missing".to_owned()))?;
+    let sequence: i64 = head.try_get_by_index(0)?;
+    let previous_hash: String = head.try_get_by_index(1)?;
+    let occurred_at = Utc::now().trunc_subsecs(6);
+    let target_ids = record.target_ids.join(",");
+    let entry_hash = hash(sequence, occurred_at, record, &target_ids, &previous_hash);
+    entity::Entity::insert(entity::ActiveModel {
+        sequence: Set(sequence),
+        occurred_at: Set(occurred_at),
+        subject: Set(record.subject.clone()),
+        role: Set(record.role.clone()),
+        method: Set(record.method.clone()),
+        target_ids: Set(target_ids),
+        outcome: Set(record.outcome.clone()),
+        request_id: Set(record.request_id.clone()),
+        action: Set(record.action.clone()),
+        previous_hash: Set(previous_hash),
+        entry_hash: Set(entry_hash.clone()),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    let placeholder = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    conn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        format!("UPDATE audit_head SET last_hash = {placeholder} WHERE id = 1"),
+        [entry_hash.into()],
+    ))
+    .await?;
+    Ok(sequence)
+}
+
+/// Checks every entry, in order, against its content, its predecessor and the head.
+pub async fn verify<C: ConnectionTrait>(conn: &C) -> Result<Verification, DbErr> {
+    const PAGE: u64 = 1_000;
+    let mut expected_sequence = 1i64;
+    let mut expected_previous = GENESIS.to_owned();
+    let mut broken = None;
+    let mut checked = 0i64;
+    'pages: loop {
+        let rows = entity::Entity::find()
+            .filter(entity::Column::Sequence.gte(expected_sequence))
+            .order_by_asc(entity::Column::Sequence)
+            .limit(PAGE)
+            .all(conn)
+            .await?;
+        let last_page = (rows.len() as u64) < PAGE;
+        for row in rows {
+            checked += 1;
+            if let Some(problem) = check(&row, expected_sequence, &expected_previous) {
+                broken = Some(problem);
+                break 'pages;
+            }
+            expected_previous = row.entry_hash;
+            expected_sequence += 1;
+        }
+        if last_page {
+            break;
+        }
+    }
+    let head = conn
+        .query_one_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "SELECT last_sequence, last_hash FROM audit_head WHERE id = 1",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("the audit head row is missing".to_owned()))?;
+    let head_sequence: i64 = head.try_get_by_index(0)?;
+    let head_hash: String = head.try_get_by_index(1)?;
+    if broken.is_none()
+        && (head_sequence != expected_sequence - 1 || head_hash != expected_previous)
+    {
+        broken = Some((
+            expected_sequence.min(head_sequence),
+            format!(
+                "the chain ends at entry {} but its head records entry {head_sequence}: entries \
+                 were removed from the end, or the head was altered",
+                expected_sequence - 1
+            ),
+        ));
+    }
+    Ok(Verification {
+        entries_checked: checked,
+        broken,
+        head_hash,
+    })
+}
+
+/// What is wrong with `row` where entry `expected_sequence` after `expected_previous` belongs.
+fn check(
+    row: &entity::Model,
+    expected_sequence: i64,
+    expected_previous: &str,
+) -> Option<(i64, String)> {
+    if row.sequence != expected_sequence {
+        return Some((
+            expected_sequence,
+            format!(
+                "entry {expected_sequence} is missing (the next is {})",
+                row.sequence
+            ),
+        ));
+    }
+    if row.previous_hash != expected_previous {
+        return Some((
+            row.sequence,
+            "the entry does not follow the one before it: entries were removed, inserted or \
+             reordered"
+                .to_owned(),
+        ));
+    }
+    let record = AuditRecord {
+        subject: row.subject.clone(),
+        role: row.role.clone(),
+        method: row.method.clone(),
+        target_ids: Vec::new(),
+        outcome: row.outcome.clone(),
+        request_id: row.request_id.clone(),
+        action: row.action.clone(),
+    };
+    let recomputed = hash(
+        row.sequence,
+        row.occurred_at,
+        &record,
+        &row.target_ids,
+        &row.previous_hash,
+    );
+    (recomputed != row.entry_hash).then(|| {
+        (
+            row.sequence,
+            "the entry's hash does not match its content: it was altered".to_owned(),
+        )
+    })
+}
+
+/// SHA-256 over every field, each prefixed with its length so that no two different entries
+/// can be written as the same bytes.
+fn hash(
+    sequence: i64,
+    occurred_at: DateTime<Utc>,
+    record: &AuditRecord,
+    target_ids: &str,
+    previous_hash: &str,
+) -> String {
+    let mut hasher = Sha256::new();
+    let sequence = sequence.to_string();
+    let micros = occurred_at.timestamp_micros().to_string();
+    for field in [
+        sequence.as_str(),
+        micros.as_str(),
+        &record.subject,
+        &record.role,
+        &record.method,
+        target_ids,
+        &record.outcome,
+        &record.request_id,
+        &record.action,
+        previous_hash,
+    ] {
+        hasher.update((field.len() as u64).to_be_bytes());
+        hasher.update(field.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}

@@ -1,0 +1,24 @@
+//! The audit entry rows.
+
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "audit_entries")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub sequence: i64,
+    pub occurred_at: DateTimeUtc,
+    pub subject: String,
+    pub role: String,
+    pub method: String,
+    /// Target ids joined by `,` (ids never contain one).
+    pub target_ids: String,
+    pub outcome: String,
+    pub request_id: String,
+    pub action: String,
+    pub previous_hash: String,
+    pub entry_hash: String,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

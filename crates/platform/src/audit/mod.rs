@@ -1,0 +1,21 @@
+//! The audit log each service keeps of itself: append-only and hash-chained.
+//!
+//! Entry *n* stores the SHA-256 of its own content together with the hash of entry *n − 1*, and
+//! a one-row head records the last sequence and hash. Changing an entry breaks its own hash;
+//! removing or reordering entries breaks the links or the numbering; removing the newest ones
+//! leaves the head pointing past the end. [`append`] runs inside the transaction of the change it
+//! records, so the two commit or fail together. The head row also serialises appends, keeping
+//! the chain linear under concurrent writers on PostgreSQL.
+//!
+//! What this cannot detect alone is a rewrite of the whole chain and its head by someone with
+//! write access to the database; `VerifyAuditChain` returns the head hash so that operators can
+//! keep copies elsewhere and compare.
+
+mod chain;
+mod entity;
+mod migration;
+mod service;
+
+pub use chain::{AuditRecord, Verification, append, verify};
+pub use migration::CreateAuditLog;
+pub use service::{AUDIT_ACCESS, AuditApi};

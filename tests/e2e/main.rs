@@ -3,7 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed expectation is a failed test
 
+mod access;
+mod audit;
 mod bad_input;
 mod hosting;
+mod receipts;
+mod sealing;
 mod submission;
+mod tokens;
 mod triage;

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use docket_domain::party::KnownParties;
 use docket_platform::audit::{AUDIT_ACCESS, AuditApi};
-use docket_platform::auth::{AccessPolicy, AuthLayer, TokenVerifier};
+use docket_platform::auth::{AccessPolicy, AccessTables, AuthLayer, TokenVerifier};
 use docket_platform::grpc::{GrpcHost, HostOptions};
 use docket_platform::sealing::Sealer;
 use docket_platform::shutdown::ShutdownSignal;
@@ -38,6 +38,12 @@ pub use receipt::receipt_hash;
 /// The largest request intake accepts: a narrative of 100 000 characters of up to 4 bytes, a
 /// hundred URLs of 2 KiB and the rest fit well within it.
 const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Who may call each method of each service this host serves; nothing else may be called.
+pub const ACCESS: &AccessTables = &[
+    (SERVICE_NAME, INTAKE_ACCESS),
+    (audit_service_server::SERVICE_NAME, AUDIT_ACCESS),
+];
 
 /// The intake service, its database open and its listener bound.
 #[derive(Debug)]
@@ -62,9 +68,7 @@ impl Intake {
         let host = GrpcHost::bind("intake", settings.intake.listen, options)
             .await
             .with_context(|| format!("cannot bind intake to {}", settings.intake.listen))?;
-        let policy = AccessPolicy::default()
-            .with_service(SERVICE_NAME, INTAKE_ACCESS)
-            .with_service(audit_service_server::SERVICE_NAME, AUDIT_ACCESS);
+        let policy = AccessPolicy::from_tables(ACCESS);
         Ok(Self {
             host,
             api: IntakeApi::new(

@@ -9,13 +9,16 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use docket_platform::audit::{AUDIT_ACCESS, AuditApi, CreateAuditLog};
-use docket_platform::auth::{AccessPolicy, AuthLayer, TokenVerifier};
+use docket_platform::auth::{AccessPolicy, AccessTables, AuthLayer, TokenVerifier};
 use docket_platform::grpc::{GrpcHost, HostOptions};
 use docket_platform::shutdown::ShutdownSignal;
 use docket_platform::{ServiceKind, Settings};
 use docket_proto::docket::audit::v1::audit_service_server::{AuditServiceServer, SERVICE_NAME};
 use sea_orm_migration::prelude::*;
 use tonic::service::Routes;
+
+/// Who may call each method of each service this host serves; nothing else may be called.
+pub const ACCESS: &AccessTables = &[(SERVICE_NAME, AUDIT_ACCESS)];
 
 /// The reporting schema: its audit log, for now.
 #[derive(Debug)]
@@ -52,7 +55,7 @@ impl Reporting {
         let host = GrpcHost::bind("reporting", listen, options)
             .await
             .with_context(|| format!("cannot bind reporting to {listen}"))?;
-        let policy = AccessPolicy::default().with_service(SERVICE_NAME, AUDIT_ACCESS);
+        let policy = AccessPolicy::from_tables(ACCESS);
         Ok(Self {
             host,
             audit: AuditApi::new(db),

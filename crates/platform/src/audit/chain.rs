@@ -63,7 +63,7 @@ pub async fn append<C: ConnectionTrait>(conn: &C, record: &AuditRecord) -> Resul
     let sequence: i64 = head.try_get_by_index(0)?;
     let previous_hash: String = head.try_get_by_index(1)?;
     let occurred_at = Utc::now().trunc_subsecs(6);
-    let target_ids = record.target_ids.join(",");
+    let target_ids = stored_target_ids(&record.target_ids);
     let entry_hash = hash(sequence, occurred_at, record, &target_ids, &previous_hash);
     entity::Entity::insert(entity::ActiveModel {
         sequence: Set(sequence),
@@ -195,6 +195,16 @@ fn check(
             "the entry's hash does not match its content: it was altered".to_owned(),
         )
     })
+}
+
+/// Target ids as stored: each between commas (`,a,b,`), so that one id can be matched whole with
+/// `LIKE '%,id,%'` on any database.
+fn stored_target_ids(ids: &[String]) -> String {
+    if ids.is_empty() {
+        String::new()
+    } else {
+        format!(",{},", ids.join(","))
+    }
 }
 
 /// SHA-256 over every field, each prefixed with its length so that no two different entries

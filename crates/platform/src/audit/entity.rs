@@ -12,7 +12,7 @@ pub struct Model {
     pub subject: String,
     pub role: String,
     pub method: String,
-    /// Target ids joined by `,` (ids never contain one).
+    /// Target ids each between commas, `,a,b,` (ids never contain one).
     pub target_ids: String,
     pub outcome: String,
     pub request_id: String,

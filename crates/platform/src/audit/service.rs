@@ -5,7 +5,7 @@ use docket_proto::docket::audit::v1 as pb;
 use docket_proto::docket::audit::v1::audit_service_server::AuditService;
 use docket_proto::{parse_time, timestamp};
 use sea_orm::entity::prelude::*;
-use sea_orm::{DatabaseConnection, ExprTrait, QueryOrder, QuerySelect};
+use sea_orm::{DatabaseConnection, QueryOrder, QuerySelect};
 use tonic::{Request, Response, Status};
 
 use super::{entity, verify};
@@ -71,9 +71,11 @@ impl Query {
                 0
             }
             0 => DEFAULT_PAGE_SIZE,
-            size => Ord::min(u64::try_from(size).unwrap_or(MAX_PAGE_SIZE), MAX_PAGE_SIZE),
+            size => u64::try_from(size)
+                .unwrap_or(MAX_PAGE_SIZE)
+                .min(MAX_PAGE_SIZE),
         };
-        if request.target_id.contains(',') {
+        if request.target_id.contains([',', '%', '_']) {
             v.add("target_id", "must be a single id");
         }
         let occurred_after = request
@@ -122,10 +124,9 @@ impl AuditService for AuditApi {
             select = select.filter(entity::Column::Method.eq(query.method.as_str()));
         }
         if !query.target_id.is_empty() {
-            // Target ids are stored joined by commas: match the id as a whole item.
-            let padded =
-                Expr::cust_with_exprs("',' || $1 || ','", [Expr::col(entity::Column::TargetIds)]);
-            select = select.filter(padded.like(format!("%,{},%", query.target_id)));
+            // Target ids are stored between commas: match the id as a whole item.
+            select =
+                select.filter(entity::Column::TargetIds.like(format!("%,{},%", query.target_id)));
         }
         if let Some(after) = query.occurred_after {
             select = select.filter(entity::Column::OccurredAt.gte(after));

@@ -14,6 +14,6 @@ mod token;
 
 pub use context::{CallContext, Caller};
 pub use layer::AuthLayer;
-pub use policy::{Access, AccessPolicy, MethodAccess};
+pub use policy::{Access, AccessPolicy, AccessTables, MethodAccess};
 pub use role::{Role, UnknownRole};
 pub use token::{AuthSetupError, Claims, TokenIssuer, TokenRejected, TokenVerifier};

@@ -30,7 +30,19 @@ const INFRASTRUCTURE: [&str; 3] = [
     "/grpc.reflection.v1alpha.ServerReflection/",
 ];
 
+/// A host's access tables: each service it serves, by full name, with its table.
+pub type AccessTables = [(&'static str, &'static [MethodAccess])];
+
 impl AccessPolicy {
+    /// The policy of a host serving the services of `tables`.
+    pub fn from_tables(tables: &AccessTables) -> Self {
+        tables
+            .iter()
+            .fold(Self::default(), |policy, (service, table)| {
+                policy.with_service(service, table)
+            })
+    }
+
     /// Adds the table of `service` (its full name, such as `docket.intake.v1.IntakeService`).
     pub fn with_service(mut self, service: &str, table: &[MethodAccess]) -> Self {
         for (method, access) in table {

@@ -72,7 +72,7 @@ impl ReceiptGuard {
 }
 
 fn delay_after(failures: u32) -> Duration {
-    match failures.checked_sub(FREE_FAILURES) {
+    match failures.checked_sub(FREE_FAILURES + 1) {
         None => Duration::ZERO,
         Some(extra) => BASE_DELAY
             .checked_mul(2u32.saturating_pow(extra))

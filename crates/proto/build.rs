@@ -9,6 +9,7 @@ const PROTO_ROOT: &str = "../../proto";
 const PROTOS: &[&str] = &[
     "docket/audit/v1/audit.proto",
     "docket/common/v1/incident.proto",
+    "docket/intake/v1/evidence.proto",
     "docket/intake/v1/intake.proto",
 ];
 
@@ -17,6 +18,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
 
     let mut config = tonic_prost_build::Config::new();
+    // File chunks stay `Bytes`: handed from the wire to the hasher and the store without copies.
+    config.bytes(["."]);
     if env::var_os("PROTOC").is_none() {
         config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
     }

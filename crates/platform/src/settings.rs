@@ -28,6 +28,7 @@ keys = {}
 
 [intake]
 listen = "127.0.0.1:50051"
+max_evidence_bytes = 4294967296
 
 [case_management]
 listen = "127.0.0.1:50052"
@@ -151,6 +152,10 @@ pub struct IntakeSettings {
     /// The key anonymous sources' receipts are derived with, at least 32 characters; replicas
     /// must share it. Default: a random key kept in `data_dir/intake-receipt.key`.
     pub receipt_key: Option<String>,
+    /// Where evidence files are kept, by their SHA-256. Default: `data_dir/blobs`.
+    pub blob_dir: Option<PathBuf>,
+    /// The largest evidence file accepted, in bytes. Default 4 GiB.
+    pub max_evidence_bytes: u64,
 }
 
 impl std::fmt::Debug for IntakeSettings {
@@ -160,6 +165,8 @@ impl std::fmt::Debug for IntakeSettings {
             .field("url", &self.url)
             .field("database_url", &self.database_url)
             .field("receipt_key", &self.receipt_key.as_ref().map(|_| "…"))
+            .field("blob_dir", &self.blob_dir)
+            .field("max_evidence_bytes", &self.max_evidence_bytes)
             .finish()
     }
 }

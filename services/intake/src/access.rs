@@ -3,7 +3,7 @@
 
 use docket_platform::auth::{Access, MethodAccess, Role};
 
-use Role::{Analyst, IntakeOfficer, Investigator, Prosecutor, Service, Supervisor};
+use Role::{Analyst, Auditor, IntakeOfficer, Investigator, Prosecutor, Service, Supervisor};
 
 /// Roles that read allegations. Sealed source identities are shown in clear only to intake
 /// officers, investigators and prosecutors (see `Role::sees_sealed_identities`).
@@ -20,6 +20,25 @@ const SUBMITTERS: &[Role] = &[IntakeOfficer, Supervisor, Service];
 /// Roles that triage.
 const TRIAGERS: &[Role] = &[IntakeOfficer, Supervisor];
 
+/// Roles that bring evidence in.
+const UPLOADERS: &[Role] = &[IntakeOfficer, Analyst, Investigator, Supervisor, Service];
+/// Roles that read evidence files.
+const EXAMINERS: &[Role] = &[IntakeOfficer, Analyst, Investigator, Prosecutor, Supervisor];
+/// Roles that read evidence records and their custody; auditors follow the chain of custody.
+const CUSTODY_READERS: &[Role] = &[
+    IntakeOfficer,
+    Analyst,
+    Investigator,
+    Prosecutor,
+    Supervisor,
+    Auditor,
+    Service,
+];
+/// Roles that re-verify stored files.
+const VERIFIERS: &[Role] = &[Analyst, Supervisor];
+/// Roles that hand evidence over.
+const TRANSFERRERS: &[Role] = &[Investigator, Prosecutor, Supervisor];
+
 pub const INTAKE_ACCESS: &[MethodAccess] = &[
     ("SubmitAllegation", Access::Roles(SUBMITTERS)),
     ("GetAllegation", Access::Roles(READERS)),
@@ -29,4 +48,11 @@ pub const INTAKE_ACCESS: &[MethodAccess] = &[
     ("RejectAllegation", Access::Roles(TRIAGERS)),
     ("MarkDuplicate", Access::Roles(TRIAGERS)),
     ("CheckAllegationStatus", Access::Public),
+    ("UploadEvidence", Access::Roles(UPLOADERS)),
+    ("DownloadEvidence", Access::Roles(EXAMINERS)),
+    ("GetEvidence", Access::Roles(CUSTODY_READERS)),
+    ("ListEvidence", Access::Roles(CUSTODY_READERS)),
+    ("VerifyEvidence", Access::Roles(VERIFIERS)),
+    ("ListCustodyEvents", Access::Roles(CUSTODY_READERS)),
+    ("RecordTransfer", Access::Roles(TRANSFERRERS)),
 ];

@@ -8,10 +8,11 @@ use docket_domain::party::KnownParties;
 use docket_platform::auth::CallContext;
 use docket_proto::docket::intake::v1 as pb;
 use docket_proto::docket::intake::v1::intake_service_server::IntakeService;
-use tonic::{Request, Response, Status};
+use tonic::{Request, Response, Status, Streaming};
 use uuid::Uuid;
 
 use crate::error::IntakeError;
+use crate::evidence::{self, DownloadStream, EvidenceDesk};
 use crate::receipt::{ReceiptKey, receipt_hash};
 use crate::receipt_guard::ReceiptGuard;
 use crate::request;
@@ -21,15 +22,22 @@ use crate::store::{AllegationStore, Submission, TriageCommand};
 #[derive(Debug, Clone)]
 pub struct IntakeApi {
     store: AllegationStore,
+    evidence: EvidenceDesk,
     parties: KnownParties,
     receipts: ReceiptKey,
     guard: Arc<ReceiptGuard>,
 }
 
 impl IntakeApi {
-    pub fn new(store: AllegationStore, parties: KnownParties, receipts: ReceiptKey) -> Self {
+    pub fn new(
+        store: AllegationStore,
+        evidence: EvidenceDesk,
+        parties: KnownParties,
+        receipts: ReceiptKey,
+    ) -> Self {
         Self {
             store,
+            evidence,
             parties,
             receipts,
             guard: Arc::default(),
@@ -191,5 +199,82 @@ impl IntakeService for IntakeApi {
                 Err(Status::not_found("no allegation has this receipt"))
             }
         }
+    }
+
+    async fn upload_evidence(
+        &self,
+        request: Request<Streaming<pb::UploadEvidenceRequest>>,
+    ) -> Result<Response<pb::UploadEvidenceResponse>, Status> {
+        let call = call_context(&request)?;
+        Ok(Response::new(
+            self.evidence.upload(&call, request.into_inner()).await?,
+        ))
+    }
+
+    type DownloadEvidenceStream = DownloadStream;
+
+    async fn download_evidence(
+        &self,
+        request: Request<pb::DownloadEvidenceRequest>,
+    ) -> Result<Response<Self::DownloadEvidenceStream>, Status> {
+        let call = call_context(&request)?;
+        let id = request::parse_id("evidence_id", &request.into_inner().evidence_id)
+            .map_err(IntakeError::from)?;
+        Ok(Response::new(self.evidence.download(&call, id).await?))
+    }
+
+    async fn get_evidence(
+        &self,
+        request: Request<pb::GetEvidenceRequest>,
+    ) -> Result<Response<pb::GetEvidenceResponse>, Status> {
+        let id = request::parse_id("evidence_id", &request.into_inner().evidence_id)
+            .map_err(IntakeError::from)?;
+        Ok(Response::new(pb::GetEvidenceResponse {
+            evidence: Some(self.evidence.get(id).await?),
+        }))
+    }
+
+    async fn list_evidence(
+        &self,
+        request: Request<pb::ListEvidenceRequest>,
+    ) -> Result<Response<pb::ListEvidenceResponse>, Status> {
+        let query = evidence::request::list(request.into_inner()).map_err(IntakeError::from)?;
+        Ok(Response::new(self.evidence.list(&query).await?))
+    }
+
+    async fn verify_evidence(
+        &self,
+        request: Request<pb::VerifyEvidenceRequest>,
+    ) -> Result<Response<pb::VerifyEvidenceResponse>, Status> {
+        let call = call_context(&request)?;
+        let id = evidence::request::verify(request.get_ref()).map_err(IntakeError::from)?;
+        Ok(Response::new(self.evidence.verify(&call, id).await?))
+    }
+
+    async fn list_custody_events(
+        &self,
+        request: Request<pb::ListCustodyEventsRequest>,
+    ) -> Result<Response<pb::ListCustodyEventsResponse>, Status> {
+        let id = request::parse_id("evidence_id", &request.into_inner().evidence_id)
+            .map_err(IntakeError::from)?;
+        Ok(Response::new(pb::ListCustodyEventsResponse {
+            events: self.evidence.custody(id).await?,
+        }))
+    }
+
+    async fn record_transfer(
+        &self,
+        request: Request<pb::RecordTransferRequest>,
+    ) -> Result<Response<pb::RecordTransferResponse>, Status> {
+        let call = call_context(&request)?;
+        let (id, recipient, note) =
+            evidence::request::transfer(request.into_inner()).map_err(IntakeError::from)?;
+        let event = self
+            .evidence
+            .transfer(&call, id, &recipient, note.as_ref())
+            .await?;
+        Ok(Response::new(pb::RecordTransferResponse {
+            event: Some(event),
+        }))
     }
 }

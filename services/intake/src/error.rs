@@ -14,6 +14,14 @@ pub enum IntakeError {
     Invalid(Violations),
     #[error("allegation {0} not found")]
     AllegationNotFound(Uuid),
+    #[error("evidence {0} not found")]
+    EvidenceNotFound(Uuid),
+    #[error("the upload stream broke before it ended ({0}); nothing was kept")]
+    UploadBroken(Status),
+    #[error("blob store: {0}")]
+    Blob(object_store::Error),
+    #[error("the stored file {sha256} is missing or unreadable")]
+    BlobLost { sha256: String },
     #[error(transparent)]
     IllegalTriage(#[from] IllegalTriage),
     #[error(
@@ -41,16 +49,27 @@ impl From<IntakeError> for Status {
     fn from(error: IntakeError) -> Self {
         match error {
             IntakeError::Invalid(violations) => error::invalid_argument(&violations),
-            IntakeError::AllegationNotFound(_) => Status::not_found(error.to_string()),
+            IntakeError::AllegationNotFound(_) | IntakeError::EvidenceNotFound(_) => {
+                Status::not_found(error.to_string())
+            }
+            IntakeError::UploadBroken(ref cause) => {
+                tracing::info!(%cause, "an upload broke off");
+                Status::cancelled(error.to_string())
+            }
+            IntakeError::BlobLost { .. } => {
+                tracing::error!(%error, "evidence lost");
+                Status::data_loss(error.to_string())
+            }
             IntakeError::IllegalTriage(_) | IntakeError::DuplicateOfDuplicate { .. } => {
                 Status::failed_precondition(error.to_string())
             }
             IntakeError::Database(ref db) if docket_platform::db::is_unavailable(db) => {
                 error::unavailable(&error)
             }
-            IntakeError::Database(_) | IntakeError::Corrupt(_) | IntakeError::Sealing(_) => {
-                error::internal(&error)
-            }
+            IntakeError::Database(_)
+            | IntakeError::Corrupt(_)
+            | IntakeError::Sealing(_)
+            | IntakeError::Blob(_) => error::internal(&error),
             IntakeError::Unexpected(ref cause) => error::internal(cause.as_ref()),
         }
     }

@@ -9,6 +9,7 @@ mod access;
 mod api;
 mod entity;
 mod error;
+mod evidence;
 mod migration;
 mod receipt;
 mod receipt_guard;
@@ -65,6 +66,12 @@ impl Intake {
         let db = docket_platform::db::connect_and_migrate::<Migrator>(&url)
             .await
             .with_context(|| format!("cannot open the intake database {}", redact(&url)))?;
+        let blob_dir = match &settings.intake.blob_dir {
+            Some(dir) => dir.clone(),
+            None => settings.data_dir.join("blobs"),
+        };
+        let blobs = evidence::BlobStore::local(&blob_dir)
+            .with_context(|| format!("cannot open the blob store {}", blob_dir.display()))?;
         let host = GrpcHost::bind("intake", settings.intake.listen, options)
             .await
             .with_context(|| format!("cannot bind intake to {}", settings.intake.listen))?;
@@ -73,6 +80,7 @@ impl Intake {
             host,
             api: IntakeApi::new(
                 store::AllegationStore::new(db.clone(), sealer),
+                evidence::EvidenceDesk::new(db.clone(), blobs, settings.intake.max_evidence_bytes),
                 parties,
                 receipts,
             ),

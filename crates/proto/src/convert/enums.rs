@@ -3,6 +3,7 @@
 
 use docket_domain::Violations;
 use docket_domain::allegation::{AllegationStatus, Channel};
+use docket_domain::evidence::{CollectionMethod, CustodyEventKind};
 use docket_domain::incident::{
     AgeGroup, Harm, LocationPrecision, Sex, TimePrecision, VictimStatus, ViolationType,
 };
@@ -74,6 +75,14 @@ enum_map!(Channel <=> intake::Channel {
 });
 enum_map!(AllegationStatus <=> intake::AllegationStatus {
     Received, UnderReview, Accepted, Rejected, Duplicate,
+});
+
+enum_map!(CollectionMethod <=> intake::CollectionMethod {
+    SourceSubmission, WebCapture, PlatformDownload, DeviceExtraction, OfficeRecording,
+    AuthorityTransfer, Other,
+});
+enum_map!(CustodyEventKind <=> intake::CustodyEventKind {
+    Collected, Uploaded, Accessed, Verified, Transferred,
 });
 
 #[cfg(test)]

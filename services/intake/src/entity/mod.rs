@@ -1,6 +1,8 @@
 //! sea-orm entities of the intake tables. Enumerations are stored as the domain's stable codes.
 
 pub mod allegation;
+pub mod custody_event;
+pub mod evidence;
 pub mod perpetrator;
 pub mod source_url;
 pub mod victim_group;

@@ -3,6 +3,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_create_allegations;
+mod m20261128_000002_create_evidence;
 
 /// Every intake migration, oldest first.
 #[derive(Debug)]
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_create_allegations::Migration),
             Box::new(docket_platform::audit::CreateAuditLog),
+            Box::new(m20261128_000002_create_evidence::Migration),
         ]
     }
 }

@@ -1,0 +1,131 @@
+//! Evidence files in an object store, each under the SHA-256 of its bytes. A file is written to
+//! `tmp/` while it streams in and moved to `sha256/<2 hex>/<digest>` only once its hash is known
+//! and accepted; the same bytes twice are one file.
+
+use std::path::Path as FsPath;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use object_store::local::LocalFileSystem;
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use uuid::Uuid;
+
+/// Bytes buffered per part before it is written; with two parts in flight, an upload holds at
+/// most about three of these in memory whatever the file's size.
+const PART_BYTES: usize = 8 * 1024 * 1024;
+const PARTS_IN_FLIGHT: usize = 2;
+
+/// The store of evidence files.
+#[derive(Debug, Clone)]
+pub struct BlobStore {
+    store: Arc<dyn ObjectStore>,
+}
+
+/// A file being written, not yet a blob.
+pub struct PendingBlob {
+    path: Path,
+    writer: WriteMultipart,
+}
+
+impl std::fmt::Debug for PendingBlob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingBlob")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BlobStore {
+    /// A store in the local directory `dir`, created if missing. Temporary files left by a
+    /// process that died mid-upload are removed.
+    pub fn local(dir: &FsPath) -> Result<Self, object_store::Error> {
+        let temporary = dir.join("tmp");
+        if temporary.exists() {
+            let _ = std::fs::remove_dir_all(&temporary);
+        }
+        std::fs::create_dir_all(dir).map_err(|source| object_store::Error::Generic {
+            store: "LocalFileSystem",
+            source: Box::new(source),
+        })?;
+        Ok(Self {
+            store: Arc::new(LocalFileSystem::new_with_prefix(dir)?),
+        })
+    }
+
+    fn blob_path(sha256: &str) -> Path {
+        let shard = sha256.get(..2).unwrap_or("00");
+        Path::from(format!("sha256/{shard}/{sha256}"))
+    }
+
+    /// Starts writing a new temporary file.
+    pub async fn begin(&self) -> Result<PendingBlob, object_store::Error> {
+        let path = Path::from(format!("tmp/{}", Uuid::new_v4()));
+        let upload = self.store.put_multipart(&path).await?;
+        Ok(PendingBlob {
+            path,
+            writer: WriteMultipart::new_with_chunk_size(upload, PART_BYTES),
+        })
+    }
+
+    /// Makes a finished temporary file the blob of `sha256`. Returns false when that blob
+    /// already existed, in which case the temporary file is removed.
+    pub async fn commit(&self, pending: Path, sha256: &str) -> Result<bool, object_store::Error> {
+        match self
+            .store
+            .rename_if_not_exists(&pending, &Self::blob_path(sha256))
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(object_store::Error::AlreadyExists { .. }) => {
+                self.store.delete(&pending).await?;
+                Ok(false)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Removes a temporary file that will not become a blob.
+    pub async fn discard(&self, pending: &Path) {
+        if let Err(error) = self.store.delete(pending).await
+            && !matches!(error, object_store::Error::NotFound { .. })
+        {
+            tracing::warn!(%error, path = %pending, "cannot remove a temporary upload");
+        }
+    }
+
+    /// The bytes of the blob of `sha256`, as they come.
+    pub async fn read(
+        &self,
+        sha256: &str,
+    ) -> Result<BoxStream<'static, Result<Bytes, object_store::Error>>, object_store::Error> {
+        Ok(self
+            .store
+            .get(&Self::blob_path(sha256))
+            .await?
+            .into_stream())
+    }
+}
+
+impl PendingBlob {
+    /// Appends `chunk`, waiting while too many parts are still being written.
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), object_store::Error> {
+        self.writer.wait_for_capacity(PARTS_IN_FLIGHT).await?;
+        self.writer.write(chunk);
+        Ok(())
+    }
+
+    /// Completes the temporary file; returns its path for [`BlobStore::commit`].
+    pub async fn finish(self) -> Result<Path, object_store::Error> {
+        self.writer.finish().await?;
+        Ok(self.path)
+    }
+
+    /// Abandons the temporary file.
+    pub async fn abort(self) {
+        if let Err(error) = self.writer.abort().await {
+            tracing::warn!(%error, path = %self.path, "cannot abort a temporary upload");
+        }
+    }
+}

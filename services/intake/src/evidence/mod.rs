@@ -1,0 +1,245 @@
+//! Evidence: files streamed in and hashed as they come, kept once per content in the blob store,
+//! never altered or removed by any call, with a chain of custody per record.
+//!
+//! An upload becomes a blob only when its stream ended cleanly, its size is within the limits
+//! and its hash is the declared one; otherwise the temporary file is removed and nothing is
+//! recorded. The record, its `collected` and `uploaded` custody events and the audit entry
+//! commit in one transaction, after the blob is in place.
+
+mod blobs;
+mod download;
+mod extract;
+mod receive;
+mod records;
+pub mod request;
+mod verify;
+
+use chrono::{SubsecRound, Utc};
+use docket_domain::Violations;
+use docket_domain::evidence::{CustodyEventKind, CustodyNote, PersonOrOffice};
+use docket_platform::audit::{AuditRecord, append};
+use docket_platform::auth::CallContext;
+use docket_platform::db::begin_write;
+use docket_proto::docket::intake::v1 as pb;
+use docket_proto::docket::intake::v1::upload_evidence_request::Payload;
+use sea_orm::entity::prelude::*;
+use sea_orm::{ActiveModelTrait, DatabaseConnection, IntoActiveModel};
+use tonic::Streaming;
+
+pub use blobs::BlobStore;
+pub use download::DownloadStream;
+use receive::{Limits, receive};
+use records::{custody_message, evidence_message, record_custody};
+use request::{EvidenceQuery, upload_header};
+
+use crate::entity::{allegation, evidence};
+use crate::error::IntakeError;
+
+/// Evidence records, their files and their custody.
+#[derive(Debug, Clone)]
+pub struct EvidenceDesk {
+    db: DatabaseConnection,
+    blobs: BlobStore,
+    max_bytes: u64,
+}
+
+impl EvidenceDesk {
+    pub fn new(db: DatabaseConnection, blobs: BlobStore, max_bytes: u64) -> Self {
+        Self {
+            db,
+            blobs,
+            max_bytes,
+        }
+    }
+
+    /// Receives one upload: metadata first, then the bytes.
+    pub async fn upload(
+        &self,
+        call: &CallContext,
+        mut stream: Streaming<pb::UploadEvidenceRequest>,
+    ) -> Result<pb::UploadEvidenceResponse, IntakeError> {
+        let first = stream.message().await.map_err(IntakeError::UploadBroken)?;
+        let Some(pb::UploadEvidenceRequest {
+            payload: Some(Payload::Metadata(metadata)),
+        }) = first
+        else {
+            return Err(Violations::single(
+                "metadata",
+                "the first message must carry the metadata",
+            )
+            .into());
+        };
+        let header = upload_header(metadata, Utc::now())?;
+        // Refuse unknown references before a single byte is stored.
+        if allegation::Entity::find_by_id(header.allegation_id)
+            .one(&self.db)
+            .await?
+            .is_none()
+        {
+            return Err(IntakeError::AllegationNotFound(header.allegation_id));
+        }
+        if let Some(original) = header.derived_from {
+            records::find(&self.db, original).await?;
+        }
+        let limits = Limits {
+            max_bytes: self.max_bytes,
+            declared_size: header.declared_size,
+        };
+        let received = receive(&self.blobs, &mut stream, limits).await?;
+        if let Some(declared) = &header.metadata.declared_sha256
+            && *declared != received.sha256
+        {
+            self.blobs.discard(&received.pending).await;
+            return Err(Violations::single(
+                "metadata.declared_sha256",
+                format!(
+                    "the bytes received hash to {}, not the declared {}: nothing was kept",
+                    received.sha256.as_str(),
+                    declared.as_str()
+                ),
+            )
+            .into());
+        }
+        let extracted = extract::extract(&received.prefix);
+        let newly_stored = self
+            .blobs
+            .commit(received.pending, received.sha256.as_str())
+            .await
+            .map_err(IntakeError::Blob)?;
+
+        let now = Utc::now().trunc_subsecs(6);
+        let metadata = header.metadata;
+        let row = evidence::Model {
+            id: Uuid::now_v7(),
+            allegation_id: header.allegation_id,
+            sha256: received.sha256.as_str().to_owned(),
+            size_bytes: i64::try_from(received.size).unwrap_or(i64::MAX),
+            file_name: metadata.file_name.as_str().to_owned(),
+            declared_media_type: metadata.media_type.clone(),
+            detected_media_type: extracted.media_type,
+            source_url: metadata.source_url.as_ref().map(|u| u.as_str().to_owned()),
+            captured_at: metadata.captured_time.map(|t| t.trunc_subsecs(6)),
+            collected_at: metadata.collected_time.trunc_subsecs(6),
+            collected_by: metadata.collected_by.as_str().to_owned(),
+            collection_method: metadata.collection_method.code().to_owned(),
+            derived_from_id: header.derived_from,
+            uploaded_by: call.subject().to_owned(),
+            uploaded_at: now,
+            exif_capture_time: extracted.exif_capture_time,
+            exif_latitude: extracted.exif_position.map(|(lat, _)| lat),
+            exif_longitude: extracted.exif_position.map(|(_, lon)| lon),
+        };
+        let txn = begin_write(&self.db).await?;
+        evidence::Entity::insert(row.clone().into_active_model().reset_all())
+            .exec_without_returning(&txn)
+            .await?;
+        let how = format!(
+            "collected by {} ({})",
+            row.collected_by, row.collection_method
+        );
+        record_custody(
+            &txn,
+            row.id,
+            CustodyEventKind::Collected,
+            &row.collected_by,
+            &row.sha256,
+            &how,
+        )
+        .await?;
+        let stored = if newly_stored {
+            "stored"
+        } else {
+            "same bytes already stored"
+        };
+        let note = format!("{} bytes, {stored}", received.size);
+        record_custody(
+            &txn,
+            row.id,
+            CustodyEventKind::Uploaded,
+            call.subject(),
+            &row.sha256,
+            &note,
+        )
+        .await?;
+        let targets = vec![row.id.to_string(), row.allegation_id.to_string()];
+        append(
+            &txn,
+            &AuditRecord::succeeded(call, "upload evidence", targets),
+        )
+        .await?;
+        txn.commit().await?;
+        tracing::info!(evidence = %row.id, sha256 = %row.sha256, size = received.size, "evidence received");
+
+        let same = evidence::Entity::find()
+            .filter(evidence::Column::Sha256.eq(row.sha256.as_str()))
+            .filter(evidence::Column::Id.ne(row.id))
+            .all(&self.db)
+            .await?;
+        Ok(pb::UploadEvidenceResponse {
+            evidence: Some(evidence_message(row)?),
+            same_content: same
+                .into_iter()
+                .map(evidence_message)
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    pub async fn get(&self, id: Uuid) -> Result<pb::Evidence, IntakeError> {
+        evidence_message(records::find(&self.db, id).await?)
+    }
+
+    pub async fn list(
+        &self,
+        query: &EvidenceQuery,
+    ) -> Result<pb::ListEvidenceResponse, IntakeError> {
+        let (rows, next_page_token) = records::list(&self.db, query).await?;
+        Ok(pb::ListEvidenceResponse {
+            evidence: rows
+                .into_iter()
+                .map(evidence_message)
+                .collect::<Result<_, _>>()?,
+            next_page_token,
+        })
+    }
+
+    pub async fn custody(&self, id: Uuid) -> Result<Vec<pb::CustodyEvent>, IntakeError> {
+        records::find(&self.db, id).await?;
+        records::custody(&self.db, id)
+            .await?
+            .into_iter()
+            .map(custody_message)
+            .collect()
+    }
+
+    /// Records a hand-over of evidence `id` to `recipient`.
+    pub async fn transfer(
+        &self,
+        call: &CallContext,
+        id: Uuid,
+        recipient: &PersonOrOffice,
+        note: Option<&CustodyNote>,
+    ) -> Result<pb::CustodyEvent, IntakeError> {
+        let txn = begin_write(&self.db).await?;
+        let row = records::find(&txn, id).await?;
+        let text = match note {
+            Some(note) => format!("to {}: {}", recipient.as_str(), note.as_str()),
+            None => format!("to {}", recipient.as_str()),
+        };
+        let event = record_custody(
+            &txn,
+            id,
+            CustodyEventKind::Transferred,
+            call.subject(),
+            &row.sha256,
+            &text,
+        )
+        .await?;
+        append(
+            &txn,
+            &AuditRecord::succeeded(call, "transfer evidence", vec![id.to_string()]),
+        )
+        .await?;
+        txn.commit().await?;
+        custody_message(event)
+    }
+}

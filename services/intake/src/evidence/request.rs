@@ -1,0 +1,174 @@
+//! Evidence requests into checked values.
+
+use chrono::{DateTime, Utc};
+use docket_domain::Violations;
+use docket_domain::evidence::{
+    CollectionMethod, CustodyNote, EvidenceMetadata, EvidenceMetadataInput, PersonOrOffice,
+    Sha256Hex,
+};
+use docket_proto::docket::intake::v1 as pb;
+use docket_proto::{decode_enum, parse_time};
+use uuid::Uuid;
+
+use crate::request::parse_id;
+
+/// A checked first message of an upload.
+#[derive(Debug)]
+pub struct UploadHeader {
+    pub allegation_id: Uuid,
+    pub derived_from: Option<Uuid>,
+    pub declared_size: Option<u64>,
+    pub metadata: EvidenceMetadata,
+}
+
+/// The metadata message, with paths under `metadata`.
+pub fn upload_header(
+    message: pb::EvidenceMetadata,
+    now: DateTime<Utc>,
+) -> Result<UploadHeader, Violations> {
+    let mut v = Violations::default();
+    let allegation_id = v.nest(
+        "metadata",
+        parse_id("allegation_id", &message.allegation_id),
+    );
+    let derived_from = match message.derived_from_evidence_id.as_str() {
+        "" => None,
+        id => v.nest("metadata", parse_id("derived_from_evidence_id", id)),
+    };
+    let declared_size = match message.declared_size_bytes {
+        0 => None,
+        size => match u64::try_from(size) {
+            Ok(size) => Some(size),
+            Err(_) => {
+                v.add("metadata.declared_size_bytes", "must not be negative");
+                None
+            }
+        },
+    };
+    let mut wire = Violations::default();
+    let input = EvidenceMetadataInput {
+        file_name: message.file_name,
+        media_type: message.media_type,
+        declared_sha256: message.declared_sha256,
+        source_url: message.source_url,
+        captured_time: message
+            .captured_time
+            .and_then(|t| wire.check("captured_time", parse_time(&t))),
+        collected_time: message
+            .collected_time
+            .and_then(|t| wire.check("collected_time", parse_time(&t))),
+        collected_by: message.collected_by,
+        collection_method: decode_enum::<pb::CollectionMethod, CollectionMethod>(
+            &mut wire,
+            "collection_method",
+            message.collection_method,
+        ),
+    };
+    let metadata = match EvidenceMetadata::parse(input, now) {
+        Ok(metadata) => Some(metadata),
+        Err(domain) => {
+            wire.absorb("", domain);
+            None
+        }
+    };
+    v.absorb("metadata", wire);
+    match (allegation_id, metadata) {
+        (Some(allegation_id), Some(metadata)) if v.is_empty() => Ok(UploadHeader {
+            allegation_id,
+            derived_from,
+            declared_size,
+            metadata,
+        }),
+        _ => Err(v),
+    }
+}
+
+/// A checked `ListEvidence` request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceQuery {
+    pub allegation_id: Option<Uuid>,
+    pub sha256: Option<Sha256Hex>,
+    pub page_size: u64,
+    pub after: Option<Uuid>,
+}
+
+impl EvidenceQuery {
+    pub fn filters(&self) -> String {
+        format!(
+            "{:?}|{:?}",
+            self.allegation_id,
+            self.sha256.as_ref().map(Sha256Hex::as_str)
+        )
+    }
+}
+
+pub fn list(request: pb::ListEvidenceRequest) -> Result<EvidenceQuery, Violations> {
+    let mut v = Violations::default();
+    let allegation_id = match request.allegation_id.as_str() {
+        "" => None,
+        id => v.nest("", parse_id("allegation_id", id)),
+    };
+    let sha256 = match request.sha256.as_str() {
+        "" => None,
+        digest => v.check("sha256", Sha256Hex::parse(digest)),
+    };
+    if request.allegation_id.is_empty() && request.sha256.is_empty() {
+        v.add(
+            "allegation_id",
+            "give an allegation id or a sha256 (or both)",
+        );
+    }
+    let page_size = match request.page_size {
+        size if size < 0 => {
+            v.add("page_size", "must not be negative");
+            0
+        }
+        0 => 100,
+        size => u64::try_from(size).unwrap_or(1_000).min(1_000),
+    };
+    let mut query = EvidenceQuery {
+        allegation_id,
+        sha256,
+        page_size,
+        after: None,
+    };
+    if !request.page_token.is_empty() {
+        let position = v.check(
+            "page_token",
+            docket_platform::paging::decode_token(&request.page_token, &query.filters()),
+        );
+        if let Some(position) = position {
+            match Uuid::from_slice(&position) {
+                Ok(after) => query.after = Some(after),
+                Err(_) => v.add("page_token", "is not a page token of ListEvidence"),
+            }
+        }
+    }
+    v.into_result().map(|()| query)
+}
+
+/// A checked `RecordTransfer` request.
+pub fn transfer(
+    request: pb::RecordTransferRequest,
+) -> Result<(Uuid, PersonOrOffice, Option<CustodyNote>), Violations> {
+    let mut v = Violations::default();
+    let id = v.nest("", parse_id("evidence_id", &request.evidence_id));
+    let recipient = v.check("recipient", PersonOrOffice::parse(request.recipient));
+    let note = if request.note.trim().is_empty() {
+        None
+    } else {
+        v.check("note", CustodyNote::parse(request.note))
+    };
+    match (id, recipient) {
+        (Some(id), Some(recipient)) if v.is_empty() => Ok((id, recipient, note)),
+        _ => Err(v),
+    }
+}
+
+/// The optional evidence id of `VerifyEvidence`.
+pub fn verify(request: &pb::VerifyEvidenceRequest) -> Result<Option<Uuid>, Violations> {
+    match request.evidence_id.as_str() {
+        "" => Ok(None),
+        id => parse_id("evidence_id", id).map(Some),
+    }
+}

@@ -1,0 +1,106 @@
+//! Re-reading stored files and comparing them with the hash they are stored under.
+
+use docket_domain::evidence::CustodyEventKind;
+use docket_platform::audit::{AuditRecord, append};
+use docket_platform::auth::CallContext;
+use docket_platform::db::begin_write;
+use docket_proto::docket::intake::v1 as pb;
+use futures_util::StreamExt;
+use sea_orm::entity::prelude::*;
+use sea_orm::{QueryOrder, QuerySelect};
+use sha2::{Digest, Sha256};
+
+use super::EvidenceDesk;
+use super::download::hex_digest;
+use super::records::{self, record_custody};
+use crate::entity::evidence;
+use crate::error::IntakeError;
+
+impl EvidenceDesk {
+    /// Re-reads the file of evidence `id`, or every file when `None`; records a custody event
+    /// for every record checked, and reports the files that no longer match.
+    pub async fn verify(
+        &self,
+        call: &CallContext,
+        id: Option<Uuid>,
+    ) -> Result<pb::VerifyEvidenceResponse, IntakeError> {
+        let digests: Vec<String> = match id {
+            Some(id) => vec![records::find(&self.db, id).await?.sha256],
+            None => {
+                evidence::Entity::find()
+                    .select_only()
+                    .column(evidence::Column::Sha256)
+                    .distinct()
+                    .order_by_asc(evidence::Column::Sha256)
+                    .into_tuple()
+                    .all(&self.db)
+                    .await?
+            }
+        };
+        let mut mismatches = Vec::new();
+        for sha256 in &digests {
+            let problem = self.check(sha256).await;
+            let holders: Vec<Uuid> = evidence::Entity::find()
+                .select_only()
+                .column(evidence::Column::Id)
+                .filter(evidence::Column::Sha256.eq(sha256.as_str()))
+                .into_tuple()
+                .all(&self.db)
+                .await?;
+            let (note, found) = match &problem {
+                None => ("intact".to_owned(), sha256.clone()),
+                Some(problem) => (format!("MISMATCH: {problem}"), problem.clone()),
+            };
+            let txn = begin_write(&self.db).await?;
+            for holder in &holders {
+                record_custody(
+                    &txn,
+                    *holder,
+                    CustodyEventKind::Verified,
+                    call.subject(),
+                    &found,
+                    &note,
+                )
+                .await?;
+            }
+            let targets = holders.iter().map(Uuid::to_string).collect();
+            append(
+                &txn,
+                &AuditRecord::succeeded(call, "verify evidence", targets),
+            )
+            .await?;
+            txn.commit().await?;
+            if let Some(problem) = problem {
+                tracing::error!(%sha256, %problem, "EVIDENCE FILE FAILED VERIFICATION");
+                mismatches.push(pb::BlobCheck {
+                    sha256: sha256.clone(),
+                    evidence_ids: holders.iter().map(Uuid::to_string).collect(),
+                    intact: false,
+                    problem,
+                });
+            }
+        }
+        Ok(pb::VerifyEvidenceResponse {
+            files_checked: i64::try_from(digests.len()).unwrap_or(i64::MAX),
+            mismatches,
+        })
+    }
+
+    /// What is wrong with the blob of `sha256`: `None` when intact, `missing`, or the hash its
+    /// bytes have now.
+    async fn check(&self, sha256: &str) -> Option<String> {
+        let mut bytes = match self.blobs.read(sha256).await {
+            Ok(bytes) => bytes,
+            Err(_) => return Some("missing".to_owned()),
+        };
+        let mut hasher = Sha256::new();
+        while let Some(piece) = bytes.next().await {
+            match piece {
+                Ok(piece) => hasher.update(&piece),
+                Err(_) => return Some("unreadable".to_owned()),
+            }
+        }
+        let found = hex_digest(&hasher.finalize().into());
+        (found != sha256).then_some(found)
+    }
+}

@@ -9,6 +9,7 @@ const PROTO_ROOT: &str = "../../proto";
 const PROTOS: &[&str] = &[
     "docket/audit/v1/audit.proto",
     "docket/common/v1/incident.proto",
+    "docket/events/v1/events.proto",
     "docket/intake/v1/evidence.proto",
     "docket/intake/v1/intake.proto",
 ];

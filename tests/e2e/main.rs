@@ -6,6 +6,7 @@
 mod access;
 mod audit;
 mod bad_input;
+mod events;
 mod evidence;
 mod hosting;
 mod receipts;

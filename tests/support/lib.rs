@@ -20,6 +20,7 @@ use docket_platform::grpc::HostOptions;
 use docket_platform::shutdown::Shutdown;
 use docket_platform::{ServiceKind, Settings};
 use docket_proto::docket::audit::v1::audit_service_client::AuditServiceClient;
+use docket_proto::docket::events::v1::event_service_client::EventServiceClient;
 use docket_proto::docket::intake::v1::intake_service_client::IntakeServiceClient;
 use docket_reporting::Reporting;
 use tokio::task::JoinSet;
@@ -138,6 +139,12 @@ impl TestApp {
         IntakeServiceClient::with_interceptor(channel(self.intake_addr).await, bearer)
     }
 
+    /// A client of the event stream of the service at `addr`, acting in `role`.
+    pub async fn events_as(&self, addr: SocketAddr, role: Role) -> EventClient {
+        let bearer = Bearer::token(&self.token(role, role.as_str()));
+        EventServiceClient::with_interceptor(channel(addr).await, bearer)
+    }
+
     /// A client of the audit log of the service at `addr`, acting in `role`.
     pub async fn audit_as(&self, addr: SocketAddr, role: Role) -> AuditClient {
         let bearer = Bearer::token(&self.token(role, role.as_str()));
@@ -165,6 +172,8 @@ impl TestApp {
 
 /// An intake client that sends a bearer token.
 pub type IntakeClient = IntakeServiceClient<InterceptedService<Channel, Bearer>>;
+/// An event stream client that sends a bearer token.
+pub type EventClient = EventServiceClient<InterceptedService<Channel, Bearer>>;
 /// An audit client that sends a bearer token.
 pub type AuditClient = AuditServiceClient<InterceptedService<Channel, Bearer>>;
 

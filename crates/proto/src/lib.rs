@@ -21,6 +21,11 @@ pub mod docket {
             tonic::include_proto!("docket.common.v1");
         }
     }
+    pub mod events {
+        pub mod v1 {
+            tonic::include_proto!("docket.events.v1");
+        }
+    }
     pub mod intake {
         pub mod v1 {
             tonic::include_proto!("docket.intake.v1");

@@ -22,11 +22,13 @@ use anyhow::Context;
 use docket_domain::party::KnownParties;
 use docket_platform::audit::{AUDIT_ACCESS, AuditApi};
 use docket_platform::auth::{AccessPolicy, AccessTables, AuthLayer, TokenVerifier};
+use docket_platform::events::{EVENT_ACCESS, EventApi, EventLog};
 use docket_platform::grpc::{GrpcHost, HostOptions};
 use docket_platform::sealing::Sealer;
 use docket_platform::shutdown::ShutdownSignal;
 use docket_platform::{ServiceKind, Settings};
 use docket_proto::docket::audit::v1::audit_service_server::{self, AuditServiceServer};
+use docket_proto::docket::events::v1::event_service_server::{self, EventServiceServer};
 use docket_proto::docket::intake::v1::intake_service_server::{IntakeServiceServer, SERVICE_NAME};
 use tonic::service::Routes;
 
@@ -44,6 +46,7 @@ const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 pub const ACCESS: &AccessTables = &[
     (SERVICE_NAME, INTAKE_ACCESS),
     (audit_service_server::SERVICE_NAME, AUDIT_ACCESS),
+    (event_service_server::SERVICE_NAME, EVENT_ACCESS),
 ];
 
 /// The intake service, its database open and its listener bound.
@@ -52,6 +55,7 @@ pub struct Intake {
     host: GrpcHost,
     api: IntakeApi,
     audit: AuditApi,
+    events: EventApi,
     auth: AuthLayer,
 }
 
@@ -76,15 +80,22 @@ impl Intake {
             .await
             .with_context(|| format!("cannot bind intake to {}", settings.intake.listen))?;
         let policy = AccessPolicy::from_tables(ACCESS);
+        let events = EventLog::new(db.clone());
         Ok(Self {
             host,
             api: IntakeApi::new(
-                store::AllegationStore::new(db.clone(), sealer),
-                evidence::EvidenceDesk::new(db.clone(), blobs, settings.intake.max_evidence_bytes),
+                store::AllegationStore::new(db.clone(), sealer, events.clone()),
+                evidence::EvidenceDesk::new(
+                    db.clone(),
+                    blobs,
+                    events.clone(),
+                    settings.intake.max_evidence_bytes,
+                ),
                 parties,
                 receipts,
             ),
             audit: AuditApi::new(db),
+            events: EventApi::new(events),
             auth: AuthLayer::new(Arc::new(verifier), policy),
         })
     }
@@ -97,12 +108,18 @@ impl Intake {
         let service = IntakeServiceServer::new(self.api)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        let routes = Routes::new(service).add_service(AuditServiceServer::new(self.audit));
+        let routes = Routes::new(service)
+            .add_service(AuditServiceServer::new(self.audit))
+            .add_service(EventServiceServer::new(self.events));
         Ok(self
             .host
             .serve(
                 routes,
-                &[SERVICE_NAME, audit_service_server::SERVICE_NAME],
+                &[
+                    SERVICE_NAME,
+                    audit_service_server::SERVICE_NAME,
+                    event_service_server::SERVICE_NAME,
+                ],
                 self.auth,
                 shutdown,
             )

@@ -85,6 +85,19 @@ enum_map!(CustodyEventKind <=> intake::CustodyEventKind {
     Collected, Uploaded, Accessed, Verified, Transferred,
 });
 
+impl From<docket_domain::incident::VictimGroup> for common::VictimGroup {
+    fn from(group: docket_domain::incident::VictimGroup) -> Self {
+        Self {
+            // At most 1 000 000, checked by the domain.
+            count: i32::try_from(group.count).unwrap_or(i32::MAX),
+            status: common::VictimStatus::from(group.status).into(),
+            harm: common::Harm::from(group.harm).into(),
+            age_group: common::AgeGroup::from(group.age_group).into(),
+            sex: common::Sex::from(group.sex).into(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,9 +3,10 @@
 
 use bytes::BytesMut;
 use docket_domain::evidence::CustodyEventKind;
-use docket_platform::audit::{AuditRecord, append};
+use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
 use docket_platform::db::begin_write;
+use docket_platform::journal;
 use docket_proto::docket::intake::v1 as pb;
 use futures_util::StreamExt;
 use sea_orm::prelude::Uuid;
@@ -43,9 +44,10 @@ impl EvidenceDesk {
             "downloaded",
         )
         .await?;
-        append(
+        journal::record(
             &txn,
             &AuditRecord::succeeded(call, "download evidence", vec![id.to_string()]),
+            None,
         )
         .await?;
         txn.commit().await?;

@@ -17,9 +17,12 @@ mod verify;
 use chrono::{SubsecRound, Utc};
 use docket_domain::Violations;
 use docket_domain::evidence::{CustodyEventKind, CustodyNote, PersonOrOffice};
-use docket_platform::audit::{AuditRecord, append};
+use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
 use docket_platform::db::begin_write;
+use docket_platform::events::EventLog;
+use docket_platform::journal;
+use docket_proto::docket::events::v1 as ev;
 use docket_proto::docket::intake::v1 as pb;
 use docket_proto::docket::intake::v1::upload_evidence_request::Payload;
 use sea_orm::entity::prelude::*;
@@ -40,14 +43,16 @@ use crate::error::IntakeError;
 pub struct EvidenceDesk {
     db: DatabaseConnection,
     blobs: BlobStore,
+    events: EventLog,
     max_bytes: u64,
 }
 
 impl EvidenceDesk {
-    pub fn new(db: DatabaseConnection, blobs: BlobStore, max_bytes: u64) -> Self {
+    pub fn new(db: DatabaseConnection, blobs: BlobStore, events: EventLog, max_bytes: u64) -> Self {
         Self {
             db,
             blobs,
+            events,
             max_bytes,
         }
     }
@@ -162,12 +167,19 @@ impl EvidenceDesk {
         )
         .await?;
         let targets = vec![row.id.to_string(), row.allegation_id.to_string()];
-        append(
-            &txn,
-            &AuditRecord::succeeded(call, "upload evidence", targets),
-        )
-        .await?;
+        let recorded = ev::EvidenceRecorded {
+            evidence_id: row.id.to_string(),
+            allegation_id: row.allegation_id.to_string(),
+            sha256: row.sha256.clone(),
+            size_bytes: row.size_bytes,
+        };
+        let event = ev::EventPayload {
+            kind: Some(ev::event_payload::Kind::EvidenceRecorded(recorded)),
+        };
+        let audit = AuditRecord::succeeded(call, "upload evidence", targets);
+        journal::record(&txn, &audit, Some(&event)).await?;
         txn.commit().await?;
+        self.events.committed();
         tracing::info!(evidence = %row.id, sha256 = %row.sha256, size = received.size, "evidence received");
 
         let same = evidence::Entity::find()
@@ -234,9 +246,10 @@ impl EvidenceDesk {
             &text,
         )
         .await?;
-        append(
+        journal::record(
             &txn,
             &AuditRecord::succeeded(call, "transfer evidence", vec![id.to_string()]),
+            None,
         )
         .await?;
         txn.commit().await?;

@@ -1,9 +1,10 @@
 //! Re-reading stored files and comparing them with the hash they are stored under.
 
 use docket_domain::evidence::CustodyEventKind;
-use docket_platform::audit::{AuditRecord, append};
+use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
 use docket_platform::db::begin_write;
+use docket_platform::journal;
 use docket_proto::docket::intake::v1 as pb;
 use futures_util::StreamExt;
 use sea_orm::entity::prelude::*;
@@ -64,9 +65,10 @@ impl EvidenceDesk {
                 .await?;
             }
             let targets = holders.iter().map(Uuid::to_string).collect();
-            append(
+            journal::record(
                 &txn,
                 &AuditRecord::succeeded(call, "verify evidence", targets),
+                None,
             )
             .await?;
             txn.commit().await?;

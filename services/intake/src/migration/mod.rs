@@ -16,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_create_allegations::Migration),
             Box::new(docket_platform::audit::CreateAuditLog),
             Box::new(m20261128_000002_create_evidence::Migration),
+            Box::new(docket_platform::events::CreateEventLog),
         ]
     }
 }

@@ -1,9 +1,10 @@
 //! Sealed source identities on the way out: opened for roles that may see them (and each such
 //! read audited), redacted for everyone else.
 
-use docket_platform::audit::{AuditRecord, append};
+use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
 use docket_platform::db::begin_write;
+use docket_platform::journal;
 use docket_proto::docket::intake::v1 as pb;
 
 use super::AllegationStore;
@@ -47,9 +48,10 @@ impl AllegationStore {
         }
         if audit_reads && !revealed.is_empty() {
             let txn = begin_write(&self.db).await?;
-            append(
+            journal::record(
                 &txn,
                 &AuditRecord::succeeded(call, "read sealed source identity", revealed),
+                None,
             )
             .await?;
             txn.commit().await?;

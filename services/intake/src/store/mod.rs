@@ -10,6 +10,7 @@ mod status;
 mod submit;
 mod triage;
 
+use docket_platform::events::EventLog;
 use docket_platform::sealing::Sealer;
 use sea_orm::DatabaseConnection;
 
@@ -23,10 +24,11 @@ pub use triage::TriageCommand;
 pub struct AllegationStore {
     db: DatabaseConnection,
     sealer: Sealer,
+    events: EventLog,
 }
 
 impl AllegationStore {
-    pub fn new(db: DatabaseConnection, sealer: Sealer) -> Self {
-        Self { db, sealer }
+    pub fn new(db: DatabaseConnection, sealer: Sealer, events: EventLog) -> Self {
+        Self { db, sealer, events }
     }
 }

@@ -5,10 +5,14 @@ use docket_domain::Violations;
 use docket_domain::allegation::{
     AllegationReference, AllegationStatus, NewAllegation, RequestId, Source,
 };
-use docket_platform::audit::{AuditRecord, append};
+use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
 use docket_platform::db::begin_write;
+use docket_platform::journal;
+use docket_proto::docket::common::v1 as common;
+use docket_proto::docket::events::v1 as ev;
 use docket_proto::docket::intake::v1 as pb;
+use docket_proto::timestamp;
 use sea_orm::entity::prelude::*;
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
@@ -92,14 +96,12 @@ impl AllegationStore {
         }
         let id = submission.id;
         let sealed = self.seal_source(id, submission.allegation.source())?;
-        insert(&txn, submission, sealed).await?;
-        append(
-            &txn,
-            &AuditRecord::succeeded(call, "submit allegation", vec![id.to_string()]),
-        )
-        .await?;
+        let event = insert(&txn, submission, sealed).await?;
+        let audit = AuditRecord::succeeded(call, "submit allegation", vec![id.to_string()]);
+        journal::record(&txn, &audit, Some(&event)).await?;
         let allegation = self.load_one(&txn, id).await?;
         txn.commit().await?;
+        self.events.committed();
         Ok(Submitted {
             allegation,
             created: true,
@@ -172,15 +174,64 @@ struct SealedSource {
     contact: Option<String>,
 }
 
+/// What other services learn of a new allegation: no source, no narrative.
+fn recorded(
+    id: Uuid,
+    reference: &AllegationReference,
+    received_at: DateTime<Utc>,
+    new: &NewAllegation,
+) -> ev::EventPayload {
+    let mut party_codes: Vec<String> = new
+        .alleged_perpetrators()
+        .iter()
+        .filter_map(|p| p.party().map(|code| code.as_str().to_owned()))
+        .collect();
+    party_codes.sort();
+    party_codes.dedup();
+    ev::EventPayload {
+        kind: Some(ev::event_payload::Kind::AllegationRecorded(
+            ev::AllegationRecorded {
+                allegation_id: id.to_string(),
+                reference: reference.to_string(),
+                received_time: Some(timestamp(received_at)),
+                status: pb::AllegationStatus::Received.as_str_name().to_owned(),
+                violation_types: new
+                    .violation_types()
+                    .iter()
+                    .map(|t| common::ViolationType::from(*t).into())
+                    .collect(),
+                party_codes,
+                victims: new
+                    .victims()
+                    .iter()
+                    .map(|g| common::VictimGroup::from(*g))
+                    .collect(),
+                incident_start_time: new.incident_period().map(|p| timestamp(p.start())),
+                place_name: new
+                    .location()
+                    .and_then(|l| l.place_name())
+                    .unwrap_or_default()
+                    .to_owned(),
+                country_code: new
+                    .location()
+                    .and_then(|l| l.country_code())
+                    .unwrap_or_default()
+                    .to_owned(),
+            },
+        )),
+    }
+}
+
 fn is_unique_violation(error: &DbErr) -> bool {
     matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
+/// Inserts the allegation and its parts; returns the event that records it for others.
 async fn insert(
     txn: &DatabaseTransaction,
     submission: Submission,
     sealed: SealedSource,
-) -> Result<(), DbErr> {
+) -> Result<ev::EventPayload, DbErr> {
     // PostgreSQL keeps microseconds; keep the same everywhere so reads agree with writes.
     let received_at = Utc::now().trunc_subsecs(6);
     let reference = next_reference(txn, received_at).await?;
@@ -225,6 +276,7 @@ async fn insert(
     allegation::Entity::insert(row)
         .exec_without_returning(txn)
         .await?;
+    let event = recorded(id, &reference, received_at, &new);
 
     let positions = (0..).map(|p: i32| p);
     insert_children(
@@ -281,7 +333,8 @@ async fn insert(
                 url: Set(url.as_str().to_owned()),
             }),
     )
-    .await
+    .await?;
+    Ok(event)
 }
 
 async fn insert_children<A>(

@@ -4,9 +4,11 @@ use chrono::{SubsecRound, Utc};
 use docket_domain::allegation::{
     AllegationStatus, RejectionReason, ReviewerName, SourceMessage, TriageAction,
 };
-use docket_platform::audit::{AuditRecord, append};
+use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
 use docket_platform::db::begin_write;
+use docket_platform::journal;
+use docket_proto::docket::events::v1 as ev;
 use docket_proto::docket::intake::v1 as pb;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
@@ -141,15 +143,27 @@ impl AllegationStore {
         if let TriageCommand::MarkDuplicate { of, .. } = &command {
             targets.push(of.to_string());
         }
-        append(
-            &txn,
-            &AuditRecord::succeeded(call, command.audit_action(), targets),
-        )
-        .await?;
         let mut message = self.load_one(&txn, id).await?;
+        let audit = AuditRecord::succeeded(call, command.audit_action(), targets);
+        journal::record(&txn, &audit, Some(&status_changed(&message))).await?;
         txn.commit().await?;
+        self.events.committed();
         self.disclose(call, std::slice::from_mut(&mut message), false)
             .await?;
         Ok(message)
+    }
+}
+
+/// What other services learn of a triage step.
+fn status_changed(message: &pb::Allegation) -> ev::EventPayload {
+    ev::EventPayload {
+        kind: Some(ev::event_payload::Kind::AllegationStatusChanged(
+            ev::AllegationStatusChanged {
+                allegation_id: message.id.clone(),
+                status: message.status().as_str_name().to_owned(),
+                duplicate_of_id: message.duplicate_of_id.clone(),
+                changed_time: message.status_changed_at,
+            },
+        )),
     }
 }

@@ -1,0 +1,87 @@
+//! Appending events and reading them back in order.
+
+use std::sync::Arc;
+
+use chrono::{SubsecRound, Utc};
+use docket_proto::docket::events::v1 as pb;
+use prost::Message;
+use sea_orm::entity::prelude::*;
+use sea_orm::{
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, QueryOrder, QuerySelect, Statement,
+};
+use tokio::sync::Notify;
+
+use super::entity;
+
+/// Appends `payload` in the transaction `conn`; returns its sequence number.
+pub async fn append<C: ConnectionTrait>(
+    conn: &C,
+    payload: &pb::EventPayload,
+) -> Result<i64, DbErr> {
+    // The head row stays locked until commit: see the module documentation.
+    let head = conn
+        .query_one_raw(Statement::from_string(
+            conn.get_database_backend(),
+            "UPDATE event_head SET last_sequence = last_sequence + 1 WHERE id = 1 \
+             RETURNING last_sequence",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("the event head row is missing".to_owned()))?;
+    let sequence: i64 = head.try_get_by_index(0)?;
+    entity::Entity::insert(entity::ActiveModel {
+        sequence: Set(sequence),
+        occurred_at: Set(Utc::now().trunc_subsecs(6)),
+        payload: Set(payload.encode_to_vec()),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(sequence)
+}
+
+/// A service's event log: read in order, and a signal that new events were committed here.
+#[derive(Debug, Clone)]
+pub struct EventLog {
+    db: DatabaseConnection,
+    committed: Arc<Notify>,
+}
+
+impl EventLog {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            committed: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Wakes the readers that follow the stream; call after committing events.
+    pub fn committed(&self) {
+        self.committed.notify_waiters();
+    }
+
+    /// Resolves when events may have been committed in this process after this call.
+    pub fn notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.committed.notified()
+    }
+
+    /// Up to `limit` events after `after`, in order.
+    pub async fn read(&self, after: i64, limit: u64) -> Result<Vec<pb::Event>, DbErr> {
+        let rows = entity::Entity::find()
+            .filter(entity::Column::Sequence.gt(after))
+            .order_by_asc(entity::Column::Sequence)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let payload = pb::EventPayload::decode(row.payload.as_slice()).map_err(|e| {
+                    DbErr::Custom(format!("event {} does not decode: {e}", row.sequence))
+                })?;
+                Ok(pb::Event {
+                    sequence: row.sequence,
+                    occurred_time: Some(docket_proto::timestamp(row.occurred_at)),
+                    payload: Some(payload),
+                })
+            })
+            .collect()
+    }
+}

@@ -85,6 +85,10 @@ pub struct AuthSettings {
     /// A PEM file of public keys (Ed25519 or RSA) whose EdDSA or RS256 signatures are accepted.
     /// Required in production.
     pub public_keys_file: Option<PathBuf>,
+    /// A file holding this service's own `service` token, for calls to other services (read on
+    /// every call, so it can be rotated in place). Required in production by services that call
+    /// others; in development a short-lived token is minted instead.
+    pub service_token_file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for AuthSettings {
@@ -95,6 +99,7 @@ impl std::fmt::Debug for AuthSettings {
             .field("leeway_seconds", &self.leeway_seconds)
             .field("hs256_secret", &self.hs256_secret.as_ref().map(|_| "…"))
             .field("public_keys_file", &self.public_keys_file)
+            .field("service_token_file", &self.service_token_file)
             .finish()
     }
 }

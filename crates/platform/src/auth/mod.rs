@@ -7,12 +7,14 @@
 //! call reaches its service and hands the service a [`CallContext`] naming the caller.
 
 mod context;
+mod credentials;
 mod layer;
 mod policy;
 mod role;
 mod token;
 
 pub use context::{CallContext, Caller};
+pub use credentials::ServiceCredentials;
 pub use layer::AuthLayer;
 pub use policy::{Access, AccessPolicy, AccessTables, MethodAccess};
 pub use role::{Role, UnknownRole};

@@ -37,6 +37,8 @@ pub struct Claims {
 pub enum AuthSetupError {
     #[error("production mode needs `auth.public_keys_file`")]
     NoPublicKeys,
+    #[error("production mode needs `auth.service_token_file` for calls to other services")]
+    NoServiceToken,
     #[error("`auth.hs256_secret` is for development only; production accepts EdDSA or RS256")]
     SecretInProduction,
     #[error("the HS256 secret must be at least {MIN_SECRET_BYTES} bytes")]

@@ -1,0 +1,153 @@
+//! Delivering outbox messages, oldest first, with exponential backoff per message.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{SubsecRound, Utc};
+use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::Expr;
+use sea_orm::{DatabaseConnection, QueryOrder, QuerySelect};
+use tokio::sync::Notify;
+
+use super::entity;
+use crate::shutdown::ShutdownSignal;
+
+/// Messages handled per pass.
+const BATCH: u64 = 32;
+/// How long an idle dispatcher waits before looking again when nothing woke it.
+const IDLE: Duration = Duration::from_secs(1);
+/// The first retry delay, doubled per failed attempt up to `MAX_BACKOFF`.
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Delivers one message; an error means "try again later".
+pub trait Delivery: Send + Sync + 'static {
+    fn deliver(&self, topic: &str, payload: &[u8]) -> impl Future<Output = Result<(), String>> + Send;
+}
+
+/// Runs deliveries for one outbox.
+#[derive(Debug, Clone)]
+pub struct Dispatcher {
+    db: DatabaseConnection,
+    wake: Arc<Notify>,
+}
+
+impl Dispatcher {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Tells the dispatcher that messages were committed; call after commit.
+    pub fn committed(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Delivers until `shutdown`.
+    pub async fn run<D: Delivery>(self, delivery: D, shutdown: ShutdownSignal) {
+        let stop = shutdown.wait();
+        tokio::pin!(stop);
+        loop {
+            let idle = match self.pass(&delivery).await {
+                Ok(handled) if handled > 0 => Duration::ZERO,
+                Ok(_) => self.until_next_due().await.unwrap_or(IDLE).min(IDLE),
+                Err(error) => {
+                    tracing::warn!(%error, "the outbox cannot be read; trying again");
+                    IDLE
+                }
+            };
+            if idle.is_zero() {
+                continue;
+            }
+            tokio::select! {
+                () = &mut stop => return,
+                () = self.wake.notified() => {}
+                () = tokio::time::sleep(idle) => {}
+            }
+        }
+    }
+
+    /// Tries every due message once; returns how many were tried.
+    async fn pass<D: Delivery>(&self, delivery: &D) -> Result<usize, DbErr> {
+        let now = Utc::now();
+        let due = entity::Entity::find()
+            .filter(entity::Column::DeliveredAt.is_null())
+            .filter(entity::Column::NextAttemptAt.lte(now))
+            .order_by_asc(entity::Column::Id)
+            .limit(BATCH)
+            .all(&self.db)
+            .await?;
+        let tried = due.len();
+        for message in due {
+            let outcome = delivery.deliver(&message.topic, &message.payload).await;
+            let update = entity::Entity::update_many().filter(entity::Column::Id.eq(message.id));
+            match outcome {
+                Ok(()) => {
+                    update
+                        .col_expr(entity::Column::DeliveredAt, Expr::value(Utc::now().trunc_subsecs(6)))
+                        .col_expr(entity::Column::Attempts, Expr::value(message.attempts + 1))
+                        .exec(&self.db)
+                        .await?;
+                    tracing::info!(id = %message.id, topic = %message.topic, "outbox message delivered");
+                }
+                Err(error) => {
+                    let attempts = message.attempts.saturating_add(1);
+                    let next = Utc::now() + backoff(attempts);
+                    update
+                        .col_expr(entity::Column::Attempts, Expr::value(attempts))
+                        .col_expr(entity::Column::NextAttemptAt, Expr::value(next.trunc_subsecs(6)))
+                        .col_expr(entity::Column::LastError, Expr::value(error.clone()))
+                        .exec(&self.db)
+                        .await?;
+                    tracing::warn!(id = %message.id, topic = %message.topic, attempts, %error, "delivery failed; will retry");
+                }
+            }
+        }
+        Ok(tried)
+    }
+
+    /// How long until the next undelivered message is due.
+    async fn until_next_due(&self) -> Option<Duration> {
+        let next: Option<chrono::DateTime<Utc>> = entity::Entity::find()
+            .select_only()
+            .column(entity::Column::NextAttemptAt)
+            .filter(entity::Column::DeliveredAt.is_null())
+            .order_by_asc(entity::Column::NextAttemptAt)
+            .into_tuple()
+            .one(&self.db)
+            .await
+            .ok()
+            .flatten();
+        next.map(|due| (due - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+    }
+
+    /// Messages not yet delivered.
+    pub async fn backlog(&self) -> Result<u64, DbErr> {
+        entity::Entity::find()
+            .filter(entity::Column::DeliveredAt.is_null())
+            .count(&self.db)
+            .await
+    }
+}
+
+fn backoff(attempts: i32) -> chrono::Duration {
+    let exponent = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(16);
+    let delay = FIRST_BACKOFF.saturating_mul(2u32.saturating_pow(exponent)).min(MAX_BACKOFF);
+    chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(30))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap() {
+        assert_eq!(backoff(1), chrono::Duration::milliseconds(200));
+        assert_eq!(backoff(2), chrono::Duration::milliseconds(400));
+        assert_eq!(backoff(5), chrono::Duration::milliseconds(3_200));
+        assert_eq!(backoff(50), chrono::Duration::seconds(30));
+    }
+}

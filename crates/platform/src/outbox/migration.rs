@@ -1,0 +1,65 @@
+//! The outbox table.
+
+use sea_orm_migration::{prelude::*, schema::*};
+
+/// Creates `outbox`.
+#[derive(Debug)]
+pub struct CreateOutbox;
+
+impl MigrationName for CreateOutbox {
+    fn name(&self) -> &str {
+        "m20261128_000300_create_outbox"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CreateOutbox {
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Outbox::Table)
+                    .col(pk_uuid(Outbox::Id))
+                    .col(string(Outbox::Topic))
+                    .col(blob(Outbox::Payload))
+                    .col(timestamp_with_time_zone(Outbox::CreatedAt))
+                    .col(integer(Outbox::Attempts))
+                    .col(timestamp_with_time_zone(Outbox::NextAttemptAt))
+                    .col(timestamp_with_time_zone_null(Outbox::DeliveredAt))
+                    .col(text_null(Outbox::LastError))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_outbox_pending")
+                    .table(Outbox::Table)
+                    .col(Outbox::DeliveredAt)
+                    .col(Outbox::NextAttemptAt)
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_table(Table::drop().table(Outbox::Table).to_owned()).await
+    }
+}
+
+#[derive(DeriveIden)]
+enum Outbox {
+    Table,
+    Id,
+    Topic,
+    Payload,
+    CreatedAt,
+    Attempts,
+    NextAttemptAt,
+    DeliveredAt,
+    LastError,
+}

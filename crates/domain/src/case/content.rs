@@ -100,7 +100,7 @@ fn optional<T>(
     v: &mut Violations,
     field: &str,
     value: String,
-    parse: impl Fn(String) -> Result<T, String>,
+    parse: fn(String) -> Result<T, String>,
 ) -> Option<Option<T>> {
     if value.trim().is_empty() {
         Some(None)
@@ -121,22 +121,20 @@ fn parse_field(
         CaseField::Title => v
             .check(name, Title::parse(std::mem::take(&mut input.title)))
             .map(CaseContent::Title),
-        CaseField::Summary => optional(v, name, std::mem::take(&mut input.summary), |s| {
-            Summary::parse(s)
-        })
-        .map(CaseContent::Summary),
+        CaseField::Summary => optional(v, name, std::mem::take(&mut input.summary), Summary::parse)
+            .map(CaseContent::Summary),
         CaseField::AssignedInvestigator => optional(
             v,
             name,
             std::mem::take(&mut input.assigned_investigator),
-            |s| OfficerName::parse(s),
+            OfficerName::parse,
         )
         .map(CaseContent::AssignedInvestigator),
         CaseField::AssignedProsecutor => optional(
             v,
             name,
             std::mem::take(&mut input.assigned_prosecutor),
-            |s| OfficerName::parse(s),
+            OfficerName::parse,
         )
         .map(CaseContent::AssignedProsecutor),
         CaseField::PartyCodes => {

@@ -8,6 +8,9 @@ use std::path::PathBuf;
 const PROTO_ROOT: &str = "../../proto";
 const PROTOS: &[&str] = &[
     "docket/audit/v1/audit.proto",
+    "docket/cases/v1/case.proto",
+    "docket/cases/v1/case_service.proto",
+    "docket/cases/v1/legal.proto",
     "docket/common/v1/incident.proto",
     "docket/events/v1/events.proto",
     "docket/intake/v1/evidence.proto",

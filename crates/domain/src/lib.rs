@@ -10,6 +10,7 @@ mod text;
 mod violations;
 
 pub mod allegation;
+pub mod case;
 pub mod evidence;
 pub mod incident;
 pub mod party;

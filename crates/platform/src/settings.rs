@@ -57,7 +57,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub sealing: SealingSettings,
     pub intake: IntakeSettings,
-    pub case_management: ServiceSettings,
+    pub case_management: CaseManagementSettings,
     pub reporting: ServiceSettings,
 }
 
@@ -174,6 +174,21 @@ impl std::fmt::Debug for IntakeSettings {
             .field("max_evidence_bytes", &self.max_evidence_bytes)
             .finish()
     }
+}
+
+/// Settings of case management: those of every service, and the crime-type taxonomy.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseManagementSettings {
+    /// The address the service binds.
+    pub listen: SocketAddr,
+    /// How the other services reach it. Default: `http://` and `listen`.
+    pub url: Option<String>,
+    /// Its database. Default: a SQLite file under `data_dir`.
+    pub database_url: Option<String>,
+    /// A TOML file of crime types to qualify cases with, replacing the built-in taxonomy (the
+    /// war crimes of Article 8(2)(a) and (b) of the Rome Statute). Read once at start-up.
+    pub taxonomy_file: Option<PathBuf>,
 }
 
 /// The three services of a deployment.
@@ -365,6 +380,10 @@ mod tests {
             ("DOCKET__INTAKE__LISTEN", "0.0.0.0:6000"),
             ("DOCKET__CASE_MANAGEMENT__URL", "http://cases:50052"),
             (
+                "DOCKET__CASE_MANAGEMENT__TAXONOMY_FILE",
+                "/etc/docket/crimes.toml",
+            ),
+            (
                 "DOCKET__REPORTING__DATABASE_URL",
                 "postgres://u@h/db?options=a,b",
             ),
@@ -379,6 +398,10 @@ mod tests {
         assert_eq!(
             settings.database_url(ServiceKind::Reporting),
             "postgres://u@h/db?options=a,b"
+        );
+        assert_eq!(
+            settings.case_management.taxonomy_file,
+            Some(PathBuf::from("/etc/docket/crimes.toml"))
         );
         assert_eq!(settings.parties, ["AZ", "AM", "AM-NK"]);
         assert_eq!(settings.shutdown_grace_seconds, 5);

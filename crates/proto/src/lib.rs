@@ -16,6 +16,11 @@ pub mod docket {
             tonic::include_proto!("docket.audit.v1");
         }
     }
+    pub mod cases {
+        pub mod v1 {
+            tonic::include_proto!("docket.cases.v1");
+        }
+    }
     pub mod common {
         pub mod v1 {
             tonic::include_proto!("docket.common.v1");
@@ -33,7 +38,10 @@ pub mod docket {
     }
 }
 
-pub use convert::{decode_enum, parse_new_allegation, parse_time, timestamp};
+pub use convert::{
+    decode_enum, parse_case_content, parse_new_allegation, parse_received_allegation, parse_time,
+    parse_uuid, timestamp,
+};
 
 /// The encoded `FileDescriptorSet` of every Docket proto file, for server reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("docket_descriptor");

@@ -1,48 +1,68 @@
-//! Case management: cases opened from accepted allegations, their legal qualification,
-//! persons, charges and evidence assessments.
+//! Case management: cases opened from accepted allegations or by hand, their lifecycle and legal
+//! qualification, the persons in them, charges, and the authenticity of their evidence.
 //!
-//! For now it opens its database and serves health, reflection and its (empty) audit log; its
-//! API comes with the
-//! case-management issue.
+//! As in intake: requests are parsed once, in [`request`], into domain values; [`store`] writes
+//! each change in one transaction with its audit entry and reads cases back as wire messages;
+//! [`api`] only wires the two together. The crime-type taxonomy is read once by [`taxonomy`] at
+//! start-up. [`CaseManagement::start`] opens the database, applies migrations and binds the
+//! listener, so that the caller knows the address before serving.
+
+mod access;
+mod api;
+mod entity;
+mod error;
+mod migration;
+mod request;
+mod store;
+mod taxonomy;
 
 use std::sync::Arc;
 
 use anyhow::Context;
-use docket_platform::audit::{AUDIT_ACCESS, AuditApi, CreateAuditLog};
+use docket_domain::party::KnownParties;
+use docket_platform::audit::{AUDIT_ACCESS, AuditApi};
 use docket_platform::auth::{AccessPolicy, AccessTables, AuthLayer, TokenVerifier};
 use docket_platform::grpc::{GrpcHost, HostOptions};
+use docket_platform::sealing::Sealer;
 use docket_platform::shutdown::ShutdownSignal;
 use docket_platform::{ServiceKind, Settings};
-use docket_proto::docket::audit::v1::audit_service_server::{AuditServiceServer, SERVICE_NAME};
-use sea_orm_migration::prelude::*;
+use docket_proto::docket::audit::v1::audit_service_server::{self, AuditServiceServer};
+use docket_proto::docket::cases::v1::case_service_server::{CaseServiceServer, SERVICE_NAME};
 use tonic::service::Routes;
 
+pub use access::CASE_ACCESS;
+pub use api::CaseApi;
+pub use error::CaseError;
+pub use migration::Migrator;
+
+/// The largest request case management accepts: a case of a hundred victim groups and a summary
+/// of 10 000 characters fit well within it.
+const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
 /// Who may call each method of each service this host serves; nothing else may be called.
-pub const ACCESS: &AccessTables = &[(SERVICE_NAME, AUDIT_ACCESS)];
-
-/// The case-management schema: its audit log, for now.
-#[derive(Debug)]
-pub struct Migrator;
-
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateAuditLog)]
-    }
-}
+pub const ACCESS: &AccessTables = &[
+    (SERVICE_NAME, CASE_ACCESS),
+    (audit_service_server::SERVICE_NAME, AUDIT_ACCESS),
+];
 
 /// The case-management service, its database open and its listener bound.
 #[derive(Debug)]
 pub struct CaseManagement {
     host: GrpcHost,
+    api: CaseApi,
     audit: AuditApi,
     auth: AuthLayer,
 }
 
 impl CaseManagement {
     pub async fn start(settings: &Settings, options: HostOptions) -> anyhow::Result<Self> {
-        let url = settings.database_url(ServiceKind::CaseManagement);
+        let parties = KnownParties::parse(&settings.parties)
+            .map_err(|violations| anyhow::anyhow!("bad setting `parties`: {violations}"))?;
+        let taxonomy = taxonomy::load(settings.case_management.taxonomy_file.as_deref())
+            .context("bad setting `case_management.taxonomy_file`")?;
+        let sealer = Sealer::from_settings(settings)?;
         let verifier = TokenVerifier::from_settings(settings)?;
+        let url = settings.database_url(ServiceKind::CaseManagement);
         let db = docket_platform::db::connect_and_migrate::<Migrator>(&url)
             .await
             .with_context(|| {
@@ -58,6 +78,7 @@ impl CaseManagement {
         let policy = AccessPolicy::from_tables(ACCESS);
         Ok(Self {
             host,
+            api: CaseApi::new(store::CaseStore::new(db.clone(), sealer), parties, taxonomy),
             audit: AuditApi::new(db),
             auth: AuthLayer::new(Arc::new(verifier), policy),
         })
@@ -68,10 +89,18 @@ impl CaseManagement {
     }
 
     pub async fn serve(self, shutdown: ShutdownSignal) -> anyhow::Result<()> {
-        let routes = Routes::new(AuditServiceServer::new(self.audit));
+        let service = CaseServiceServer::new(self.api)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+            .max_encoding_message_size(MAX_MESSAGE_BYTES);
+        let routes = Routes::new(service).add_service(AuditServiceServer::new(self.audit));
         Ok(self
             .host
-            .serve(routes, &[SERVICE_NAME], self.auth, shutdown)
+            .serve(
+                routes,
+                &[SERVICE_NAME, audit_service_server::SERVICE_NAME],
+                self.auth,
+                shutdown,
+            )
             .await?)
     }
 }

@@ -2,14 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use docket_domain::Violations;
-use docket_domain::allegation::{
-    NewAllegation, NewAllegationInput, PeriodInput, PerpetratorInput, SourceInput, VictimGroupInput,
-};
-use docket_domain::incident::LocationInput;
+use docket_domain::allegation::{NewAllegation, NewAllegationInput, PerpetratorInput, SourceInput};
 
 use super::enums::decode_enum;
-use super::time::parse_time;
-use crate::docket::common::v1 as common;
+use super::incident;
 use crate::docket::intake::v1 as intake;
 
 /// Parses a submitted allegation received at `now`. Violations carry paths under `prefix`
@@ -43,39 +39,11 @@ fn decode(v: &mut Violations, a: intake::Allegation) -> NewAllegationInput {
         }),
         narrative: a.narrative,
         language: a.language,
-        incident_period: a.incident_period.map(|p| PeriodInput {
-            start: p
-                .start_time
-                .and_then(|t| v.check("incident_period.start_time", parse_time(&t))),
-            end: p
-                .end_time
-                .and_then(|t| v.check("incident_period.end_time", parse_time(&t))),
-            precision: decode_enum::<common::TimePrecision, _>(
-                v,
-                "incident_period.precision",
-                p.precision,
-            ),
-        }),
-        location: a.location.map(|l| LocationInput {
-            place_name: l.place_name,
-            admin_area: l.admin_area,
-            country_code: l.country_code,
-            latitude: l.latitude,
-            longitude: l.longitude,
-            precision: decode_enum::<common::LocationPrecision, _>(
-                v,
-                "location.precision",
-                l.precision,
-            ),
-        }),
-        violation_types: a
-            .violation_types
-            .iter()
-            .enumerate()
-            .map(|(i, raw)| {
-                decode_enum::<common::ViolationType, _>(v, &format!("violation_types[{i}]"), *raw)
-            })
-            .collect(),
+        incident_period: a
+            .incident_period
+            .map(|p| incident::period(v, "incident_period", p)),
+        location: a.location.map(|l| incident::location(v, "location", l)),
+        violation_types: incident::violation_types(v, "violation_types", &a.violation_types),
         alleged_perpetrators: a
             .alleged_perpetrators
             .into_iter()
@@ -85,25 +53,7 @@ fn decode(v: &mut Violations, a: intake::Allegation) -> NewAllegationInput {
                 description: p.description,
             })
             .collect(),
-        victims: a
-            .victims
-            .into_iter()
-            .enumerate()
-            .map(|(i, g)| {
-                let field = |name: &str| format!("victims[{i}].{name}");
-                VictimGroupInput {
-                    count: i64::from(g.count),
-                    status: decode_enum::<common::VictimStatus, _>(v, &field("status"), g.status),
-                    harm: decode_enum::<common::Harm, _>(v, &field("harm"), g.harm),
-                    age_group: decode_enum::<common::AgeGroup, _>(
-                        v,
-                        &field("age_group"),
-                        g.age_group,
-                    ),
-                    sex: decode_enum::<common::Sex, _>(v, &field("sex"), g.sex),
-                }
-            })
-            .collect(),
+        victims: incident::victims(v, "victims", a.victims),
         source_urls: a.source_urls,
     }
 }

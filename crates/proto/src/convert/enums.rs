@@ -8,6 +8,12 @@ use docket_domain::incident::{
     AgeGroup, Harm, LocationPrecision, Sex, TimePrecision, VictimStatus, ViolationType,
 };
 
+use docket_domain::case::{
+    AssessmentMethod, CaseStatus, ChargeStatus, CloseReason, ModeOfLiability, PersonRole,
+    ProtectiveMeasure, Verdict,
+};
+
+use crate::docket::cases::v1 as cases;
 use crate::docket::common::v1 as common;
 use crate::docket::intake::v1 as intake;
 
@@ -75,6 +81,26 @@ enum_map!(Channel <=> intake::Channel {
 });
 enum_map!(AllegationStatus <=> intake::AllegationStatus {
     Received, UnderReview, Accepted, Rejected, Duplicate,
+});
+enum_map!(CaseStatus <=> cases::CaseStatus {
+    Open, UnderInvestigation, ChargesFiled, ReferredToCourt, Closed,
+});
+enum_map!(CloseReason <=> cases::CloseReason { InsufficientEvidence, NotACrime, Merged, Other });
+enum_map!(PersonRole <=> cases::PersonRole { Suspect, Victim, Witness });
+enum_map!(ModeOfLiability <=> cases::ModeOfLiability {
+    DirectPerpetration, CoPerpetration, Ordering, AidingAndAbetting, CommandResponsibility,
+});
+enum_map!(ProtectiveMeasure <=> cases::ProtectiveMeasure {
+    Pseudonym, FaceAndVoiceDistortion, ClosedSession, DelayedDisclosure, Relocation,
+});
+enum_map!(ChargeStatus <=> cases::ChargeStatus {
+    Filed, WarrantIssued, Confirmed, Withdrawn, Convicted, Acquitted,
+});
+enum_map!(Verdict <=> cases::Verdict {
+    Authentic, LikelyAuthentic, Inconclusive, LikelyFabricated, FabricatedOrManipulated,
+});
+enum_map!(AssessmentMethod <=> cases::AssessmentMethod {
+    Metadata, Geolocation, Chronolocation, SourceAnalysis, ForensicMediaAnalysis,
 });
 
 enum_map!(CollectionMethod <=> intake::CollectionMethod {

@@ -1,9 +1,12 @@
 //! Conversions between wire messages and domain values, in both directions.
 
 mod allegation;
+mod case;
 mod enums;
+mod incident;
 mod time;
 
 pub use allegation::parse_new_allegation;
+pub use case::{parse_case_content, parse_received_allegation, parse_uuid};
 pub use enums::decode_enum;
 pub use time::{parse_time, timestamp};

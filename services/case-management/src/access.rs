@@ -1,0 +1,55 @@
+//! Who may call each case-management method: the one table, reproduced in `docs/ACCESS.md`. A
+//! method missing here is denied to everyone, and a test walks every method with every role
+//! against it.
+
+use docket_platform::auth::{Access, MethodAccess, Role};
+
+use Role::{
+    Analyst, Auditor, IntakeOfficer, Investigator, Prosecutor, PublicReporter, Service, Supervisor,
+};
+
+/// Roles that read cases and their parts. Sealed witness identities are shown in clear only to
+/// investigators and prosecutors (see `Role::sees_sealed_identities`).
+const READERS: &[Role] = &[Analyst, Investigator, Prosecutor, Supervisor, Service];
+/// Roles that open cases, change them, move them through the lifecycle, and add persons and
+/// evidence: the people who build cases.
+const CASE_BUILDERS: &[Role] = &[Investigator, Prosecutor, Supervisor];
+/// Legal qualification and charges are the prosecutor's acts.
+const PROSECUTORS: &[Role] = &[Prosecutor, Supervisor];
+/// Authenticity is examined by analysts and investigators.
+const EXAMINERS: &[Role] = &[Analyst, Investigator];
+/// Only intake's dispatcher delivers accepted allegations.
+const DELIVERY: &[Role] = &[Service];
+/// The taxonomy is published law, not case data: every role may read it.
+const EVERYONE: &[Role] = &[
+    IntakeOfficer,
+    Analyst,
+    Investigator,
+    Prosecutor,
+    Supervisor,
+    Auditor,
+    PublicReporter,
+    Service,
+];
+
+pub const CASE_ACCESS: &[MethodAccess] = &[
+    ("ReceiveAllegation", Access::Roles(DELIVERY)),
+    ("OpenCase", Access::Roles(CASE_BUILDERS)),
+    ("GetCase", Access::Roles(READERS)),
+    ("ListCases", Access::Roles(READERS)),
+    ("UpdateCase", Access::Roles(CASE_BUILDERS)),
+    ("TransitionCase", Access::Roles(CASE_BUILDERS)),
+    ("ListCaseHistory", Access::Roles(READERS)),
+    ("ListCrimeTypes", Access::Roles(EVERYONE)),
+    ("QualifyCase", Access::Roles(PROSECUTORS)),
+    ("AddPerson", Access::Roles(CASE_BUILDERS)),
+    ("UpdatePerson", Access::Roles(CASE_BUILDERS)),
+    ("ListPersons", Access::Roles(READERS)),
+    ("FileCharge", Access::Roles(PROSECUTORS)),
+    ("UpdateChargeStatus", Access::Roles(PROSECUTORS)),
+    ("ListCharges", Access::Roles(READERS)),
+    ("LinkEvidence", Access::Roles(CASE_BUILDERS)),
+    ("ListEvidence", Access::Roles(READERS)),
+    ("RecordAssessment", Access::Roles(EXAMINERS)),
+    ("ListAssessments", Access::Roles(READERS)),
+];

@@ -1,0 +1,311 @@
+//! The gRPC face of case management: each call parses its request, asks the store, and wraps
+//! the answer.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use docket_domain::case::Taxonomy;
+use docket_domain::party::KnownParties;
+use docket_platform::auth::CallContext;
+use docket_proto::docket::cases::v1 as pb;
+use docket_proto::docket::cases::v1::case_service_server::CaseService;
+use tonic::{Request, Response, Status};
+
+use crate::error::CaseError;
+use crate::request;
+use crate::store::CaseStore;
+
+/// The case service.
+#[derive(Debug, Clone)]
+pub struct CaseApi {
+    store: CaseStore,
+    parties: KnownParties,
+    taxonomy: Arc<Taxonomy>,
+}
+
+impl CaseApi {
+    pub fn new(store: CaseStore, parties: KnownParties, taxonomy: Taxonomy) -> Self {
+        Self {
+            store,
+            parties,
+            taxonomy: Arc::new(taxonomy),
+        }
+    }
+}
+
+/// The context the auth layer attached; its absence means the service was mounted without it.
+fn call_context<T>(request: &Request<T>) -> Result<CallContext, CaseError> {
+    CallContext::of(request).cloned().ok_or_else(|| {
+        CaseError::Unexpected(anyhow::anyhow!(
+            "no call context: the auth layer is missing"
+        ))
+    })
+}
+
+type Answer<T> = Result<Response<T>, Status>;
+
+#[tonic::async_trait]
+impl CaseService for CaseApi {
+    async fn receive_allegation(
+        &self,
+        request: Request<pb::ReceiveAllegationRequest>,
+    ) -> Answer<pb::ReceiveAllegationResponse> {
+        let call = call_context(&request)?;
+        let allegation =
+            request::receive(request.into_inner(), Utc::now()).map_err(CaseError::from)?;
+        let received = self.store.receive(allegation, &call).await?;
+        if received.created {
+            tracing::info!(case = %received.case.reference, "allegation received");
+        }
+        Ok(Response::new(pb::ReceiveAllegationResponse {
+            r#case: Some(received.case),
+            created: received.created,
+            linked_as_duplicate: received.linked_as_duplicate,
+        }))
+    }
+
+    async fn open_case(
+        &self,
+        request: Request<pb::OpenCaseRequest>,
+    ) -> Answer<pb::OpenCaseResponse> {
+        let call = call_context(&request)?;
+        let content = request::open(request.into_inner(), &self.parties, Utc::now())
+            .map_err(CaseError::from)?;
+        let case = self.store.open(content, &call).await?;
+        Ok(Response::new(pb::OpenCaseResponse { r#case: Some(case) }))
+    }
+
+    async fn get_case(&self, request: Request<pb::GetCaseRequest>) -> Answer<pb::GetCaseResponse> {
+        let id = request::get(request.get_ref()).map_err(CaseError::from)?;
+        let case = self.store.get(id).await?;
+        Ok(Response::new(pb::GetCaseResponse { r#case: Some(case) }))
+    }
+
+    async fn list_cases(
+        &self,
+        request: Request<pb::ListCasesRequest>,
+    ) -> Answer<pb::ListCasesResponse> {
+        let query = request::list(request.into_inner()).map_err(CaseError::from)?;
+        let (cases, next_page_token) = self.store.list(&query).await?;
+        Ok(Response::new(pb::ListCasesResponse {
+            cases,
+            next_page_token,
+        }))
+    }
+
+    async fn update_case(
+        &self,
+        request: Request<pb::UpdateCaseRequest>,
+    ) -> Answer<pb::UpdateCaseResponse> {
+        let call = call_context(&request)?;
+        let command = request::update(request.into_inner(), &self.parties, Utc::now())
+            .map_err(CaseError::from)?;
+        let case = self
+            .store
+            .change(command.id, &command.etag, command.change, &call)
+            .await?;
+        Ok(Response::new(pb::UpdateCaseResponse { r#case: Some(case) }))
+    }
+
+    async fn transition_case(
+        &self,
+        request: Request<pb::TransitionCaseRequest>,
+    ) -> Answer<pb::TransitionCaseResponse> {
+        let call = call_context(&request)?;
+        let command = request::transition(request.into_inner()).map_err(CaseError::from)?;
+        let case = self
+            .store
+            .change(command.id, &command.etag, command.change, &call)
+            .await?;
+        Ok(Response::new(pb::TransitionCaseResponse {
+            r#case: Some(case),
+        }))
+    }
+
+    async fn list_case_history(
+        &self,
+        request: Request<pb::ListCaseHistoryRequest>,
+    ) -> Answer<pb::ListCaseHistoryResponse> {
+        let id = request::history(request.get_ref()).map_err(CaseError::from)?;
+        Ok(Response::new(pb::ListCaseHistoryResponse {
+            changes: self.store.history(id).await?,
+        }))
+    }
+
+    async fn list_crime_types(
+        &self,
+        _request: Request<pb::ListCrimeTypesRequest>,
+    ) -> Answer<pb::ListCrimeTypesResponse> {
+        let crime_types = self
+            .taxonomy
+            .crimes()
+            .iter()
+            .map(|crime| pb::CrimeType {
+                code: crime.code.as_str().to_owned(),
+                title: crime.title.clone(),
+                source: crime.source.clone(),
+                elements: crime.elements.clone(),
+            })
+            .collect();
+        Ok(Response::new(pb::ListCrimeTypesResponse { crime_types }))
+    }
+
+    async fn qualify_case(
+        &self,
+        request: Request<pb::QualifyCaseRequest>,
+    ) -> Answer<pb::QualifyCaseResponse> {
+        let call = call_context(&request)?;
+        let command =
+            request::qualify(request.into_inner(), &self.taxonomy).map_err(CaseError::from)?;
+        let case = self
+            .store
+            .change(command.id, &command.etag, command.change, &call)
+            .await?;
+        Ok(Response::new(pb::QualifyCaseResponse {
+            r#case: Some(case),
+        }))
+    }
+
+    async fn add_person(
+        &self,
+        request: Request<pb::AddPersonRequest>,
+    ) -> Answer<pb::AddPersonResponse> {
+        let call = call_context(&request)?;
+        let ((id, etag), person) =
+            request::add_person(request.into_inner()).map_err(CaseError::from)?;
+        let (person, etag) = self
+            .store
+            .add_person(id, etag.as_deref(), person, &call)
+            .await?;
+        Ok(Response::new(pb::AddPersonResponse {
+            person: Some(person),
+            etag,
+        }))
+    }
+
+    async fn update_person(
+        &self,
+        request: Request<pb::UpdatePersonRequest>,
+    ) -> Answer<pb::UpdatePersonResponse> {
+        let call = call_context(&request)?;
+        let ((id, etag), person_id, details) =
+            request::update_person(request.into_inner()).map_err(CaseError::from)?;
+        let (person, etag) = self
+            .store
+            .update_person(id, etag.as_deref(), person_id, details, &call)
+            .await?;
+        Ok(Response::new(pb::UpdatePersonResponse {
+            person: Some(person),
+            etag,
+        }))
+    }
+
+    async fn list_persons(
+        &self,
+        request: Request<pb::ListPersonsRequest>,
+    ) -> Answer<pb::ListPersonsResponse> {
+        let call = call_context(&request)?;
+        let (id, role) = request::persons(request.get_ref()).map_err(CaseError::from)?;
+        Ok(Response::new(pb::ListPersonsResponse {
+            persons: self.store.persons(id, role, &call).await?,
+        }))
+    }
+
+    async fn file_charge(
+        &self,
+        request: Request<pb::FileChargeRequest>,
+    ) -> Answer<pb::FileChargeResponse> {
+        let call = call_context(&request)?;
+        let ((id, etag), charge) =
+            request::file_charge(request.into_inner(), Utc::now()).map_err(CaseError::from)?;
+        let (charge, etag) = self
+            .store
+            .file_charge(id, etag.as_deref(), charge, &call)
+            .await?;
+        Ok(Response::new(pb::FileChargeResponse {
+            charge: Some(charge),
+            etag,
+        }))
+    }
+
+    async fn update_charge_status(
+        &self,
+        request: Request<pb::UpdateChargeStatusRequest>,
+    ) -> Answer<pb::UpdateChargeStatusResponse> {
+        let call = call_context(&request)?;
+        let ((id, etag), charge, status) =
+            request::update_charge_status(request.into_inner()).map_err(CaseError::from)?;
+        let (charge, etag) = self
+            .store
+            .update_charge_status(id, etag.as_deref(), charge, status, &call)
+            .await?;
+        Ok(Response::new(pb::UpdateChargeStatusResponse {
+            charge: Some(charge),
+            etag,
+        }))
+    }
+
+    async fn list_charges(
+        &self,
+        request: Request<pb::ListChargesRequest>,
+    ) -> Answer<pb::ListChargesResponse> {
+        let id = request::list_by_case(&request.get_ref().case_id).map_err(CaseError::from)?;
+        Ok(Response::new(pb::ListChargesResponse {
+            charges: self.store.charges(id).await?,
+        }))
+    }
+
+    async fn link_evidence(
+        &self,
+        request: Request<pb::LinkEvidenceRequest>,
+    ) -> Answer<pb::LinkEvidenceResponse> {
+        let call = call_context(&request)?;
+        let ((id, etag), link) =
+            request::link_evidence(request.into_inner()).map_err(CaseError::from)?;
+        let (evidence, etag) = self
+            .store
+            .link_evidence(id, etag.as_deref(), link, &call)
+            .await?;
+        Ok(Response::new(pb::LinkEvidenceResponse {
+            evidence: Some(evidence),
+            etag,
+        }))
+    }
+
+    async fn list_evidence(
+        &self,
+        request: Request<pb::ListEvidenceRequest>,
+    ) -> Answer<pb::ListEvidenceResponse> {
+        let id = request::list_by_case(&request.get_ref().case_id).map_err(CaseError::from)?;
+        Ok(Response::new(pb::ListEvidenceResponse {
+            evidence: self.store.evidence(id).await?,
+        }))
+    }
+
+    async fn record_assessment(
+        &self,
+        request: Request<pb::RecordAssessmentRequest>,
+    ) -> Answer<pb::RecordAssessmentResponse> {
+        let call = call_context(&request)?;
+        let ((id, etag), assessment) =
+            request::record_assessment(request.into_inner()).map_err(CaseError::from)?;
+        let (assessment, etag) = self
+            .store
+            .record_assessment(id, etag.as_deref(), assessment, &call)
+            .await?;
+        Ok(Response::new(pb::RecordAssessmentResponse {
+            assessment: Some(assessment),
+            etag,
+        }))
+    }
+
+    async fn list_assessments(
+        &self,
+        request: Request<pb::ListAssessmentsRequest>,
+    ) -> Answer<pb::ListAssessmentsResponse> {
+        let (id, evidence) = request::assessments(request.get_ref()).map_err(CaseError::from)?;
+        Ok(Response::new(pb::ListAssessmentsResponse {
+            assessments: self.store.assessments(id, evidence).await?,
+        }))
+    }
+}

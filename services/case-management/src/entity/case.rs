@@ -1,0 +1,37 @@
+//! One row per case: its scalar fields, its lists of codes, and its version behind the etag.
+
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "cases")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub reference: String,
+    pub title: String,
+    pub summary: Option<String>,
+    pub status: String,
+    /// Incremented by every change to the case or its parts; the etag is derived from it.
+    pub version: i64,
+    pub party_codes: String,
+    pub violation_types: String,
+    pub crime_type_codes: String,
+    pub period_start: Option<DateTimeUtc>,
+    pub period_end: Option<DateTimeUtc>,
+    pub period_precision: Option<String>,
+    pub place_name: Option<String>,
+    pub admin_area: Option<String>,
+    pub country_code: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub location_precision: Option<String>,
+    pub assigned_investigator: Option<String>,
+    pub assigned_prosecutor: Option<String>,
+    pub opened_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub close_reason: Option<String>,
+    pub merged_into_case_id: Option<Uuid>,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

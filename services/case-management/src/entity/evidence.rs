@@ -1,0 +1,18 @@
+//! Items of intake's evidence linked to a case.
+
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "case_evidence")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub case_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub evidence_id: Uuid,
+    pub description: String,
+    pub linked_by: String,
+    pub linked_at: DateTimeUtc,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,34 @@
+//! sea-orm entities of the case-management tables. Enumerations are stored as the domain's
+//! stable codes; short lists of codes (parties, violation types, crime types, protective
+//! measures) as `,a,b,` text, so that one code matches whole with `LIKE '%,a,%'` on either
+//! database.
+
+pub mod assessment;
+pub mod case;
+pub mod case_allegation;
+pub mod case_person;
+pub mod charge;
+pub mod evidence;
+pub mod person;
+pub mod status_change;
+pub mod victim_group;
+
+/// Codes as stored: each between commas.
+pub fn join_codes<'a>(codes: impl IntoIterator<Item = &'a str>) -> String {
+    let codes: Vec<&str> = codes.into_iter().collect();
+    if codes.is_empty() {
+        String::new()
+    } else {
+        format!(",{},", codes.join(","))
+    }
+}
+
+/// The codes of a stored list.
+pub fn split_codes(stored: &str) -> impl Iterator<Item = &str> {
+    stored.split(',').filter(|code| !code.is_empty())
+}
+
+/// The `LIKE` pattern that finds `code` in a stored list.
+pub fn code_pattern(code: &str) -> String {
+    format!("%,{code},%")
+}

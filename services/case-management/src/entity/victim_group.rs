@@ -1,0 +1,20 @@
+//! The casualty figures of a case, as victim groups in the order given.
+
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "case_victim_groups")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub case_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub position: i32,
+    pub count: i32,
+    pub status: String,
+    pub harm: String,
+    pub age_group: String,
+    pub sex: String,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

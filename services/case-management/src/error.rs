@@ -1,0 +1,71 @@
+//! Everything that can go wrong in case management, and its one mapping to a gRPC status.
+
+use docket_domain::case::{IllegalChargeMove, IllegalTransition};
+use docket_domain::{UnknownCode, Violations};
+use docket_platform::error;
+use docket_platform::sealing::SealError;
+use sea_orm::DbErr;
+use tonic::Status;
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error("invalid request: {0}")]
+    Invalid(Violations),
+    #[error("case {0} not found")]
+    CaseNotFound(Uuid),
+    #[error("person {person} is not in case {case}")]
+    PersonNotFound { case: Uuid, person: Uuid },
+    #[error("charge {charge} is not in case {case}")]
+    ChargeNotFound { case: Uuid, charge: Uuid },
+    #[error("evidence {evidence} is not linked to case {case}; link it first")]
+    EvidenceNotLinked { case: Uuid, evidence: Uuid },
+    #[error(
+        "case {0} changed since this etag was read; read the case again and retry with its etag"
+    )]
+    StaleEtag(Uuid),
+    #[error(transparent)]
+    IllegalTransition(#[from] IllegalTransition),
+    #[error(transparent)]
+    IllegalChargeMove(#[from] IllegalChargeMove),
+    /// A rule that depends on stored state (a charge on a crime type the case lacks, say).
+    #[error("{0}")]
+    Precondition(String),
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+    #[error("stored data cannot be read: {0}")]
+    Corrupt(#[from] UnknownCode),
+    #[error("sealing: {0}")]
+    Sealing(SealError),
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+impl From<Violations> for CaseError {
+    fn from(violations: Violations) -> Self {
+        CaseError::Invalid(violations)
+    }
+}
+
+impl From<CaseError> for Status {
+    fn from(error: CaseError) -> Self {
+        match error {
+            CaseError::Invalid(violations) => error::invalid_argument(&violations),
+            CaseError::CaseNotFound(_)
+            | CaseError::PersonNotFound { .. }
+            | CaseError::ChargeNotFound { .. } => Status::not_found(error.to_string()),
+            CaseError::StaleEtag(_) => Status::aborted(error.to_string()),
+            CaseError::EvidenceNotLinked { .. }
+            | CaseError::IllegalTransition(_)
+            | CaseError::IllegalChargeMove(_)
+            | CaseError::Precondition(_) => Status::failed_precondition(error.to_string()),
+            CaseError::Database(ref db) if docket_platform::db::is_unavailable(db) => {
+                error::unavailable(&error)
+            }
+            CaseError::Database(_) | CaseError::Corrupt(_) | CaseError::Sealing(_) => {
+                error::internal(&error)
+            }
+            CaseError::Unexpected(ref cause) => error::internal(cause.as_ref()),
+        }
+    }
+}

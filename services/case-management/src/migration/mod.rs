@@ -1,0 +1,22 @@
+//! The case-management database schema, one migration per file, applied at start-up.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261201_000001_create_cases;
+mod m20261201_000002_create_persons_charges_evidence;
+
+/// Every case-management migration, oldest first. The audit log came first, while the service
+/// had nothing else to keep.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(docket_platform::audit::CreateAuditLog),
+            Box::new(m20261201_000001_create_cases::Migration),
+            Box::new(m20261201_000002_create_persons_charges_evidence::Migration),
+        ]
+    }
+}

@@ -1,0 +1,190 @@
+//! Changing a case: its fields, its status, its legal qualification. Each takes the case's etag.
+
+use docket_domain::case::{
+    CaseContent, CaseStatus, ChargeStatus, CrimeTypeCode, Qualification, Transition,
+};
+use docket_platform::audit::{AuditRecord, append};
+use docket_platform::auth::CallContext;
+use docket_platform::db::begin_write;
+use docket_proto::docket::cases::v1 as pb;
+use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::Expr;
+use sea_orm::{DatabaseTransaction, IntoActiveModel};
+
+use super::content::{Move, apply, record_move, write_victims};
+use super::read::load_one;
+use super::{CaseStore, now};
+use crate::entity::{case, charge, join_codes, split_codes};
+use crate::error::CaseError;
+
+/// A change to a case itself.
+#[derive(Debug, Clone)]
+pub enum CaseChange {
+    /// New values of the fields named in the update mask.
+    Update(Vec<CaseContent>),
+    Transition(Transition),
+    Qualify(Qualification),
+}
+
+impl CaseChange {
+    fn audit_action(&self) -> &'static str {
+        match self {
+            CaseChange::Update(_) => "update case",
+            CaseChange::Transition(Transition::Close { .. }) => "close case",
+            CaseChange::Transition(Transition::Advance { .. }) => "transition case",
+            CaseChange::Qualify(_) => "qualify case",
+        }
+    }
+}
+
+/// Refuses any change to a closed case: its record is final.
+pub(super) fn ensure_not_closed(row: &case::Model) -> Result<(), CaseError> {
+    if row.status == CaseStatus::Closed.code() {
+        Err(CaseError::Precondition(format!(
+            "case {} is closed; a closed case does not change",
+            row.reference
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+impl CaseStore {
+    /// Applies `change` to case `id` if `etag` is current.
+    pub async fn change(
+        &self,
+        id: Uuid,
+        etag: &str,
+        change: CaseChange,
+        call: &CallContext,
+    ) -> Result<pb::Case, CaseError> {
+        let txn = begin_write(&self.db).await?;
+        let row = self.guard(&txn, id, Some(etag)).await?;
+        let mut targets = vec![id.to_string()];
+        match &change {
+            CaseChange::Update(content) => {
+                ensure_not_closed(&row)?;
+                let mut active = row.clone().into_active_model();
+                let victims = apply(&mut active, content);
+                active.update(&txn).await?;
+                if let Some(victims) = victims {
+                    write_victims(&txn, id, &victims).await?;
+                }
+            }
+            CaseChange::Transition(transition) => {
+                if let Some(into) = transition_case(&txn, &row, transition, call).await? {
+                    targets.push(into.to_string());
+                }
+            }
+            CaseChange::Qualify(qualification) => {
+                ensure_not_closed(&row)?;
+                qualify(&txn, &row, qualification).await?;
+            }
+        }
+        append(
+            &txn,
+            &AuditRecord::succeeded(call, change.audit_action(), targets),
+        )
+        .await?;
+        let case = load_one(&txn, id).await?;
+        txn.commit().await?;
+        Ok(case)
+    }
+}
+
+/// Moves `row` as `transition` asks; returns the case it was merged into, if any.
+async fn transition_case(
+    txn: &DatabaseTransaction,
+    row: &case::Model,
+    transition: &Transition,
+    call: &CallContext,
+) -> Result<Option<Uuid>, CaseError> {
+    let from = CaseStatus::from_code(&row.status)?;
+    let to = from.move_to(transition.target())?;
+    let (reason, merged_into) = match transition {
+        Transition::Close {
+            reason,
+            merged_into,
+            ..
+        } => (Some(*reason), *merged_into),
+        Transition::Advance { .. } => (None, None),
+    };
+    if let Some(into) = merged_into {
+        let target = case::Entity::find_by_id(into)
+            .one(txn)
+            .await?
+            .ok_or(CaseError::CaseNotFound(into))?;
+        ensure_not_closed(&target).map_err(|_| {
+            CaseError::Precondition(format!(
+                "case {} is closed; merge into a case that is not",
+                target.reference
+            ))
+        })?;
+    }
+    let at = now();
+    case::Entity::update_many()
+        .col_expr(case::Column::Status, Expr::value(to.code()))
+        .col_expr(
+            case::Column::CloseReason,
+            Expr::value(reason.map(|r| r.code().to_owned())),
+        )
+        .col_expr(case::Column::MergedIntoCaseId, Expr::value(merged_into))
+        .filter(case::Column::Id.eq(row.id))
+        .exec(txn)
+        .await?;
+    record_move(
+        txn,
+        row.id,
+        Move {
+            from: Some(from),
+            to,
+            reason,
+            note: transition.note().map(|n| n.as_str()),
+            merged_into,
+            by: call.subject(),
+            at,
+        },
+    )
+    .await?;
+    Ok(merged_into)
+}
+
+/// Applies a change of qualification; a crime type a live charge uses cannot be removed.
+async fn qualify(
+    txn: &DatabaseTransaction,
+    row: &case::Model,
+    qualification: &Qualification,
+) -> Result<(), CaseError> {
+    let removed: Vec<&str> = qualification.removed().map(CrimeTypeCode::as_str).collect();
+    if !removed.is_empty() {
+        let dead: Vec<&str> = [ChargeStatus::Withdrawn, ChargeStatus::Acquitted]
+            .iter()
+            .map(|s| s.code())
+            .collect();
+        let charged = charge::Entity::find()
+            .filter(charge::Column::CaseId.eq(row.id))
+            .filter(charge::Column::CrimeTypeCode.is_in(removed))
+            .filter(charge::Column::Status.is_not_in(dead))
+            .one(txn)
+            .await?;
+        if let Some(charged) = charged {
+            return Err(CaseError::Precondition(format!(
+                "{} cannot be removed: charge {} is filed for it; withdraw the charge first",
+                charged.crime_type_code, charged.id
+            )));
+        }
+    }
+    let current: Vec<CrimeTypeCode> = split_codes(&row.crime_type_codes)
+        .filter_map(|code| CrimeTypeCode::parse(code).ok())
+        .collect();
+    let next = qualification.apply(&current);
+    case::Entity::update_many()
+        .col_expr(
+            case::Column::CrimeTypeCodes,
+            Expr::value(join_codes(next.iter().map(CrimeTypeCode::as_str))),
+        )
+        .filter(case::Column::Id.eq(row.id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}

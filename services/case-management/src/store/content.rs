@@ -1,0 +1,143 @@
+//! Writing a case's fields and its lifecycle history; shared by opening and updating a case.
+
+use chrono::{DateTime, Utc};
+use docket_domain::case::{CaseContent, CaseStatus, CloseReason};
+use docket_domain::incident::VictimGroup;
+use sea_orm::ActiveValue::Set;
+use sea_orm::entity::prelude::*;
+use sea_orm::{DatabaseTransaction, QueryOrder};
+
+use crate::entity::{case, join_codes, status_change, victim_group};
+
+/// Sets the columns of `changes` on `row`; returns the new victim groups when they change,
+/// which live in their own table.
+pub(super) fn apply(
+    row: &mut case::ActiveModel,
+    changes: &[CaseContent],
+) -> Option<Vec<VictimGroup>> {
+    let mut victims = None;
+    for change in changes {
+        match change {
+            CaseContent::Title(title) => row.title = Set(title.as_str().to_owned()),
+            CaseContent::Summary(summary) => {
+                row.summary = Set(summary.as_ref().map(|s| s.as_str().to_owned()));
+            }
+            CaseContent::PartyCodes(codes) => {
+                row.party_codes = Set(join_codes(codes.iter().map(|c| c.as_str())));
+            }
+            CaseContent::ViolationTypes(types) => {
+                row.violation_types = Set(join_codes(types.iter().map(|t| t.code())));
+            }
+            CaseContent::Victims(groups) => victims = Some(groups.clone()),
+            CaseContent::IncidentPeriod(period) => {
+                row.period_start = Set(period.as_ref().map(|p| p.start().trunc_micros()));
+                row.period_end = Set(period
+                    .as_ref()
+                    .and_then(|p| p.end())
+                    .map(|t| t.trunc_micros()));
+                row.period_precision =
+                    Set(period.as_ref().map(|p| p.precision().code().to_owned()));
+            }
+            CaseContent::Location(location) => {
+                let l = location.as_ref();
+                row.place_name = Set(l.and_then(|l| l.place_name()).map(str::to_owned));
+                row.admin_area = Set(l.and_then(|l| l.admin_area()).map(str::to_owned));
+                row.country_code = Set(l.and_then(|l| l.country_code()).map(str::to_owned));
+                row.latitude = Set(l.and_then(|l| l.coordinates()).map(|(lat, _)| lat));
+                row.longitude = Set(l.and_then(|l| l.coordinates()).map(|(_, lon)| lon));
+                row.location_precision = Set(l.map(|l| l.precision().code().to_owned()));
+            }
+            CaseContent::AssignedInvestigator(name) => {
+                row.assigned_investigator = Set(name.as_ref().map(|n| n.as_str().to_owned()));
+            }
+            CaseContent::AssignedProsecutor(name) => {
+                row.assigned_prosecutor = Set(name.as_ref().map(|n| n.as_str().to_owned()));
+            }
+        }
+    }
+    victims
+}
+
+/// Microsecond precision, as PostgreSQL keeps it.
+trait TruncMicros {
+    fn trunc_micros(self) -> Self;
+}
+
+impl TruncMicros for DateTime<Utc> {
+    fn trunc_micros(self) -> Self {
+        chrono::SubsecRound::trunc_subsecs(self, 6)
+    }
+}
+
+/// Replaces the casualty figures of case `case_id`.
+pub(super) async fn write_victims(
+    txn: &DatabaseTransaction,
+    case_id: Uuid,
+    groups: &[VictimGroup],
+) -> Result<(), DbErr> {
+    victim_group::Entity::delete_many()
+        .filter(victim_group::Column::CaseId.eq(case_id))
+        .exec(txn)
+        .await?;
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let rows = groups
+        .iter()
+        .zip(0..)
+        .map(|(g, position)| victim_group::ActiveModel {
+            case_id: Set(case_id),
+            position: Set(position),
+            // At most 1 000 000, checked by the domain.
+            count: Set(i32::try_from(g.count).unwrap_or(i32::MAX)),
+            status: Set(g.status.code().to_owned()),
+            harm: Set(g.harm.code().to_owned()),
+            age_group: Set(g.age_group.code().to_owned()),
+            sex: Set(g.sex.code().to_owned()),
+        });
+    victim_group::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
+    Ok(())
+}
+
+/// One move for the history.
+#[derive(Debug, Clone)]
+pub(super) struct Move<'a> {
+    pub from: Option<CaseStatus>,
+    pub to: CaseStatus,
+    pub reason: Option<CloseReason>,
+    pub note: Option<&'a str>,
+    pub merged_into: Option<Uuid>,
+    pub by: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// Appends a move to the history of case `case_id`. The case's version was bumped in the same
+/// transaction, so no other writer appends to this history concurrently.
+pub(super) async fn record_move(
+    txn: &DatabaseTransaction,
+    case_id: Uuid,
+    change: Move<'_>,
+) -> Result<(), DbErr> {
+    let last = status_change::Entity::find()
+        .filter(status_change::Column::CaseId.eq(case_id))
+        .order_by_desc(status_change::Column::Sequence)
+        .one(txn)
+        .await?
+        .map_or(0, |row| row.sequence);
+    status_change::Entity::insert(status_change::ActiveModel {
+        case_id: Set(case_id),
+        sequence: Set(last + 1),
+        from_status: Set(change.from.map(|s| s.code().to_owned())),
+        to_status: Set(change.to.code().to_owned()),
+        close_reason: Set(change.reason.map(|r| r.code().to_owned())),
+        note: Set(change.note.map(str::to_owned)),
+        merged_into_case_id: Set(change.merged_into),
+        changed_by: Set(change.by.to_owned()),
+        changed_at: Set(change.at),
+    })
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}

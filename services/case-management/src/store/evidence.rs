@@ -1,0 +1,225 @@
+//! Evidence linked to a case and the assessments of its authenticity. Assessments are only
+//! added: the history stays, and the latest verdict is the item's standing.
+
+use std::collections::HashMap;
+
+use docket_domain::case::{AssessmentMethod, EvidenceDescription, Examiner, Findings, Verdict};
+use docket_platform::audit::{AuditRecord, append};
+use docket_platform::auth::CallContext;
+use docket_platform::db::begin_write;
+use docket_proto::docket::cases::v1 as pb;
+use docket_proto::timestamp;
+use sea_orm::ActiveValue::Set;
+use sea_orm::QueryOrder;
+use sea_orm::entity::prelude::*;
+
+use super::change::ensure_not_closed;
+use super::{CaseStore, etag_of, now};
+use crate::entity::{assessment, case, evidence};
+use crate::error::CaseError;
+
+/// A valid `LinkEvidence` request.
+#[derive(Debug, Clone)]
+pub struct EvidenceLink {
+    pub evidence_id: Uuid,
+    pub description: EvidenceDescription,
+}
+
+/// A valid `RecordAssessment` request.
+#[derive(Debug, Clone)]
+pub struct NewAssessment {
+    pub evidence_id: Uuid,
+    pub verdict: Verdict,
+    pub method: AssessmentMethod,
+    pub examiner: Examiner,
+    pub findings: Findings,
+}
+
+impl CaseStore {
+    /// Links an item of intake's evidence to case `case_id`; linking it again changes nothing.
+    pub async fn link_evidence(
+        &self,
+        case_id: Uuid,
+        etag: Option<&str>,
+        link: EvidenceLink,
+        call: &CallContext,
+    ) -> Result<(pb::LinkedEvidence, String), CaseError> {
+        let txn = begin_write(&self.db).await?;
+        let row = self.guard(&txn, case_id, etag).await?;
+        ensure_not_closed(&row)?;
+        // TODO(intake evidence API): check the id against intake over gRPC once intake serves
+        // its evidence; until then any UUID is recorded as given.
+        let existing = evidence::Entity::find_by_id((case_id, link.evidence_id))
+            .one(&txn)
+            .await?;
+        let linked = match existing {
+            Some(existing) => existing,
+            None => {
+                evidence::Entity::insert(evidence::ActiveModel {
+                    case_id: Set(case_id),
+                    evidence_id: Set(link.evidence_id),
+                    description: Set(link.description.into_inner()),
+                    linked_by: Set(call.subject().to_owned()),
+                    linked_at: Set(now()),
+                })
+                .exec_with_returning(&txn)
+                .await?
+            }
+        };
+        append(
+            &txn,
+            &AuditRecord::succeeded(
+                call,
+                "link evidence",
+                vec![case_id.to_string(), link.evidence_id.to_string()],
+            ),
+        )
+        .await?;
+        let standing = standings(&txn, case_id).await?;
+        txn.commit().await?;
+        Ok((
+            linked_wire(linked, &standing)?,
+            etag_of(case_id, row.version + 1),
+        ))
+    }
+
+    /// The evidence of case `case_id` with the standing of each item.
+    pub async fn evidence(&self, case_id: Uuid) -> Result<Vec<pb::LinkedEvidence>, CaseError> {
+        exists(&self.db, case_id).await?;
+        let standing = standings(&self.db, case_id).await?;
+        evidence::Entity::find()
+            .filter(evidence::Column::CaseId.eq(case_id))
+            .order_by_asc(evidence::Column::LinkedAt)
+            .order_by_asc(evidence::Column::EvidenceId)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|row| linked_wire(row, &standing))
+            .collect()
+    }
+
+    /// Records an assessment of an item linked to case `case_id`.
+    pub async fn record_assessment(
+        &self,
+        case_id: Uuid,
+        etag: Option<&str>,
+        new: NewAssessment,
+        call: &CallContext,
+    ) -> Result<(pb::Assessment, String), CaseError> {
+        let txn = begin_write(&self.db).await?;
+        let row = self.guard(&txn, case_id, etag).await?;
+        ensure_not_closed(&row)?;
+        evidence::Entity::find_by_id((case_id, new.evidence_id))
+            .one(&txn)
+            .await?
+            .ok_or(CaseError::EvidenceNotLinked {
+                case: case_id,
+                evidence: new.evidence_id,
+            })?;
+        let recorded = assessment::Entity::insert(assessment::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            case_id: Set(case_id),
+            evidence_id: Set(new.evidence_id),
+            verdict: Set(new.verdict.code().to_owned()),
+            method: Set(new.method.code().to_owned()),
+            examiner: Set(new.examiner.into_inner()),
+            findings: Set(new.findings.into_inner()),
+            recorded_by: Set(call.subject().to_owned()),
+            recorded_at: Set(now()),
+        })
+        .exec_with_returning(&txn)
+        .await?;
+        append(
+            &txn,
+            &AuditRecord::succeeded(
+                call,
+                "record assessment",
+                vec![
+                    case_id.to_string(),
+                    new.evidence_id.to_string(),
+                    recorded.id.to_string(),
+                ],
+            ),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok((
+            assessment_wire(recorded)?,
+            etag_of(case_id, row.version + 1),
+        ))
+    }
+
+    /// The assessments of case `case_id`, optionally of one item, oldest first.
+    pub async fn assessments(
+        &self,
+        case_id: Uuid,
+        evidence_id: Option<Uuid>,
+    ) -> Result<Vec<pb::Assessment>, CaseError> {
+        exists(&self.db, case_id).await?;
+        let mut select = assessment::Entity::find().filter(assessment::Column::CaseId.eq(case_id));
+        if let Some(evidence_id) = evidence_id {
+            select = select.filter(assessment::Column::EvidenceId.eq(evidence_id));
+        }
+        select
+            .order_by_asc(assessment::Column::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(assessment_wire)
+            .collect()
+    }
+}
+
+async fn exists<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<(), CaseError> {
+    case::Entity::find_by_id(case_id)
+        .one(conn)
+        .await?
+        .map(|_| ())
+        .ok_or(CaseError::CaseNotFound(case_id))
+}
+
+/// The latest verdict of each assessed item of case `case_id`. Ids are UUID v7, so the last by
+/// id is the latest.
+async fn standings<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+) -> Result<HashMap<Uuid, Verdict>, CaseError> {
+    let mut standing = HashMap::new();
+    for row in assessment::Entity::find()
+        .filter(assessment::Column::CaseId.eq(case_id))
+        .order_by_asc(assessment::Column::Id)
+        .all(conn)
+        .await?
+    {
+        standing.insert(row.evidence_id, Verdict::from_code(&row.verdict)?);
+    }
+    Ok(standing)
+}
+
+fn linked_wire(
+    row: evidence::Model,
+    standing: &HashMap<Uuid, Verdict>,
+) -> Result<pb::LinkedEvidence, CaseError> {
+    Ok(pb::LinkedEvidence {
+        evidence_id: row.evidence_id.to_string(),
+        description: row.description,
+        linked_by: row.linked_by,
+        linked_at: Some(timestamp(row.linked_at)),
+        standing: standing
+            .get(&row.evidence_id)
+            .map_or(0, |v| pb::Verdict::from(*v).into()),
+    })
+}
+
+fn assessment_wire(row: assessment::Model) -> Result<pb::Assessment, CaseError> {
+    Ok(pb::Assessment {
+        id: row.id.to_string(),
+        evidence_id: row.evidence_id.to_string(),
+        verdict: pb::Verdict::from(Verdict::from_code(&row.verdict)?).into(),
+        method: pb::AssessmentMethod::from(AssessmentMethod::from_code(&row.method)?).into(),
+        examiner: row.examiner,
+        findings: row.findings,
+        recorded_by: row.recorded_by,
+        recorded_at: Some(timestamp(row.recorded_at)),
+    })
+}

@@ -1,0 +1,135 @@
+//! The case-management database. Every change runs in one write transaction that also appends
+//! to the audit chain; changes to a case or its parts go through [`CaseStore::guard`], which
+//! checks the caller's etag and bumps the case's version with a conditional update, so that of
+//! two concurrent writers working from the same etag only one succeeds (also on PostgreSQL, where
+//! the row read is not locked).
+
+mod change;
+mod charge;
+mod content;
+mod evidence;
+mod open;
+mod person;
+mod query;
+mod read;
+
+use chrono::{DateTime, Datelike, SubsecRound, Utc};
+use docket_domain::case::CaseReference;
+use docket_platform::sealing::Sealer;
+use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::Expr;
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, Statement};
+use sha2::{Digest, Sha256};
+
+pub use change::CaseChange;
+pub use charge::NewCharge;
+pub use evidence::{EvidenceLink, NewAssessment};
+pub use person::{Identity, NewPerson};
+pub use query::CaseQuery;
+
+use crate::entity::case;
+use crate::error::CaseError;
+
+/// Cases in the case-management database. Witness identities are sealed on the way in and
+/// opened, or redacted, on the way out according to the caller's role.
+#[derive(Debug, Clone)]
+pub struct CaseStore {
+    db: DatabaseConnection,
+    sealer: Sealer,
+}
+
+impl CaseStore {
+    pub fn new(db: DatabaseConnection, sealer: Sealer) -> Self {
+        Self { db, sealer }
+    }
+
+    /// Reads case `id` for a change in `txn`, checks `etag` when one is given, and bumps the
+    /// version. Returns the row as it was before the change.
+    async fn guard(
+        &self,
+        txn: &DatabaseTransaction,
+        id: Uuid,
+        etag: Option<&str>,
+    ) -> Result<case::Model, CaseError> {
+        let row = case::Entity::find_by_id(id)
+            .one(txn)
+            .await?
+            .ok_or(CaseError::CaseNotFound(id))?;
+        if etag.is_some_and(|etag| etag != etag_of(id, row.version)) {
+            return Err(CaseError::StaleEtag(id));
+        }
+        let bumped = case::Entity::update_many()
+            .col_expr(case::Column::Version, Expr::value(row.version + 1))
+            .col_expr(case::Column::UpdatedAt, Expr::value(now()))
+            .filter(case::Column::Id.eq(id))
+            .filter(case::Column::Version.eq(row.version))
+            .exec(txn)
+            .await?;
+        if bumped.rows_affected == 0 {
+            // Another writer bumped it after our read: whatever etag we had is stale now.
+            return Err(CaseError::StaleEtag(id));
+        }
+        Ok(row)
+    }
+}
+
+/// The etag of version `version` of case `id`: opaque to clients, so that nobody builds on its
+/// form, and different for every case so that one case's etag never passes for another's.
+pub fn etag_of(id: Uuid, version: i64) -> String {
+    let digest = Sha256::digest(format!("{id}:{version}").as_bytes());
+    hex::encode(&digest[..8])
+}
+
+/// Now, to the microsecond that PostgreSQL keeps, so that what is read back equals what was
+/// written on either database.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// The SQL placeholder for parameter `n` (from 1) on `backend`.
+fn placeholder(backend: DbBackend, n: usize) -> String {
+    if backend == DbBackend::Postgres {
+        format!("${n}")
+    } else {
+        "?".to_owned()
+    }
+}
+
+/// The next reference of `opened_at`'s year. As in intake, the counter row stays locked until
+/// the transaction ends: references are given in commit order without gaps, and a case that is
+/// rolled back gives its number back.
+async fn next_reference(
+    txn: &DatabaseTransaction,
+    opened_at: DateTime<Utc>,
+) -> Result<CaseReference, DbErr> {
+    let year = opened_at.year();
+    let backend = txn.get_database_backend();
+    let sql = format!(
+        "INSERT INTO case_reference_counters (year, last_number) VALUES ({}, 1) \
+         ON CONFLICT (year) DO UPDATE SET last_number = case_reference_counters.last_number + 1 \
+         RETURNING last_number",
+        placeholder(backend, 1)
+    );
+    let row = txn
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [year.into()]))
+        .await?
+        .ok_or_else(|| DbErr::Custom("the case reference counter returned no row".to_owned()))?;
+    let number: i64 = row.try_get_by_index(0)?;
+    u32::try_from(number)
+        .ok()
+        .and_then(|number| CaseReference::new(year, number))
+        .ok_or_else(|| DbErr::Custom(format!("case number {number} of {year} is out of range")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_differ_by_version_and_by_case() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        assert_ne!(etag_of(a, 1), etag_of(a, 2));
+        assert_ne!(etag_of(a, 1), etag_of(b, 1));
+        assert_eq!(etag_of(a, 1), etag_of(a, 1));
+    }
+}

@@ -1,0 +1,206 @@
+//! Opening cases: by hand, and from allegations intake delivers (idempotent per allegation).
+
+use docket_domain::case::{CaseContent, CaseStatus, ReceivedAllegation};
+use docket_platform::audit::{AuditRecord, append};
+use docket_platform::auth::CallContext;
+use docket_platform::db::begin_write;
+use docket_proto::docket::cases::v1 as pb;
+use sea_orm::ActiveValue::Set;
+use sea_orm::entity::prelude::*;
+use sea_orm::{DatabaseTransaction, SqlErr};
+
+use super::content::{Move, apply, record_move, write_victims};
+use super::read::load_one;
+use super::{CaseStore, next_reference, now};
+use crate::entity::{case, case_allegation};
+use crate::error::CaseError;
+
+/// What `ReceiveAllegation` did.
+#[derive(Debug)]
+pub struct Received {
+    pub case: pb::Case,
+    pub created: bool,
+    pub linked_as_duplicate: bool,
+}
+
+impl CaseStore {
+    /// Opens a case by hand with `content`.
+    pub async fn open(
+        &self,
+        content: Vec<CaseContent>,
+        call: &CallContext,
+    ) -> Result<pb::Case, CaseError> {
+        let txn = begin_write(&self.db).await?;
+        let id = insert_case(&txn, &content, call.subject()).await?;
+        append(
+            &txn,
+            &AuditRecord::succeeded(call, "open case", vec![id.to_string()]),
+        )
+        .await?;
+        let case = load_one(&txn, id).await?;
+        txn.commit().await?;
+        Ok(case)
+    }
+
+    /// Opens a case from `allegation`, or links it to the case of the allegation it duplicates;
+    /// a repeated delivery returns the case the allegation is already in.
+    pub async fn receive(
+        &self,
+        allegation: ReceivedAllegation,
+        call: &CallContext,
+    ) -> Result<Received, CaseError> {
+        match self.try_receive(&allegation, call).await {
+            // A concurrent delivery of the same allegation won the race (PostgreSQL; SQLite
+            // serialises writers): it is now a repeated delivery.
+            Err(CaseError::Database(error))
+                if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) =>
+            {
+                self.already_received(&allegation)
+                    .await?
+                    .ok_or(CaseError::Database(error))
+            }
+            other => other,
+        }
+    }
+
+    async fn already_received(
+        &self,
+        allegation: &ReceivedAllegation,
+    ) -> Result<Option<Received>, CaseError> {
+        let Some(link) = case_allegation::Entity::find_by_id(allegation.id)
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(Received {
+            case: load_one(&self.db, link.case_id).await?,
+            created: false,
+            linked_as_duplicate: link.duplicate_of_id.is_some(),
+        }))
+    }
+
+    async fn try_receive(
+        &self,
+        allegation: &ReceivedAllegation,
+        call: &CallContext,
+    ) -> Result<Received, CaseError> {
+        let txn = begin_write(&self.db).await?;
+        if let Some(link) = case_allegation::Entity::find_by_id(allegation.id)
+            .one(&txn)
+            .await?
+        {
+            return Ok(Received {
+                case: load_one(&txn, link.case_id).await?,
+                created: false,
+                linked_as_duplicate: link.duplicate_of_id.is_some(),
+            });
+        }
+        let (case_id, action) = match allegation.duplicate_of {
+            Some(original) => {
+                // Casualty figures belong to the case: the duplicate reports the same victims,
+                // so only the link is recorded and the case's figures stay as they are.
+                let original_link = case_allegation::Entity::find_by_id(original)
+                    .one(&txn)
+                    .await?
+                    .ok_or_else(|| {
+                        CaseError::Precondition(format!(
+                            "allegation {} duplicates allegation {original}, which is in no case \
+                             yet; deliver the original first",
+                            allegation.id
+                        ))
+                    })?;
+                self.guard(&txn, original_link.case_id, None).await?;
+                (original_link.case_id, "link duplicate allegation")
+            }
+            None => (
+                insert_case(&txn, &allegation.case_content(), call.subject()).await?,
+                "open case from allegation",
+            ),
+        };
+        case_allegation::Entity::insert(case_allegation::ActiveModel {
+            allegation_id: Set(allegation.id),
+            case_id: Set(case_id),
+            reference: Set(allegation.reference.to_string()),
+            duplicate_of_id: Set(allegation.duplicate_of),
+            linked_at: Set(now()),
+        })
+        .exec_without_returning(&txn)
+        .await?;
+        append(
+            &txn,
+            &AuditRecord::succeeded(
+                call,
+                action,
+                vec![case_id.to_string(), allegation.id.to_string()],
+            ),
+        )
+        .await?;
+        let case = load_one(&txn, case_id).await?;
+        txn.commit().await?;
+        Ok(Received {
+            case,
+            created: true,
+            linked_as_duplicate: allegation.duplicate_of.is_some(),
+        })
+    }
+}
+
+/// Inserts a new OPEN case with `content` and the opening in its history; returns its id.
+async fn insert_case(
+    txn: &DatabaseTransaction,
+    content: &[CaseContent],
+    opened_by: &str,
+) -> Result<Uuid, CaseError> {
+    let id = Uuid::now_v7();
+    let opened_at = now();
+    let reference = next_reference(txn, opened_at).await?;
+    let mut row = case::ActiveModel {
+        id: Set(id),
+        reference: Set(reference.to_string()),
+        title: Set(String::new()),
+        summary: Set(None),
+        status: Set(CaseStatus::Open.code().to_owned()),
+        version: Set(1),
+        party_codes: Set(String::new()),
+        violation_types: Set(String::new()),
+        crime_type_codes: Set(String::new()),
+        period_start: Set(None),
+        period_end: Set(None),
+        period_precision: Set(None),
+        place_name: Set(None),
+        admin_area: Set(None),
+        country_code: Set(None),
+        latitude: Set(None),
+        longitude: Set(None),
+        location_precision: Set(None),
+        assigned_investigator: Set(None),
+        assigned_prosecutor: Set(None),
+        opened_at: Set(opened_at),
+        updated_at: Set(opened_at),
+        close_reason: Set(None),
+        merged_into_case_id: Set(None),
+    };
+    let victims = apply(&mut row, content);
+    case::Entity::insert(row)
+        .exec_without_returning(txn)
+        .await?;
+    if let Some(victims) = victims {
+        write_victims(txn, id, &victims).await?;
+    }
+    record_move(
+        txn,
+        id,
+        Move {
+            from: None,
+            to: CaseStatus::Open,
+            reason: None,
+            note: Some("opened"),
+            merged_into: None,
+            by: opened_by,
+            at: opened_at,
+        },
+    )
+    .await?;
+    Ok(id)
+}

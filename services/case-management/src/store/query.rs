@@ -1,0 +1,107 @@
+//! Listing cases a page at a time, oldest first, with AIP-132 page tokens.
+
+use chrono::{DateTime, Utc};
+use docket_domain::case::{CaseStatus, CrimeTypeCode};
+use docket_domain::party::PartyCode;
+use docket_platform::paging::{decode_token, encode_token};
+use docket_proto::docket::cases::v1 as pb;
+use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::Query;
+use sea_orm::{QueryOrder, QuerySelect};
+
+use super::CaseStore;
+use super::read::load_many;
+use crate::entity::{case, case_allegation, code_pattern};
+use crate::error::CaseError;
+
+/// A valid `ListCases` request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CaseQuery {
+    pub page_size: u64,
+    /// The last case of the previous page.
+    pub after: Option<Uuid>,
+    pub status: Option<CaseStatus>,
+    pub party: Option<PartyCode>,
+    pub crime_type: Option<CrimeTypeCode>,
+    pub allegation: Option<Uuid>,
+    pub opened_after: Option<DateTime<Utc>>,
+    pub opened_before: Option<DateTime<Utc>>,
+}
+
+impl CaseQuery {
+    pub const DEFAULT_PAGE_SIZE: u64 = 50;
+    pub const MAX_PAGE_SIZE: u64 = 1_000;
+
+    /// The filters, as bound into page tokens.
+    fn filters(&self) -> String {
+        format!(
+            "cases|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            self.status.map(CaseStatus::code),
+            self.party.as_ref().map(PartyCode::as_str),
+            self.crime_type.as_ref().map(CrimeTypeCode::as_str),
+            self.allegation,
+            self.opened_after.map(|t| t.timestamp_micros()),
+            self.opened_before.map(|t| t.timestamp_micros()),
+        )
+    }
+
+    /// The opaque token that continues after case `last`.
+    pub fn page_token(&self, last: Uuid) -> String {
+        encode_token(last.as_bytes(), &self.filters())
+    }
+
+    /// The case a token continues after, if the token belongs to these filters.
+    pub fn parse_page_token(&self, token: &str) -> Result<Uuid, String> {
+        let position = decode_token(token, &self.filters())?;
+        Uuid::from_slice(&position).map_err(|_| "is not a page token of ListCases".to_owned())
+    }
+}
+
+impl CaseStore {
+    /// One page of cases matching `query`, and the token of the next page if there is one.
+    pub async fn list(&self, query: &CaseQuery) -> Result<(Vec<pb::Case>, String), CaseError> {
+        let mut select = case::Entity::find();
+        if let Some(after) = query.after {
+            select = select.filter(case::Column::Id.gt(after));
+        }
+        if let Some(status) = query.status {
+            select = select.filter(case::Column::Status.eq(status.code()));
+        }
+        if let Some(party) = &query.party {
+            select = select.filter(case::Column::PartyCodes.like(code_pattern(party.as_str())));
+        }
+        if let Some(crime) = &query.crime_type {
+            select = select.filter(case::Column::CrimeTypeCodes.like(code_pattern(crime.as_str())));
+        }
+        if let Some(allegation) = query.allegation {
+            select = select.filter(
+                case::Column::Id.in_subquery(
+                    Query::select()
+                        .column(case_allegation::Column::CaseId)
+                        .from(case_allegation::Entity)
+                        .and_where(case_allegation::Column::AllegationId.eq(allegation))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(after) = query.opened_after {
+            select = select.filter(case::Column::OpenedAt.gte(after));
+        }
+        if let Some(before) = query.opened_before {
+            select = select.filter(case::Column::OpenedAt.lt(before));
+        }
+        // One more than asked tells whether another page follows. UUID v7 ids sort by opening.
+        let mut rows = select
+            .order_by_asc(case::Column::Id)
+            .limit(query.page_size + 1)
+            .all(&self.db)
+            .await?;
+        let more = rows.len() as u64 > query.page_size;
+        rows.truncate(usize::try_from(query.page_size).unwrap_or(usize::MAX));
+        let next_page_token = match rows.last() {
+            Some(last) if more => query.page_token(last.id),
+            _ => String::new(),
+        };
+        Ok((load_many(&self.db, rows).await?, next_page_token))
+    }
+}

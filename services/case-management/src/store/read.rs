@@ -1,0 +1,182 @@
+//! Stored cases back into wire messages, their parts fetched per page, not per row.
+
+use std::collections::HashMap;
+
+use docket_domain::UnknownCode;
+use docket_domain::case::{CaseStatus, CloseReason};
+use docket_domain::incident::{
+    AgeGroup, Harm, LocationPrecision, Sex, TimePrecision, VictimStatus, ViolationType,
+};
+use docket_proto::docket::cases::v1 as pb;
+use docket_proto::docket::common::v1 as common;
+use docket_proto::timestamp;
+use sea_orm::entity::prelude::*;
+use sea_orm::{ConnectionTrait, QueryOrder};
+
+use super::{CaseStore, etag_of};
+use crate::entity::{case, case_allegation, split_codes, status_change, victim_group};
+use crate::error::CaseError;
+
+/// A domain enum as the raw value of its wire enum.
+fn wire<W: From<D> + Into<i32>, D>(value: D) -> i32 {
+    W::from(value).into()
+}
+
+impl CaseStore {
+    /// One case by id.
+    pub async fn get(&self, id: Uuid) -> Result<pb::Case, CaseError> {
+        load_one(&self.db, id).await
+    }
+
+    /// The lifecycle history of case `id`, oldest first.
+    pub async fn history(&self, id: Uuid) -> Result<Vec<pb::StatusChange>, CaseError> {
+        case::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .ok_or(CaseError::CaseNotFound(id))?;
+        status_change::Entity::find()
+            .filter(status_change::Column::CaseId.eq(id))
+            .order_by_asc(status_change::Column::Sequence)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|row| {
+                Ok(pb::StatusChange {
+                    from_status: match row.from_status {
+                        Some(code) => wire::<pb::CaseStatus, _>(CaseStatus::from_code(&code)?),
+                        None => 0,
+                    },
+                    to_status: wire::<pb::CaseStatus, _>(CaseStatus::from_code(&row.to_status)?),
+                    close_reason: match row.close_reason {
+                        Some(code) => wire::<pb::CloseReason, _>(CloseReason::from_code(&code)?),
+                        None => 0,
+                    },
+                    note: row.note.unwrap_or_default(),
+                    changed_by: row.changed_by,
+                    changed_at: Some(timestamp(row.changed_at)),
+                    merged_into_case_id: row
+                        .merged_into_case_id
+                        .map(|id| id.to_string())
+                        .unwrap_or_default(),
+                })
+            })
+            .collect::<Result<_, UnknownCode>>()
+            .map_err(CaseError::from)
+    }
+}
+
+pub(super) async fn load_one<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+) -> Result<pb::Case, CaseError> {
+    let row = case::Entity::find_by_id(id)
+        .one(conn)
+        .await?
+        .ok_or(CaseError::CaseNotFound(id))?;
+    let mut cases = load_many(conn, vec![row]).await?;
+    cases.pop().ok_or(CaseError::CaseNotFound(id))
+}
+
+/// The wire messages of `rows`, in the same order.
+pub(super) async fn load_many<C: ConnectionTrait>(
+    conn: &C,
+    rows: Vec<case::Model>,
+) -> Result<Vec<pb::Case>, CaseError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let mut allegations: HashMap<Uuid, Vec<String>> = HashMap::new();
+    for link in case_allegation::Entity::find()
+        .filter(case_allegation::Column::CaseId.is_in(ids.clone()))
+        .order_by_asc(case_allegation::Column::LinkedAt)
+        .order_by_asc(case_allegation::Column::AllegationId)
+        .all(conn)
+        .await?
+    {
+        allegations
+            .entry(link.case_id)
+            .or_default()
+            .push(link.allegation_id.to_string());
+    }
+    let mut victims: HashMap<Uuid, Vec<common::VictimGroup>> = HashMap::new();
+    for g in victim_group::Entity::find()
+        .filter(victim_group::Column::CaseId.is_in(ids))
+        .order_by_asc(victim_group::Column::Position)
+        .all(conn)
+        .await?
+    {
+        let message = common::VictimGroup {
+            count: g.count,
+            status: wire::<common::VictimStatus, _>(VictimStatus::from_code(&g.status)?),
+            harm: wire::<common::Harm, _>(Harm::from_code(&g.harm)?),
+            age_group: wire::<common::AgeGroup, _>(AgeGroup::from_code(&g.age_group)?),
+            sex: wire::<common::Sex, _>(Sex::from_code(&g.sex)?),
+        };
+        victims.entry(g.case_id).or_default().push(message);
+    }
+    rows.into_iter()
+        .map(|row| {
+            let id = row.id;
+            let mut message = scalar_fields(row)?;
+            message.allegation_ids = allegations.remove(&id).unwrap_or_default();
+            message.victims = victims.remove(&id).unwrap_or_default();
+            Ok(message)
+        })
+        .collect()
+}
+
+fn scalar_fields(row: case::Model) -> Result<pb::Case, CaseError> {
+    let incident_period = match (row.period_start, row.period_precision.as_deref()) {
+        (Some(start), Some(precision)) => Some(common::IncidentPeriod {
+            start_time: Some(timestamp(start)),
+            end_time: row.period_end.map(timestamp),
+            precision: wire::<common::TimePrecision, _>(TimePrecision::from_code(precision)?),
+        }),
+        _ => None,
+    };
+    let location = match row.location_precision.as_deref() {
+        Some(precision) => Some(common::Location {
+            place_name: row.place_name.unwrap_or_default(),
+            admin_area: row.admin_area.unwrap_or_default(),
+            country_code: row.country_code.unwrap_or_default(),
+            latitude: row.latitude,
+            longitude: row.longitude,
+            precision: wire::<common::LocationPrecision, _>(LocationPrecision::from_code(
+                precision,
+            )?),
+        }),
+        None => None,
+    };
+    Ok(pb::Case {
+        id: row.id.to_string(),
+        reference: row.reference,
+        status: wire::<pb::CaseStatus, _>(CaseStatus::from_code(&row.status)?),
+        etag: etag_of(row.id, row.version),
+        title: row.title,
+        summary: row.summary.unwrap_or_default(),
+        allegation_ids: Vec::new(),
+        party_codes: split_codes(&row.party_codes).map(str::to_owned).collect(),
+        violation_types: split_codes(&row.violation_types)
+            .map(|code| ViolationType::from_code(code).map(wire::<common::ViolationType, _>))
+            .collect::<Result<_, _>>()?,
+        crime_type_codes: split_codes(&row.crime_type_codes)
+            .map(str::to_owned)
+            .collect(),
+        victims: Vec::new(),
+        incident_period,
+        location,
+        assigned_investigator: row.assigned_investigator.unwrap_or_default(),
+        assigned_prosecutor: row.assigned_prosecutor.unwrap_or_default(),
+        opened_at: Some(timestamp(row.opened_at)),
+        updated_at: Some(timestamp(row.updated_at)),
+        close_reason: match row.close_reason {
+            Some(code) => wire::<pb::CloseReason, _>(CloseReason::from_code(&code)?),
+            None => 0,
+        },
+        merged_into_case_id: row
+            .merged_into_case_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+    })
+}

@@ -344,8 +344,10 @@ async fn a_lying_or_broken_upload_leaves_nothing_behind(backend: Backend) {
     while blobs(&app).is_empty() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Cut the call while the stream is still open (dropping the sender first would end the
+    // stream cleanly instead).
     call.abort();
-    drop(sender);
+    let _ = call.await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !blobs(&app).is_empty() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;

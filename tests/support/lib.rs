@@ -23,7 +23,6 @@ use docket_proto::docket::audit::v1::audit_service_client::AuditServiceClient;
 use docket_proto::docket::events::v1::event_service_client::EventServiceClient;
 use docket_proto::docket::intake::v1::intake_service_client::IntakeServiceClient;
 use docket_reporting::Reporting;
-use tokio::task::JoinSet;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
@@ -39,8 +38,9 @@ pub struct TestApp {
     pub intake_addr: SocketAddr,
     pub case_management_addr: SocketAddr,
     pub reporting_addr: SocketAddr,
-    shutdown: Shutdown,
-    tasks: JoinSet<anyhow::Result<()>>,
+    intake: Running,
+    case_management: Option<Running>,
+    reporting: Running,
     databases: TestDatabases,
 }
 
@@ -75,39 +75,47 @@ impl TestApp {
         Self::launch(databases, settings).await
     }
 
-    async fn launch(databases: TestDatabases, settings: Settings) -> Self {
-        let options = HostOptions {
-            request_timeout: Duration::from_secs(30),
-            shutdown_grace: Duration::from_secs(5),
-        };
-        let (shutdown, _) = Shutdown::new();
-        let mut tasks = JoinSet::new();
-        let intake = Intake::start(&settings, options)
-            .await
-            .expect("intake starts");
-        let case_management = CaseManagement::start(&settings, options)
+    async fn launch(databases: TestDatabases, mut settings: Settings) -> Self {
+        // Case management first: intake must know where to deliver accepted allegations.
+        let case_management = CaseManagement::start(&settings, OPTIONS)
             .await
             .expect("case management starts");
-        let reporting = Reporting::start(&settings, options)
+        let case_management_addr = case_management.local_addr();
+        settings.case_management.url = Some(format!("http://{case_management_addr}"));
+        let reporting = Reporting::start(&settings, OPTIONS)
             .await
             .expect("reporting starts");
-        let (intake_addr, case_management_addr, reporting_addr) = (
-            intake.local_addr(),
-            case_management.local_addr(),
-            reporting.local_addr(),
-        );
-        tasks.spawn(intake.serve(shutdown.signal()));
-        tasks.spawn(case_management.serve(shutdown.signal()));
-        tasks.spawn(reporting.serve(shutdown.signal()));
+        let intake = Intake::start(&settings, OPTIONS)
+            .await
+            .expect("intake starts");
+        let (intake_addr, reporting_addr) = (intake.local_addr(), reporting.local_addr());
         Self {
             settings,
             intake_addr,
             case_management_addr,
             reporting_addr,
-            shutdown,
-            tasks,
+            intake: Running::spawn(|signal| intake.serve(signal)),
+            case_management: Some(Running::spawn(|signal| case_management.serve(signal))),
+            reporting: Running::spawn(|signal| reporting.serve(signal)),
             databases,
         }
+    }
+
+    /// Stops case management alone; intake keeps its deliveries until it is back.
+    pub async fn stop_case_management(&mut self) {
+        if let Some(running) = self.case_management.take() {
+            running.stop().await;
+        }
+    }
+
+    /// Starts case management again, on the address and database it had.
+    pub async fn start_case_management(&mut self) {
+        let mut settings = self.settings.clone();
+        settings.case_management.listen = self.case_management_addr;
+        let case_management = CaseManagement::start(&settings, OPTIONS)
+            .await
+            .expect("case management starts again");
+        self.case_management = Some(Running::spawn(|signal| case_management.serve(signal)));
     }
 
     /// A development token for `subject` in `role`, as `docket token` mints them.
@@ -153,12 +161,11 @@ impl TestApp {
 
     /// Stops every service and waits until each has stopped cleanly.
     pub async fn stop(mut self) -> TestDatabases {
-        self.shutdown.trigger();
-        while let Some(result) = self.tasks.join_next().await {
-            result
-                .expect("a service task panicked")
-                .expect("a service stopped with an error");
+        self.intake.stop().await;
+        if let Some(running) = self.case_management.take() {
+            running.stop().await;
         }
+        self.reporting.stop().await;
         self.databases
     }
 
@@ -167,6 +174,39 @@ impl TestApp {
         let settings = self.settings.clone();
         let databases = self.stop().await;
         Self::launch(databases, settings).await
+    }
+}
+
+const OPTIONS: HostOptions = HostOptions {
+    request_timeout: Duration::from_secs(30),
+    shutdown_grace: Duration::from_secs(5),
+};
+
+/// One service serving in the background, with its own stop switch.
+#[derive(Debug)]
+struct Running {
+    shutdown: Shutdown,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    fn spawn<F>(serve: impl FnOnce(docket_platform::shutdown::ShutdownSignal) -> F) -> Self
+    where
+        F: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        let (shutdown, signal) = Shutdown::new();
+        Self {
+            shutdown,
+            task: tokio::spawn(serve(signal)),
+        }
+    }
+
+    async fn stop(self) {
+        self.shutdown.trigger();
+        self.task
+            .await
+            .expect("a service task panicked")
+            .expect("a service stopped with an error");
     }
 }
 

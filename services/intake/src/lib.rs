@@ -7,6 +7,7 @@
 
 mod access;
 mod api;
+mod delivery;
 mod entity;
 mod error;
 mod evidence;
@@ -21,9 +22,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use docket_domain::party::KnownParties;
 use docket_platform::audit::{AUDIT_ACCESS, AuditApi};
-use docket_platform::auth::{AccessPolicy, AccessTables, AuthLayer, TokenVerifier};
+use docket_platform::auth::{
+    AccessPolicy, AccessTables, AuthLayer, ServiceCredentials, TokenVerifier,
+};
 use docket_platform::events::{EVENT_ACCESS, EventApi, EventLog};
 use docket_platform::grpc::{GrpcHost, HostOptions};
+use docket_platform::outbox::Dispatcher;
 use docket_platform::sealing::Sealer;
 use docket_platform::shutdown::ShutdownSignal;
 use docket_platform::{ServiceKind, Settings};
@@ -57,6 +61,8 @@ pub struct Intake {
     audit: AuditApi,
     events: EventApi,
     auth: AuthLayer,
+    dispatcher: Dispatcher,
+    delivery: delivery::ToCaseManagement,
 }
 
 impl Intake {
@@ -81,10 +87,16 @@ impl Intake {
             .with_context(|| format!("cannot bind intake to {}", settings.intake.listen))?;
         let policy = AccessPolicy::from_tables(ACCESS);
         let events = EventLog::new(db.clone());
+        let dispatcher = Dispatcher::new(db.clone());
+        let credentials = ServiceCredentials::from_settings(settings, "intake")?;
+        let delivery = delivery::ToCaseManagement::new(
+            &settings.url(ServiceKind::CaseManagement),
+            credentials,
+        )?;
         Ok(Self {
             host,
             api: IntakeApi::new(
-                store::AllegationStore::new(db.clone(), sealer, events.clone()),
+                store::AllegationStore::new(db.clone(), sealer, events.clone(), dispatcher.clone()),
                 evidence::EvidenceDesk::new(
                     db.clone(),
                     blobs,
@@ -97,6 +109,8 @@ impl Intake {
             audit: AuditApi::new(db),
             events: EventApi::new(events),
             auth: AuthLayer::new(Arc::new(verifier), policy),
+            dispatcher,
+            delivery,
         })
     }
 
@@ -104,14 +118,16 @@ impl Intake {
         self.host.local_addr()
     }
 
+    /// Serves until `shutdown`, delivering accepted allegations to case management meanwhile.
     pub async fn serve(self, shutdown: ShutdownSignal) -> anyhow::Result<()> {
+        let dispatching = tokio::spawn(self.dispatcher.run(self.delivery, shutdown.clone()));
         let service = IntakeServiceServer::new(self.api)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
         let routes = Routes::new(service)
             .add_service(AuditServiceServer::new(self.audit))
             .add_service(EventServiceServer::new(self.events));
-        Ok(self
+        let served = self
             .host
             .serve(
                 routes,
@@ -123,7 +139,12 @@ impl Intake {
                 self.auth,
                 shutdown,
             )
-            .await?)
+            .await;
+        // The dispatcher stops on the same signal; wait for it so no delivery is cut short.
+        if let Err(error) = dispatching.await {
+            tracing::error!(%error, "the outbox dispatcher failed");
+        }
+        Ok(served?)
     }
 }
 

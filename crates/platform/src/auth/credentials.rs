@@ -73,7 +73,9 @@ impl ServiceCredentials {
                 current,
             } => {
                 let now = get_current_timestamp();
-                let mut current = current.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut current = current
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 if let Some((token, expires)) = current.as_ref()
                     && now + RENEW_BEFORE < *expires
                 {
@@ -93,9 +95,9 @@ impl Interceptor for ServiceCredentials {
             tracing::error!(%error, "no service token for an outgoing call");
             Status::unauthenticated("this service has no usable service token")
         })?;
-        let value: MetadataValue<Ascii> = format!("Bearer {token}")
-            .parse()
-            .map_err(|_| Status::unauthenticated("the service token is not a valid header value"))?;
+        let value: MetadataValue<Ascii> = format!("Bearer {token}").parse().map_err(|_| {
+            Status::unauthenticated("the service token is not a valid header value")
+        })?;
         request.metadata_mut().insert("authorization", value);
         Ok(request)
     }

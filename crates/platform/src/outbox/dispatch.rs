@@ -23,7 +23,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// Delivers one message; an error means "try again later".
 pub trait Delivery: Send + Sync + 'static {
-    fn deliver(&self, topic: &str, payload: &[u8]) -> impl Future<Output = Result<(), String>> + Send;
+    fn deliver(
+        &self,
+        topic: &str,
+        payload: &[u8],
+    ) -> impl Future<Output = Result<(), String>> + Send;
 }
 
 /// Runs deliveries for one outbox.
@@ -87,7 +91,10 @@ impl Dispatcher {
             match outcome {
                 Ok(()) => {
                     update
-                        .col_expr(entity::Column::DeliveredAt, Expr::value(Utc::now().trunc_subsecs(6)))
+                        .col_expr(
+                            entity::Column::DeliveredAt,
+                            Expr::value(Utc::now().trunc_subsecs(6)),
+                        )
                         .col_expr(entity::Column::Attempts, Expr::value(message.attempts + 1))
                         .exec(&self.db)
                         .await?;
@@ -98,7 +105,10 @@ impl Dispatcher {
                     let next = Utc::now() + backoff(attempts);
                     update
                         .col_expr(entity::Column::Attempts, Expr::value(attempts))
-                        .col_expr(entity::Column::NextAttemptAt, Expr::value(next.trunc_subsecs(6)))
+                        .col_expr(
+                            entity::Column::NextAttemptAt,
+                            Expr::value(next.trunc_subsecs(6)),
+                        )
                         .col_expr(entity::Column::LastError, Expr::value(error.clone()))
                         .exec(&self.db)
                         .await?;
@@ -134,8 +144,12 @@ impl Dispatcher {
 }
 
 fn backoff(attempts: i32) -> chrono::Duration {
-    let exponent = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(16);
-    let delay = FIRST_BACKOFF.saturating_mul(2u32.saturating_pow(exponent)).min(MAX_BACKOFF);
+    let exponent = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(16);
+    let delay = FIRST_BACKOFF
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(MAX_BACKOFF);
     chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(30))
 }
 

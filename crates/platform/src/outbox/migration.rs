@@ -47,7 +47,9 @@ impl MigrationTrait for CreateOutbox {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager.drop_table(Table::drop().table(Outbox::Table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(Outbox::Table).to_owned())
+            .await
     }
 }
 

@@ -16,7 +16,11 @@ use sea_orm::entity::prelude::*;
 use sea_orm::{ActiveValue::Set, ConnectionTrait};
 
 /// Writes a message for `topic` in the transaction `conn`.
-pub async fn enqueue<C: ConnectionTrait>(conn: &C, topic: &str, payload: Vec<u8>) -> Result<Uuid, DbErr> {
+pub async fn enqueue<C: ConnectionTrait>(
+    conn: &C,
+    topic: &str,
+    payload: Vec<u8>,
+) -> Result<Uuid, DbErr> {
     let id = Uuid::now_v7();
     let now = Utc::now().trunc_subsecs(6);
     entity::Entity::insert(entity::ActiveModel {

@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(docket_platform::audit::CreateAuditLog),
             Box::new(m20261128_000002_create_evidence::Migration),
             Box::new(docket_platform::events::CreateEventLog),
+            Box::new(docket_platform::outbox::CreateOutbox),
         ]
     }
 }

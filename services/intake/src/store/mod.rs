@@ -11,6 +11,7 @@ mod submit;
 mod triage;
 
 use docket_platform::events::EventLog;
+use docket_platform::outbox::Dispatcher;
 use docket_platform::sealing::Sealer;
 use sea_orm::DatabaseConnection;
 
@@ -25,10 +26,21 @@ pub struct AllegationStore {
     db: DatabaseConnection,
     sealer: Sealer,
     events: EventLog,
+    dispatcher: Dispatcher,
 }
 
 impl AllegationStore {
-    pub fn new(db: DatabaseConnection, sealer: Sealer, events: EventLog) -> Self {
-        Self { db, sealer, events }
+    pub fn new(
+        db: DatabaseConnection,
+        sealer: Sealer,
+        events: EventLog,
+        dispatcher: Dispatcher,
+    ) -> Self {
+        Self {
+            db,
+            sealer,
+            events,
+            dispatcher,
+        }
     }
 }

@@ -8,12 +8,14 @@ use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
 use docket_platform::db::begin_write;
 use docket_platform::journal;
+use docket_platform::outbox;
 use docket_proto::docket::events::v1 as ev;
 use docket_proto::docket::intake::v1 as pb;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
 
 use super::AllegationStore;
+use crate::delivery;
 use crate::entity::allegation;
 use crate::error::IntakeError;
 
@@ -146,8 +148,18 @@ impl AllegationStore {
         let mut message = self.load_one(&txn, id).await?;
         let audit = AuditRecord::succeeded(call, command.audit_action(), targets);
         journal::record(&txn, &audit, Some(&status_changed(&message))).await?;
+        let delivers = matches!(
+            command,
+            TriageCommand::Accept { .. } | TriageCommand::MarkDuplicate { .. }
+        );
+        if delivers {
+            outbox::enqueue(&txn, delivery::TOPIC, delivery::receive_request(&message)).await?;
+        }
         txn.commit().await?;
         self.events.committed();
+        if delivers {
+            self.dispatcher.committed();
+        }
         self.disclose(call, std::slice::from_mut(&mut message), false)
             .await?;
         Ok(message)

@@ -6,6 +6,7 @@
 mod access;
 mod audit;
 mod bad_input;
+mod cases;
 mod hosting;
 mod receipts;
 mod sealing;

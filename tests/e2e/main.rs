@@ -6,6 +6,8 @@
 mod access;
 mod audit;
 mod bad_input;
+mod cases;
+mod delivery;
 mod events;
 mod evidence;
 mod hosting;

@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: failing loudly is its job
 
+mod case_fixtures;
 mod database;
 mod fixtures;
 
@@ -20,6 +21,7 @@ use docket_platform::grpc::HostOptions;
 use docket_platform::shutdown::Shutdown;
 use docket_platform::{ServiceKind, Settings};
 use docket_proto::docket::audit::v1::audit_service_client::AuditServiceClient;
+use docket_proto::docket::cases::v1::case_service_client::CaseServiceClient;
 use docket_proto::docket::events::v1::event_service_client::EventServiceClient;
 use docket_proto::docket::intake::v1::intake_service_client::IntakeServiceClient;
 use docket_reporting::Reporting;
@@ -28,6 +30,7 @@ use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
+pub use case_fixtures::{case_message, snapshot};
 pub use database::{Backend, TestDatabases};
 pub use fixtures::{allegation, field_violations, submit_request};
 
@@ -153,6 +156,23 @@ impl TestApp {
         EventServiceClient::with_interceptor(channel(addr).await, bearer)
     }
 
+    /// A client of case management acting as the investigator `investigator.mammadov`.
+    pub async fn cases(&self) -> CaseClient {
+        self.cases_as(Role::Investigator).await
+    }
+
+    /// A client of case management acting in `role` (its subject is the role's name, except
+    /// for the investigator).
+    pub async fn cases_as(&self, role: Role) -> CaseClient {
+        let subject = if role == Role::Investigator {
+            "investigator.mammadov"
+        } else {
+            role.as_str()
+        };
+        let bearer = Bearer::token(&self.token(role, subject));
+        CaseServiceClient::with_interceptor(channel(self.case_management_addr).await, bearer)
+    }
+
     /// A client of the audit log of the service at `addr`, acting in `role`.
     pub async fn audit_as(&self, addr: SocketAddr, role: Role) -> AuditClient {
         let bearer = Bearer::token(&self.token(role, role.as_str()));
@@ -214,6 +234,8 @@ impl Running {
 pub type IntakeClient = IntakeServiceClient<InterceptedService<Channel, Bearer>>;
 /// An event stream client that sends a bearer token.
 pub type EventClient = EventServiceClient<InterceptedService<Channel, Bearer>>;
+/// A case-management client that sends a bearer token.
+pub type CaseClient = CaseServiceClient<InterceptedService<Channel, Bearer>>;
 /// An audit client that sends a bearer token.
 pub type AuditClient = AuditServiceClient<InterceptedService<Channel, Bearer>>;
 

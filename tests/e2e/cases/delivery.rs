@@ -35,7 +35,7 @@ async fn an_allegation_opens_one_case_however_often_it_is_delivered(backend: Bac
     let case = first.r#case.unwrap();
     assert!(case.reference.starts_with("CASE-") && case.reference.ends_with("-000001"));
     assert_eq!(case.status(), pb::CaseStatus::Open);
-    assert_eq!(case.allegation_ids, [allegation.id.clone()]);
+    assert_eq!(case.allegation_ids, std::slice::from_ref(&allegation.id));
     assert_eq!(case.party_codes, ["AM"]);
     assert_eq!(case.violation_types, allegation.violation_types);
     assert_eq!(case.victims, allegation.victims);

@@ -285,7 +285,7 @@ async fn cases_are_listed_by_page_and_filtered(backend: Backend) {
         ..Default::default()
     })
     .await;
-    assert_eq!(second, [third.id.clone()]);
+    assert_eq!(second, std::slice::from_ref(&third.id));
     assert!(end.is_empty());
 
     let (by_party, _) = list(pb::ListCasesRequest {
@@ -299,13 +299,13 @@ async fn cases_are_listed_by_page_and_filtered(backend: Backend) {
         ..Default::default()
     })
     .await;
-    assert_eq!(by_crime, [against_am.id.clone()]);
+    assert_eq!(by_crime, std::slice::from_ref(&against_am.id));
     let (by_status, _) = list(pb::ListCasesRequest {
         status: pb::CaseStatus::UnderInvestigation.into(),
         ..Default::default()
     })
     .await;
-    assert_eq!(by_status, [third.id.clone()]);
+    assert_eq!(by_status, std::slice::from_ref(&third.id));
     let (none_yet, _) = list(pb::ListCasesRequest {
         opened_after: Some(prost_types::Timestamp {
             seconds: 4_000_000_000,

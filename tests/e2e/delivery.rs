@@ -63,7 +63,7 @@ async fn an_accepted_allegation_opens_a_case(backend: Backend) {
     let found = cases_of(&mut cases, &id).await;
     assert_eq!(found.len(), 1, "one case for the accepted allegation");
     let case = &found[0];
-    assert_eq!(case.allegation_ids, [id.clone()]);
+    assert_eq!(case.allegation_ids, vec![id.clone()]);
     assert_eq!(case.party_codes, ["AM"]);
     let killed: i32 = case.victims.iter().map(|g| g.count).sum();
     assert_eq!(killed, 3, "the allegation's victims are the case's");

@@ -157,12 +157,16 @@ async fn production_accepts_eddsa_and_rs256_from_its_keys_and_nothing_else() {
     let mut pem = fixture("ed25519-public.pem");
     pem.extend(fixture("rsa-public.pem"));
     std::fs::write(&public_keys, &pem).unwrap();
+    // Intake's own token for its calls to case management (its content is not used here).
+    let service_token = keys.path().join("intake-service.token");
+    std::fs::write(&service_token, "not-used-in-this-test").unwrap();
     let configure = |settings: &mut docket_platform::Settings| {
         settings.mode = Mode::Production;
         settings.auth.public_keys_file = Some(public_keys.clone());
         settings.sealing.current_key_id = Some("k1".into());
         settings.sealing.keys.insert("k1".into(), "ab".repeat(32));
         settings.intake.receipt_key = Some("a receipt key of at least thirty-two bytes".into());
+        settings.auth.service_token_file = Some(service_token.clone());
     };
     let app = TestApp::spawn_with(Backend::Sqlite, configure)
         .await

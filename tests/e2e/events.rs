@@ -132,3 +132,87 @@ async fn a_follower_sees_every_event_of_concurrent_writers_once_and_in_order(bac
     drop(stream);
     app.stop().await;
 }
+
+on_every_backend!(case_management_publishes_each_change_of_a_case_as_a_snapshot);
+
+async fn case_management_publishes_each_change_of_a_case_as_a_snapshot(backend: Backend) {
+    use docket_proto::docket::cases::v1 as cases;
+
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let mut intake = app.intake().await;
+    let id = intake
+        .submit_allegation(submit_request(allegation()))
+        .await
+        .unwrap()
+        .into_inner()
+        .allegation
+        .unwrap()
+        .id;
+    intake
+        .accept_allegation(pb::AcceptAllegationRequest {
+            id: id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
+    let mut events = app.events_as(app.case_management_addr, Role::Service).await;
+    let mut stream = events
+        .stream_events(ev::StreamEventsRequest {
+            after_sequence: 0,
+            follow: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let (first, opened) = next_snapshot(&mut stream).await;
+    assert_eq!(first, 1);
+    assert_eq!(opened.allegation_ids, vec![id.clone()]);
+    assert_eq!(opened.status, "CASE_STATUS_OPEN");
+    assert_eq!(opened.party_codes, ["AM"]);
+    assert_eq!(opened.victims.iter().map(|g| g.count).sum::<i32>(), 3);
+
+    let mut case_client = app.cases().await;
+    let case = case_client
+        .get_case(cases::GetCaseRequest {
+            case_id: opened.case_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .case
+        .unwrap();
+    case_client
+        .transition_case(cases::TransitionCaseRequest {
+            case_id: case.id.clone(),
+            etag: case.etag.clone(),
+            target_status: cases::CaseStatus::UnderInvestigation.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let (second, moved) = next_snapshot(&mut stream).await;
+    assert_eq!(second, 2);
+    assert_eq!(moved.case_id, opened.case_id);
+    assert_eq!(moved.status, "CASE_STATUS_UNDER_INVESTIGATION");
+    drop(stream);
+    app.stop().await;
+}
+
+/// The next event of `stream`, which must be a case snapshot.
+async fn next_snapshot(
+    stream: &mut tonic::Streaming<ev::StreamEventsResponse>,
+) -> (i64, ev::CaseChanged) {
+    let message = tokio::time::timeout(Duration::from_secs(20), stream.message())
+        .await
+        .expect("case management publishes the change")
+        .unwrap()
+        .unwrap();
+    let event = message.event.unwrap();
+    let Some(Kind::CaseChanged(case)) = event.payload.unwrap().kind else {
+        panic!("case management publishes case snapshots")
+    };
+    (event.sequence, case)
+}

@@ -22,12 +22,14 @@ use anyhow::Context;
 use docket_domain::party::KnownParties;
 use docket_platform::audit::{AUDIT_ACCESS, AuditApi};
 use docket_platform::auth::{AccessPolicy, AccessTables, AuthLayer, TokenVerifier};
+use docket_platform::events::{EVENT_ACCESS, EventApi, EventLog};
 use docket_platform::grpc::{GrpcHost, HostOptions};
 use docket_platform::sealing::Sealer;
 use docket_platform::shutdown::ShutdownSignal;
 use docket_platform::{ServiceKind, Settings};
 use docket_proto::docket::audit::v1::audit_service_server::{self, AuditServiceServer};
 use docket_proto::docket::cases::v1::case_service_server::{CaseServiceServer, SERVICE_NAME};
+use docket_proto::docket::events::v1::event_service_server::{self, EventServiceServer};
 use tonic::service::Routes;
 
 pub use access::CASE_ACCESS;
@@ -43,6 +45,7 @@ const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 pub const ACCESS: &AccessTables = &[
     (SERVICE_NAME, CASE_ACCESS),
     (audit_service_server::SERVICE_NAME, AUDIT_ACCESS),
+    (event_service_server::SERVICE_NAME, EVENT_ACCESS),
 ];
 
 /// The case-management service, its database open and its listener bound.
@@ -51,6 +54,7 @@ pub struct CaseManagement {
     host: GrpcHost,
     api: CaseApi,
     audit: AuditApi,
+    events: EventApi,
     auth: AuthLayer,
 }
 
@@ -76,10 +80,16 @@ impl CaseManagement {
             .await
             .with_context(|| format!("cannot bind case-management to {listen}"))?;
         let policy = AccessPolicy::from_tables(ACCESS);
+        let events = EventLog::new(db.clone());
         Ok(Self {
             host,
-            api: CaseApi::new(store::CaseStore::new(db.clone(), sealer), parties, taxonomy),
+            api: CaseApi::new(
+                store::CaseStore::new(db.clone(), sealer, events.clone()),
+                parties,
+                taxonomy,
+            ),
             audit: AuditApi::new(db),
+            events: EventApi::new(events),
             auth: AuthLayer::new(Arc::new(verifier), policy),
         })
     }
@@ -92,12 +102,18 @@ impl CaseManagement {
         let service = CaseServiceServer::new(self.api)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
-        let routes = Routes::new(service).add_service(AuditServiceServer::new(self.audit));
+        let routes = Routes::new(service)
+            .add_service(AuditServiceServer::new(self.audit))
+            .add_service(EventServiceServer::new(self.events));
         Ok(self
             .host
             .serve(
                 routes,
-                &[SERVICE_NAME, audit_service_server::SERVICE_NAME],
+                &[
+                    SERVICE_NAME,
+                    audit_service_server::SERVICE_NAME,
+                    event_service_server::SERVICE_NAME,
+                ],
                 self.auth,
                 shutdown,
             )

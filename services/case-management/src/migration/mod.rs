@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(docket_platform::audit::CreateAuditLog),
+            Box::new(docket_platform::events::CreateEventLog),
             Box::new(m20261201_000001_create_cases::Migration),
             Box::new(m20261201_000002_create_persons_charges_evidence::Migration),
         ]

@@ -3,7 +3,7 @@
 use docket_domain::case::{
     CaseContent, CaseStatus, ChargeStatus, CrimeTypeCode, Qualification, Transition,
 };
-use docket_platform::audit::{AuditRecord, append};
+use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
 use docket_platform::db::begin_write;
 use docket_proto::docket::cases::v1 as pb;
@@ -81,13 +81,11 @@ impl CaseStore {
                 qualify(&txn, &row, qualification).await?;
             }
         }
-        append(
-            &txn,
-            &AuditRecord::succeeded(call, change.audit_action(), targets),
-        )
-        .await?;
+        let audit = AuditRecord::succeeded(call, change.audit_action(), targets);
+        self.record_change(&txn, id, &audit).await?;
         let case = load_one(&txn, id).await?;
         txn.commit().await?;
+        self.committed();
         Ok(case)
     }
 }

@@ -1,7 +1,7 @@
 //! Charges: a suspect of a case charged with one of the case's crime types, and its lifecycle.
 
 use docket_domain::case::{CaseStatus, ChargeStatus, CrimeTypeCode, FiledDate, PersonRole};
-use docket_platform::audit::{AuditRecord, append};
+use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
 use docket_platform::db::begin_write;
 use docket_proto::docket::cases::v1 as pb;
@@ -103,8 +103,9 @@ impl CaseStore {
             )
             .await?;
         }
-        append(
+        self.record_change(
             &txn,
+            case_id,
             &AuditRecord::succeeded(
                 call,
                 "file charge",
@@ -117,6 +118,7 @@ impl CaseStore {
         )
         .await?;
         txn.commit().await?;
+        self.committed();
         Ok((wire(filed)?, etag_of(case_id, row.version + 1)))
     }
 
@@ -145,8 +147,9 @@ impl CaseStore {
         active.status = Set(next.code().to_owned());
         active.status_changed_at = Set(now());
         let updated = active.update(&txn).await?;
-        append(
+        self.record_change(
             &txn,
+            case_id,
             &AuditRecord::succeeded(
                 call,
                 "update charge status",
@@ -155,6 +158,7 @@ impl CaseStore {
         )
         .await?;
         txn.commit().await?;
+        self.committed();
         Ok((wire(updated)?, etag_of(case_id, row.version + 1)))
     }
 
@@ -164,15 +168,23 @@ impl CaseStore {
             .one(&self.db)
             .await?
             .ok_or(CaseError::CaseNotFound(case_id))?;
-        charge::Entity::find()
-            .filter(charge::Column::CaseId.eq(case_id))
-            .order_by_asc(charge::Column::Id)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(wire)
-            .collect()
+        charges_of(&self.db, case_id).await
     }
+}
+
+/// The charges of case `case_id` in the transaction or connection `conn`, oldest first.
+pub(super) async fn charges_of<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+) -> Result<Vec<pb::Charge>, CaseError> {
+    charge::Entity::find()
+        .filter(charge::Column::CaseId.eq(case_id))
+        .order_by_asc(charge::Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(wire)
+        .collect()
 }
 
 fn wire(row: charge::Model) -> Result<pb::Charge, CaseError> {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use docket_domain::case::{AssessmentMethod, EvidenceDescription, Examiner, Findings, Verdict};
-use docket_platform::audit::{AuditRecord, append};
+use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
 use docket_platform::db::begin_write;
 use docket_proto::docket::cases::v1 as pb;
@@ -66,8 +66,9 @@ impl CaseStore {
                 .await?
             }
         };
-        append(
+        self.record_change(
             &txn,
+            case_id,
             &AuditRecord::succeeded(
                 call,
                 "link evidence",
@@ -77,6 +78,7 @@ impl CaseStore {
         .await?;
         let standing = standings(&txn, case_id).await?;
         txn.commit().await?;
+        self.committed();
         Ok((
             linked_wire(linked, &standing)?,
             etag_of(case_id, row.version + 1),
@@ -129,8 +131,9 @@ impl CaseStore {
         })
         .exec_with_returning(&txn)
         .await?;
-        append(
+        self.record_change(
             &txn,
+            case_id,
             &AuditRecord::succeeded(
                 call,
                 "record assessment",
@@ -143,6 +146,7 @@ impl CaseStore {
         )
         .await?;
         txn.commit().await?;
+        self.committed();
         Ok((
             assessment_wire(recorded)?,
             etag_of(case_id, row.version + 1),

@@ -8,6 +8,7 @@ mod change;
 mod charge;
 mod content;
 mod evidence;
+mod journal;
 mod open;
 mod person;
 mod query;
@@ -15,6 +16,7 @@ mod read;
 
 use chrono::{DateTime, Datelike, SubsecRound, Utc};
 use docket_domain::case::CaseReference;
+use docket_platform::events::EventLog;
 use docket_platform::sealing::Sealer;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
@@ -36,11 +38,12 @@ use crate::error::CaseError;
 pub struct CaseStore {
     db: DatabaseConnection,
     sealer: Sealer,
+    events: EventLog,
 }
 
 impl CaseStore {
-    pub fn new(db: DatabaseConnection, sealer: Sealer) -> Self {
-        Self { db, sealer }
+    pub fn new(db: DatabaseConnection, sealer: Sealer, events: EventLog) -> Self {
+        Self { db, sealer, events }
     }
 
     /// Reads case `id` for a change in `txn`, checks `etag` when one is given, and bumps the

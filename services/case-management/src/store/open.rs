@@ -1,7 +1,7 @@
 //! Opening cases: by hand, and from allegations intake delivers (idempotent per allegation).
 
 use docket_domain::case::{CaseContent, CaseStatus, ReceivedAllegation};
-use docket_platform::audit::{AuditRecord, append};
+use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
 use docket_platform::db::begin_write;
 use docket_proto::docket::cases::v1 as pb;
@@ -32,13 +32,15 @@ impl CaseStore {
     ) -> Result<pb::Case, CaseError> {
         let txn = begin_write(&self.db).await?;
         let id = insert_case(&txn, &content, call.subject()).await?;
-        append(
+        self.record_change(
             &txn,
+            id,
             &AuditRecord::succeeded(call, "open case", vec![id.to_string()]),
         )
         .await?;
         let case = load_one(&txn, id).await?;
         txn.commit().await?;
+        self.committed();
         Ok(case)
     }
 
@@ -127,8 +129,9 @@ impl CaseStore {
         })
         .exec_without_returning(&txn)
         .await?;
-        append(
+        self.record_change(
             &txn,
+            case_id,
             &AuditRecord::succeeded(
                 call,
                 action,
@@ -138,6 +141,7 @@ impl CaseStore {
         .await?;
         let case = load_one(&txn, case_id).await?;
         txn.commit().await?;
+        self.committed();
         Ok(Received {
             case,
             created: true,

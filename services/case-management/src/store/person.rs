@@ -6,9 +6,10 @@ use std::collections::HashMap;
 
 use docket_domain::allegation::ContactDetails;
 use docket_domain::case::{PersonName, PersonRole, PersonRoleDetails};
-use docket_platform::audit::{AuditRecord, append};
+use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
 use docket_platform::db::begin_write;
+use docket_platform::journal;
 use docket_proto::docket::cases::v1 as pb;
 use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
@@ -92,8 +93,9 @@ impl CaseStore {
         let link = case_person::Entity::insert(link)
             .exec_with_returning(&txn)
             .await?;
-        append(
+        self.record_change(
             &txn,
+            case_id,
             &AuditRecord::succeeded(
                 call,
                 "add person",
@@ -102,6 +104,7 @@ impl CaseStore {
         )
         .await?;
         txn.commit().await?;
+        self.committed();
         let person = self.disclose(call, vec![(link, registered)], false).await?;
         let person = person.into_iter().next().ok_or_else(|| {
             CaseError::Unexpected(anyhow::anyhow!("the added person was not read back"))
@@ -194,8 +197,9 @@ impl CaseStore {
                 case: case_id,
                 person: person_id,
             })?;
-        append(
+        self.record_change(
             &txn,
+            case_id,
             &AuditRecord::succeeded(
                 call,
                 "update person",
@@ -204,6 +208,7 @@ impl CaseStore {
         )
         .await?;
         txn.commit().await?;
+        self.committed();
         let person = self.disclose(call, vec![(link, registered)], false).await?;
         let person = person.into_iter().next().ok_or_else(|| {
             CaseError::Unexpected(anyhow::anyhow!("the person was not read back"))
@@ -280,9 +285,10 @@ impl CaseStore {
         }
         if audit_reads && !revealed.is_empty() {
             let txn = begin_write(&self.db).await?;
-            append(
+            journal::record(
                 &txn,
                 &AuditRecord::succeeded(call, "read sealed witness identity", revealed),
+                None,
             )
             .await?;
             txn.commit().await?;

@@ -1,0 +1,65 @@
+//! Recording a change of a case: its audit entry and, for reporting and any other follower, the
+//! case as it now is, both in the transaction of the change (see `docket_platform::journal`).
+//! A full snapshot per change keeps followers simple and idempotent: they replace what they held.
+
+use docket_platform::audit::AuditRecord;
+use docket_platform::journal;
+use docket_proto::docket::cases::v1 as pb;
+use docket_proto::docket::events::v1 as ev;
+use sea_orm::DatabaseTransaction;
+use sea_orm::prelude::Uuid;
+
+use super::CaseStore;
+use super::charge::charges_of;
+use super::read::load_one;
+use crate::error::CaseError;
+
+impl CaseStore {
+    /// Appends `audit` and the `CaseChanged` snapshot of case `case_id` in `txn`. Call after
+    /// the change and before the commit; call [`CaseStore::committed`] after the commit.
+    pub(super) async fn record_change(
+        &self,
+        txn: &DatabaseTransaction,
+        case_id: Uuid,
+        audit: &AuditRecord,
+    ) -> Result<(), CaseError> {
+        let case = load_one(txn, case_id).await?;
+        let charges = charges_of(txn, case_id).await?;
+        journal::record(txn, audit, Some(&case_changed(case, charges))).await?;
+        Ok(())
+    }
+
+    /// Wakes the followers of the event stream after a commit.
+    pub(super) fn committed(&self) {
+        self.events.committed();
+    }
+}
+
+fn case_changed(case: pb::Case, charges: Vec<pb::Charge>) -> ev::EventPayload {
+    let status = case.status().as_str_name().to_owned();
+    let snapshot = ev::CaseChanged {
+        case_id: case.id,
+        reference: case.reference,
+        status,
+        opened_time: case.opened_at,
+        party_codes: case.party_codes,
+        crime_type_codes: case.crime_type_codes,
+        victims: case.victims,
+        allegation_ids: case.allegation_ids,
+        incident_start_time: case.incident_period.and_then(|p| p.start_time),
+        place_name: case.location.map(|l| l.place_name).unwrap_or_default(),
+        charges: charges
+            .into_iter()
+            .map(|charge| ev::ChargeState {
+                status: charge.status().as_str_name().to_owned(),
+                charge_id: charge.id,
+                person_id: charge.person_id,
+                crime_type_code: charge.crime_type_code,
+                in_absentia: charge.in_absentia,
+            })
+            .collect(),
+    };
+    ev::EventPayload {
+        kind: Some(ev::event_payload::Kind::CaseChanged(snapshot)),
+    }
+}

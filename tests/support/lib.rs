@@ -79,12 +79,18 @@ impl TestApp {
     }
 
     async fn launch(databases: TestDatabases, mut settings: Settings) -> Self {
-        // Case management first: intake must know where to deliver accepted allegations.
+        // Each service must know where the others listen before any starts.
+        for kind in ServiceKind::ALL {
+            settings.set_listen(kind, "127.0.0.1:0".parse().expect("a socket address"));
+        }
+        settings.intake.url = None;
+        settings.case_management.url = None;
+        settings.reporting.url = None;
+        settings.settle_ports().expect("free ports");
         let case_management = CaseManagement::start(&settings, OPTIONS)
             .await
             .expect("case management starts");
         let case_management_addr = case_management.local_addr();
-        settings.case_management.url = Some(format!("http://{case_management_addr}"));
         let reporting = Reporting::start(&settings, OPTIONS)
             .await
             .expect("reporting starts");
@@ -148,6 +154,48 @@ impl TestApp {
     /// A client of intake that sends `bearer`.
     pub async fn intake_with(&self, bearer: Bearer) -> IntakeClient {
         IntakeServiceClient::with_interceptor(channel(self.intake_addr).await, bearer)
+    }
+
+    /// Evidence of `content` stored in intake for a new allegation; returns the evidence's id.
+    pub async fn stored_evidence(&self, content: &[u8]) -> String {
+        use docket_proto::docket::intake::v1 as pb;
+        use docket_proto::docket::intake::v1::upload_evidence_request::Payload;
+        let mut intake = self.intake().await;
+        let allegation_id = intake
+            .submit_allegation(submit_request(allegation()))
+            .await
+            .expect("a submission")
+            .into_inner()
+            .allegation
+            .expect("an allegation")
+            .id;
+        let metadata = pb::EvidenceMetadata {
+            allegation_id,
+            file_name: "video.mp4".into(),
+            collected_time: Some(prost_types::Timestamp {
+                seconds: 1_603_000_000,
+                nanos: 0,
+            }),
+            collected_by: "analyst.petrosyan".into(),
+            collection_method: pb::CollectionMethod::PlatformDownload.into(),
+            ..Default::default()
+        };
+        let messages = [
+            pb::UploadEvidenceRequest {
+                payload: Some(Payload::Metadata(metadata)),
+            },
+            pb::UploadEvidenceRequest {
+                payload: Some(Payload::Chunk(content.to_vec().into())),
+            },
+        ];
+        intake
+            .upload_evidence(tokio_stream::iter(messages))
+            .await
+            .expect("an upload")
+            .into_inner()
+            .evidence
+            .expect("evidence")
+            .id
     }
 
     /// A client of the event stream of the service at `addr`, acting in `role`.

@@ -288,6 +288,30 @@ impl Settings {
         }
     }
 
+    /// Gives every service that would bind port 0 a free port now, and points its `url` there
+    /// when no `url` is configured, so that the services that call it know where it will be
+    /// before any of them starts. (A port so chosen could in theory be taken by another program
+    /// before the service binds it; binding then fails loudly.)
+    pub fn settle_ports(&mut self) -> std::io::Result<()> {
+        for kind in ServiceKind::ALL {
+            let listen = self.listen(kind);
+            if listen.port() != 0 {
+                continue;
+            }
+            let free = std::net::TcpListener::bind(listen)?.local_addr()?;
+            self.set_listen(kind, free);
+            if self.configured(kind).0.is_none() {
+                let url = Some(format!("http://{free}"));
+                match kind {
+                    ServiceKind::Intake => self.intake.url = url,
+                    ServiceKind::CaseManagement => self.case_management.url = url,
+                    ServiceKind::Reporting => self.reporting.url = url,
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The URL and database URL settings of a service.
     fn configured(&self, kind: ServiceKind) -> (&Option<String>, &Option<String>) {
         match kind {

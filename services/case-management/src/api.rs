@@ -12,6 +12,7 @@ use docket_proto::docket::cases::v1::case_service_server::CaseService;
 use tonic::{Request, Response, Status};
 
 use crate::error::CaseError;
+use crate::intake::IntakeEvidence;
 use crate::request;
 use crate::store::CaseStore;
 
@@ -21,13 +22,20 @@ pub struct CaseApi {
     store: CaseStore,
     parties: KnownParties,
     taxonomy: Arc<Taxonomy>,
+    intake: IntakeEvidence,
 }
 
 impl CaseApi {
-    pub fn new(store: CaseStore, parties: KnownParties, taxonomy: Taxonomy) -> Self {
+    pub fn new(
+        store: CaseStore,
+        parties: KnownParties,
+        taxonomy: Taxonomy,
+        intake: IntakeEvidence,
+    ) -> Self {
         Self {
             store,
             parties,
+            intake,
             taxonomy: Arc::new(taxonomy),
         }
     }
@@ -262,6 +270,7 @@ impl CaseService for CaseApi {
         let call = call_context(&request)?;
         let ((id, etag), link) =
             request::link_evidence(request.into_inner()).map_err(CaseError::from)?;
+        self.intake.check(link.evidence_id).await?;
         let (evidence, etag) = self
             .store
             .link_evidence(id, etag.as_deref(), link, &call)

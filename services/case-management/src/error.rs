@@ -20,6 +20,10 @@ pub enum CaseError {
     ChargeNotFound { case: Uuid, charge: Uuid },
     #[error("evidence {evidence} is not linked to case {case}; link it first")]
     EvidenceNotLinked { case: Uuid, evidence: Uuid },
+    #[error("intake holds no evidence {0}")]
+    EvidenceUnknown(Uuid),
+    #[error("intake could not be asked about the evidence: {0}")]
+    IntakeUnavailable(Status),
     #[error(
         "case {0} changed since this etag was read; read the case again and retry with its etag"
     )]
@@ -53,7 +57,12 @@ impl From<CaseError> for Status {
             CaseError::Invalid(violations) => error::invalid_argument(&violations),
             CaseError::CaseNotFound(_)
             | CaseError::PersonNotFound { .. }
-            | CaseError::ChargeNotFound { .. } => Status::not_found(error.to_string()),
+            | CaseError::ChargeNotFound { .. }
+            | CaseError::EvidenceUnknown(_) => Status::not_found(error.to_string()),
+            CaseError::IntakeUnavailable(ref cause) => {
+                tracing::warn!(%cause, "intake did not answer");
+                Status::unavailable("intake could not be reached to check the evidence; try again")
+            }
             CaseError::StaleEtag(_) => Status::aborted(error.to_string()),
             CaseError::EvidenceNotLinked { .. }
             | CaseError::IllegalTransition(_)

@@ -11,6 +11,7 @@ mod access;
 mod api;
 mod entity;
 mod error;
+mod intake;
 mod migration;
 mod request;
 mod store;
@@ -21,7 +22,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use docket_domain::party::KnownParties;
 use docket_platform::audit::{AUDIT_ACCESS, AuditApi};
-use docket_platform::auth::{AccessPolicy, AccessTables, AuthLayer, TokenVerifier};
+use docket_platform::auth::{
+    AccessPolicy, AccessTables, AuthLayer, ServiceCredentials, TokenVerifier,
+};
 use docket_platform::events::{EVENT_ACCESS, EventApi, EventLog};
 use docket_platform::grpc::{GrpcHost, HostOptions};
 use docket_platform::sealing::Sealer;
@@ -87,6 +90,10 @@ impl CaseManagement {
                 store::CaseStore::new(db.clone(), sealer, events.clone()),
                 parties,
                 taxonomy,
+                intake::IntakeEvidence::new(
+                    &settings.url(ServiceKind::Intake),
+                    ServiceCredentials::from_settings(settings, "case-management")?,
+                )?,
             ),
             audit: AuditApi::new(db),
             events: EventApi::new(events),

@@ -12,6 +12,9 @@ use docket_reporting::Reporting;
 use tokio::task::JoinSet;
 
 pub async fn run(settings: &Settings, kinds: &[ServiceKind]) -> anyhow::Result<()> {
+    let mut settings = settings.clone();
+    settings.settle_ports().context("cannot find free ports")?;
+    let settings = &settings;
     let options = HostOptions {
         request_timeout: Duration::from_secs(settings.request_timeout_seconds),
         shutdown_grace: Duration::from_secs(settings.shutdown_grace_seconds),

@@ -435,8 +435,8 @@ async fn fake_and_authentic_videos_keep_their_assessment_history(backend: Backen
         case_message("Execution of prisoners of war", "AZ"),
     )
     .await;
-    let fake = uuid::Uuid::now_v7().to_string();
-    let authentic = uuid::Uuid::now_v7().to_string();
+    let fake = app.stored_evidence(b"a re-edited clip from 2016").await;
+    let authentic = app.stored_evidence(b"the original recording").await;
     for (id, description) in [
         (
             &fake,
@@ -457,6 +457,17 @@ async fn fake_and_authentic_videos_keep_their_assessment_history(backend: Backen
             .await
             .unwrap();
     }
+    // Evidence intake does not hold cannot be linked: the id is checked with intake.
+    let unknown = investigator
+        .link_evidence(pb::LinkEvidenceRequest {
+            case_id: case.id.clone(),
+            etag: String::new(),
+            evidence_id: uuid::Uuid::now_v7().to_string(),
+            description: "a video nobody uploaded".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
     let assess = |evidence: &str, verdict: pb::Verdict, method: pb::AssessmentMethod| {
         pb::RecordAssessmentRequest {
             case_id: case.id.clone(),

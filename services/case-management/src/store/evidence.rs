@@ -47,8 +47,7 @@ impl CaseStore {
         let txn = begin_write(&self.db).await?;
         let row = self.guard(&txn, case_id, etag).await?;
         ensure_not_closed(&row)?;
-        // TODO(intake evidence API): check the id against intake over gRPC once intake serves
-        // its evidence; until then any UUID is recorded as given.
+        // The id was checked against intake before this transaction (see `crate::intake`).
         let existing = evidence::Entity::find_by_id((case_id, link.evidence_id))
             .one(&txn)
             .await?;

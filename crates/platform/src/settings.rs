@@ -29,6 +29,7 @@ keys = {}
 [intake]
 listen = "127.0.0.1:50051"
 max_evidence_bytes = 4294967296
+blob_store_options = {}
 
 [case_management]
 listen = "127.0.0.1:50052"
@@ -159,6 +160,13 @@ pub struct IntakeSettings {
     pub receipt_key: Option<String>,
     /// Where evidence files are kept, by their SHA-256. Default: `data_dir/blobs`.
     pub blob_dir: Option<PathBuf>,
+    /// S3-compatible storage for evidence files instead of `blob_dir`: `s3://bucket/prefix`,
+    /// with credentials and endpoint from the `AWS_*` environment variables.
+    pub blob_store_url: Option<String>,
+    /// Options of the S3 store, by object_store's names (`aws_endpoint`, `aws_region`,
+    /// `aws_access_key_id`, `aws_secret_access_key`, `aws_allow_http`, …); `AWS_*` environment
+    /// variables fill in what is not given here.
+    pub blob_store_options: std::collections::BTreeMap<String, String>,
     /// The largest evidence file accepted, in bytes. Default 4 GiB.
     pub max_evidence_bytes: u64,
 }
@@ -171,6 +179,11 @@ impl std::fmt::Debug for IntakeSettings {
             .field("database_url", &self.database_url)
             .field("receipt_key", &self.receipt_key.as_ref().map(|_| "…"))
             .field("blob_dir", &self.blob_dir)
+            .field("blob_store_url", &self.blob_store_url)
+            .field(
+                "blob_store_options",
+                &self.blob_store_options.keys().collect::<Vec<_>>(),
+            )
             .field("max_evidence_bytes", &self.max_evidence_bytes)
             .finish()
     }

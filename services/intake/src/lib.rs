@@ -76,12 +76,17 @@ impl Intake {
         let db = docket_platform::db::connect_and_migrate::<Migrator>(&url)
             .await
             .with_context(|| format!("cannot open the intake database {}", redact(&url)))?;
-        let blob_dir = match &settings.intake.blob_dir {
-            Some(dir) => dir.clone(),
-            None => settings.data_dir.join("blobs"),
+        let blobs = match (&settings.intake.blob_store_url, &settings.intake.blob_dir) {
+            (Some(url), _) => evidence::BlobStore::s3(url, &settings.intake.blob_store_options)
+                .with_context(|| format!("cannot open the blob store {url}"))?,
+            (None, dir) => {
+                let dir = dir
+                    .clone()
+                    .unwrap_or_else(|| settings.data_dir.join("blobs"));
+                evidence::BlobStore::local(&dir)
+                    .with_context(|| format!("cannot open the blob store {}", dir.display()))?
+            }
         };
-        let blobs = evidence::BlobStore::local(&blob_dir)
-            .with_context(|| format!("cannot open the blob store {}", blob_dir.display()))?;
         let host = GrpcHost::bind("intake", settings.intake.listen, options)
             .await
             .with_context(|| format!("cannot bind intake to {}", settings.intake.listen))?;

@@ -1,14 +1,17 @@
 //! Evidence files in an object store, each under the SHA-256 of its bytes. A file is written to
 //! `tmp/` while it streams in and moved to `sha256/<2 hex>/<digest>` only once its hash is known
-//! and accepted; the same bytes twice are one file.
+//! and accepted; the same bytes twice are one file. The store is a local directory by default, or
+//! S3-compatible object storage.
 
 use std::path::Path as FsPath;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
+use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 use uuid::Uuid;
 
@@ -54,6 +57,34 @@ impl BlobStore {
         })
     }
 
+    /// An S3-compatible store: `s3://bucket` or `s3://bucket/prefix`. Credentials, region and,
+    /// for S3-compatible servers, the endpoint come from `options` (keys as object_store names
+    /// them: `aws_access_key_id`, `aws_secret_access_key`, `aws_region`, `aws_endpoint`,
+    /// `aws_allow_http`, …) or else from the `AWS_*` environment variables.
+    pub fn s3<'a>(
+        url: &str,
+        options: impl IntoIterator<Item = (&'a String, &'a String)>,
+    ) -> Result<Self, object_store::Error> {
+        let parsed = url::Url::parse(url).map_err(|source| object_store::Error::Generic {
+            store: "S3",
+            source: Box::new(source),
+        })?;
+        let bucket_url = format!("s3://{}", parsed.host_str().unwrap_or_default());
+        let mut builder = AmazonS3Builder::from_env().with_url(bucket_url);
+        for (key, value) in options {
+            let key: AmazonS3ConfigKey = key.parse()?;
+            builder = builder.with_config(key, value);
+        }
+        let store = builder.build()?;
+        let prefix = parsed.path().trim_matches('/');
+        let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(store)
+        } else {
+            Arc::new(PrefixStore::new(store, prefix))
+        };
+        Ok(Self { store })
+    }
+
     fn blob_path(sha256: &str) -> Path {
         let shard = sha256.get(..2).unwrap_or("00");
         Path::from(format!("sha256/{shard}/{sha256}"))
@@ -72,16 +103,30 @@ impl BlobStore {
     /// Makes a finished temporary file the blob of `sha256`. Returns false when that blob
     /// already existed, in which case the temporary file is removed.
     pub async fn commit(&self, pending: Path, sha256: &str) -> Result<bool, object_store::Error> {
-        match self
-            .store
-            .rename_if_not_exists(&pending, &Self::blob_path(sha256))
-            .await
-        {
+        let blob = Self::blob_path(sha256);
+        match self.store.rename_if_not_exists(&pending, &blob).await {
             Ok(()) => Ok(true),
             Err(object_store::Error::AlreadyExists { .. }) => {
                 self.store.delete(&pending).await?;
                 Ok(false)
             }
+            // Stores without an atomic "rename unless it exists" (S3 as configured by default):
+            // the name is the hash of the bytes, so two uploads racing to one name write the
+            // same bytes, and checking before renaming is safe.
+            Err(
+                object_store::Error::NotSupported { .. }
+                | object_store::Error::NotImplemented { .. },
+            ) => match self.store.head(&blob).await {
+                Ok(_) => {
+                    self.store.delete(&pending).await?;
+                    Ok(false)
+                }
+                Err(object_store::Error::NotFound { .. }) => {
+                    self.store.rename(&pending, &blob).await?;
+                    Ok(true)
+                }
+                Err(error) => Err(error),
+            },
             Err(error) => Err(error),
         }
     }

@@ -1,0 +1,166 @@
+//! Evidence in S3-compatible storage, tested against a real S3 API server (moto's, from PyPI:
+//! `pip install 'moto[server]'`). Skipped when `moto_server` is not on `PATH`, unless
+//! `DOCKET_TEST_REQUIRE_S3=1` (as in CI).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use docket_e2e::{Backend, TestApp, allegation, submit_request};
+use docket_proto::docket::intake::v1 as pb;
+use docket_proto::docket::intake::v1::upload_evidence_request::Payload;
+
+struct S3Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_s3() -> Option<S3Server> {
+    let found = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| dir.join("moto_server").is_file())
+    });
+    if !found {
+        assert!(
+            std::env::var("DOCKET_TEST_REQUIRE_S3").as_deref() != Ok("1"),
+            "DOCKET_TEST_REQUIRE_S3=1 but moto_server is not on PATH"
+        );
+        eprintln!("moto_server is not on PATH: S3 storage is not tested");
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "moto_server did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Some(S3Server { child, addr })
+}
+
+/// Creates `bucket` with a bare HTTP request (moto does not check signatures).
+fn create_bucket(addr: SocketAddr, bucket: &str) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "PUT /{bucket} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "bucket not created: {answer}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evidence_can_live_in_s3_compatible_storage() {
+    let Some(s3) = start_s3() else { return };
+    create_bucket(s3.addr, "docket-evidence");
+    let endpoint = format!("http://{}", s3.addr);
+    let configure = |settings: &mut docket_platform::Settings| {
+        settings.intake.blob_store_url = Some("s3://docket-evidence/office-a".into());
+        for (key, value) in [
+            ("aws_endpoint", endpoint.as_str()),
+            ("aws_allow_http", "true"),
+            ("aws_region", "us-east-1"),
+            ("aws_access_key_id", "test"),
+            ("aws_secret_access_key", "test"),
+        ] {
+            settings
+                .intake
+                .blob_store_options
+                .insert(key.into(), value.into());
+        }
+    };
+    let app = TestApp::spawn_with(Backend::Sqlite, configure)
+        .await
+        .unwrap();
+    let mut intake = app.intake().await;
+    let allegation_id = intake
+        .submit_allegation(submit_request(allegation()))
+        .await
+        .unwrap()
+        .into_inner()
+        .allegation
+        .unwrap()
+        .id;
+    let video: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let upload = |bytes: Vec<u8>| {
+        let mut intake = intake.clone();
+        let allegation_id = allegation_id.clone();
+        async move {
+            let metadata = pb::EvidenceMetadata {
+                allegation_id,
+                file_name: "clip.mp4".into(),
+                collected_time: Some(prost_types::Timestamp {
+                    seconds: 1_603_000_000,
+                    nanos: 0,
+                }),
+                collected_by: "analyst.petrosyan".into(),
+                collection_method: pb::CollectionMethod::WebCapture.into(),
+                ..Default::default()
+            };
+            let mut messages = vec![pb::UploadEvidenceRequest {
+                payload: Some(Payload::Metadata(metadata)),
+            }];
+            messages.extend(
+                bytes
+                    .chunks(1024 * 1024)
+                    .map(|c| pb::UploadEvidenceRequest {
+                        payload: Some(Payload::Chunk(c.to_vec().into())),
+                    }),
+            );
+            intake
+                .upload_evidence(tokio_stream::iter(messages))
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    let first = upload(video.clone()).await;
+    let second = upload(video.clone()).await;
+    assert_eq!(
+        second.same_content.len(),
+        1,
+        "the same bytes are recognised in S3 too"
+    );
+    let id = first.evidence.unwrap().id;
+    let mut stream = intake
+        .download_evidence(pb::DownloadEvidenceRequest { evidence_id: id })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut back = Vec::new();
+    while let Some(message) = stream.message().await.unwrap() {
+        back.extend_from_slice(&message.chunk);
+    }
+    assert_eq!(back, video);
+    let verified = app
+        .intake_as(docket_platform::auth::Role::Supervisor)
+        .await
+        .verify_evidence(pb::VerifyEvidenceRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((verified.files_checked, verified.mismatches.len()), (1, 0));
+    app.stop().await;
+}

@@ -5,6 +5,22 @@ use sha2::{Digest, Sha256};
 
 const DIGEST_BYTES: usize = 8;
 
+/// The most items any page holds.
+pub const MAX_PAGE_SIZE: u64 = 1_000;
+
+/// The page size a request asks for (AIP-158): zero means `default`, sizes above
+/// [`MAX_PAGE_SIZE`] are capped, and a negative size is recorded as a violation of `page_size`.
+pub fn page_size(v: &mut docket_domain::Violations, requested: i32, default: u64) -> u64 {
+    match u64::try_from(requested) {
+        Err(_) => {
+            v.add("page_size", "must not be negative");
+            0
+        }
+        Ok(0) => default,
+        Ok(size) => size.min(MAX_PAGE_SIZE),
+    }
+}
+
 /// The token that resumes after `position` (the sort key of the last item returned) for a request
 /// whose filters are described by `filters`.
 pub fn encode_token(position: &[u8], filters: &str) -> String {
@@ -39,6 +55,17 @@ fn digest(filters: &str) -> [u8; DIGEST_BYTES] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn page_sizes_default_cap_and_refuse_negatives() {
+        let mut v = docket_domain::Violations::default();
+        assert_eq!(page_size(&mut v, 0, 50), 50);
+        assert_eq!(page_size(&mut v, 7, 50), 7);
+        assert_eq!(page_size(&mut v, 5_000, 50), MAX_PAGE_SIZE);
+        assert!(v.is_empty());
+        page_size(&mut v, -1, 50);
+        assert!(!v.is_empty());
+    }
 
     #[test]
     fn a_token_resumes_only_under_its_own_filters() {

@@ -79,16 +79,11 @@ pub fn parse_id(field: &str, value: &str) -> Result<Uuid, Violations> {
 
 pub fn list(request: pb::ListAllegationsRequest) -> Result<AllegationQuery, Violations> {
     let mut v = Violations::default();
-    let page_size = match request.page_size {
-        size if size < 0 => {
-            v.add("page_size", "must not be negative");
-            0
-        }
-        0 => AllegationQuery::DEFAULT_PAGE_SIZE,
-        size => u64::try_from(size)
-            .unwrap_or(AllegationQuery::MAX_PAGE_SIZE)
-            .min(AllegationQuery::MAX_PAGE_SIZE),
-    };
+    let page_size = docket_platform::paging::page_size(
+        &mut v,
+        request.page_size,
+        AllegationQuery::DEFAULT_PAGE_SIZE,
+    );
     let status =
         decode_enum::<pb::AllegationStatus, AllegationStatus>(&mut v, "status", request.status);
     let violation_type = decode_enum::<common::ViolationType, ViolationType>(

@@ -26,7 +26,6 @@ pub const AUDIT_ACCESS: &[MethodAccess] = &[
 ];
 
 const DEFAULT_PAGE_SIZE: u64 = 100;
-const MAX_PAGE_SIZE: u64 = 1_000;
 
 /// The audit API over one service's database.
 #[derive(Debug, Clone)]
@@ -65,16 +64,7 @@ impl Query {
 
     fn parse(request: pb::ListAuditEntriesRequest) -> Result<Self, Violations> {
         let mut v = Violations::default();
-        let page_size = match request.page_size {
-            size if size < 0 => {
-                v.add("page_size", "must not be negative");
-                0
-            }
-            0 => DEFAULT_PAGE_SIZE,
-            size => u64::try_from(size)
-                .unwrap_or(MAX_PAGE_SIZE)
-                .min(MAX_PAGE_SIZE),
-        };
+        let page_size = crate::paging::page_size(&mut v, request.page_size, DEFAULT_PAGE_SIZE);
         if request.target_id.contains([',', '%', '_']) {
             v.add("target_id", "must be a single id");
         }

@@ -53,16 +53,8 @@ pub fn history(request: &pb::ListCaseHistoryRequest) -> Result<Uuid, Violations>
 
 pub fn list(request: pb::ListCasesRequest) -> Result<CaseQuery, Violations> {
     let mut v = Violations::default();
-    let page_size = match request.page_size {
-        size if size < 0 => {
-            v.add("page_size", "must not be negative");
-            0
-        }
-        0 => CaseQuery::DEFAULT_PAGE_SIZE,
-        size => u64::try_from(size)
-            .unwrap_or(CaseQuery::MAX_PAGE_SIZE)
-            .min(CaseQuery::MAX_PAGE_SIZE),
-    };
+    let page_size =
+        docket_platform::paging::page_size(&mut v, request.page_size, CaseQuery::DEFAULT_PAGE_SIZE);
     let status = decode_enum::<pb::CaseStatus, CaseStatus>(&mut v, "status", request.status);
     let party = match request.party_code.as_str() {
         "" => None,

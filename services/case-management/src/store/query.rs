@@ -30,7 +30,6 @@ pub struct CaseQuery {
 
 impl CaseQuery {
     pub const DEFAULT_PAGE_SIZE: u64 = 50;
-    pub const MAX_PAGE_SIZE: u64 = 1_000;
 
     /// The filters, as bound into page tokens.
     fn filters(&self) -> String {

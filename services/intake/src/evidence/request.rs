@@ -118,14 +118,7 @@ pub fn list(request: pb::ListEvidenceRequest) -> Result<EvidenceQuery, Violation
             "give an allegation id or a sha256 (or both)",
         );
     }
-    let page_size = match request.page_size {
-        size if size < 0 => {
-            v.add("page_size", "must not be negative");
-            0
-        }
-        0 => 100,
-        size => u64::try_from(size).unwrap_or(1_000).min(1_000),
-    };
+    let page_size = docket_platform::paging::page_size(&mut v, request.page_size, 100);
     let mut query = EvidenceQuery {
         allegation_id,
         sha256,

@@ -31,7 +31,6 @@ pub struct AllegationQuery {
 
 impl AllegationQuery {
     pub const DEFAULT_PAGE_SIZE: u64 = 50;
-    pub const MAX_PAGE_SIZE: u64 = 1_000;
 
     /// The filters, as bound into page tokens.
     fn filters(&self) -> String {

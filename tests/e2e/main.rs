@@ -15,5 +15,6 @@ mod receipts;
 mod s3;
 mod sealing;
 mod submission;
+mod tls;
 mod tokens;
 mod triage;

@@ -87,14 +87,14 @@ impl TestApp {
         settings.case_management.url = None;
         settings.reporting.url = None;
         settings.settle_ports().expect("free ports");
-        let case_management = CaseManagement::start(&settings, OPTIONS)
+        let case_management = CaseManagement::start(&settings, options(&settings))
             .await
             .expect("case management starts");
         let case_management_addr = case_management.local_addr();
-        let reporting = Reporting::start(&settings, OPTIONS)
+        let reporting = Reporting::start(&settings, options(&settings))
             .await
             .expect("reporting starts");
-        let intake = Intake::start(&settings, OPTIONS)
+        let intake = Intake::start(&settings, options(&settings))
             .await
             .expect("intake starts");
         let (intake_addr, reporting_addr) = (intake.local_addr(), reporting.local_addr());
@@ -121,7 +121,7 @@ impl TestApp {
     pub async fn start_case_management(&mut self) {
         let mut settings = self.settings.clone();
         settings.case_management.listen = self.case_management_addr;
-        let case_management = CaseManagement::start(&settings, OPTIONS)
+        let case_management = CaseManagement::start(&settings, options(&settings))
             .await
             .expect("case management starts again");
         self.case_management = Some(Running::spawn(|signal| case_management.serve(signal)));
@@ -245,10 +245,13 @@ impl TestApp {
     }
 }
 
-const OPTIONS: HostOptions = HostOptions {
-    request_timeout: Duration::from_secs(30),
-    shutdown_grace: Duration::from_secs(5),
-};
+/// Host options of the tests' services: the settings', with a short grace period.
+fn options(settings: &Settings) -> HostOptions {
+    HostOptions {
+        shutdown_grace: Duration::from_secs(5),
+        ..HostOptions::from_settings(settings).expect("the tests' TLS files are readable")
+    }
+}
 
 /// One service serving in the background, with its own stop switch.
 #[derive(Debug)]

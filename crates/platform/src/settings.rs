@@ -26,6 +26,12 @@ leeway_seconds = 30
 [sealing]
 keys = {}
 
+[tls]
+
+[limits]
+max_concurrent_requests_per_connection = 64
+max_in_flight_requests = 512
+
 [intake]
 listen = "127.0.0.1:50051"
 max_evidence_bytes = 4294967296
@@ -57,6 +63,8 @@ pub struct Settings {
     pub log: LogSettings,
     pub auth: AuthSettings,
     pub sealing: SealingSettings,
+    pub tls: TlsSettings,
+    pub limits: LimitSettings,
     pub intake: IntakeSettings,
     pub case_management: CaseManagementSettings,
     pub reporting: ServiceSettings,
@@ -126,6 +134,32 @@ impl std::fmt::Debug for SealingSettings {
     }
 }
 
+/// TLS for every listener, and for the calls between the services. Files are PEM.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// The certificate chain this process serves, leaf first. Unset: plaintext.
+    pub cert_file: Option<PathBuf>,
+    /// The private key of `cert_file`.
+    pub key_file: Option<PathBuf>,
+    /// When set, every client must present a certificate signed by this CA (mutual TLS); the
+    /// services then present `cert_file` to each other as their client certificate.
+    pub client_ca_file: Option<PathBuf>,
+    /// The CA trusted when calling the other services over `https://`.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Limits that keep one client from starving the others.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Calls one connection may have in flight at once; more wait.
+    pub max_concurrent_requests_per_connection: usize,
+    /// Calls a service handles at once across all connections; more are refused at once with
+    /// RESOURCE_EXHAUSTED (load shedding) rather than queued.
+    pub max_in_flight_requests: usize,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
@@ -139,7 +173,7 @@ pub struct LogSettings {
 pub struct ServiceSettings {
     /// The address the service binds.
     pub listen: SocketAddr,
-    /// How the other services reach it. Default: `http://` and `listen`.
+    /// How the other services reach it. Default: `http://` (`https://` with TLS) and `listen`.
     pub url: Option<String>,
     /// Its database. Default: a SQLite file under `data_dir`.
     pub database_url: Option<String>,
@@ -151,7 +185,7 @@ pub struct ServiceSettings {
 pub struct IntakeSettings {
     /// The address the service binds.
     pub listen: SocketAddr,
-    /// How the other services reach it. Default: `http://` and `listen`.
+    /// How the other services reach it. Default: `http://` (`https://` with TLS) and `listen`.
     pub url: Option<String>,
     /// Its database. Default: a SQLite file under `data_dir`.
     pub database_url: Option<String>,
@@ -195,7 +229,7 @@ impl std::fmt::Debug for IntakeSettings {
 pub struct CaseManagementSettings {
     /// The address the service binds.
     pub listen: SocketAddr,
-    /// How the other services reach it. Default: `http://` and `listen`.
+    /// How the other services reach it. Default: `http://` (`https://` with TLS) and `listen`.
     pub url: Option<String>,
     /// Its database. Default: a SQLite file under `data_dir`.
     pub database_url: Option<String>,
@@ -314,7 +348,7 @@ impl Settings {
             let free = std::net::TcpListener::bind(listen)?.local_addr()?;
             self.set_listen(kind, free);
             if self.configured(kind).0.is_none() {
-                let url = Some(format!("http://{free}"));
+                let url = Some(format!("{}://{free}", self.scheme()));
                 match kind {
                     ServiceKind::Intake => self.intake.url = url,
                     ServiceKind::CaseManagement => self.case_management.url = url,
@@ -352,7 +386,16 @@ impl Settings {
     pub fn url(&self, kind: ServiceKind) -> String {
         match self.configured(kind).0 {
             Some(url) => url.clone(),
-            None => format!("http://{}", self.listen(kind)),
+            None => format!("{}://{}", self.scheme(), self.listen(kind)),
+        }
+    }
+
+    /// `https` when the services serve TLS, else `http`.
+    fn scheme(&self) -> &'static str {
+        if self.tls.cert_file.is_some() {
+            "https"
+        } else {
+            "http"
         }
     }
 }

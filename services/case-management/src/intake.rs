@@ -2,6 +2,7 @@
 //! Called with case management's own `service` token.
 
 use docket_platform::auth::ServiceCredentials;
+use docket_platform::settings::TlsSettings;
 use docket_proto::docket::intake::v1 as intake;
 use docket_proto::docket::intake::v1::intake_service_client::IntakeServiceClient;
 use tonic::Code;
@@ -18,13 +19,13 @@ pub struct IntakeEvidence {
 }
 
 impl IntakeEvidence {
-    /// A client of intake at `url`; it connects when first used.
-    pub fn new(url: &str, credentials: ServiceCredentials) -> anyhow::Result<Self> {
-        let channel = Channel::from_shared(url.to_owned())
-            .map_err(|e| anyhow::anyhow!("bad intake url {url:?}: {e}"))?
-            .connect_timeout(std::time::Duration::from_secs(5))
-            .timeout(std::time::Duration::from_secs(10))
-            .connect_lazy();
+    /// A client of intake at `url` (TLS for `https://`); it connects when first used.
+    pub fn new(
+        url: &str,
+        tls: &TlsSettings,
+        credentials: ServiceCredentials,
+    ) -> anyhow::Result<Self> {
+        let channel = docket_platform::grpc::tls::channel(url, tls)?;
         Ok(Self {
             client: IntakeServiceClient::with_interceptor(channel, credentials),
         })

@@ -92,6 +92,7 @@ impl CaseManagement {
                 taxonomy,
                 intake::IntakeEvidence::new(
                     &settings.url(ServiceKind::Intake),
+                    &settings.tls,
                     ServiceCredentials::from_settings(settings, "case-management")?,
                 )?,
             ),

@@ -1,7 +1,5 @@
 //! `docket serve`: start the chosen services, serve until SIGTERM or SIGINT, drain, stop.
 
-use std::time::Duration;
-
 use anyhow::Context;
 use docket_case_management::CaseManagement;
 use docket_intake::Intake;
@@ -15,10 +13,7 @@ pub async fn run(settings: &Settings, kinds: &[ServiceKind]) -> anyhow::Result<(
     let mut settings = settings.clone();
     settings.settle_ports().context("cannot find free ports")?;
     let settings = &settings;
-    let options = HostOptions {
-        request_timeout: Duration::from_secs(settings.request_timeout_seconds),
-        shutdown_grace: Duration::from_secs(settings.shutdown_grace_seconds),
-    };
+    let options = HostOptions::from_settings(settings)?;
     let (shutdown, _) = Shutdown::new();
     let mut running = JoinSet::new();
     // Every service is started (database open, port bound) before any serves, so that a bad
@@ -27,15 +22,15 @@ pub async fn run(settings: &Settings, kinds: &[ServiceKind]) -> anyhow::Result<(
         let signal = shutdown.signal();
         match kind {
             ServiceKind::Intake => {
-                let service = Intake::start(settings, options).await?;
+                let service = Intake::start(settings, options.clone()).await?;
                 running.spawn(async move { ("intake", service.serve(signal).await) });
             }
             ServiceKind::CaseManagement => {
-                let service = CaseManagement::start(settings, options).await?;
+                let service = CaseManagement::start(settings, options.clone()).await?;
                 running.spawn(async move { ("case-management", service.serve(signal).await) });
             }
             ServiceKind::Reporting => {
-                let service = Reporting::start(settings, options).await?;
+                let service = Reporting::start(settings, options.clone()).await?;
                 running.spawn(async move { ("reporting", service.serve(signal).await) });
             }
         }

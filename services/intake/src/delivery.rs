@@ -7,6 +7,7 @@
 
 use docket_platform::auth::ServiceCredentials;
 use docket_platform::outbox::Delivery;
+use docket_platform::settings::TlsSettings;
 use docket_proto::docket::cases::v1 as cases;
 use docket_proto::docket::cases::v1::case_service_client::CaseServiceClient;
 use docket_proto::docket::intake::v1 as pb;
@@ -42,13 +43,13 @@ pub struct ToCaseManagement {
 }
 
 impl ToCaseManagement {
-    /// A client of case management at `url`; it connects when first used.
-    pub fn new(url: &str, credentials: ServiceCredentials) -> anyhow::Result<Self> {
-        let channel = Channel::from_shared(url.to_owned())
-            .map_err(|e| anyhow::anyhow!("bad case management url {url:?}: {e}"))?
-            .connect_timeout(std::time::Duration::from_secs(5))
-            .timeout(std::time::Duration::from_secs(30))
-            .connect_lazy();
+    /// A client of case management at `url` (TLS for `https://`); it connects when first used.
+    pub fn new(
+        url: &str,
+        tls: &TlsSettings,
+        credentials: ServiceCredentials,
+    ) -> anyhow::Result<Self> {
+        let channel = docket_platform::grpc::tls::channel(url, tls)?;
         Ok(Self {
             client: CaseServiceClient::with_interceptor(channel, credentials),
         })

@@ -96,6 +96,7 @@ impl Intake {
         let credentials = ServiceCredentials::from_settings(settings, "intake")?;
         let delivery = delivery::ToCaseManagement::new(
             &settings.url(ServiceKind::CaseManagement),
+            &settings.tls,
             credentials,
         )?;
         Ok(Self {

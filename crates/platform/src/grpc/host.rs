@@ -16,18 +16,44 @@ use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use tonic::transport::ServerTlsConfig;
+
+use super::shed::ShedLayer;
+use super::tls::TlsError;
 use crate::auth::AuthLayer;
+use crate::settings::Settings;
 
 use super::layers::{MakeRequestUuidV7, REQUEST_ID_HEADER, classifier, make_span};
 use crate::shutdown::ShutdownSignal;
 
 /// How a host treats requests and shutdown.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct HostOptions {
     /// How long one request may run before it is cancelled.
     pub request_timeout: Duration,
     /// How long in-flight requests may take to finish after shutdown begins.
     pub shutdown_grace: Duration,
+    /// Server TLS (and mutual TLS), or `None` for plaintext.
+    pub tls: Option<ServerTlsConfig>,
+    /// Calls one connection may have in flight; more wait.
+    pub max_concurrent_requests_per_connection: usize,
+    /// Calls the host handles at once; more are refused with RESOURCE_EXHAUSTED.
+    pub max_in_flight_requests: usize,
+}
+
+impl HostOptions {
+    /// The options the settings describe; fails on unreadable TLS files.
+    pub fn from_settings(settings: &Settings) -> Result<Self, TlsError> {
+        Ok(Self {
+            request_timeout: Duration::from_secs(settings.request_timeout_seconds),
+            shutdown_grace: Duration::from_secs(settings.shutdown_grace_seconds),
+            tls: super::tls::server_config(&settings.tls)?,
+            max_concurrent_requests_per_connection: settings
+                .limits
+                .max_concurrent_requests_per_connection,
+            max_in_flight_requests: settings.limits.max_in_flight_requests,
+        })
+    }
 }
 
 /// Why a host stopped with an error.
@@ -118,6 +144,7 @@ impl GrpcHost {
             .layer(PropagateRequestIdLayer::new(http::HeaderName::from_static(
                 REQUEST_ID_HEADER,
             )))
+            .layer(ShedLayer::new(options.max_in_flight_requests))
             .layer(auth)
             .into_inner();
 
@@ -136,8 +163,13 @@ impl GrpcHost {
                 .await;
             tracing::info!(service = name, "shutting down; draining in-flight calls");
         };
-        let server = Server::builder()
+        let mut builder = Server::builder();
+        if let Some(tls) = options.tls.clone() {
+            builder = builder.tls_config(tls)?;
+        }
+        let server = builder
             .timeout(options.request_timeout)
+            .concurrency_limit_per_connection(options.max_concurrent_requests_per_connection)
             .http2_adaptive_window(Some(true))
             .layer(layers)
             .add_routes(routes)

@@ -4,6 +4,8 @@
 
 mod host;
 mod layers;
+mod shed;
+pub mod tls;
 
 pub use host::{GrpcHost, HostOptions};
 pub use layers::REQUEST_ID_HEADER;

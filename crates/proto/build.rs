@@ -8,6 +8,7 @@ use std::path::PathBuf;
 const PROTO_ROOT: &str = "../../proto";
 const PROTOS: &[&str] = &[
     "docket/audit/v1/audit.proto",
+    "docket/bench/v1/bench.proto",
     "docket/cases/v1/case.proto",
     "docket/cases/v1/case_service.proto",
     "docket/cases/v1/legal.proto",

@@ -16,6 +16,11 @@ pub mod docket {
             tonic::include_proto!("docket.audit.v1");
         }
     }
+    pub mod bench {
+        pub mod v1 {
+            tonic::include_proto!("docket.bench.v1");
+        }
+    }
     pub mod cases {
         pub mod v1 {
             tonic::include_proto!("docket.cases.v1");

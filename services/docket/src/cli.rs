@@ -26,6 +26,9 @@ enum Command {
         /// The one service to run; all three when left out.
         service: Option<Service>,
     },
+    /// Measures the services against a bare tonic baseline on this machine (see
+    /// docs/BENCHMARKS.md).
+    Bench(crate::bench::BenchArgs),
     /// Prints a development token (HS256, signed with this deployment's development secret).
     Token {
         /// The role the token carries: intake_officer, analyst, investigator, prosecutor,
@@ -81,7 +84,12 @@ impl From<Service> for ServiceKind {
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         let settings = Settings::load(self.config.as_deref())?;
-        docket_platform::telemetry::init(&settings.log.filter);
+        // A benchmark logs only problems: a line per call would be measured too.
+        let filter = match self.command {
+            Command::Bench(_) => "warn",
+            Command::Serve { .. } | Command::Token { .. } => settings.log.filter.as_str(),
+        };
+        docket_platform::telemetry::init(filter);
         match self.command {
             Command::Serve { service } => {
                 let kinds = match service {
@@ -90,6 +98,7 @@ impl Cli {
                 };
                 crate::serve::run(&settings, &kinds).await
             }
+            Command::Bench(args) => crate::bench::run(args).await,
             Command::Token { role, subject, ttl } => {
                 let token = TokenIssuer::development(&settings)?.mint(&subject, role, ttl)?;
                 println!("{token}");

@@ -1,5 +1,6 @@
 //! `docket`: runs Docket's services (`docket serve`) and its operator commands.
 
+mod bench;
 mod cli;
 mod serve;
 

@@ -1,0 +1,93 @@
+//! `docket bench`: starts the services in this process on loopback (SQLite in a temporary
+//! directory by default, intake on PostgreSQL with `--database-url`), and measures them beside
+//! a bare tonic baseline on the same runtime: submissions per second and latency at several
+//! concurrencies against echo, and evidence upload throughput against raw SHA-256 and a bare
+//! hashing upload. Prints a table, and JSON with `--json`.
+
+mod baseline;
+mod load;
+mod report;
+mod workload;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use docket_platform::auth::{Role, TokenIssuer};
+use docket_platform::grpc::HostOptions;
+use docket_platform::shutdown::Shutdown;
+use docket_platform::{ServiceKind, Settings};
+
+pub use report::Report;
+
+/// What `docket bench` is asked to do.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Intake's database (a PostgreSQL URL); default: SQLite in a temporary directory.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Seconds each load step runs.
+    #[arg(long, default_value_t = 5)]
+    pub seconds: u64,
+    /// Size of the uploaded file, in MiB.
+    #[arg(long, default_value_t = 256)]
+    pub upload_mib: usize,
+    /// Also write the figures as JSON to this file.
+    #[arg(long)]
+    pub json: Option<std::path::PathBuf>,
+}
+
+const CONCURRENCIES: [usize; 3] = [1, 16, 64];
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let mut settings = Settings::defaults()?;
+    settings.data_dir = data.path().to_owned();
+    for kind in ServiceKind::ALL {
+        settings.set_listen(kind, "127.0.0.1:0".parse()?);
+    }
+    if let Some(url) = &args.database_url {
+        settings.set_database_url(ServiceKind::Intake, url.clone());
+    }
+    settings.settle_ports()?;
+    let options = HostOptions::from_settings(&settings)?;
+    let (shutdown, _) = Shutdown::new();
+    let case_management =
+        docket_case_management::CaseManagement::start(&settings, options.clone()).await?;
+    let reporting = docket_reporting::Reporting::start(&settings, options.clone()).await?;
+    let intake = docket_intake::Intake::start(&settings, options).await?;
+    let intake_addr = intake.local_addr();
+    tokio::spawn(case_management.serve(shutdown.signal()));
+    tokio::spawn(reporting.serve(shutdown.signal()));
+    tokio::spawn(intake.serve(shutdown.signal()));
+    let baseline = baseline::start().await?;
+    let token = TokenIssuer::development(&settings)?.mint(
+        "bench",
+        Role::IntakeOfficer,
+        Duration::from_secs(3_600),
+    )?;
+    let workload = workload::Workload::connect(baseline, intake_addr, &token).await?;
+
+    let step = Duration::from_secs(args.seconds);
+    let mut report = Report::new(args.database_url.is_some());
+    for concurrency in CONCURRENCIES {
+        eprintln!("echo and SubmitAllegation at concurrency {concurrency}…");
+        let echo = workload.echo(concurrency, step).await;
+        let submit = workload.submit(concurrency, step).await;
+        report.submissions(concurrency, echo, submit);
+    }
+    eprintln!("uploads of {} MiB…", args.upload_mib);
+    let uploads = workload
+        .uploads(args.upload_mib)
+        .await
+        .context("the upload benchmark failed")?;
+    report.uploads(uploads);
+    report.peak_memory();
+    shutdown.trigger();
+
+    println!("{}", report.table());
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}

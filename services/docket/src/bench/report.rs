@@ -1,0 +1,109 @@
+//! The figures of a run, each beside its limit.
+
+use super::load::Stats;
+use super::workload::Uploads;
+
+#[derive(Debug, serde::Serialize)]
+pub struct SubmissionRow {
+    pub concurrency: usize,
+    pub echo: Stats,
+    pub submit: Stats,
+    /// Submissions per second as a fraction of echoes per second.
+    pub ratio: f64,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct Report {
+    pub database: &'static str,
+    pub cores: usize,
+    pub submissions: Vec<SubmissionRow>,
+    pub uploads: Option<Uploads>,
+    /// Peak resident memory of this process (services, baseline and load generator), in MB.
+    pub peak_memory_mb: Option<f64>,
+}
+
+impl Report {
+    pub fn new(postgres: bool) -> Self {
+        Self {
+            database: if postgres {
+                "PostgreSQL (intake)"
+            } else {
+                "SQLite"
+            },
+            cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            submissions: Vec::new(),
+            uploads: None,
+            peak_memory_mb: None,
+        }
+    }
+
+    pub fn submissions(&mut self, concurrency: usize, echo: Stats, submit: Stats) {
+        let ratio = if echo.per_second > 0.0 {
+            submit.per_second / echo.per_second
+        } else {
+            0.0
+        };
+        self.submissions.push(SubmissionRow {
+            concurrency,
+            echo,
+            submit,
+            ratio,
+        });
+    }
+
+    pub fn uploads(&mut self, uploads: Uploads) {
+        self.uploads = Some(uploads);
+    }
+
+    /// Reads the process's peak resident memory (Linux).
+    pub fn peak_memory(&mut self) {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        self.peak_memory_mb = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|rest| {
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+            .map(|kb| kb / 1024.0);
+    }
+
+    pub fn table(&self) -> String {
+        let mut out = format!(
+            "docket bench — {} on {} cores\n\n",
+            self.database, self.cores
+        );
+        out.push_str("conc | echo/s  | echo p50/p99 ms | submit/s | submit p50/p99 ms | submit/echo | errors\n");
+        for row in &self.submissions {
+            out.push_str(&format!(
+                "{:>4} | {:>7.0} | {:>6.2} / {:<6.2} | {:>8.0} | {:>7.2} / {:<7.2} | {:>10.1}% | {}\n",
+                row.concurrency,
+                row.echo.per_second,
+                row.echo.p50_ms,
+                row.echo.p99_ms,
+                row.submit.per_second,
+                row.submit.p50_ms,
+                row.submit.p99_ms,
+                row.ratio * 100.0,
+                row.echo.errors + row.submit.errors,
+            ));
+        }
+        if let Some(u) = self.uploads {
+            out.push_str(&format!(
+                "\nupload MB/s: raw SHA-256 {:.0} | bare hashing upload {:.0} | UploadEvidence {:.0} ({:.0}% of bare)\n",
+                u.raw_sha256_mb_s,
+                u.bare_hashing_upload_mb_s,
+                u.evidence_upload_mb_s,
+                u.evidence_upload_mb_s / u.bare_hashing_upload_mb_s * 100.0
+            ));
+        }
+        if let Some(mb) = self.peak_memory_mb {
+            out.push_str(&format!("peak memory of the process: {mb:.0} MB\n"));
+        }
+        out.push_str("QueryStatistics at 10^5 / 10^6: not measured yet (reporting's statistics are not in this build)\n");
+        out
+    }
+}

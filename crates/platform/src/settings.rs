@@ -28,6 +28,8 @@ keys = {}
 
 [tls]
 
+[metrics]
+
 [limits]
 max_concurrent_requests_per_connection = 64
 max_in_flight_requests = 512
@@ -65,6 +67,7 @@ pub struct Settings {
     pub sealing: SealingSettings,
     pub tls: TlsSettings,
     pub limits: LimitSettings,
+    pub metrics: MetricsSettings,
     pub intake: IntakeSettings,
     pub case_management: CaseManagementSettings,
     pub reporting: ServiceSettings,
@@ -147,6 +150,14 @@ pub struct TlsSettings {
     pub client_ca_file: Option<PathBuf>,
     /// The CA trusted when calling the other services over `https://`.
     pub ca_file: Option<PathBuf>,
+}
+
+/// Prometheus metrics.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Where `/metrics` is served, for example `0.0.0.0:9100`. Unset: no metrics listener.
+    pub listen: Option<SocketAddr>,
 }
 
 /// Limits that keep one client from starving the others.

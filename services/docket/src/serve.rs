@@ -14,6 +14,9 @@ pub async fn run(settings: &Settings, kinds: &[ServiceKind]) -> anyhow::Result<(
     settings.settle_ports().context("cannot find free ports")?;
     let settings = &settings;
     let options = HostOptions::from_settings(settings)?;
+    if let Some(listen) = settings.metrics.listen {
+        docket_platform::metrics::install(listen).context("cannot serve metrics")?;
+    }
     let (shutdown, _) = Shutdown::new();
     let mut running = JoinSet::new();
     // Every service is started (database open, port bound) before any serves, so that a bad

@@ -32,6 +32,7 @@ fn grpcurl() -> Option<PathBuf> {
 /// `docket serve` on free ports over a fresh data directory.
 struct Server {
     data_dir: PathBuf,
+    metrics: String,
     child: Child,
     addresses: HashMap<String, String>,
     _data: tempfile::TempDir,
@@ -40,8 +41,14 @@ struct Server {
 impl Server {
     fn start() -> Self {
         let data = tempfile::tempdir().unwrap();
+        let metrics = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .to_string();
         let mut child = Command::new(env!("CARGO_BIN_EXE_docket"))
             .arg("serve")
+            .env("DOCKET__METRICS__LISTEN", &metrics)
             .env("DOCKET__DATA_DIR", data.path())
             .env("DOCKET__INTAKE__LISTEN", "127.0.0.1:0")
             .env("DOCKET__CASE_MANAGEMENT__LISTEN", "127.0.0.1:0")
@@ -77,10 +84,26 @@ impl Server {
         }
         Self {
             data_dir: data.path().to_owned(),
+            metrics,
             child,
             addresses,
             _data: data,
         }
+    }
+
+    /// The text of `/metrics`.
+    fn scrape(&self) -> String {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&self.metrics).unwrap();
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.metrics
+        )
+        .unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        text
     }
 
     /// A token minted by `docket token` for this server's deployment.

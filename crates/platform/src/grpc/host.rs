@@ -18,6 +18,7 @@ use tracing::Level;
 
 use tonic::transport::ServerTlsConfig;
 
+use super::metered::MeteredLayer;
 use super::shed::ShedLayer;
 use super::tls::TlsError;
 use crate::auth::AuthLayer;
@@ -144,6 +145,7 @@ impl GrpcHost {
             .layer(PropagateRequestIdLayer::new(http::HeaderName::from_static(
                 REQUEST_ID_HEADER,
             )))
+            .layer(MeteredLayer::new(name))
             .layer(ShedLayer::new(options.max_in_flight_requests))
             .layer(auth)
             .into_inner();

@@ -4,6 +4,7 @@
 
 mod host;
 mod layers;
+mod metered;
 mod shed;
 pub mod tls;
 

@@ -85,6 +85,9 @@ impl Dispatcher {
             .all(&self.db)
             .await?;
         let tried = due.len();
+        if let Ok(backlog) = self.backlog().await {
+            metrics::gauge!("docket_outbox_backlog").set(backlog as f64);
+        }
         for message in due {
             let outcome = delivery.deliver(&message.topic, &message.payload).await;
             let update = entity::Entity::update_many().filter(entity::Column::Id.eq(message.id));
@@ -112,6 +115,8 @@ impl Dispatcher {
                         .col_expr(entity::Column::LastError, Expr::value(error.clone()))
                         .exec(&self.db)
                         .await?;
+                    metrics::counter!("docket_outbox_delivery_failures_total", "topic" => message.topic.clone())
+                        .increment(1);
                     tracing::warn!(id = %message.id, topic = %message.topic, attempts, %error, "delivery failed; will retry");
                 }
             }

@@ -332,6 +332,20 @@ fn an_operator_drives_docket_with_grpcurl() {
         assert!(health.contains("SERVING"), "{health}");
     }
 
+    // Every call was counted, with its method and code, and timed.
+    let metrics = server.scrape();
+    for expected in [
+        r#"method="/docket.intake.v1.IntakeService/SubmitAllegation""#,
+        r#"code="INVALID_ARGUMENT""#,
+        r#"code="UNAUTHENTICATED""#,
+        "docket_rpc_duration_seconds_bucket",
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "/metrics lacks {expected}:\n{metrics}"
+        );
+    }
+
     let status = server.terminate();
     assert!(
         status.success(),

@@ -164,11 +164,11 @@ pub struct MetricsSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitSettings {
-    /// Calls one connection may have in flight at once; more wait.
-    pub max_concurrent_requests_per_connection: usize,
+    /// Calls one connection may have in flight at once; more wait. At least 1.
+    pub max_concurrent_requests_per_connection: std::num::NonZeroUsize,
     /// Calls a service handles at once across all connections; more are refused at once with
-    /// RESOURCE_EXHAUSTED (load shedding) rather than queued.
-    pub max_in_flight_requests: usize,
+    /// RESOURCE_EXHAUSTED (load shedding) rather than queued. At least 1.
+    pub max_in_flight_requests: std::num::NonZeroUsize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -496,6 +496,15 @@ mod tests {
         );
         assert_eq!(settings.parties, ["AZ", "AM", "AM-NK"]);
         assert_eq!(settings.shutdown_grace_seconds, 5);
+    }
+
+    #[test]
+    fn a_zero_limit_is_refused_rather_than_hanging_every_call() {
+        let vars = HashMap::from([(
+            "DOCKET__LIMITS__MAX_CONCURRENT_REQUESTS_PER_CONNECTION".to_owned(),
+            "0".to_owned(),
+        )]);
+        assert!(Settings::load_from(None, Environment::default().source(Some(vars))).is_err());
     }
 
     #[test]

@@ -51,8 +51,9 @@ impl HostOptions {
             tls: super::tls::server_config(&settings.tls)?,
             max_concurrent_requests_per_connection: settings
                 .limits
-                .max_concurrent_requests_per_connection,
-            max_in_flight_requests: settings.limits.max_in_flight_requests,
+                .max_concurrent_requests_per_connection
+                .get(),
+            max_in_flight_requests: settings.limits.max_in_flight_requests.get(),
         })
     }
 }

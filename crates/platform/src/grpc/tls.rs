@@ -26,6 +26,10 @@ pub enum TlsError {
     Transport(#[from] tonic::transport::Error),
 }
 
+/// How long a client may take over the TLS handshake: without a bound, a client that connects
+/// and says nothing holds a handshake open for ever.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Chooses rustls' crypto provider for the process, once. Several of our dependencies enable
 /// rustls with different providers (ring here, aws-lc-rs for the S3 client), and rustls then
 /// refuses to guess; picking one explicitly before any TLS is set up settles it.
@@ -62,7 +66,9 @@ pub fn server_config(settings: &TlsSettings) -> Result<Option<ServerTlsConfig>, 
             None => Ok(None),
         };
     };
-    let mut config = ServerTlsConfig::new().identity(identity);
+    let mut config = ServerTlsConfig::new()
+        .identity(identity)
+        .timeout(HANDSHAKE_TIMEOUT);
     if let Some(ca) = &settings.client_ca_file {
         config = config.client_ca_root(Certificate::from_pem(read(ca)?));
     }

@@ -499,6 +499,35 @@ mod tests {
     }
 
     #[test]
+    fn the_example_settings_file_and_the_kubernetes_settings_load() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let example = root.join("deploy/docket.example.toml");
+        Settings::load_from(
+            Some(&example),
+            Environment::default().source(Some(HashMap::new())),
+        )
+        .expect("deploy/docket.example.toml loads");
+        // The TOML embedded in the ConfigMap, after its `docket.toml: |` line.
+        let configmap =
+            std::fs::read_to_string(root.join("deploy/kubernetes/base/configmap.yaml")).unwrap();
+        let (_, embedded) = configmap.split_once("docket.toml: |\n").unwrap();
+        let toml: String = embedded
+            .lines()
+            .map(|l| l.strip_prefix("    ").unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("docket.toml");
+        std::fs::write(&file, toml).unwrap();
+        let settings = Settings::load_from(
+            Some(&file),
+            Environment::default().source(Some(HashMap::new())),
+        )
+        .expect("the ConfigMap's docket.toml loads");
+        assert_eq!(settings.mode, Mode::Production);
+    }
+
+    #[test]
     fn a_zero_limit_is_refused_rather_than_hanging_every_call() {
         let vars = HashMap::from([(
             "DOCKET__LIMITS__MAX_CONCURRENT_REQUESTS_PER_CONNECTION".to_owned(),

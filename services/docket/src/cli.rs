@@ -26,6 +26,13 @@ enum Command {
         /// The one service to run; all three when left out.
         service: Option<Service>,
     },
+    /// Applies the pending database migrations of all three services, or of the one named, and
+    /// exits. Services also migrate at start-up; run this first when several replicas start at
+    /// once (a Kubernetes Job or init container).
+    Migrate {
+        /// The one service to migrate; all three when left out.
+        service: Option<Service>,
+    },
     /// Measures the services against a bare tonic baseline on this machine (see
     /// docs/BENCHMARKS.md).
     Bench(crate::bench::BenchArgs),
@@ -87,7 +94,9 @@ impl Cli {
         // A benchmark logs only problems: a line per call would be measured too.
         let filter = match self.command {
             Command::Bench(_) => "warn",
-            Command::Serve { .. } | Command::Token { .. } => settings.log.filter.as_str(),
+            Command::Serve { .. } | Command::Token { .. } | Command::Migrate { .. } => {
+                settings.log.filter.as_str()
+            }
         };
         docket_platform::telemetry::init(filter);
         match self.command {
@@ -99,6 +108,13 @@ impl Cli {
                 crate::serve::run(&settings, &kinds).await
             }
             Command::Bench(args) => crate::bench::run(args).await,
+            Command::Migrate { service } => {
+                let kinds = match service {
+                    Some(service) => vec![service.into()],
+                    None => ServiceKind::ALL.to_vec(),
+                };
+                crate::serve::migrate(&settings, &kinds).await
+            }
             Command::Token { role, subject, ttl } => {
                 let token = TokenIssuer::development(&settings)?.mint(&subject, role, ttl)?;
                 println!("{token}");

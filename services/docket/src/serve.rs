@@ -57,3 +57,22 @@ pub async fn run(settings: &Settings, kinds: &[ServiceKind]) -> anyhow::Result<(
     }
     failure.map_or(Ok(()), Err)
 }
+
+/// Applies the migrations of the services `kinds` to their databases.
+pub async fn migrate(settings: &Settings, kinds: &[ServiceKind]) -> anyhow::Result<()> {
+    use docket_platform::db::{connect_and_migrate, redact_url};
+    for kind in kinds {
+        let url = settings.database_url(*kind);
+        let migrated = match kind {
+            ServiceKind::Intake => connect_and_migrate::<docket_intake::Migrator>(&url).await,
+            ServiceKind::CaseManagement => {
+                connect_and_migrate::<docket_case_management::Migrator>(&url).await
+            }
+            ServiceKind::Reporting => connect_and_migrate::<docket_reporting::Migrator>(&url).await,
+        };
+        migrated
+            .with_context(|| format!("cannot migrate {} at {}", kind.name(), redact_url(&url)))?;
+        tracing::info!(service = kind.name(), "migrated");
+    }
+    Ok(())
+}

@@ -16,6 +16,7 @@ const PROTOS: &[&str] = &[
     "docket/events/v1/events.proto",
     "docket/intake/v1/evidence.proto",
     "docket/intake/v1/intake.proto",
+    "docket/reporting/v1/reporting.proto",
 ];
 
 fn main() -> Result<(), Box<dyn Error>> {

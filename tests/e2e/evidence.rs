@@ -319,7 +319,30 @@ async fn a_lying_or_broken_upload_leaves_nothing_behind(backend: Backend) {
         .unwrap_err();
     assert_eq!(docket_e2e::field_violations(&status), ["metadata"]);
 
-    // A client that disconnects halfway.
+    // A client whose connection breaks halfway: its own TCP connection, cut from under it.
+    let socket: std::sync::Arc<std::sync::Mutex<Option<std::net::TcpStream>>> = Default::default();
+    let kept = socket.clone();
+    let addr = app.intake_addr;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_with_connector(tower::service_fn(move |_: http::Uri| {
+            let kept = kept.clone();
+            async move {
+                let stream = tokio::net::TcpStream::connect(addr).await?;
+                let std = stream.into_std()?;
+                *kept.lock().unwrap() = Some(std.try_clone()?);
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
+                    tokio::net::TcpStream::from_std(std)?,
+                ))
+            }
+        }))
+        .await
+        .unwrap();
+    let token = app.token(Role::IntakeOfficer, "officer.aliyev");
+    let mut client = pb::intake_service_client::IntakeServiceClient::with_interceptor(
+        channel,
+        docket_e2e::Bearer::token(&token),
+    );
     let (sender, receiver) = tokio::sync::mpsc::channel(4);
     sender
         .send(pb::UploadEvidenceRequest {
@@ -333,7 +356,6 @@ async fn a_lying_or_broken_upload_leaves_nothing_behind(backend: Backend) {
         })
         .await
         .unwrap();
-    let mut client = intake.clone();
     let call = tokio::spawn(async move {
         client
             .upload_evidence(tokio_stream::wrappers::ReceiverStream::new(receiver))
@@ -344,10 +366,13 @@ async fn a_lying_or_broken_upload_leaves_nothing_behind(backend: Backend) {
     while blobs(&app).is_empty() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // Cut the call while the stream is still open (dropping the sender first would end the
-    // stream cleanly instead).
-    call.abort();
-    let _ = call.await;
+    if let Some(socket) = socket.lock().unwrap().take() {
+        socket.shutdown(std::net::Shutdown::Both).unwrap();
+    }
+    assert!(
+        call.await.unwrap().is_err(),
+        "the cut call fails on the client too"
+    );
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !blobs(&app).is_empty() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -12,6 +12,7 @@ mod events;
 mod evidence;
 mod hosting;
 mod receipts;
+mod reporting;
 mod s3;
 mod sealing;
 mod submission;

@@ -24,6 +24,7 @@ use docket_proto::docket::audit::v1::audit_service_client::AuditServiceClient;
 use docket_proto::docket::cases::v1::case_service_client::CaseServiceClient;
 use docket_proto::docket::events::v1::event_service_client::EventServiceClient;
 use docket_proto::docket::intake::v1::intake_service_client::IntakeServiceClient;
+use docket_proto::docket::reporting::v1::reporting_service_client::ReportingServiceClient;
 use docket_reporting::Reporting;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
@@ -78,36 +79,40 @@ impl TestApp {
         Self::launch(databases, settings).await
     }
 
-    async fn launch(databases: TestDatabases, mut settings: Settings) -> Self {
-        // Each service must know where the others listen before any starts.
+    async fn launch(databases: TestDatabases, settings: Settings) -> Self {
+        // Free ports are chosen before any service starts, so that each knows where the others
+        // listen; with many tests starting at once another may take a port in between, so a
+        // start that cannot bind is tried again on new ports.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match Self::try_launch(settings.clone()).await {
+                Ok((settings, started)) => return started.into_app(settings, databases),
+                Err(error) if attempt < 5 => eprintln!("starting the services again: {error:#}"),
+                Err(error) => panic!("the services do not start: {error:#}"),
+            }
+        }
+    }
+
+    async fn try_launch(mut settings: Settings) -> anyhow::Result<(Settings, Started)> {
         for kind in ServiceKind::ALL {
-            settings.set_listen(kind, "127.0.0.1:0".parse().expect("a socket address"));
+            settings.set_listen(kind, "127.0.0.1:0".parse()?);
         }
         settings.intake.url = None;
         settings.case_management.url = None;
         settings.reporting.url = None;
-        settings.settle_ports().expect("free ports");
-        let case_management = CaseManagement::start(&settings, options(&settings))
-            .await
-            .expect("case management starts");
-        let case_management_addr = case_management.local_addr();
-        let reporting = Reporting::start(&settings, options(&settings))
-            .await
-            .expect("reporting starts");
-        let intake = Intake::start(&settings, options(&settings))
-            .await
-            .expect("intake starts");
-        let (intake_addr, reporting_addr) = (intake.local_addr(), reporting.local_addr());
-        Self {
+        settings.settle_ports()?;
+        let case_management = CaseManagement::start(&settings, options(&settings)).await?;
+        let reporting = Reporting::start(&settings, options(&settings)).await?;
+        let intake = Intake::start(&settings, options(&settings)).await?;
+        Ok((
             settings,
-            intake_addr,
-            case_management_addr,
-            reporting_addr,
-            intake: Running::spawn(|signal| intake.serve(signal)),
-            case_management: Some(Running::spawn(|signal| case_management.serve(signal))),
-            reporting: Running::spawn(|signal| reporting.serve(signal)),
-            databases,
-        }
+            Started {
+                intake,
+                case_management,
+                reporting,
+            },
+        ))
     }
 
     /// Stops case management alone; intake keeps its deliveries until it is back.
@@ -198,6 +203,12 @@ impl TestApp {
             .id
     }
 
+    /// A client of reporting acting in `role`.
+    pub async fn reporting_as(&self, role: Role) -> ReportingClient {
+        let bearer = Bearer::token(&self.token(role, role.as_str()));
+        ReportingServiceClient::with_interceptor(channel(self.reporting_addr).await, bearer)
+    }
+
     /// A client of the event stream of the service at `addr`, acting in `role`.
     pub async fn events_as(&self, addr: SocketAddr, role: Role) -> EventClient {
         let bearer = Bearer::token(&self.token(role, role.as_str()));
@@ -229,11 +240,13 @@ impl TestApp {
 
     /// Stops every service and waits until each has stopped cleanly.
     pub async fn stop(mut self) -> TestDatabases {
+        // Reporting first: its projectors follow the others' event streams, which would hold
+        // their drain open until the grace period ends.
+        self.reporting.stop().await;
         self.intake.stop().await;
         if let Some(running) = self.case_management.take() {
             running.stop().await;
         }
-        self.reporting.stop().await;
         self.databases
     }
 
@@ -242,6 +255,33 @@ impl TestApp {
         let settings = self.settings.clone();
         let databases = self.stop().await;
         Self::launch(databases, settings).await
+    }
+}
+
+/// The three services, started but not yet serving.
+struct Started {
+    intake: Intake,
+    case_management: CaseManagement,
+    reporting: Reporting,
+}
+
+impl Started {
+    fn into_app(self, settings: Settings, databases: TestDatabases) -> TestApp {
+        let Started {
+            intake,
+            case_management,
+            reporting,
+        } = self;
+        TestApp {
+            intake_addr: intake.local_addr(),
+            case_management_addr: case_management.local_addr(),
+            reporting_addr: reporting.local_addr(),
+            settings,
+            intake: Running::spawn(|signal| intake.serve(signal)),
+            case_management: Some(Running::spawn(|signal| case_management.serve(signal))),
+            reporting: Running::spawn(|signal| reporting.serve(signal)),
+            databases,
+        }
     }
 }
 
@@ -283,6 +323,8 @@ impl Running {
 
 /// An intake client that sends a bearer token.
 pub type IntakeClient = IntakeServiceClient<InterceptedService<Channel, Bearer>>;
+/// A reporting client that sends a bearer token.
+pub type ReportingClient = ReportingServiceClient<InterceptedService<Channel, Bearer>>;
 /// An event stream client that sends a bearer token.
 pub type EventClient = EventServiceClient<InterceptedService<Channel, Bearer>>;
 /// A case-management client that sends a bearer token.

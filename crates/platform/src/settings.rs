@@ -44,6 +44,7 @@ listen = "127.0.0.1:50052"
 
 [reporting]
 listen = "127.0.0.1:50053"
+suppression_threshold = 5
 "#;
 
 /// Settings of a whole deployment.
@@ -70,7 +71,7 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub intake: IntakeSettings,
     pub case_management: CaseManagementSettings,
-    pub reporting: ServiceSettings,
+    pub reporting: ReportingSettings,
 }
 
 /// How strictly secrets are handled.
@@ -247,6 +248,20 @@ pub struct CaseManagementSettings {
     /// A TOML file of crime types to qualify cases with, replacing the built-in taxonomy (the
     /// war crimes of Article 8(2)(a) and (b) of the Rome Statute). Read once at start-up.
     pub taxonomy_file: Option<PathBuf>,
+}
+
+/// Settings of reporting: those of every service, and the publication threshold.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportingSettings {
+    /// The address the service binds.
+    pub listen: SocketAddr,
+    /// How the other services reach it. Default: `http://` (`https://` with TLS) and `listen`.
+    pub url: Option<String>,
+    /// Its database. Default: a SQLite file under `data_dir`.
+    pub database_url: Option<String>,
+    /// For the public audience, counts from 1 up to this are withheld. Default 5.
+    pub suppression_threshold: i64,
 }
 
 /// The three services of a deployment.

@@ -41,6 +41,11 @@ pub mod docket {
             tonic::include_proto!("docket.intake.v1");
         }
     }
+    pub mod reporting {
+        pub mod v1 {
+            tonic::include_proto!("docket.reporting.v1");
+        }
+    }
 }
 
 pub use convert::{

@@ -1,42 +1,54 @@
-//! Reporting: follows the event streams of intake and case management into projections, and
-//! answers statistics, exports and reports from them.
+//! Reporting: follows the event streams of intake and case management into its own projections
+//! and answers statistics from them, for the office and, with small counts suppressed, for
+//! publication.
 //!
-//! For now it opens its database and serves health, reflection and its (empty) audit log; its
-//! API comes with the
-//! reporting issue.
+//! Each stream has a [`projector::Projector`] that applies events and advances its cursor in
+//! one transaction. [`statistics`] turns a request into SQL over the fact tables; [`suppress`]
+//! withholds what must not be published.
+
+mod access;
+mod api;
+mod apply;
+mod migration;
+mod projector;
+mod sql;
+mod statistics;
+mod suppress;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
-use docket_platform::audit::{AUDIT_ACCESS, AuditApi, CreateAuditLog};
-use docket_platform::auth::{AccessPolicy, AccessTables, AuthLayer, TokenVerifier};
+use docket_platform::audit::{AUDIT_ACCESS, AuditApi};
+use docket_platform::auth::{
+    AccessPolicy, AccessTables, AuthLayer, ServiceCredentials, TokenVerifier,
+};
 use docket_platform::grpc::{GrpcHost, HostOptions};
 use docket_platform::shutdown::ShutdownSignal;
 use docket_platform::{ServiceKind, Settings};
-use docket_proto::docket::audit::v1::audit_service_server::{AuditServiceServer, SERVICE_NAME};
-use sea_orm_migration::prelude::*;
+use docket_proto::docket::audit::v1::audit_service_server::{self, AuditServiceServer};
+use docket_proto::docket::reporting::v1::reporting_service_server::{
+    ReportingServiceServer, SERVICE_NAME,
+};
 use tonic::service::Routes;
 
+pub use access::REPORTING_ACCESS;
+pub use migration::Migrator;
+
 /// Who may call each method of each service this host serves; nothing else may be called.
-pub const ACCESS: &AccessTables = &[(SERVICE_NAME, AUDIT_ACCESS)];
-
-/// The reporting schema: its audit log, for now.
-#[derive(Debug)]
-pub struct Migrator;
-
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(CreateAuditLog)]
-    }
-}
+pub const ACCESS: &AccessTables = &[
+    (SERVICE_NAME, REPORTING_ACCESS),
+    (audit_service_server::SERVICE_NAME, AUDIT_ACCESS),
+];
 
 /// The reporting service, its database open and its listener bound.
 #[derive(Debug)]
 pub struct Reporting {
     host: GrpcHost,
+    api: api::ReportingApi,
     audit: AuditApi,
     auth: AuthLayer,
+    projectors: Vec<projector::Projector>,
 }
 
 impl Reporting {
@@ -55,11 +67,35 @@ impl Reporting {
         let host = GrpcHost::bind("reporting", listen, options)
             .await
             .with_context(|| format!("cannot bind reporting to {listen}"))?;
-        let policy = AccessPolicy::from_tables(ACCESS);
+        let credentials = ServiceCredentials::from_settings(settings, "reporting")?;
+        let projectors: Vec<projector::Projector> = [
+            ("intake", ServiceKind::Intake),
+            ("case-management", ServiceKind::CaseManagement),
+        ]
+        .into_iter()
+        .map(|(stream, kind)| projector::Projector {
+            stream,
+            url: settings.url(kind),
+            tls: settings.tls.clone(),
+            credentials: credentials.clone(),
+            db: db.clone(),
+            connected: Arc::new(AtomicBool::new(false)),
+        })
+        .collect();
+        let streams = projectors
+            .iter()
+            .map(|p| (p.stream, Arc::clone(&p.connected)))
+            .collect();
         Ok(Self {
             host,
+            api: api::ReportingApi::new(
+                db.clone(),
+                settings.reporting.suppression_threshold,
+                streams,
+            ),
             audit: AuditApi::new(db),
-            auth: AuthLayer::new(Arc::new(verifier), policy),
+            auth: AuthLayer::new(Arc::new(verifier), AccessPolicy::from_tables(ACCESS)),
+            projectors,
         })
     }
 
@@ -67,11 +103,24 @@ impl Reporting {
         self.host.local_addr()
     }
 
+    /// Serves until `shutdown`, following the event streams meanwhile.
     pub async fn serve(self, shutdown: ShutdownSignal) -> anyhow::Result<()> {
-        let routes = Routes::new(AuditServiceServer::new(self.audit));
-        Ok(self
+        let mut following = tokio::task::JoinSet::new();
+        for projector in self.projectors {
+            following.spawn(projector.run(shutdown.clone()));
+        }
+        let routes = Routes::new(ReportingServiceServer::new(self.api))
+            .add_service(AuditServiceServer::new(self.audit));
+        let served = self
             .host
-            .serve(routes, &[SERVICE_NAME], self.auth, shutdown)
-            .await?)
+            .serve(
+                routes,
+                &[SERVICE_NAME, audit_service_server::SERVICE_NAME],
+                self.auth,
+                shutdown,
+            )
+            .await;
+        while following.join_next().await.is_some() {}
+        Ok(served?)
     }
 }

@@ -1,0 +1,93 @@
+//! The gRPC face of reporting.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use docket_platform::auth::{CallContext, Role};
+use docket_platform::error;
+use docket_proto::docket::reporting::v1 as pb;
+use docket_proto::docket::reporting::v1::reporting_service_server::ReportingService;
+use docket_proto::timestamp;
+use sea_orm::DatabaseConnection;
+use tonic::{Request, Response, Status};
+
+use crate::sql::query;
+use crate::statistics;
+
+/// The reporting service.
+#[derive(Debug, Clone)]
+pub struct ReportingApi {
+    db: DatabaseConnection,
+    threshold: i64,
+    streams: Vec<(&'static str, Arc<AtomicBool>)>,
+}
+
+impl ReportingApi {
+    pub fn new(
+        db: DatabaseConnection,
+        threshold: i64,
+        streams: Vec<(&'static str, Arc<AtomicBool>)>,
+    ) -> Self {
+        Self {
+            db,
+            threshold,
+            streams,
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl ReportingService for ReportingApi {
+    async fn query_statistics(
+        &self,
+        request: Request<pb::QueryStatisticsRequest>,
+    ) -> Result<Response<pb::QueryStatisticsResponse>, Status> {
+        let public_only = CallContext::of(&request)
+            .and_then(|c| c.caller.as_ref())
+            .is_none_or(|caller| caller.role == Role::PublicReporter);
+        let query =
+            statistics::parse(request.into_inner()).map_err(|v| error::invalid_argument(&v))?;
+        if public_only && !query.public {
+            return Err(Status::permission_denied(
+                "a public reporter may only ask for the public audience (AUDIENCE_PUBLIC)",
+            ));
+        }
+        let mut answer = statistics::run(&self.db, &query, self.threshold)
+            .await
+            .map_err(|e| error::internal(&e))?;
+        answer.as_of = Some(timestamp(chrono::Utc::now()));
+        Ok(Response::new(answer))
+    }
+
+    async fn get_projection_status(
+        &self,
+        _request: Request<pb::GetProjectionStatusRequest>,
+    ) -> Result<Response<pb::GetProjectionStatusResponse>, Status> {
+        let mut streams = Vec::new();
+        for (stream, connected) in &self.streams {
+            let rows = query(
+                &self.db,
+                "SELECT last_sequence, last_event_time, last_applied_time FROM stream_cursors WHERE stream = ?",
+                vec![(*stream).into()],
+            )
+            .await
+            .map_err(|e| error::internal(&e))?;
+            let mut status = pb::StreamStatus {
+                stream: (*stream).to_owned(),
+                connected: connected.load(Ordering::Relaxed),
+                ..Default::default()
+            };
+            if let Some(row) = rows.first() {
+                status.last_sequence = row.try_get_by_index(0).map_err(|e| error::internal(&e))?;
+                let event: Option<chrono::DateTime<chrono::Utc>> =
+                    row.try_get_by_index(1).map_err(|e| error::internal(&e))?;
+                let applied: Option<chrono::DateTime<chrono::Utc>> =
+                    row.try_get_by_index(2).map_err(|e| error::internal(&e))?;
+                status.last_event_time = event.map(timestamp);
+                status.last_applied_time = applied.map(timestamp);
+            }
+            streams.push(status);
+        }
+        Ok(Response::new(pb::GetProjectionStatusResponse { streams }))
+    }
+}

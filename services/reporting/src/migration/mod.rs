@@ -1,0 +1,20 @@
+//! The reporting schema: projections of the other services' events and the cursors of the
+//! streams they come from.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_create_projections;
+
+/// Every reporting migration, oldest first.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(docket_platform::audit::CreateAuditLog),
+            Box::new(m20261128_000001_create_projections::Migration),
+        ]
+    }
+}

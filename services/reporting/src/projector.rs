@@ -1,0 +1,128 @@
+//! Following one service's event stream into the projections. Each event is applied and the
+//! stream's cursor advanced in one transaction, so a crash at any point neither loses nor
+//! repeats an event; after a restart (or a broken stream) it resumes after the cursor.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::{SubsecRound, Utc};
+use docket_platform::auth::ServiceCredentials;
+use docket_platform::db::begin_write;
+use docket_platform::settings::TlsSettings;
+use docket_platform::shutdown::ShutdownSignal;
+use docket_proto::docket::events::v1 as ev;
+use docket_proto::docket::events::v1::event_service_client::EventServiceClient;
+use docket_proto::parse_time;
+use sea_orm::{DatabaseConnection, DbErr};
+
+use crate::apply::apply;
+use crate::sql::{execute, query};
+
+/// The first and the longest wait before reconnecting to a stream.
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// One followed stream.
+#[derive(Debug, Clone)]
+pub struct Projector {
+    pub stream: &'static str,
+    pub url: String,
+    pub tls: TlsSettings,
+    pub credentials: ServiceCredentials,
+    pub db: DatabaseConnection,
+    pub connected: Arc<AtomicBool>,
+}
+
+/// The last sequence applied from `stream`.
+pub async fn cursor(db: &DatabaseConnection, stream: &str) -> Result<i64, DbErr> {
+    let rows = query(
+        db,
+        "SELECT last_sequence FROM stream_cursors WHERE stream = ?",
+        vec![stream.into()],
+    )
+    .await?;
+    match rows.first() {
+        Some(row) => row.try_get_by_index(0),
+        None => Ok(0),
+    }
+}
+
+impl Projector {
+    /// Follows the stream until `shutdown`.
+    pub async fn run(self, shutdown: ShutdownSignal) {
+        let stop = shutdown.wait();
+        tokio::pin!(stop);
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            let outcome = tokio::select! {
+                () = &mut stop => return,
+                outcome = self.follow() => outcome,
+            };
+            self.connected.store(false, Ordering::Relaxed);
+            if let Err(error) = outcome {
+                tracing::warn!(stream = self.stream, %error, "following the stream failed; retrying");
+            }
+            tokio::select! {
+                () = &mut stop => return,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// Applies events until the stream ends or fails.
+    async fn follow(&self) -> Result<(), String> {
+        let after = cursor(&self.db, self.stream)
+            .await
+            .map_err(|e| e.to_string())?;
+        let channel =
+            docket_platform::grpc::tls::channel(&self.url, &self.tls).map_err(|e| e.to_string())?;
+        let mut client = EventServiceClient::with_interceptor(channel, self.credentials.clone());
+        let mut stream = client
+            .stream_events(ev::StreamEventsRequest {
+                after_sequence: after,
+                follow: true,
+            })
+            .await
+            .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?
+            .into_inner();
+        self.connected.store(true, Ordering::Relaxed);
+        let mut last = after;
+        while let Some(message) = stream.message().await.map_err(|s| s.message().to_owned())? {
+            let Some(event) = message.event else { continue };
+            if event.sequence <= last {
+                continue; // already applied
+            }
+            self.apply(&event).await.map_err(|e| e.to_string())?;
+            last = event.sequence;
+        }
+        Ok(())
+    }
+
+    async fn apply(&self, event: &ev::Event) -> Result<(), DbErr> {
+        let txn = begin_write(&self.db).await?;
+        if let Some(payload) = &event.payload {
+            apply(&txn, payload).await?;
+        }
+        let event_time = event
+            .occurred_time
+            .as_ref()
+            .and_then(|t| parse_time(t).ok());
+        execute(
+            &txn,
+            "INSERT INTO stream_cursors (stream, last_sequence, last_event_time, last_applied_time) \
+             VALUES (?, ?, ?, ?) ON CONFLICT (stream) DO UPDATE SET \
+             last_sequence = excluded.last_sequence, last_event_time = excluded.last_event_time, \
+             last_applied_time = excluded.last_applied_time",
+            vec![
+                self.stream.into(),
+                event.sequence.into(),
+                event_time.into(),
+                Utc::now().trunc_subsecs(6).into(),
+            ],
+        )
+        .await?;
+        txn.commit().await
+    }
+}

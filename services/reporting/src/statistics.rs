@@ -1,0 +1,287 @@
+//! `QueryStatistics`: one measure, grouped and filtered, as SQL over the fact tables.
+//!
+//! Many-valued dimensions (parties, crime types, violation types) are joined when grouped by,
+//! so a case alleged against two parties appears once in each party's row, and are filtered
+//! with semi-joins (`IN (SELECT …)`), so that filtering never counts an item twice. The total is
+//! a separate query without the grouping joins: every item once.
+
+use docket_domain::Violations;
+use docket_proto::docket::reporting::v1 as pb;
+use sea_orm::{ConnectionTrait, DbErr, Value};
+
+use crate::sql::query;
+use crate::suppress::{Cell, suppress};
+
+/// A valid `QueryStatisticsRequest`.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub measure: pb::Measure,
+    pub group_by: Vec<pb::Dimension>,
+    pub filters: Vec<(pb::Dimension, Vec<String>)>,
+    pub public: bool,
+}
+
+/// How the measure is computed: its base tables, the id it counts, the aggregate.
+struct Base {
+    from: &'static str,
+    item: &'static str,
+    aggregate: &'static str,
+}
+
+fn base(measure: pb::Measure) -> Option<Base> {
+    use pb::Measure::*;
+    let base = match measure {
+        Allegations => Base {
+            from: "allegation_facts f",
+            item: "f.allegation_id",
+            aggregate: "COUNT(DISTINCT f.allegation_id)",
+        },
+        Cases => Base {
+            from: "case_facts f",
+            item: "f.case_id",
+            aggregate: "COUNT(DISTINCT f.case_id)",
+        },
+        Victims => Base {
+            from: "case_victims v JOIN case_facts f ON f.case_id = v.case_id",
+            item: "f.case_id",
+            aggregate: "CAST(COALESCE(SUM(v.count), 0) AS BIGINT)",
+        },
+        Charges => Base {
+            from: "case_charges g JOIN case_facts f ON f.case_id = g.case_id",
+            item: "f.case_id",
+            aggregate: "COUNT(DISTINCT g.charge_id)",
+        },
+        Accused => Base {
+            from: "case_charges g JOIN case_facts f ON f.case_id = g.case_id",
+            item: "f.case_id",
+            aggregate: "COUNT(DISTINCT g.person_id)",
+        },
+        Unspecified => return None,
+    };
+    Some(base)
+}
+
+/// Where a dimension's values are: a column of the base tables, or a many-valued table joined
+/// by the item's id (`table`, `key column`, `value column`).
+enum Source {
+    Column(&'static str),
+    Many(&'static str, &'static str, &'static str),
+}
+
+fn source(measure: pb::Measure, dimension: pb::Dimension) -> Option<Source> {
+    use pb::Dimension as D;
+    use pb::Measure as M;
+    let allegations = measure == M::Allegations;
+    let victims = measure == M::Victims;
+    let charges = matches!(measure, M::Charges | M::Accused);
+    Some(match dimension {
+        D::Party if allegations => {
+            Source::Many("allegation_parties", "allegation_id", "party_code")
+        }
+        D::Party => Source::Many("case_parties", "case_id", "party_code"),
+        D::CrimeType if charges => Source::Column("g.crime_type_code"),
+        D::CrimeType if !allegations => {
+            Source::Many("case_crime_types", "case_id", "crime_type_code")
+        }
+        D::ViolationType if allegations => {
+            Source::Many("allegation_violations", "allegation_id", "violation_type")
+        }
+        D::CaseStatus if !allegations => Source::Column("f.status"),
+        D::AllegationStatus if allegations => Source::Column("f.status"),
+        D::VictimStatus if victims => Source::Column("v.victim_status"),
+        D::Harm if victims => Source::Column("v.harm"),
+        D::AgeGroup if victims => Source::Column("v.age_group"),
+        D::Sex if victims => Source::Column("v.sex"),
+        D::InAbsentia if charges => Source::Column("g.in_absentia"),
+        D::IncidentWeek => Source::Column("COALESCE(f.incident_week, 'unknown')"),
+        D::Place => Source::Column("COALESCE(f.place, 'unknown')"),
+        D::Unspecified
+        | D::CrimeType
+        | D::ViolationType
+        | D::CaseStatus
+        | D::AllegationStatus
+        | D::VictimStatus
+        | D::Harm
+        | D::AgeGroup
+        | D::Sex
+        | D::InAbsentia => return None,
+    })
+}
+
+/// Parses a request; `public_only` callers may ask only for the public audience.
+pub fn parse(request: pb::QueryStatisticsRequest) -> Result<Query, Violations> {
+    let mut v = Violations::default();
+    let measure = pb::Measure::try_from(request.measure).unwrap_or(pb::Measure::Unspecified);
+    if measure == pb::Measure::Unspecified {
+        v.add("measure", "is required");
+    }
+    let public = match pb::Audience::try_from(request.audience) {
+        Ok(pb::Audience::Internal) => false,
+        Ok(pb::Audience::Public) => true,
+        Ok(pb::Audience::Unspecified) | Err(_) => {
+            v.add(
+                "audience",
+                "is required: AUDIENCE_INTERNAL or AUDIENCE_PUBLIC",
+            );
+            true
+        }
+    };
+    if request.group_by.len() > 3 {
+        v.add("group_by", "at most three dimensions");
+    }
+    let mut group_by = Vec::new();
+    for (i, raw) in request.group_by.iter().enumerate() {
+        let field = format!("group_by[{i}]");
+        match pb::Dimension::try_from(*raw) {
+            Ok(pb::Dimension::Unspecified) => v.add(field, "is not a dimension"),
+            Ok(d) if group_by.contains(&d) => v.add(field, "repeats a dimension"),
+            Ok(d) if measure != pb::Measure::Unspecified && source(measure, d).is_none() => v.add(
+                field,
+                format!(
+                    "{} does not apply to {}",
+                    d.as_str_name(),
+                    measure.as_str_name()
+                ),
+            ),
+            Ok(d) => group_by.push(d),
+            Err(_) => v.add(field, "is not a dimension"),
+        }
+    }
+    let mut filters = Vec::new();
+    for (i, filter) in request.filters.into_iter().enumerate() {
+        let field = format!("filters[{i}]");
+        match pb::Dimension::try_from(filter.dimension) {
+            Ok(d)
+                if d != pb::Dimension::Unspecified
+                    && (measure == pb::Measure::Unspecified || source(measure, d).is_some()) =>
+            {
+                if filter.values.is_empty() || filter.values.len() > 100 {
+                    v.add(format!("{field}.values"), "give 1 to 100 values");
+                } else {
+                    filters.push((d, filter.values));
+                }
+            }
+            Ok(_) | Err(_) => v.add(
+                format!("{field}.dimension"),
+                "is not a dimension of this measure",
+            ),
+        }
+    }
+    v.into_result().map(|()| Query {
+        measure,
+        group_by,
+        filters,
+        public,
+    })
+}
+
+/// Runs `query`; with the public audience, suppresses small counts at `threshold`.
+pub async fn run<C: ConnectionTrait>(
+    conn: &C,
+    query: &Query,
+    threshold: i64,
+) -> Result<pb::QueryStatisticsResponse, DbErr> {
+    let Some(base) = base(query.measure) else {
+        return Ok(pb::QueryStatisticsResponse::default());
+    };
+    let mut conditions = Vec::new();
+    let mut values: Vec<Value> = Vec::new();
+    for (dimension, accepted) in &query.filters {
+        let marks = vec!["?"; accepted.len()].join(", ");
+        match source(query.measure, *dimension) {
+            Some(Source::Column(column)) => conditions.push(format!("{column} IN ({marks})")),
+            Some(Source::Many(table, key, column)) => conditions.push(format!(
+                "{} IN (SELECT {key} FROM {table} WHERE {column} IN ({marks}))",
+                base.item
+            )),
+            None => continue,
+        }
+        values.extend(accepted.iter().map(|a| Value::from(a.clone())));
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+
+    let total_rows = crate::sql::query(
+        conn,
+        &format!("SELECT {} FROM {}{filter}", base.aggregate, base.from),
+        values.clone(),
+    )
+    .await?;
+    let total: i64 = match total_rows.first() {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    };
+
+    let mut cells = Vec::new();
+    if !query.group_by.is_empty() {
+        let mut joins = String::new();
+        let mut keys = Vec::new();
+        for (i, dimension) in query.group_by.iter().enumerate() {
+            match source(query.measure, *dimension) {
+                Some(Source::Column(column)) => keys.push(column.to_owned()),
+                Some(Source::Many(table, key, column)) => {
+                    let alias = format!("d{i}");
+                    joins.push_str(&format!(
+                        " JOIN {table} {alias} ON {alias}.{key} = {}",
+                        base.item
+                    ));
+                    keys.push(format!("{alias}.{column}"));
+                }
+                None => {}
+            }
+        }
+        let key_list = keys.join(", ");
+        let sql = format!(
+            "SELECT {key_list}, {} FROM {}{joins}{filter} GROUP BY {key_list} ORDER BY {key_list}",
+            base.aggregate, base.from
+        );
+        for row in query_rows(conn, &sql, values, keys.len()).await? {
+            cells.push(row);
+        }
+    }
+    let total_suppressed = if query.public {
+        suppress(&mut cells, total, threshold)
+    } else {
+        false
+    };
+    Ok(pb::QueryStatisticsResponse {
+        total: if total_suppressed { 0 } else { total },
+        total_suppressed,
+        rows: cells
+            .into_iter()
+            .map(|c| pb::StatisticsRow {
+                keys: c.keys,
+                value: c.value,
+                suppressed: c.suppressed,
+            })
+            .collect(),
+        as_of: None,
+    })
+}
+
+async fn query_rows<C: ConnectionTrait>(
+    conn: &C,
+    sql: &str,
+    values: Vec<Value>,
+    keys: usize,
+) -> Result<Vec<Cell>, DbErr> {
+    query(conn, sql, values)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let mut key_values = Vec::with_capacity(keys);
+            for i in 0..keys {
+                key_values.push(row.try_get_by_index::<String>(i)?);
+            }
+            let value: i64 = row.try_get_by_index(keys)?;
+            Ok(Cell {
+                keys: key_values,
+                value,
+                suppressed: false,
+            })
+        })
+        .collect()
+}

@@ -19,36 +19,72 @@ pub struct Cell {
 
 /// Applies primary and complementary suppression to `cells` and says whether `total` must be
 /// withheld.
+///
+/// The rule for the whole table is applied also to each of its lines — the cells that share
+/// every key but one — because a line's sum can be asked for on its own (the same statistic
+/// grouped by one dimension fewer), and would give back a lone withheld cell of that line.
 pub fn suppress(cells: &mut [Cell], total: i64, threshold: i64) -> bool {
     for cell in cells.iter_mut() {
         cell.suppressed = cell.value > 0 && cell.value <= threshold;
     }
-    loop {
-        let withheld: Vec<i64> = cells
-            .iter()
-            .filter(|c| c.suppressed)
-            .map(|c| c.value)
-            .collect();
-        let needs_more = withheld.len() == 1
-            || (!withheld.is_empty() && withheld.iter().sum::<i64>() <= threshold);
-        if !needs_more {
-            break;
-        }
-        // The smallest shown non-empty cell joins the withheld ones.
-        let next = cells
-            .iter_mut()
-            .filter(|c| !c.suppressed && c.value > 0)
-            .min_by_key(|c| c.value);
-        match next {
-            Some(cell) => cell.suppressed = true,
-            None => break,
-        }
+    let lines = lines(cells);
+    // Each round withholds at least one more cell, so this ends.
+    while let Some(next) = lines
+        .iter()
+        .find_map(|line| needs_more(cells, line, threshold))
+    {
+        cells[next].suppressed = true;
     }
     let total_suppressed = total > 0 && total <= threshold;
     for cell in cells.iter_mut().filter(|c| c.suppressed) {
         cell.value = 0;
     }
     total_suppressed
+}
+
+/// The whole table, and for tables of more than one dimension each line: the indexes of cells
+/// equal in every key but the `i`-th, for each `i`.
+fn lines(cells: &[Cell]) -> Vec<Vec<usize>> {
+    let mut lines = vec![(0..cells.len()).collect::<Vec<_>>()];
+    let dimensions = cells.first().map_or(0, |c| c.keys.len());
+    if dimensions < 2 {
+        return lines;
+    }
+    for free in 0..dimensions {
+        let mut by_rest: std::collections::BTreeMap<Vec<&str>, Vec<usize>> = Default::default();
+        for (index, cell) in cells.iter().enumerate() {
+            let rest = cell
+                .keys
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != free)
+                .map(|(_, key)| key.as_str())
+                .collect();
+            by_rest.entry(rest).or_default().push(index);
+        }
+        lines.extend(by_rest.into_values());
+    }
+    lines
+}
+
+/// The cell of `line` to withhold next, if its withheld cells could be worked out from what is
+/// shown: exactly one is withheld, or together they come to no more than the threshold. It is
+/// the smallest shown non-empty cell of the line.
+fn needs_more(cells: &[Cell], line: &[usize], threshold: i64) -> Option<usize> {
+    let withheld: Vec<i64> = line
+        .iter()
+        .filter(|i| cells[**i].suppressed)
+        .map(|i| cells[*i].value)
+        .collect();
+    let exposed =
+        withheld.len() == 1 || (!withheld.is_empty() && withheld.iter().sum::<i64>() <= threshold);
+    if !exposed {
+        return None;
+    }
+    line.iter()
+        .copied()
+        .filter(|i| !cells[*i].suppressed && cells[*i].value > 0)
+        .min_by_key(|i| cells[*i].value)
 }
 
 #[cfg(test)]
@@ -102,6 +138,38 @@ mod tests {
         suppress(&mut table, 60, 5);
         // 1 + 2 = 3 would disclose a group of three; the 7 joins them.
         assert_eq!(withheld(&table), [0, 1, 2]);
+    }
+
+    #[test]
+    fn each_line_of_a_table_of_two_dimensions_is_protected_too() {
+        // Party × crime type: AM | A 30, B 3, C 12; AZ | A 20, B 40, C 25.
+        let mut table: Vec<Cell> = [
+            ("AM", "A", 30),
+            ("AM", "B", 3),
+            ("AM", "C", 12),
+            ("AZ", "A", 20),
+            ("AZ", "B", 40),
+            ("AZ", "C", 25),
+        ]
+        .iter()
+        .map(|(party, crime, value)| Cell {
+            keys: vec![(*party).to_owned(), (*crime).to_owned()],
+            value: *value,
+            suppressed: false,
+        })
+        .collect();
+        suppress(&mut table, 130, 5);
+        // AM's own line needs a second withheld cell (its 12), or AM's count by party alone
+        // would give the 3 back; and crime B's column needs one too (AZ's 40).
+        let withheld = withheld(&table);
+        assert!(
+            withheld.contains(&1) && withheld.contains(&2),
+            "{withheld:?}"
+        );
+        assert!(withheld.contains(&4), "{withheld:?}");
+        // Then crime C's column has one withheld cell (AM's 12), so AZ's 25 follows; and AZ's
+        // line has two (40 and 25), whose sum is large.
+        assert!(withheld.contains(&5), "{withheld:?}");
     }
 
     #[test]

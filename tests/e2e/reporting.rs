@@ -256,17 +256,30 @@ async fn figures_follow_intake_and_case_management_and_survive_a_restart(backend
         .unwrap_err();
     assert_eq!(docket_e2e::field_violations(&invalid), ["group_by[0]"]);
 
-    let status = analyst
-        .get_projection_status(rep::GetProjectionStatusRequest {})
-        .await
-        .unwrap()
-        .into_inner();
-    let streams: Vec<(&str, bool)> = status
+    // Caught up: each stream's cursor at the head its source last announced.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        let status = analyst
+            .get_projection_status(rep::GetProjectionStatusRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        if status.streams.iter().all(|s| s.lag_events == 0)
+            || tokio::time::Instant::now() > deadline
+        {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let streams: Vec<(&str, bool, i64)> = status
         .streams
         .iter()
-        .map(|s| (s.stream.as_str(), s.last_sequence > 0))
+        .map(|s| {
+            assert_eq!(s.head_sequence, s.last_sequence, "{}", s.stream);
+            (s.stream.as_str(), s.last_sequence > 0, s.lag_events)
+        })
         .collect();
-    assert_eq!(streams, [("intake", true), ("case-management", true)]);
+    assert_eq!(streams, [("intake", true, 0), ("case-management", true, 0)]);
 
     // After a restart the projectors resume from their cursors: nothing lost, nothing twice.
     let app = app.restart().await;

@@ -67,7 +67,8 @@ impl ReportingService for ReportingApi {
         for (stream, connected) in &self.streams {
             let rows = query(
                 &self.db,
-                "SELECT last_sequence, last_event_time, last_applied_time FROM stream_cursors WHERE stream = ?",
+                "SELECT last_sequence, last_event_time, last_applied_time, source_head \
+                 FROM stream_cursors WHERE stream = ?",
                 vec![(*stream).into()],
             )
             .await
@@ -83,6 +84,8 @@ impl ReportingService for ReportingApi {
                     row.try_get_by_index(1).map_err(|e| error::internal(&e))?;
                 let applied: Option<chrono::DateTime<chrono::Utc>> =
                     row.try_get_by_index(2).map_err(|e| error::internal(&e))?;
+                status.head_sequence = row.try_get_by_index(3).map_err(|e| error::internal(&e))?;
+                status.lag_events = (status.head_sequence - status.last_sequence).max(0);
                 status.last_event_time = event.map(timestamp);
                 status.last_applied_time = applied.map(timestamp);
             }

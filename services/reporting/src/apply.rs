@@ -1,14 +1,17 @@
-//! Applying one event to the projections. Applying is idempotent (an allegation or a case is
-//! replaced as a whole), and runs in the transaction that also advances the stream's cursor.
+//! Applying one event to the projections: the event becomes an item ([`facts`]), which
+//! replaces the stored one in the fact tables, and the rollups take the difference. Applying is
+//! idempotent (an item is replaced as a whole) and runs in the transaction that also advances
+//! the stream's cursor.
 
 use chrono::{DateTime, Datelike, Utc};
 use docket_proto::docket::common::v1 as common;
 use docket_proto::docket::events::v1 as ev;
 use docket_proto::docket::events::v1::event_payload::Kind;
 use docket_proto::parse_time;
-use sea_orm::{ConnectionTrait, DbErr, Value};
+use sea_orm::{ConnectionTrait, DbErr};
 
-use crate::sql::execute;
+use crate::facts::{self, AllegationItem, CaseItem, ChargeRow, VictimRow, normalised, or_unknown};
+use crate::rollup::Delta;
 
 /// The ISO week of `time`, such as `2020-W41`.
 pub fn iso_week(time: DateTime<Utc>) -> String {
@@ -16,14 +19,12 @@ pub fn iso_week(time: DateTime<Utc>) -> String {
     format!("{}-W{:02}", week.year(), week.week())
 }
 
-fn week_of(time: Option<&prost_types::Timestamp>) -> Value {
-    time.and_then(|t| parse_time(t).ok()).map(iso_week).into()
-}
-
-fn place(name: &str) -> Value {
-    (!name.trim().is_empty())
-        .then(|| name.trim().to_owned())
-        .into()
+fn week_of(time: Option<&prost_types::Timestamp>) -> String {
+    or_unknown(
+        time.and_then(|t| parse_time(t).ok())
+            .map(iso_week)
+            .as_deref(),
+    )
 }
 
 fn enum_name<E: TryFrom<i32>>(raw: i32, name: impl Fn(&E) -> &'static str) -> String {
@@ -33,163 +34,102 @@ fn enum_name<E: TryFrom<i32>>(raw: i32, name: impl Fn(&E) -> &'static str) -> St
 /// Applies `payload` to the projections in `conn`.
 pub async fn apply<C: ConnectionTrait>(conn: &C, payload: &ev::EventPayload) -> Result<(), DbErr> {
     match &payload.kind {
-        Some(Kind::AllegationRecorded(a)) => allegation(conn, a).await,
-        Some(Kind::AllegationStatusChanged(c)) => {
-            execute(
-                conn,
-                "UPDATE allegation_facts SET status = ? WHERE allegation_id = ?",
-                vec![c.status.clone().into(), c.allegation_id.clone().into()],
-            )
-            .await
+        Some(Kind::AllegationRecorded(a)) => {
+            let before = facts::load_allegation(conn, &a.allegation_id).await?;
+            replace_allegation(conn, before, allegation(a)).await
         }
-        Some(Kind::CaseChanged(c)) => case(conn, c).await,
+        Some(Kind::AllegationStatusChanged(c)) => {
+            let Some(before) = facts::load_allegation(conn, &c.allegation_id).await? else {
+                // Intake records an allegation before any change of its status, so this is a
+                // fault at the source; stopping the stream for it would stop every figure.
+                tracing::error!(
+                    allegation = %c.allegation_id,
+                    "a status change of an allegation that was never recorded; skipped"
+                );
+                return Ok(());
+            };
+            let after = AllegationItem {
+                status: c.status.clone(),
+                ..before.clone()
+            };
+            replace_allegation(conn, Some(before), after).await
+        }
+        Some(Kind::CaseChanged(c)) => {
+            let before = facts::load_case(conn, &c.case_id).await?;
+            let after = case(c);
+            facts::store_case(conn, &after).await?;
+            let mut delta = Delta::default();
+            delta.case(before.as_ref(), Some(&after));
+            delta.apply(conn).await
+        }
         // Evidence is not counted yet; unknown kinds from a newer source are skipped.
         Some(Kind::EvidenceRecorded(_)) | None => Ok(()),
     }
 }
 
-async fn allegation<C: ConnectionTrait>(conn: &C, a: &ev::AllegationRecorded) -> Result<(), DbErr> {
-    let id: Value = a.allegation_id.clone().into();
-    for table in [
-        "allegation_violations",
-        "allegation_parties",
-        "allegation_facts",
-    ] {
-        execute(
-            conn,
-            &format!("DELETE FROM {table} WHERE allegation_id = ?"),
-            vec![id.clone()],
-        )
-        .await?;
-    }
-    let received = a
-        .received_time
-        .as_ref()
-        .and_then(|t| parse_time(t).ok())
-        .unwrap_or_default();
-    execute(
-        conn,
-        "INSERT INTO allegation_facts (allegation_id, status, received_time, incident_week, place) \
-         VALUES (?, ?, ?, ?, ?)",
-        vec![
-            id.clone(),
-            a.status.clone().into(),
-            received.into(),
-            week_of(a.incident_start_time.as_ref()),
-            place(&a.place_name),
-        ],
-    )
-    .await?;
-    let mut types: Vec<String> = a
-        .violation_types
-        .iter()
-        .map(|raw| enum_name(*raw, common::ViolationType::as_str_name))
-        .collect();
-    types.sort();
-    types.dedup();
-    for violation in types {
-        execute(
-            conn,
-            "INSERT INTO allegation_violations (allegation_id, violation_type) VALUES (?, ?)",
-            vec![id.clone(), violation.into()],
-        )
-        .await?;
-    }
-    let mut parties = a.party_codes.clone();
-    parties.sort();
-    parties.dedup();
-    for party in parties {
-        execute(
-            conn,
-            "INSERT INTO allegation_parties (allegation_id, party_code) VALUES (?, ?)",
-            vec![id.clone(), party.into()],
-        )
-        .await?;
-    }
-    Ok(())
+async fn replace_allegation<C: ConnectionTrait>(
+    conn: &C,
+    before: Option<AllegationItem>,
+    after: AllegationItem,
+) -> Result<(), DbErr> {
+    facts::store_allegation(conn, &after).await?;
+    let mut delta = Delta::default();
+    delta.allegation(before.as_ref(), Some(&after));
+    delta.apply(conn).await
 }
 
-async fn case<C: ConnectionTrait>(conn: &C, c: &ev::CaseChanged) -> Result<(), DbErr> {
-    let id: Value = c.case_id.clone().into();
-    for table in [
-        "case_parties",
-        "case_crime_types",
-        "case_victims",
-        "case_charges",
-        "case_facts",
-    ] {
-        execute(
-            conn,
-            &format!("DELETE FROM {table} WHERE case_id = ?"),
-            vec![id.clone()],
-        )
-        .await?;
+/// The allegation an event records.
+pub fn allegation(a: &ev::AllegationRecorded) -> AllegationItem {
+    AllegationItem {
+        id: a.allegation_id.clone(),
+        status: a.status.clone(),
+        received_time: a
+            .received_time
+            .as_ref()
+            .and_then(|t| parse_time(t).ok())
+            .unwrap_or_default(),
+        week: week_of(a.incident_start_time.as_ref()),
+        place: or_unknown(Some(&a.place_name)),
+        violations: normalised(
+            a.violation_types
+                .iter()
+                .map(|raw| enum_name(*raw, common::ViolationType::as_str_name))
+                .collect(),
+        ),
+        parties: normalised(a.party_codes.clone()),
     }
-    execute(
-        conn,
-        "INSERT INTO case_facts (case_id, status, incident_week, place) VALUES (?, ?, ?, ?)",
-        vec![
-            id.clone(),
-            c.status.clone().into(),
-            week_of(c.incident_start_time.as_ref()),
-            place(&c.place_name),
-        ],
-    )
-    .await?;
-    let mut parties = c.party_codes.clone();
-    parties.sort();
-    parties.dedup();
-    for party in parties {
-        execute(
-            conn,
-            "INSERT INTO case_parties (case_id, party_code) VALUES (?, ?)",
-            vec![id.clone(), party.into()],
-        )
-        .await?;
+}
+
+/// The case an event carries.
+pub fn case(c: &ev::CaseChanged) -> CaseItem {
+    CaseItem {
+        id: c.case_id.clone(),
+        status: c.status.clone(),
+        week: week_of(c.incident_start_time.as_ref()),
+        place: or_unknown(Some(&c.place_name)),
+        parties: normalised(c.party_codes.clone()),
+        crimes: normalised(c.crime_type_codes.clone()),
+        victims: c
+            .victims
+            .iter()
+            .map(|group| VictimRow {
+                count: i64::from(group.count),
+                status: enum_name(group.status, common::VictimStatus::as_str_name),
+                harm: enum_name(group.harm, common::Harm::as_str_name),
+                age_group: enum_name(group.age_group, common::AgeGroup::as_str_name),
+                sex: enum_name(group.sex, common::Sex::as_str_name),
+            })
+            .collect(),
+        charges: c
+            .charges
+            .iter()
+            .map(|charge| ChargeRow {
+                charge_id: charge.charge_id.clone(),
+                person_id: charge.person_id.clone(),
+                crime: charge.crime_type_code.clone(),
+                in_absentia: charge.in_absentia.to_string(),
+                status: charge.status.clone(),
+            })
+            .collect(),
     }
-    let mut crimes = c.crime_type_codes.clone();
-    crimes.sort();
-    crimes.dedup();
-    for crime in crimes {
-        execute(
-            conn,
-            "INSERT INTO case_crime_types (case_id, crime_type_code) VALUES (?, ?)",
-            vec![id.clone(), crime.into()],
-        )
-        .await?;
-    }
-    for (position, group) in c.victims.iter().enumerate() {
-        execute(
-            conn,
-            "INSERT INTO case_victims (case_id, position, count, victim_status, harm, age_group, sex) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-            vec![
-                id.clone(),
-                (position as i64).into(),
-                i64::from(group.count).into(),
-                enum_name(group.status, common::VictimStatus::as_str_name).into(),
-                enum_name(group.harm, common::Harm::as_str_name).into(),
-                enum_name(group.age_group, common::AgeGroup::as_str_name).into(),
-                enum_name(group.sex, common::Sex::as_str_name).into(),
-            ],
-        )
-        .await?;
-    }
-    for charge in &c.charges {
-        execute(
-            conn,
-            "INSERT INTO case_charges (charge_id, case_id, person_id, crime_type_code, in_absentia, status) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-            vec![
-                charge.charge_id.clone().into(),
-                id.clone(),
-                charge.person_id.clone().into(),
-                charge.crime_type_code.clone().into(),
-                charge.in_absentia.to_string().into(),
-                charge.status.clone().into(),
-            ],
-        )
-        .await?;
-    }
-    Ok(())
 }

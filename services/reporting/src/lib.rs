@@ -9,11 +9,17 @@
 mod access;
 mod api;
 mod apply;
+pub mod bulk;
+mod facts;
 mod migration;
 mod projector;
+mod rollup;
 mod sql;
 mod statistics;
 mod suppress;
+
+#[cfg(test)]
+mod rollup_tests;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

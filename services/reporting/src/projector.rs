@@ -22,6 +22,8 @@ use crate::sql::{execute, query};
 /// The first and the longest wait before reconnecting to a stream.
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// The most events applied in one transaction.
+const BATCH: usize = 500;
 
 /// One followed stream.
 #[derive(Debug, Clone)]
@@ -71,7 +73,9 @@ impl Projector {
         }
     }
 
-    /// Applies events until the stream ends or fails.
+    /// Applies events until the stream ends or fails. Events that have already arrived are
+    /// applied together, up to [`BATCH`] to a transaction, so catching up after a restart costs
+    /// one commit per batch rather than per event.
     async fn follow(&self) -> Result<(), String> {
         let after = cursor(&self.db, self.stream)
             .await
@@ -89,37 +93,61 @@ impl Projector {
             .into_inner();
         self.connected.store(true, Ordering::Relaxed);
         let mut last = after;
+        let mut batch = Vec::new();
+        let mut head = after;
         while let Some(message) = stream.message().await.map_err(|s| s.message().to_owned())? {
-            let Some(event) = message.event else { continue };
-            if event.sequence <= last {
-                continue; // already applied
+            let mut next = Some(message);
+            while let Some(message) = next.take() {
+                head = head.max(message.head_sequence);
+                if let Some(event) = message.event.filter(|e| e.sequence > last) {
+                    last = event.sequence;
+                    batch.push(event);
+                }
+                if batch.len() >= BATCH {
+                    break;
+                }
+                // Only what has already arrived: waiting here would delay what is ready.
+                next = match tokio::time::timeout(Duration::ZERO, stream.message()).await {
+                    Ok(message) => message.map_err(|s| s.message().to_owned())?,
+                    Err(_) => None,
+                };
             }
-            self.apply(&event).await.map_err(|e| e.to_string())?;
-            last = event.sequence;
+            if !batch.is_empty() {
+                self.apply(&batch, head).await.map_err(|e| e.to_string())?;
+                batch.clear();
+            }
+            metrics::gauge!("docket_projection_lag_events", "stream" => self.stream)
+                .set((head - last).max(0) as f64);
         }
         Ok(())
     }
 
-    async fn apply(&self, event: &ev::Event) -> Result<(), DbErr> {
+    /// Applies `events` (in order) and moves the cursor past the last, in one transaction;
+    /// `head` is the source's last sequence as the stream last said.
+    async fn apply(&self, events: &[ev::Event], head: i64) -> Result<(), DbErr> {
+        let Some(last) = events.last() else {
+            return Ok(());
+        };
         let txn = begin_write(&self.db).await?;
-        if let Some(payload) = &event.payload {
-            apply(&txn, payload).await?;
+        for event in events {
+            if let Some(payload) = &event.payload {
+                apply(&txn, payload).await?;
+            }
         }
-        let event_time = event
-            .occurred_time
-            .as_ref()
-            .and_then(|t| parse_time(t).ok());
+        let event_time = last.occurred_time.as_ref().and_then(|t| parse_time(t).ok());
         execute(
             &txn,
-            "INSERT INTO stream_cursors (stream, last_sequence, last_event_time, last_applied_time) \
-             VALUES (?, ?, ?, ?) ON CONFLICT (stream) DO UPDATE SET \
+            "INSERT INTO stream_cursors \
+             (stream, last_sequence, last_event_time, last_applied_time, source_head) \
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (stream) DO UPDATE SET \
              last_sequence = excluded.last_sequence, last_event_time = excluded.last_event_time, \
-             last_applied_time = excluded.last_applied_time",
+             last_applied_time = excluded.last_applied_time, source_head = excluded.source_head",
             vec![
                 self.stream.into(),
-                event.sequence.into(),
+                last.sequence.into(),
                 event_time.into(),
                 Utc::now().trunc_subsecs(6).into(),
+                head.max(last.sequence).into(),
             ],
         )
         .await?;

@@ -9,6 +9,7 @@ use docket_domain::Violations;
 use docket_proto::docket::reporting::v1 as pb;
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
+use crate::rollup;
 use crate::sql::query;
 use crate::suppress::{Cell, suppress};
 
@@ -108,6 +109,11 @@ fn source(measure: pb::Measure, dimension: pb::Dimension) -> Option<Source> {
     })
 }
 
+/// Whether `dimension` applies to `measure`.
+pub fn applies(measure: pb::Measure, dimension: pb::Dimension) -> bool {
+    source(measure, dimension).is_some()
+}
+
 /// Parses a request; `public_only` callers may ask only for the public audience.
 pub fn parse(request: pb::QueryStatisticsRequest) -> Result<Query, Violations> {
     let mut v = Violations::default();
@@ -135,7 +141,7 @@ pub fn parse(request: pb::QueryStatisticsRequest) -> Result<Query, Violations> {
         match pb::Dimension::try_from(*raw) {
             Ok(pb::Dimension::Unspecified) => v.add(field, "is not a dimension"),
             Ok(d) if group_by.contains(&d) => v.add(field, "repeats a dimension"),
-            Ok(d) if measure != pb::Measure::Unspecified && source(measure, d).is_none() => v.add(
+            Ok(d) if measure != pb::Measure::Unspecified && !applies(measure, d) => v.add(
                 field,
                 format!(
                     "{} does not apply to {}",
@@ -153,7 +159,7 @@ pub fn parse(request: pb::QueryStatisticsRequest) -> Result<Query, Violations> {
         match pb::Dimension::try_from(filter.dimension) {
             Ok(d)
                 if d != pb::Dimension::Unspecified
-                    && (measure == pb::Measure::Unspecified || source(measure, d).is_some()) =>
+                    && (measure == pb::Measure::Unspecified || applies(measure, d)) =>
             {
                 if filter.values.is_empty() || filter.values.len() > 100 {
                     v.add(format!("{field}.values"), "give 1 to 100 values");
@@ -181,8 +187,36 @@ pub async fn run<C: ConnectionTrait>(
     query: &Query,
     threshold: i64,
 ) -> Result<pb::QueryStatisticsResponse, DbErr> {
+    let (total, mut cells) = if rollup::covers(query.measure, &query.group_by, query.filters.len())
+    {
+        rollup::read(conn, query.measure, &query.group_by).await?
+    } else {
+        count(conn, query).await?
+    };
+    let total_suppressed = if query.public {
+        suppress(&mut cells, total, threshold)
+    } else {
+        false
+    };
+    Ok(pb::QueryStatisticsResponse {
+        total: if total_suppressed { 0 } else { total },
+        total_suppressed,
+        rows: cells
+            .into_iter()
+            .map(|c| pb::StatisticsRow {
+                keys: c.keys,
+                value: c.value,
+                suppressed: c.suppressed,
+            })
+            .collect(),
+        as_of: None,
+    })
+}
+
+/// Counts `query` from the fact tables: the total and the cells, ordered by their keys.
+pub async fn count<C: ConnectionTrait>(conn: &C, query: &Query) -> Result<(i64, Vec<Cell>), DbErr> {
     let Some(base) = base(query.measure) else {
-        return Ok(pb::QueryStatisticsResponse::default());
+        return Ok((0, Vec::new()));
     };
     let mut conditions = Vec::new();
     let mut values: Vec<Value> = Vec::new();
@@ -235,31 +269,17 @@ pub async fn run<C: ConnectionTrait>(
         }
         let key_list = keys.join(", ");
         let sql = format!(
-            "SELECT {key_list}, {} FROM {}{joins}{filter} GROUP BY {key_list} ORDER BY {key_list}",
+            "SELECT {key_list}, {} FROM {}{joins}{filter} GROUP BY {key_list}",
             base.aggregate, base.from
         );
-        for row in query_rows(conn, &sql, values, keys.len()).await? {
-            cells.push(row);
-        }
+        cells = query_rows(conn, &sql, values, keys.len()).await?;
+        // A cell where nothing is counted (a victim group of 0) is not listed, as in the rollups.
+        cells.retain(|cell| cell.value != 0);
+        // Ordered here rather than in SQL, so both databases (whatever their collation) and the
+        // rollups give the same order.
+        cells.sort_by(|a, b| a.keys.cmp(&b.keys));
     }
-    let total_suppressed = if query.public {
-        suppress(&mut cells, total, threshold)
-    } else {
-        false
-    };
-    Ok(pb::QueryStatisticsResponse {
-        total: if total_suppressed { 0 } else { total },
-        total_suppressed,
-        rows: cells
-            .into_iter()
-            .map(|c| pb::StatisticsRow {
-                keys: c.keys,
-                value: c.value,
-                suppressed: c.suppressed,
-            })
-            .collect(),
-        as_of: None,
-    })
+    Ok((total, cells))
 }
 
 async fn query_rows<C: ConnectionTrait>(

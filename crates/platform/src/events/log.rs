@@ -63,6 +63,19 @@ impl EventLog {
         self.committed.notified()
     }
 
+    /// The last sequence committed here; 0 before the first event.
+    pub async fn head(&self) -> Result<i64, DbErr> {
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(
+                self.db.get_database_backend(),
+                "SELECT last_sequence FROM event_head WHERE id = 1",
+            ))
+            .await?
+            .ok_or_else(|| DbErr::Custom("the event head row is missing".to_owned()))?;
+        row.try_get_by_index(0)
+    }
+
     /// Up to `limit` events after `after`, in order.
     pub async fn read(&self, after: i64, limit: u64) -> Result<Vec<pb::Event>, DbErr> {
         let rows = entity::Entity::find()

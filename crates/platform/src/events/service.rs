@@ -62,8 +62,13 @@ impl EventService for EventApi {
                 let woken = log.notified();
                 tokio::pin!(woken);
                 woken.as_mut().enable();
-                let events = match log.read(after, BATCH).await {
-                    Ok(events) => events,
+                // The head is read after the events, so it is never behind them.
+                let read = match log.read(after, BATCH).await {
+                    Ok(events) => log.head().await.map(|head| (events, head)),
+                    Err(cause) => Err(cause),
+                };
+                let (events, head) = match read {
+                    Ok(read) => read,
                     Err(cause) => {
                         let _ = sender.send(Err(error::internal(&cause))).await;
                         return;
@@ -72,7 +77,10 @@ impl EventService for EventApi {
                 let caught_up = (events.len() as u64) < BATCH;
                 for event in events {
                     after = event.sequence;
-                    let message = pb::StreamEventsResponse { event: Some(event) };
+                    let message = pb::StreamEventsResponse {
+                        event: Some(event),
+                        head_sequence: head,
+                    };
                     if sender.send(Ok(message)).await.is_err() {
                         return; // the reader went away
                     }

@@ -4,6 +4,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_create_projections;
+mod m20261128_000003_create_rollups;
 
 /// Every reporting migration, oldest first.
 #[derive(Debug)]
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(docket_platform::audit::CreateAuditLog),
             Box::new(m20261128_000001_create_projections::Migration),
+            Box::new(m20261128_000003_create_rollups::Migration),
         ]
     }
 }

@@ -1,0 +1,410 @@
+//! The items reporting counts — allegations and cases — as their fact rows hold them.
+//!
+//! An event becomes an item here, normalised once (values sorted and without repetition, enum
+//! values by name, a missing week or place as `unknown`), and both the fact tables and the
+//! rollups are written from that item; the item as stored before a change is read back from the
+//! fact tables, so the rollups can take away exactly what they were given.
+
+use sea_orm::{ConnectionTrait, DbErr, Value};
+
+use crate::sql::{execute, query};
+
+/// What an unknown week or place is counted as.
+pub const UNKNOWN: &str = "unknown";
+
+/// An allegation, as counted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AllegationItem {
+    pub id: String,
+    pub status: String,
+    pub received_time: chrono::DateTime<chrono::Utc>,
+    /// ISO week of the incident, such as `2020-W41`, or [`UNKNOWN`].
+    pub week: String,
+    /// Place name of the incident, or [`UNKNOWN`].
+    pub place: String,
+    pub violations: Vec<String>,
+    pub parties: Vec<String>,
+}
+
+/// A case, as counted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CaseItem {
+    pub id: String,
+    pub status: String,
+    pub week: String,
+    pub place: String,
+    pub parties: Vec<String>,
+    pub crimes: Vec<String>,
+    pub victims: Vec<VictimRow>,
+    pub charges: Vec<ChargeRow>,
+}
+
+/// One group of a case's casualty figures.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VictimRow {
+    pub count: i64,
+    pub status: String,
+    pub harm: String,
+    pub age_group: String,
+    pub sex: String,
+}
+
+/// One charge of a case.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChargeRow {
+    pub charge_id: String,
+    pub person_id: String,
+    pub crime: String,
+    /// `true` or `false`, as the row key shows it.
+    pub in_absentia: String,
+    pub status: String,
+}
+
+/// `values` sorted, without repetition or blanks.
+pub fn normalised(mut values: Vec<String>) -> Vec<String> {
+    values.retain(|v| !v.trim().is_empty());
+    values.sort();
+    values.dedup();
+    values
+}
+
+/// `value` trimmed, or [`UNKNOWN`] when blank.
+pub fn or_unknown(value: Option<&str>) -> String {
+    match value.map(str::trim) {
+        Some(v) if !v.is_empty() => v.to_owned(),
+        _ => UNKNOWN.to_owned(),
+    }
+}
+
+/// `NULL` for [`UNKNOWN`], as the fact tables keep it.
+fn nullable(value: &str) -> Value {
+    (value != UNKNOWN).then(|| value.to_owned()).into()
+}
+
+const ALLEGATION_TABLES: [&str; 3] = [
+    "allegation_violations",
+    "allegation_parties",
+    "allegation_facts",
+];
+
+const CASE_TABLES: [&str; 5] = [
+    "case_parties",
+    "case_crime_types",
+    "case_victims",
+    "case_charges",
+    "case_facts",
+];
+
+async fn delete_rows<C: ConnectionTrait>(
+    conn: &C,
+    tables: &[&str],
+    key: &str,
+    id: &str,
+) -> Result<(), DbErr> {
+    for table in tables {
+        execute(
+            conn,
+            &format!("DELETE FROM {table} WHERE {key} = ?"),
+            vec![id.into()],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn strings<C: ConnectionTrait>(conn: &C, sql: &str, id: &str) -> Result<Vec<String>, DbErr> {
+    query(conn, sql, vec![id.into()])
+        .await?
+        .iter()
+        .map(|row| row.try_get_by_index(0))
+        .collect()
+}
+
+/// The allegation `id` as stored, if it is.
+pub async fn load_allegation<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+) -> Result<Option<AllegationItem>, DbErr> {
+    let rows = query(
+        conn,
+        "SELECT status, received_time, incident_week, place FROM allegation_facts \
+         WHERE allegation_id = ?",
+        vec![id.into()],
+    )
+    .await?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let week: Option<String> = row.try_get_by_index(2)?;
+    let place: Option<String> = row.try_get_by_index(3)?;
+    Ok(Some(AllegationItem {
+        id: id.to_owned(),
+        status: row.try_get_by_index(0)?,
+        received_time: row.try_get_by_index(1)?,
+        week: or_unknown(week.as_deref()),
+        place: or_unknown(place.as_deref()),
+        violations: strings(
+            conn,
+            "SELECT violation_type FROM allegation_violations WHERE allegation_id = ? \
+             ORDER BY violation_type",
+            id,
+        )
+        .await?,
+        parties: strings(
+            conn,
+            "SELECT party_code FROM allegation_parties WHERE allegation_id = ? ORDER BY party_code",
+            id,
+        )
+        .await?,
+    }))
+}
+
+/// Replaces the stored allegation with `item`.
+pub async fn store_allegation<C: ConnectionTrait>(
+    conn: &C,
+    item: &AllegationItem,
+) -> Result<(), DbErr> {
+    delete_rows(conn, &ALLEGATION_TABLES, "allegation_id", &item.id).await?;
+    insert_allegations(conn, std::slice::from_ref(item)).await
+}
+
+/// Inserts `items`, none of them stored yet, with a few statements for all of them.
+pub async fn insert_allegations<C: ConnectionTrait>(
+    conn: &C,
+    items: &[AllegationItem],
+) -> Result<(), DbErr> {
+    let mut facts = Rows::new(
+        "allegation_facts (allegation_id, status, received_time, incident_week, place)",
+        5,
+    );
+    let mut violations = Rows::new("allegation_violations (allegation_id, violation_type)", 2);
+    let mut parties = Rows::new("allegation_parties (allegation_id, party_code)", 2);
+    for item in items {
+        facts
+            .push(
+                conn,
+                vec![
+                    item.id.clone().into(),
+                    item.status.clone().into(),
+                    item.received_time.into(),
+                    nullable(&item.week),
+                    nullable(&item.place),
+                ],
+            )
+            .await?;
+        for violation in &item.violations {
+            violations
+                .push(conn, vec![item.id.clone().into(), violation.clone().into()])
+                .await?;
+        }
+        for party in &item.parties {
+            parties
+                .push(conn, vec![item.id.clone().into(), party.clone().into()])
+                .await?;
+        }
+    }
+    facts.flush(conn).await?;
+    violations.flush(conn).await?;
+    parties.flush(conn).await
+}
+
+/// The case `id` as stored, if it is.
+pub async fn load_case<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<CaseItem>, DbErr> {
+    let rows = query(
+        conn,
+        "SELECT status, incident_week, place FROM case_facts WHERE case_id = ?",
+        vec![id.into()],
+    )
+    .await?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let week: Option<String> = row.try_get_by_index(1)?;
+    let place: Option<String> = row.try_get_by_index(2)?;
+    let victims = query(
+        conn,
+        "SELECT count, victim_status, harm, age_group, sex FROM case_victims WHERE case_id = ? \
+         ORDER BY position",
+        vec![id.into()],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(VictimRow {
+            count: row.try_get_by_index(0)?,
+            status: row.try_get_by_index(1)?,
+            harm: row.try_get_by_index(2)?,
+            age_group: row.try_get_by_index(3)?,
+            sex: row.try_get_by_index(4)?,
+        })
+    })
+    .collect::<Result<_, DbErr>>()?;
+    let charges = query(
+        conn,
+        "SELECT charge_id, person_id, crime_type_code, in_absentia, status FROM case_charges \
+         WHERE case_id = ? ORDER BY charge_id",
+        vec![id.into()],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(ChargeRow {
+            charge_id: row.try_get_by_index(0)?,
+            person_id: row.try_get_by_index(1)?,
+            crime: row.try_get_by_index(2)?,
+            in_absentia: row.try_get_by_index(3)?,
+            status: row.try_get_by_index(4)?,
+        })
+    })
+    .collect::<Result<_, DbErr>>()?;
+    Ok(Some(CaseItem {
+        id: id.to_owned(),
+        status: row.try_get_by_index(0)?,
+        week: or_unknown(week.as_deref()),
+        place: or_unknown(place.as_deref()),
+        parties: strings(
+            conn,
+            "SELECT party_code FROM case_parties WHERE case_id = ? ORDER BY party_code",
+            id,
+        )
+        .await?,
+        crimes: strings(
+            conn,
+            "SELECT crime_type_code FROM case_crime_types WHERE case_id = ? \
+             ORDER BY crime_type_code",
+            id,
+        )
+        .await?,
+        victims,
+        charges,
+    }))
+}
+
+/// Replaces the stored case with `item`.
+pub async fn store_case<C: ConnectionTrait>(conn: &C, item: &CaseItem) -> Result<(), DbErr> {
+    delete_rows(conn, &CASE_TABLES, "case_id", &item.id).await?;
+    insert_cases(conn, std::slice::from_ref(item)).await
+}
+
+/// Inserts `items`, none of them stored yet, with a few statements for all of them.
+pub async fn insert_cases<C: ConnectionTrait>(conn: &C, items: &[CaseItem]) -> Result<(), DbErr> {
+    let mut facts = Rows::new("case_facts (case_id, status, incident_week, place)", 4);
+    let mut parties = Rows::new("case_parties (case_id, party_code)", 2);
+    let mut crimes = Rows::new("case_crime_types (case_id, crime_type_code)", 2);
+    let mut victims = Rows::new(
+        "case_victims (case_id, position, count, victim_status, harm, age_group, sex)",
+        7,
+    );
+    let mut charges = Rows::new(
+        "case_charges (charge_id, case_id, person_id, crime_type_code, in_absentia, status)",
+        6,
+    );
+    for item in items {
+        let id = || Value::from(item.id.clone());
+        facts
+            .push(
+                conn,
+                vec![
+                    id(),
+                    item.status.clone().into(),
+                    nullable(&item.week),
+                    nullable(&item.place),
+                ],
+            )
+            .await?;
+        for party in &item.parties {
+            parties.push(conn, vec![id(), party.clone().into()]).await?;
+        }
+        for crime in &item.crimes {
+            crimes.push(conn, vec![id(), crime.clone().into()]).await?;
+        }
+        for (position, group) in item.victims.iter().enumerate() {
+            victims
+                .push(
+                    conn,
+                    vec![
+                        id(),
+                        (position as i64).into(),
+                        group.count.into(),
+                        group.status.clone().into(),
+                        group.harm.clone().into(),
+                        group.age_group.clone().into(),
+                        group.sex.clone().into(),
+                    ],
+                )
+                .await?;
+        }
+        for charge in &item.charges {
+            charges
+                .push(
+                    conn,
+                    vec![
+                        charge.charge_id.clone().into(),
+                        id(),
+                        charge.person_id.clone().into(),
+                        charge.crime.clone().into(),
+                        charge.in_absentia.clone().into(),
+                        charge.status.clone().into(),
+                    ],
+                )
+                .await?;
+        }
+    }
+    facts.flush(conn).await?;
+    parties.flush(conn).await?;
+    crimes.flush(conn).await?;
+    victims.flush(conn).await?;
+    charges.flush(conn).await
+}
+
+/// Rows for one table, inserted many to a statement.
+pub struct Rows {
+    into: &'static str,
+    width: usize,
+    suffix: &'static str,
+    values: Vec<Value>,
+}
+
+impl Rows {
+    /// Values per statement: well under SQLite's limit of 32 766 parameters.
+    const MAX_VALUES: usize = 4_000;
+
+    pub fn new(into: &'static str, width: usize) -> Self {
+        Self::with_suffix(into, width, "")
+    }
+
+    /// Rows inserted with `suffix` (such as an `ON CONFLICT` clause) after the values.
+    pub fn with_suffix(into: &'static str, width: usize, suffix: &'static str) -> Self {
+        Self {
+            into,
+            width,
+            suffix,
+            values: Vec::new(),
+        }
+    }
+
+    /// Adds one row; inserts the rows gathered so far when there are enough.
+    pub async fn push<C: ConnectionTrait>(
+        &mut self,
+        conn: &C,
+        row: Vec<Value>,
+    ) -> Result<(), DbErr> {
+        debug_assert_eq!(row.len(), self.width);
+        self.values.extend(row);
+        if self.values.len() + self.width > Self::MAX_VALUES {
+            self.flush(conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Inserts the rows gathered so far.
+    pub async fn flush<C: ConnectionTrait>(&mut self, conn: &C) -> Result<(), DbErr> {
+        if self.values.is_empty() {
+            return Ok(());
+        }
+        let row = format!("({})", vec!["?"; self.width].join(", "));
+        let rows = vec![row; self.values.len() / self.width].join(", ");
+        let sql = format!("INSERT INTO {} VALUES {rows}{}", self.into, self.suffix);
+        execute(conn, &sql, std::mem::take(&mut self.values)).await
+    }
+}

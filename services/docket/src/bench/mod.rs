@@ -7,6 +7,7 @@
 mod baseline;
 mod load;
 mod report;
+mod statistics;
 mod workload;
 
 use std::time::Duration;
@@ -31,6 +32,17 @@ pub struct BenchArgs {
     /// Size of the uploaded file, in MiB.
     #[arg(long, default_value_t = 256)]
     pub upload_mib: usize,
+    /// Reporting's database (a PostgreSQL URL of an empty database); default: SQLite in a
+    /// temporary directory.
+    #[arg(long)]
+    pub reporting_database_url: Option<String>,
+    /// Allegations (each with its case) in reporting's projections at which `QueryStatistics`
+    /// is measured, loaded in bulk one size after the other; `0` skips the step.
+    #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
+    pub statistics_at: Vec<usize>,
+    /// Skip submissions and uploads (to measure statistics alone).
+    #[arg(long)]
+    pub statistics_only: bool,
     /// Also write the figures as JSON to this file.
     #[arg(long)]
     pub json: Option<std::path::PathBuf>,
@@ -48,27 +60,75 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(url) = &args.database_url {
         settings.set_database_url(ServiceKind::Intake, url.clone());
     }
+    if let Some(url) = &args.reporting_database_url {
+        settings.set_database_url(ServiceKind::Reporting, url.clone());
+    }
     settings.settle_ports()?;
     let options = HostOptions::from_settings(&settings)?;
     let (shutdown, _) = Shutdown::new();
     let case_management =
         docket_case_management::CaseManagement::start(&settings, options.clone()).await?;
     let reporting = docket_reporting::Reporting::start(&settings, options.clone()).await?;
+    let reporting_addr = reporting.local_addr();
     let intake = docket_intake::Intake::start(&settings, options).await?;
     let intake_addr = intake.local_addr();
     tokio::spawn(case_management.serve(shutdown.signal()));
     tokio::spawn(reporting.serve(shutdown.signal()));
     tokio::spawn(intake.serve(shutdown.signal()));
     let baseline = baseline::start().await?;
-    let token = TokenIssuer::development(&settings)?.mint(
-        "bench",
-        Role::IntakeOfficer,
-        Duration::from_secs(3_600),
-    )?;
+    let issuer = TokenIssuer::development(&settings)?;
+    let token = issuer.mint("bench", Role::IntakeOfficer, Duration::from_secs(3_600))?;
     let workload = workload::Workload::connect(baseline, intake_addr, &token).await?;
 
     let step = Duration::from_secs(args.seconds);
     let mut report = Report::new(args.database_url.is_some());
+    if !args.statistics_only {
+        submissions_and_uploads(&workload, &args, &mut report).await?;
+    }
+    let sizes: Vec<usize> = args
+        .statistics_at
+        .iter()
+        .copied()
+        .filter(|n| *n > 0)
+        .collect();
+    if !sizes.is_empty() {
+        let analyst = issuer.mint("bench", Role::Analyst, Duration::from_secs(3_600))?;
+        let client = statistics::client(reporting_addr, workload::Bearer::new(&analyst)?).await?;
+        let db = docket_platform::db::connect(&settings.database_url(ServiceKind::Reporting))
+            .await
+            .context("cannot open reporting's database")?;
+        let mut loaded = 0;
+        for size in sizes {
+            if size <= loaded {
+                continue;
+            }
+            eprintln!("QueryStatistics at {size} allegations with cases…");
+            let load_seconds = statistics::load(db.clone(), loaded, size).await?;
+            loaded = size;
+            let echo = workload.echo(1, step).await;
+            let grouped = statistics::query(&client, step, false).await;
+            // Counting from the fact tables is slow at this size: a few calls are enough.
+            let filtered = statistics::query(&client, step / 5, true).await;
+            report.statistics(size, load_seconds, echo, grouped, filtered);
+        }
+    }
+    report.peak_memory();
+    shutdown.trigger();
+
+    println!("{}", report.table());
+    if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+async fn submissions_and_uploads(
+    workload: &workload::Workload,
+    args: &BenchArgs,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let step = Duration::from_secs(args.seconds);
     for concurrency in CONCURRENCIES {
         eprintln!("echo and SubmitAllegation at concurrency {concurrency}…");
         let echo = workload.echo(concurrency, step).await;
@@ -81,13 +141,5 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .await
         .context("the upload benchmark failed")?;
     report.uploads(uploads);
-    report.peak_memory();
-    shutdown.trigger();
-
-    println!("{}", report.table());
-    if let Some(path) = &args.json {
-        std::fs::write(path, serde_json::to_string_pretty(&report)?)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
     Ok(())
 }

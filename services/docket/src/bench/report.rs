@@ -1,6 +1,7 @@
 //! The figures of a run, each beside its limit.
 
 use super::load::Stats;
+use super::statistics::StatisticsRow;
 use super::workload::Uploads;
 
 #[derive(Debug, serde::Serialize)]
@@ -18,6 +19,7 @@ pub struct Report {
     pub cores: usize,
     pub submissions: Vec<SubmissionRow>,
     pub uploads: Option<Uploads>,
+    pub statistics: Vec<StatisticsRow>,
     /// Peak resident memory of this process (services, baseline and load generator), in MB.
     pub peak_memory_mb: Option<f64>,
 }
@@ -33,6 +35,7 @@ impl Report {
             cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             submissions: Vec::new(),
             uploads: None,
+            statistics: Vec::new(),
             peak_memory_mb: None,
         }
     }
@@ -48,6 +51,29 @@ impl Report {
             echo,
             submit,
             ratio,
+        });
+    }
+
+    pub fn statistics(
+        &mut self,
+        items: usize,
+        load_seconds: f64,
+        echo: Stats,
+        grouped: Stats,
+        filtered: Stats,
+    ) {
+        let p99_ratio = if echo.p99_ms > 0.0 {
+            grouped.p99_ms / echo.p99_ms
+        } else {
+            0.0
+        };
+        self.statistics.push(StatisticsRow {
+            items,
+            load_seconds,
+            echo,
+            grouped,
+            filtered,
+            p99_ratio,
         });
     }
 
@@ -76,7 +102,9 @@ impl Report {
             "docket bench — {} on {} cores\n\n",
             self.database, self.cores
         );
-        out.push_str("conc | echo/s  | echo p50/p99 ms | submit/s | submit p50/p99 ms | submit/echo | errors\n");
+        if !self.submissions.is_empty() {
+            out.push_str("conc | echo/s  | echo p50/p99 ms | submit/s | submit p50/p99 ms | submit/echo | errors\n");
+        }
         for row in &self.submissions {
             out.push_str(&format!(
                 "{:>4} | {:>7.0} | {:>6.2} / {:<6.2} | {:>8.0} | {:>7.2} / {:<7.2} | {:>10.1}% | {}\n",
@@ -100,10 +128,29 @@ impl Report {
                 u.evidence_upload_mb_s / u.bare_hashing_upload_mb_s * 100.0
             ));
         }
+        if !self.statistics.is_empty() {
+            out.push_str("\nQueryStatistics by two dimensions, one call at a time (ms):\n");
+            out.push_str("    items | echo p50/p99   | grouped p50/p99 | p99/echo p99 | filtered p50/p99 | load s | errors\n");
+            for row in &self.statistics {
+                out.push_str(&format!(
+                    "{:>9} | {:>5.2} / {:<6.2} | {:>6.2} / {:<6.2} | {:>11.1}x | {:>7.1} / {:<7.1} | {:>6.0} | {}\n",
+                    row.items,
+                    row.echo.p50_ms,
+                    row.echo.p99_ms,
+                    row.grouped.p50_ms,
+                    row.grouped.p99_ms,
+                    row.p99_ratio,
+                    row.filtered.p50_ms,
+                    row.filtered.p99_ms,
+                    row.load_seconds,
+                    row.echo.errors + row.grouped.errors + row.filtered.errors,
+                ));
+            }
+            out.push_str("(grouped: unfiltered, answered from the rollups; filtered: one filter, counted from the fact tables)\n");
+        }
         if let Some(mb) = self.peak_memory_mb {
             out.push_str(&format!("peak memory of the process: {mb:.0} MB\n"));
         }
-        out.push_str("QueryStatistics at 10^5 / 10^6: not measured yet (reporting's statistics are not in this build)\n");
         out
     }
 }

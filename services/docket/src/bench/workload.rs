@@ -22,6 +22,12 @@ type Intake = IntakeServiceClient<InterceptedService<Channel, Bearer>>;
 #[derive(Clone)]
 pub struct Bearer(MetadataValue<tonic::metadata::Ascii>);
 
+impl Bearer {
+    pub fn new(token: &str) -> anyhow::Result<Self> {
+        Ok(Self(format!("Bearer {token}").parse()?))
+    }
+}
+
 impl tonic::service::Interceptor for Bearer {
     fn call(
         &mut self,
@@ -47,7 +53,7 @@ pub struct Workload {
     intake: Intake,
 }
 
-async fn connect(addr: SocketAddr) -> anyhow::Result<Channel> {
+pub async fn connect(addr: SocketAddr) -> anyhow::Result<Channel> {
     Ok(Channel::from_shared(format!("http://{addr}"))?
         .tcp_nodelay(true)
         .http2_adaptive_window(true)
@@ -110,7 +116,7 @@ impl Workload {
         intake: SocketAddr,
         token: &str,
     ) -> anyhow::Result<Self> {
-        let bearer = Bearer(format!("Bearer {token}").parse()?);
+        let bearer = Bearer::new(token)?;
         Ok(Self {
             baseline: BenchServiceClient::new(connect(baseline).await?),
             intake: IntakeServiceClient::with_interceptor(connect(intake).await?, bearer),

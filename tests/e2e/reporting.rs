@@ -1,6 +1,8 @@
 //! Reporting: figures from the projections of both services' events, exact for the office,
 //! suppressed where small for the public, and the same after a restart.
 
+mod restart;
+
 use std::time::Duration;
 
 use docket_e2e::{Backend, ReportingClient, TestApp, allegation, on_every_backend, submit_request};

@@ -35,6 +35,8 @@ pub struct TestDatabases {
 struct PostgresDatabases {
     admin_url: String,
     prefix: String,
+    /// Databases made by [`TestDatabases::another`], dropped with the others.
+    others: Vec<String>,
 }
 
 impl TestDatabases {
@@ -62,7 +64,11 @@ impl TestDatabases {
                         .expect("a test database can be created");
                 }
                 admin.close().await.expect("the admin connection closes");
-                Some(PostgresDatabases { admin_url, prefix })
+                Some(PostgresDatabases {
+                    admin_url,
+                    prefix,
+                    others: Vec::new(),
+                })
             }
         };
         Some(Self { dir, postgres })
@@ -71,6 +77,30 @@ impl TestDatabases {
     /// The data directory of the test.
     pub fn data_dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The URL of one more empty database, `name`, beside the services' (a second reporting
+    /// database to rebuild the projections from scratch, say).
+    pub async fn another(&mut self, name: &str) -> String {
+        let Some(pg) = &mut self.postgres else {
+            return format!(
+                "sqlite://{}?mode=rwc",
+                self.dir.path().join(format!("{name}.db")).display()
+            );
+        };
+        let database = format!("{}_{name}", pg.prefix);
+        let admin = Database::connect(pg.admin_url.as_str())
+            .await
+            .expect("the PostgreSQL server accepts connections");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {database}"))
+            .await
+            .expect("a test database can be created");
+        admin.close().await.expect("the admin connection closes");
+        let mut url = url::Url::parse(&pg.admin_url).expect("DOCKET_TEST_DATABASE_URL is a URL");
+        url.set_path(&database);
+        pg.others.push(database);
+        url.to_string()
     }
 
     /// The database URL of a service.
@@ -111,12 +141,13 @@ impl Drop for TestDatabases {
                 .expect("a runtime for clean-up");
             runtime.block_on(async {
                 let admin = Database::connect(pg.admin_url.as_str()).await?;
-                for kind in ServiceKind::ALL {
+                let names = ServiceKind::ALL
+                    .iter()
+                    .map(|kind| database_name(&pg.prefix, *kind))
+                    .chain(pg.others.iter().cloned());
+                for name in names {
                     admin
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                            database_name(&pg.prefix, kind)
-                        ))
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                         .await?;
                 }
                 admin.close().await

@@ -44,7 +44,7 @@ pub struct TestApp {
     pub reporting_addr: SocketAddr,
     intake: Running,
     case_management: Option<Running>,
-    reporting: Running,
+    reporting: Option<Running>,
     databases: TestDatabases,
 }
 
@@ -132,6 +132,44 @@ impl TestApp {
         self.case_management = Some(Running::spawn(|signal| case_management.serve(signal)));
     }
 
+    /// Stops reporting alone, wherever its projectors are.
+    pub async fn stop_reporting(&mut self) {
+        if let Some(running) = self.reporting.take() {
+            running.stop().await;
+        }
+    }
+
+    /// Starts reporting again, on the address and database it had.
+    pub async fn start_reporting(&mut self) {
+        let mut settings = self.settings.clone();
+        settings.reporting.listen = self.reporting_addr;
+        let reporting = Reporting::start(&settings, options(&settings))
+            .await
+            .expect("reporting starts again");
+        self.reporting = Some(Running::spawn(|signal| reporting.serve(signal)));
+    }
+
+    /// Starts a second reporting on a new empty database, following the same streams: its
+    /// projections are built from scratch.
+    pub async fn start_another_reporting(&mut self, name: &str) -> Another {
+        let mut settings = self.settings.clone();
+        settings.set_listen(ServiceKind::Reporting, "127.0.0.1:0".parse().unwrap());
+        settings.set_database_url(ServiceKind::Reporting, self.databases.another(name).await);
+        let reporting = Reporting::start(&settings, options(&settings))
+            .await
+            .expect("another reporting starts");
+        Another {
+            addr: reporting.local_addr(),
+            running: Running::spawn(|signal| reporting.serve(signal)),
+        }
+    }
+
+    /// A client of the reporting at `addr` acting in `role`.
+    pub async fn reporting_at(&self, addr: SocketAddr, role: Role) -> ReportingClient {
+        let bearer = Bearer::token(&self.token(role, role.as_str()));
+        ReportingServiceClient::with_interceptor(channel(addr).await, bearer)
+    }
+
     /// A development token for `subject` in `role`, as `docket token` mints them.
     pub fn token(&self, role: Role, subject: &str) -> String {
         TokenIssuer::development(&self.settings)
@@ -205,8 +243,7 @@ impl TestApp {
 
     /// A client of reporting acting in `role`.
     pub async fn reporting_as(&self, role: Role) -> ReportingClient {
-        let bearer = Bearer::token(&self.token(role, role.as_str()));
-        ReportingServiceClient::with_interceptor(channel(self.reporting_addr).await, bearer)
+        self.reporting_at(self.reporting_addr, role).await
     }
 
     /// A client of the event stream of the service at `addr`, acting in `role`.
@@ -242,7 +279,9 @@ impl TestApp {
     pub async fn stop(mut self) -> TestDatabases {
         // Reporting first: its projectors follow the others' event streams, which would hold
         // their drain open until the grace period ends.
-        self.reporting.stop().await;
+        if let Some(running) = self.reporting.take() {
+            running.stop().await;
+        }
         self.intake.stop().await;
         if let Some(running) = self.case_management.take() {
             running.stop().await;
@@ -279,7 +318,7 @@ impl Started {
             settings,
             intake: Running::spawn(|signal| intake.serve(signal)),
             case_management: Some(Running::spawn(|signal| case_management.serve(signal))),
-            reporting: Running::spawn(|signal| reporting.serve(signal)),
+            reporting: Some(Running::spawn(|signal| reporting.serve(signal))),
             databases,
         }
     }
@@ -290,6 +329,19 @@ fn options(settings: &Settings) -> HostOptions {
     HostOptions {
         shutdown_grace: Duration::from_secs(5),
         ..HostOptions::from_settings(settings).expect("the tests' TLS files are readable")
+    }
+}
+
+/// A service started beside the app's own, stopped by its test.
+#[derive(Debug)]
+pub struct Another {
+    pub addr: SocketAddr,
+    running: Running,
+}
+
+impl Another {
+    pub async fn stop(self) {
+        self.running.stop().await;
     }
 }
 

@@ -3,7 +3,7 @@
 //! What is recorded: per RPC, `docket_rpc_requests_total{service,method,code}` and the latency
 //! histogram `docket_rpc_duration_seconds{service,method}`; the outbox's
 //! `docket_outbox_backlog` and `docket_outbox_delivery_failures_total`; intake's
-//! `docket_evidence_bytes_stored_total`. Without a listener the calls that record are no-ops.
+//! `docket_evidence_bytes_stored_total`; reporting's `docket_projection_lag_events{stream}`. Without a listener the calls that record are no-ops.
 
 use std::net::SocketAddr;
 

@@ -11,6 +11,7 @@ on_every_backend!(
     a_retried_submission_returns_the_original_and_creates_nothing,
     a_request_id_reused_for_another_allegation_is_refused,
     references_are_numbered_without_gaps_under_concurrent_submissions,
+    submissions_committed_together_succeed_or_fail_each_on_its_own,
     listing_pages_through_every_allegation_in_order,
     listing_filters_by_status_violation_type_party_and_time,
     a_page_token_is_refused_with_other_filters,
@@ -157,6 +158,68 @@ async fn references_are_numbered_without_gaps_under_concurrent_submissions(backe
     references.sort();
     let year = chrono_year_now();
     let expected: Vec<String> = (1..=18).map(|n| format!("ALG-{year}-{n:06}")).collect();
+    assert_eq!(references, expected);
+    app.stop().await;
+}
+
+/// Concurrent submissions are committed in batches: retries, a reused request id and new
+/// submissions arriving together each get their own answer, and nothing refused uses a number.
+async fn submissions_committed_together_succeed_or_fail_each_on_its_own(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..40 {
+        let mut intake = app.intake().await;
+        tasks.spawn(async move {
+            let mut request = submit_request(allegation());
+            match i % 5 {
+                // The same submission retried: one allegation.
+                0 => request.request_id = "retried".into(),
+                // One request id for different allegations: the first stored wins.
+                1 => {
+                    request.request_id = "reused".into();
+                    request.allegation.as_mut().unwrap().narrative = format!("Account {i}.");
+                }
+                _ => {}
+            }
+            (i % 5, intake.submit_allegation(request).await)
+        });
+    }
+    let (mut retried, mut reused, mut refused, mut references) =
+        (Vec::new(), Vec::new(), 0, Vec::new());
+    while let Some(result) = tasks.join_next().await {
+        match result.unwrap() {
+            (_, Err(status)) => {
+                assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+                refused += 1;
+            }
+            (kind, Ok(answer)) => {
+                let stored = answer.into_inner().allegation.unwrap();
+                match kind {
+                    0 => retried.push(stored.id.clone()),
+                    1 => reused.push(stored.id.clone()),
+                    _ => {}
+                }
+                references.push(stored.reference);
+            }
+        }
+    }
+    retried.dedup();
+    assert_eq!(
+        retried.len(),
+        1,
+        "every retry answers with the one allegation"
+    );
+    assert_eq!(
+        (reused.len(), refused),
+        (1, 7),
+        "one reuse stored, the others refused"
+    );
+    references.sort();
+    references.dedup();
+    let year = chrono_year_now();
+    let expected: Vec<String> = (1..=26).map(|n| format!("ALG-{year}-{n:06}")).collect();
     assert_eq!(references, expected);
     app.stop().await;
 }

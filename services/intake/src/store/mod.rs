@@ -27,20 +27,30 @@ pub struct AllegationStore {
     sealer: Sealer,
     events: EventLog,
     dispatcher: Dispatcher,
+    /// Where submissions queue to be committed in batches; see [`submit`].
+    submissions: Option<submit::Queue>,
 }
 
 impl AllegationStore {
+    /// The store, and the task that commits its submissions (which ends when the last clone
+    /// of the store is dropped). Call inside the runtime.
     pub fn new(
         db: DatabaseConnection,
         sealer: Sealer,
         events: EventLog,
         dispatcher: Dispatcher,
     ) -> Self {
-        Self {
+        let committer = Self {
             db,
             sealer,
             events,
             dispatcher,
+            submissions: None,
+        };
+        let submissions = Some(submit::Queue::start(committer.clone()));
+        Self {
+            submissions,
+            ..committer
         }
     }
 }

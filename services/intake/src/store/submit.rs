@@ -1,4 +1,12 @@
 //! Registering a new allegation, idempotently by request id, with a gap-free reference.
+//!
+//! Group commit: every submission takes the year's reference counter, the audit head and the
+//! event head until its transaction commits, so submissions are committed one at a time
+//! whatever the concurrency, and each would pay a durable commit of its own. Instead they
+//! queue, and one task commits them in batches: each submission in a savepoint of the batch's
+//! transaction (so one that fails takes nothing else with it), one durable commit for all, and
+//! only then is each answered. Durability and every ordering guarantee stay as they were; the
+//! commit and the locks are paid once per batch.
 
 use chrono::{DateTime, Datelike, SubsecRound, Utc};
 use docket_domain::Violations;
@@ -16,8 +24,9 @@ use docket_proto::timestamp;
 use sea_orm::entity::prelude::*;
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
-    QueryFilter, SqlErr, Statement,
+    QueryFilter, SqlErr, Statement, TransactionTrait,
 };
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::AllegationStore;
@@ -45,6 +54,44 @@ pub struct Submitted {
     pub created: bool,
 }
 
+/// The most submissions committed together.
+const MAX_BATCH: usize = 256;
+/// Submissions waiting for the committer; callers wait (and so slow down) beyond this.
+const QUEUED: usize = 1_024;
+
+/// A submission waiting to be committed, with who made it and where the outcome goes.
+#[derive(Debug)]
+struct Job {
+    submission: Submission,
+    call: CallContext,
+    outcome: oneshot::Sender<Result<Submitted, IntakeError>>,
+}
+
+/// The queue of the task that commits submissions in batches.
+#[derive(Debug, Clone)]
+pub(super) struct Queue(mpsc::Sender<Job>);
+
+impl Queue {
+    /// Starts the committer over `store` (a store without a queue of its own).
+    pub(super) fn start(store: AllegationStore) -> Self {
+        let (sender, mut jobs) = mpsc::channel::<Job>(QUEUED);
+        tokio::spawn(async move {
+            // Ends when every sender (every clone of the store that queues) is gone.
+            while let Some(first) = jobs.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match jobs.try_recv() {
+                        Ok(job) => batch.push(job),
+                        Err(_) => break,
+                    }
+                }
+                store.commit_batch(batch).await;
+            }
+        });
+        Self(sender)
+    }
+}
+
 impl AllegationStore {
     /// Stores `submission`, or returns the allegation an earlier call with the same request id
     /// stored. The answer shows the source's identity only to roles that may see it.
@@ -66,7 +113,7 @@ impl AllegationStore {
     ) -> Result<Submitted, IntakeError> {
         let request_id = submission.request_id.clone();
         let fingerprint = submission.fingerprint.clone();
-        match self.try_submit(submission, call).await {
+        match self.queue(submission, call).await {
             // A concurrent call with the same request id committed first. (Only on PostgreSQL:
             // SQLite's IMMEDIATE transactions serialise the check in `try_submit`.)
             Err(IntakeError::Database(error)) if is_unique_violation(&error) => {
@@ -85,23 +132,96 @@ impl AllegationStore {
         }
     }
 
-    async fn try_submit(
+    /// Stores `submission` with the next batch and waits until that batch has committed.
+    async fn queue(
         &self,
         submission: Submission,
         call: &CallContext,
     ) -> Result<Submitted, IntakeError> {
-        let txn = begin_write(&self.db).await?;
-        if let Some(existing) = self.replay(&txn, &submission).await? {
+        let (outcome, committed) = oneshot::channel();
+        let job = Job {
+            submission,
+            call: call.clone(),
+            outcome,
+        };
+        match &self.submissions {
+            Some(Queue(queue)) => queue.send(job).await.map_err(|_| committer_gone())?,
+            // The committer's own store commits directly, as a batch of one.
+            None => self.commit_batch(vec![job]).await,
+        }
+        committed.await.map_err(|_| committer_gone())?
+    }
+
+    /// Commits `batch` in one transaction and tells each job its outcome.
+    async fn commit_batch(&self, batch: Vec<Job>) {
+        let txn = match begin_write(&self.db).await {
+            Ok(txn) => txn,
+            Err(error) => {
+                let message = error.to_string();
+                for job in batch {
+                    let _ = job.outcome.send(Err(batch_failed(&message)));
+                }
+                return;
+            }
+        };
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for job in batch {
+            let outcome = self.submit_one(&txn, job.submission, &job.call).await;
+            outcomes.push((job.outcome, outcome));
+        }
+        match txn.commit().await {
+            Ok(()) => {
+                self.events.committed();
+                for (sender, outcome) in outcomes {
+                    let _ = sender.send(outcome);
+                }
+            }
+            Err(error) => {
+                let message = error.to_string();
+                for (sender, outcome) in outcomes {
+                    // A submission refused on its own merits stays refused; the others were
+                    // not stored.
+                    let _ = sender.send(outcome.and_then(|_| Err(batch_failed(&message))));
+                }
+            }
+        }
+    }
+
+    /// Stores one submission inside the batch's transaction, in a savepoint of its own.
+    async fn submit_one(
+        &self,
+        txn: &DatabaseTransaction,
+        submission: Submission,
+        call: &CallContext,
+    ) -> Result<Submitted, IntakeError> {
+        let savepoint = txn.begin().await?;
+        match self.submit_in(&savepoint, submission, call).await {
+            Ok(submitted) => {
+                savepoint.commit().await?;
+                Ok(submitted)
+            }
+            Err(error) => {
+                savepoint.rollback().await?;
+                Err(error)
+            }
+        }
+    }
+
+    async fn submit_in(
+        &self,
+        txn: &DatabaseTransaction,
+        submission: Submission,
+        call: &CallContext,
+    ) -> Result<Submitted, IntakeError> {
+        if let Some(existing) = self.replay(txn, &submission).await? {
             return Ok(existing);
         }
         let id = submission.id;
         let sealed = self.seal_source(id, submission.allegation.source())?;
-        let event = insert(&txn, submission, sealed).await?;
+        let event = insert(txn, submission, sealed).await?;
         let audit = AuditRecord::succeeded(call, "submit allegation", vec![id.to_string()]);
-        journal::record(&txn, &audit, Some(&event)).await?;
-        let allegation = self.load_one(&txn, id).await?;
-        txn.commit().await?;
-        self.events.committed();
+        journal::record(txn, &audit, Some(&event)).await?;
+        let allegation = self.load_one(txn, id).await?;
         Ok(Submitted {
             allegation,
             created: true,
@@ -220,6 +340,18 @@ fn recorded(
             },
         )),
     }
+}
+
+fn committer_gone() -> IntakeError {
+    IntakeError::Database(DbErr::Custom(
+        "the submission committer has stopped".to_owned(),
+    ))
+}
+
+fn batch_failed(cause: &str) -> IntakeError {
+    IntakeError::Database(DbErr::Custom(format!(
+        "the submissions committed with this one could not be committed: {cause}"
+    )))
 }
 
 fn is_unique_violation(error: &DbErr) -> bool {

@@ -1,12 +1,15 @@
-//! `docket bench`: starts the services in this process on loopback (SQLite in a temporary
-//! directory by default, intake on PostgreSQL with `--database-url`), and measures them beside
-//! a bare tonic baseline on the same runtime: submissions per second and latency at several
-//! concurrencies against echo, and evidence upload throughput against raw SHA-256 and a bare
-//! hashing upload. Prints a table, and JSON with `--json`.
+//! `docket bench`: starts the services as `docket serve` in a child process on loopback (SQLite
+//! in a temporary directory by default, intake or reporting on PostgreSQL with
+//! `--database-url` / `--reporting-database-url`), and measures them beside a bare tonic
+//! baseline in this process: submissions per second and latency at several concurrencies
+//! against echo, evidence upload throughput against raw SHA-256 and a bare hashing upload,
+//! `QueryStatistics` over 10^5 and 10^6 allegations with cases against echo latency, and the
+//! services' peak memory. Prints a table, and JSON with `--json`.
 
 mod baseline;
 mod load;
 mod report;
+mod services;
 mod statistics;
 mod workload;
 
@@ -14,8 +17,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use docket_platform::auth::{Role, TokenIssuer};
-use docket_platform::grpc::HostOptions;
-use docket_platform::shutdown::Shutdown;
 use docket_platform::{ServiceKind, Settings};
 
 pub use report::Report;
@@ -64,17 +65,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         settings.set_database_url(ServiceKind::Reporting, url.clone());
     }
     settings.settle_ports()?;
-    let options = HostOptions::from_settings(&settings)?;
-    let (shutdown, _) = Shutdown::new();
-    let case_management =
-        docket_case_management::CaseManagement::start(&settings, options.clone()).await?;
-    let reporting = docket_reporting::Reporting::start(&settings, options.clone()).await?;
-    let reporting_addr = reporting.local_addr();
-    let intake = docket_intake::Intake::start(&settings, options).await?;
-    let intake_addr = intake.local_addr();
-    tokio::spawn(case_management.serve(shutdown.signal()));
-    tokio::spawn(reporting.serve(shutdown.signal()));
-    tokio::spawn(intake.serve(shutdown.signal()));
+    eprintln!("starting the services (docket serve, in a child process)…");
+    let services = services::Services::start(&settings).await?;
+    let intake_addr = settings.listen(ServiceKind::Intake);
+    let reporting_addr = settings.listen(ServiceKind::Reporting);
     let baseline = baseline::start().await?;
     let issuer = TokenIssuer::development(&settings)?;
     let token = issuer.mint("bench", Role::IntakeOfficer, Duration::from_secs(3_600))?;
@@ -112,8 +106,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             report.statistics(size, load_seconds, echo, grouped, filtered);
         }
     }
-    report.peak_memory();
-    shutdown.trigger();
+    report.peak_memory(services.peak_memory_mb());
+    drop(services);
 
     println!("{}", report.table());
     if let Some(path) = &args.json {

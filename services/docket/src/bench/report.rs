@@ -20,8 +20,11 @@ pub struct Report {
     pub submissions: Vec<SubmissionRow>,
     pub uploads: Option<Uploads>,
     pub statistics: Vec<StatisticsRow>,
-    /// Peak resident memory of this process (services, baseline and load generator), in MB.
+    /// Peak resident memory of the services' process over the whole run, in MB.
     pub peak_memory_mb: Option<f64>,
+    /// Peak resident memory of the benchmark's own process (baseline server, load generator,
+    /// the uploaded file, the bulk loader), in MB.
+    pub bench_peak_memory_mb: Option<f64>,
 }
 
 impl Report {
@@ -37,6 +40,7 @@ impl Report {
             uploads: None,
             statistics: Vec::new(),
             peak_memory_mb: None,
+            bench_peak_memory_mb: None,
         }
     }
 
@@ -81,20 +85,11 @@ impl Report {
         self.uploads = Some(uploads);
     }
 
-    /// Reads the process's peak resident memory (Linux).
-    pub fn peak_memory(&mut self) {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        self.peak_memory_mb = status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|rest| {
-                rest.trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-            })
-            .map(|kb| kb / 1024.0);
+    /// Records the services' peak memory, and reads this process's own (Linux).
+    pub fn peak_memory(&mut self, services: Option<f64>) {
+        self.peak_memory_mb = services;
+        self.bench_peak_memory_mb =
+            super::services::peak_memory_mb(std::path::Path::new("/proc/self/status"));
     }
 
     pub fn table(&self) -> String {
@@ -149,7 +144,14 @@ impl Report {
             out.push_str("(grouped: unfiltered, answered from the rollups; filtered: one filter, counted from the fact tables)\n");
         }
         if let Some(mb) = self.peak_memory_mb {
-            out.push_str(&format!("peak memory of the process: {mb:.0} MB\n"));
+            out.push_str(&format!(
+                "peak memory of the services' process: {mb:.0} MB (target < 200 MB)\n"
+            ));
+        }
+        if let Some(mb) = self.bench_peak_memory_mb {
+            out.push_str(&format!(
+                "peak memory of the benchmark's own process: {mb:.0} MB\n"
+            ));
         }
         out
     }

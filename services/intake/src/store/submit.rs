@@ -164,13 +164,22 @@ impl AllegationStore {
                 return;
             }
         };
-        let mut outcomes = Vec::with_capacity(batch.len());
+        let started = std::time::Instant::now();
+        let size = batch.len();
+        let mut outcomes = Vec::with_capacity(size);
         for job in batch {
             let outcome = self.submit_one(&txn, job.submission, &job.call).await;
             outcomes.push((job.outcome, outcome));
         }
+        let written = started.elapsed();
         match txn.commit().await {
             Ok(()) => {
+                tracing::debug!(
+                    size,
+                    written_ms = written.as_secs_f64() * 1e3,
+                    committed_ms = (started.elapsed() - written).as_secs_f64() * 1e3,
+                    "committed a batch of submissions"
+                );
                 self.events.committed();
                 for (sender, outcome) in outcomes {
                     let _ = sender.send(outcome);

@@ -11,6 +11,7 @@ mod delivery;
 mod events;
 mod evidence;
 mod hosting;
+mod leases;
 mod receipts;
 mod reporting;
 mod s3;

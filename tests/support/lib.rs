@@ -42,9 +42,11 @@ pub struct TestApp {
     pub intake_addr: SocketAddr,
     pub case_management_addr: SocketAddr,
     pub reporting_addr: SocketAddr,
-    intake: Running,
+    /// The leases the first intake and reporting instances compete for, with their holder ids.
+    pub lease_holders: Vec<(String, String)>,
+    intake: Option<Running>,
     case_management: Option<Running>,
-    reporting: Running,
+    reporting: Option<Running>,
     databases: TestDatabases,
 }
 
@@ -130,6 +132,72 @@ impl TestApp {
             .await
             .expect("case management starts again");
         self.case_management = Some(Running::spawn(|signal| case_management.serve(signal)));
+    }
+
+    /// Starts one more instance of intake or reporting (`kind`) on the same databases, as a
+    /// second replica would run, on an address of its own.
+    pub async fn start_replica(&self, kind: ServiceKind) -> Replica {
+        let mut settings = self.settings.clone();
+        settings.set_listen(kind, "127.0.0.1:0".parse().expect("a socket address"));
+        let options = options(&settings);
+        let (addr, lease_holders, running) = match kind {
+            ServiceKind::Intake => {
+                let intake = Intake::start(&settings, options)
+                    .await
+                    .expect("a replica starts");
+                let holders = intake.lease_holders();
+                (
+                    intake.local_addr(),
+                    holders,
+                    Running::spawn(|s| intake.serve(s)),
+                )
+            }
+            ServiceKind::Reporting => {
+                let reporting = Reporting::start(&settings, options)
+                    .await
+                    .expect("a replica starts");
+                let holders = reporting.lease_holders();
+                (
+                    reporting.local_addr(),
+                    holders,
+                    Running::spawn(|s| reporting.serve(s)),
+                )
+            }
+            ServiceKind::CaseManagement => panic!("case management takes no lease"),
+        };
+        Replica {
+            addr,
+            lease_holders,
+            running,
+        }
+    }
+
+    /// Stops the first intake instance (the one `intake()` clients reach) and waits for it.
+    pub async fn stop_intake(&mut self) {
+        if let Some(running) = self.intake.take() {
+            running.stop().await;
+        }
+    }
+
+    /// Kills the first intake instance as a crash would: nothing is finished or released.
+    pub async fn kill_intake(&mut self) {
+        if let Some(running) = self.intake.take() {
+            running.kill().await;
+        }
+    }
+
+    /// Kills the first reporting instance as a crash would: nothing is finished or released.
+    pub async fn kill_reporting(&mut self) {
+        if let Some(running) = self.reporting.take() {
+            running.kill().await;
+        }
+    }
+
+    /// Stops the first reporting instance and waits for it.
+    pub async fn stop_reporting(&mut self) {
+        if let Some(running) = self.reporting.take() {
+            running.stop().await;
+        }
     }
 
     /// A development token for `subject` in `role`, as `docket token` mints them.
@@ -242,8 +310,12 @@ impl TestApp {
     pub async fn stop(mut self) -> TestDatabases {
         // Reporting first: its projectors follow the others' event streams, which would hold
         // their drain open until the grace period ends.
-        self.reporting.stop().await;
-        self.intake.stop().await;
+        if let Some(running) = self.reporting.take() {
+            running.stop().await;
+        }
+        if let Some(running) = self.intake.take() {
+            running.stop().await;
+        }
         if let Some(running) = self.case_management.take() {
             running.stop().await;
         }
@@ -272,14 +344,17 @@ impl Started {
             case_management,
             reporting,
         } = self;
+        let mut lease_holders = intake.lease_holders();
+        lease_holders.extend(reporting.lease_holders());
         TestApp {
+            lease_holders,
             intake_addr: intake.local_addr(),
             case_management_addr: case_management.local_addr(),
             reporting_addr: reporting.local_addr(),
             settings,
-            intake: Running::spawn(|signal| intake.serve(signal)),
+            intake: Some(Running::spawn(|signal| intake.serve(signal))),
             case_management: Some(Running::spawn(|signal| case_management.serve(signal))),
-            reporting: Running::spawn(|signal| reporting.serve(signal)),
+            reporting: Some(Running::spawn(|signal| reporting.serve(signal))),
             databases,
         }
     }
@@ -290,6 +365,27 @@ fn options(settings: &Settings) -> HostOptions {
     HostOptions {
         shutdown_grace: Duration::from_secs(5),
         ..HostOptions::from_settings(settings).expect("the tests' TLS files are readable")
+    }
+}
+
+/// Another instance of a service on the same databases.
+#[derive(Debug)]
+pub struct Replica {
+    pub addr: SocketAddr,
+    /// The leases it competes for, with its holder id in each.
+    pub lease_holders: Vec<(String, String)>,
+    running: Running,
+}
+
+impl Replica {
+    /// Stops it and waits until it has stopped cleanly.
+    pub async fn stop(self) {
+        self.running.stop().await;
+    }
+
+    /// Kills it as a crash would: nothing is finished or released.
+    pub async fn kill(self) {
+        self.running.kill().await;
     }
 }
 
@@ -310,6 +406,11 @@ impl Running {
             shutdown,
             task: tokio::spawn(serve(signal)),
         }
+    }
+
+    async fn kill(self) {
+        self.task.abort();
+        let _ = self.task.await;
     }
 
     async fn stop(self) {

@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod grpc;
 pub mod journal;
+pub mod lease;
 pub mod metrics;
 pub mod outbox;
 pub mod paging;

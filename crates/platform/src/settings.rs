@@ -30,6 +30,9 @@ keys = {}
 
 [metrics]
 
+[leases]
+ttl_seconds = 15
+
 [limits]
 max_concurrent_requests_per_connection = 64
 max_in_flight_requests = 512
@@ -69,6 +72,7 @@ pub struct Settings {
     pub tls: TlsSettings,
     pub limits: LimitSettings,
     pub metrics: MetricsSettings,
+    pub leases: LeaseSettings,
     pub intake: IntakeSettings,
     pub case_management: CaseManagementSettings,
     pub reporting: ReportingSettings,
@@ -159,6 +163,23 @@ pub struct TlsSettings {
 pub struct MetricsSettings {
     /// Where `/metrics` is served, for example `0.0.0.0:9100`. Unset: no metrics listener.
     pub listen: Option<SocketAddr>,
+}
+
+/// Database leases that keep work which must not run twice (intake's outbox dispatcher,
+/// reporting's projectors) to one replica at a time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeaseSettings {
+    /// How long a lease lasts unless renewed; it is renewed every third of that. The longer, the
+    /// later another replica takes over from one that died; the shorter, the more often the
+    /// database is written. At least 1.
+    pub ttl_seconds: std::num::NonZeroU64,
+}
+
+impl LeaseSettings {
+    pub fn ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.ttl_seconds.get())
+    }
 }
 
 /// Limits that keep one client from starving the others.

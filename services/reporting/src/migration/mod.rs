@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(docket_platform::audit::CreateAuditLog),
             Box::new(m20261128_000001_create_projections::Migration),
+            Box::new(docket_platform::lease::CreateLeases),
         ]
     }
 }

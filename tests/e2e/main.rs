@@ -12,6 +12,7 @@ mod events;
 mod evidence;
 mod hosting;
 mod leases;
+mod outage;
 mod receipts;
 mod reporting;
 mod s3;

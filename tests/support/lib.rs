@@ -10,6 +10,7 @@
 mod case_fixtures;
 mod database;
 mod fixtures;
+mod proxy;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -32,8 +33,9 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 pub use case_fixtures::{case_message, snapshot};
-pub use database::{Backend, TestDatabases};
+pub use database::{Backend, POSTGRES_VARIABLE, TestDatabases};
 pub use fixtures::{allegation, field_violations, submit_request};
+pub use proxy::TcpProxy;
 
 /// The three services running over one set of test databases.
 #[derive(Debug)]

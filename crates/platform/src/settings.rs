@@ -33,6 +33,10 @@ keys = {}
 [leases]
 ttl_seconds = 15
 
+[database]
+connect_timeout_ms = 2000
+acquire_timeout_ms = 2000
+
 [limits]
 max_concurrent_requests_per_connection = 64
 max_in_flight_requests = 512
@@ -73,6 +77,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub metrics: MetricsSettings,
     pub leases: LeaseSettings,
+    pub database: DatabaseSettings,
     pub intake: IntakeSettings,
     pub case_management: CaseManagementSettings,
     pub reporting: ReportingSettings,
@@ -163,6 +168,27 @@ pub struct TlsSettings {
 pub struct MetricsSettings {
     /// Where `/metrics` is served, for example `0.0.0.0:9100`. Unset: no metrics listener.
     pub listen: Option<SocketAddr>,
+}
+
+/// How long a call waits for its database before it is answered `UNAVAILABLE`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// Milliseconds to open one connection to a database server. At least 1.
+    pub connect_timeout_ms: std::num::NonZeroU64,
+    /// Milliseconds a call waits for a pooled connection, opening a new one included, before
+    /// it gives up with `UNAVAILABLE`. At least 1.
+    pub acquire_timeout_ms: std::num::NonZeroU64,
+}
+
+impl DatabaseSettings {
+    pub fn connect_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.connect_timeout_ms.get())
+    }
+
+    pub fn acquire_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.acquire_timeout_ms.get())
+    }
 }
 
 /// Database leases that keep work which must not run twice (intake's outbox dispatcher,

@@ -79,7 +79,7 @@ impl Intake {
         let sealer = Sealer::from_settings(settings)?;
         let verifier = TokenVerifier::from_settings(settings)?;
         let url = settings.database_url(ServiceKind::Intake);
-        let db = docket_platform::db::connect_and_migrate::<Migrator>(&url)
+        let db = docket_platform::db::connect_and_migrate::<Migrator>(&url, &settings.database)
             .await
             .with_context(|| format!("cannot open the intake database {}", redact(&url)))?;
         let blobs = match (&settings.intake.blob_store_url, &settings.intake.blob_dir) {

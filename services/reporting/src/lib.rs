@@ -62,7 +62,7 @@ impl Reporting {
     pub async fn start(settings: &Settings, options: HostOptions) -> anyhow::Result<Self> {
         let url = settings.database_url(ServiceKind::Reporting);
         let verifier = TokenVerifier::from_settings(settings)?;
-        let db = docket_platform::db::connect_and_migrate::<Migrator>(&url)
+        let db = docket_platform::db::connect_and_migrate::<Migrator>(&url, &settings.database)
             .await
             .with_context(|| {
                 format!(

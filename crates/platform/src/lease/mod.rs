@@ -234,7 +234,8 @@ mod tests {
 
     async fn database(dir: &tempfile::TempDir) -> DatabaseConnection {
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("l.db").display());
-        let db = crate::db::connect(&url).await.unwrap();
+        let settings = crate::Settings::defaults().unwrap();
+        let db = crate::db::connect(&url, &settings.database).await.unwrap();
         CreateLeases.up(&SchemaManager::new(&db)).await.unwrap();
         db
     }

@@ -17,6 +17,7 @@ request_timeout_seconds = 30
 
 [log]
 filter = "info"
+format = "text"
 
 [auth]
 issuer = "docket"
@@ -224,6 +225,16 @@ pub struct LimitSettings {
 pub struct LogSettings {
     /// A `tracing` filter such as `info` or `docket_intake=debug,info`. `RUST_LOG` wins when set.
     pub filter: String,
+    /// `text` (human-readable, the default) or `json` (one object per line, for collectors).
+    pub format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// Settings of one service.

@@ -98,7 +98,7 @@ impl Cli {
                 settings.log.filter.as_str()
             }
         };
-        docket_platform::telemetry::init(filter);
+        docket_platform::telemetry::init(filter, settings.log.format);
         match self.command {
             Command::Serve { service } => {
                 let kinds = match service {

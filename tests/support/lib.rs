@@ -71,7 +71,11 @@ impl TestApp {
 
     async fn start(databases: TestDatabases, configure: impl FnOnce(&mut Settings)) -> Self {
         if std::env::var_os("TEST_LOG").is_some() {
-            docket_platform::telemetry::init("info", docket_platform::settings::LogFormat::Text);
+            let _ = docket_platform::telemetry::init(
+                "info",
+                docket_platform::settings::LogFormat::Text,
+                None,
+            );
         }
         let mut settings = Settings::defaults().expect("the built-in settings load");
         settings.data_dir = databases.data_dir().to_owned();

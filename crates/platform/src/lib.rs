@@ -18,5 +18,6 @@ pub mod secrets;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
+pub mod trace_context;
 
 pub use settings::{Mode, ServiceKind, Settings};

@@ -29,6 +29,8 @@ keys = {}
 
 [tls]
 
+[traces]
+
 [metrics]
 
 [leases]
@@ -77,6 +79,7 @@ pub struct Settings {
     pub tls: TlsSettings,
     pub limits: LimitSettings,
     pub metrics: MetricsSettings,
+    pub traces: TraceSettings,
     pub leases: LeaseSettings,
     pub database: DatabaseSettings,
     pub intake: IntakeSettings,
@@ -161,6 +164,15 @@ pub struct TlsSettings {
     pub client_ca_file: Option<PathBuf>,
     /// The CA trusted when calling the other services over `https://`.
     pub ca_file: Option<PathBuf>,
+}
+
+/// OpenTelemetry traces.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceSettings {
+    /// The OTLP/gRPC endpoint spans are exported to, for example `http://otel-collector:4317`.
+    /// Unset: no traces are exported and no trace context is propagated.
+    pub otlp_endpoint: Option<String>,
 }
 
 /// Prometheus metrics.

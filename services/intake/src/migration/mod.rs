@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(docket_platform::events::CreateEventLog),
             Box::new(docket_platform::outbox::CreateOutbox),
             Box::new(docket_platform::lease::CreateLeases),
+            Box::new(docket_platform::outbox::AddOutboxTraceParent),
         ]
     }
 }

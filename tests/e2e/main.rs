@@ -11,6 +11,8 @@ mod delivery;
 mod events;
 mod evidence;
 mod hosting;
+mod leases;
+mod outage;
 mod receipts;
 mod reporting;
 mod s3;

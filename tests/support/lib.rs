@@ -10,6 +10,7 @@
 mod case_fixtures;
 mod database;
 mod fixtures;
+mod proxy;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -32,8 +33,9 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 pub use case_fixtures::{case_message, snapshot};
-pub use database::{Backend, TestDatabases};
+pub use database::{Backend, POSTGRES_VARIABLE, TestDatabases};
 pub use fixtures::{allegation, field_violations, submit_request};
+pub use proxy::TcpProxy;
 
 /// The three services running over one set of test databases.
 #[derive(Debug)]
@@ -42,7 +44,9 @@ pub struct TestApp {
     pub intake_addr: SocketAddr,
     pub case_management_addr: SocketAddr,
     pub reporting_addr: SocketAddr,
-    intake: Running,
+    /// The leases the first intake and reporting instances compete for, with their holder ids.
+    pub lease_holders: Vec<(String, String)>,
+    intake: Option<Running>,
     case_management: Option<Running>,
     reporting: Option<Running>,
     databases: TestDatabases,
@@ -67,7 +71,11 @@ impl TestApp {
 
     async fn start(databases: TestDatabases, configure: impl FnOnce(&mut Settings)) -> Self {
         if std::env::var_os("TEST_LOG").is_some() {
-            docket_platform::telemetry::init("info");
+            let _ = docket_platform::telemetry::init(
+                "info",
+                docket_platform::settings::LogFormat::Text,
+                None,
+            );
         }
         let mut settings = Settings::defaults().expect("the built-in settings load");
         settings.data_dir = databases.data_dir().to_owned();
@@ -132,7 +140,66 @@ impl TestApp {
         self.case_management = Some(Running::spawn(|signal| case_management.serve(signal)));
     }
 
-    /// Stops reporting alone, wherever its projectors are.
+    /// Starts one more instance of intake or reporting (`kind`) on the same databases, as a
+    /// second replica would run, on an address of its own.
+    pub async fn start_replica(&self, kind: ServiceKind) -> Replica {
+        let mut settings = self.settings.clone();
+        settings.set_listen(kind, "127.0.0.1:0".parse().expect("a socket address"));
+        let options = options(&settings);
+        let (addr, lease_holders, running) = match kind {
+            ServiceKind::Intake => {
+                let intake = Intake::start(&settings, options)
+                    .await
+                    .expect("a replica starts");
+                let holders = intake.lease_holders();
+                (
+                    intake.local_addr(),
+                    holders,
+                    Running::spawn(|s| intake.serve(s)),
+                )
+            }
+            ServiceKind::Reporting => {
+                let reporting = Reporting::start(&settings, options)
+                    .await
+                    .expect("a replica starts");
+                let holders = reporting.lease_holders();
+                (
+                    reporting.local_addr(),
+                    holders,
+                    Running::spawn(|s| reporting.serve(s)),
+                )
+            }
+            ServiceKind::CaseManagement => panic!("case management takes no lease"),
+        };
+        Replica {
+            addr,
+            lease_holders,
+            running,
+        }
+    }
+
+    /// Stops the first intake instance (the one `intake()` clients reach) and waits for it.
+    pub async fn stop_intake(&mut self) {
+        if let Some(running) = self.intake.take() {
+            running.stop().await;
+        }
+    }
+
+    /// Kills the first intake instance as a crash would: nothing is finished or released.
+    pub async fn kill_intake(&mut self) {
+        if let Some(running) = self.intake.take() {
+            running.kill().await;
+        }
+    }
+
+    /// Kills the first reporting instance as a crash would: nothing is finished or released.
+    pub async fn kill_reporting(&mut self) {
+        if let Some(running) = self.reporting.take() {
+            running.kill().await;
+        }
+    }
+
+    /// Stops the first reporting instance and waits for it.
     pub async fn stop_reporting(&mut self) {
         if let Some(running) = self.reporting.take() {
             running.stop().await;
@@ -151,15 +218,16 @@ impl TestApp {
 
     /// Starts a second reporting on a new empty database, following the same streams: its
     /// projections are built from scratch.
-    pub async fn start_another_reporting(&mut self, name: &str) -> Another {
+    pub async fn start_another_reporting(&mut self, name: &str) -> Replica {
         let mut settings = self.settings.clone();
         settings.set_listen(ServiceKind::Reporting, "127.0.0.1:0".parse().unwrap());
         settings.set_database_url(ServiceKind::Reporting, self.databases.another(name).await);
         let reporting = Reporting::start(&settings, options(&settings))
             .await
             .expect("another reporting starts");
-        Another {
+        Replica {
             addr: reporting.local_addr(),
+            lease_holders: reporting.lease_holders(),
             running: Running::spawn(|signal| reporting.serve(signal)),
         }
     }
@@ -282,7 +350,9 @@ impl TestApp {
         if let Some(running) = self.reporting.take() {
             running.stop().await;
         }
-        self.intake.stop().await;
+        if let Some(running) = self.intake.take() {
+            running.stop().await;
+        }
         if let Some(running) = self.case_management.take() {
             running.stop().await;
         }
@@ -311,12 +381,15 @@ impl Started {
             case_management,
             reporting,
         } = self;
+        let mut lease_holders = intake.lease_holders();
+        lease_holders.extend(reporting.lease_holders());
         TestApp {
+            lease_holders,
             intake_addr: intake.local_addr(),
             case_management_addr: case_management.local_addr(),
             reporting_addr: reporting.local_addr(),
             settings,
-            intake: Running::spawn(|signal| intake.serve(signal)),
+            intake: Some(Running::spawn(|signal| intake.serve(signal))),
             case_management: Some(Running::spawn(|signal| case_management.serve(signal))),
             reporting: Some(Running::spawn(|signal| reporting.serve(signal))),
             databases,
@@ -332,16 +405,24 @@ fn options(settings: &Settings) -> HostOptions {
     }
 }
 
-/// A service started beside the app's own, stopped by its test.
+/// Another instance of a service on the same databases.
 #[derive(Debug)]
-pub struct Another {
+pub struct Replica {
     pub addr: SocketAddr,
+    /// The leases it competes for, with its holder id in each.
+    pub lease_holders: Vec<(String, String)>,
     running: Running,
 }
 
-impl Another {
+impl Replica {
+    /// Stops it and waits until it has stopped cleanly.
     pub async fn stop(self) {
         self.running.stop().await;
+    }
+
+    /// Kills it as a crash would: nothing is finished or released.
+    pub async fn kill(self) {
+        self.running.kill().await;
     }
 }
 
@@ -362,6 +443,11 @@ impl Running {
             shutdown,
             task: tokio::spawn(serve(signal)),
         }
+    }
+
+    async fn kill(self) {
+        self.task.abort();
+        let _ = self.task.await;
     }
 
     async fn stop(self) {

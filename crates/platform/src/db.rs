@@ -8,20 +8,23 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::settings::DatabaseSettings;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr, RuntimeErr,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
 /// Connects to `url` (`sqlite://…` or `postgres://…`), creating a SQLite file and its directory
-/// when missing.
-pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+/// when missing. A call that cannot get a connection within `settings.acquire_timeout_ms`
+/// fails with an error [`is_unavailable`] recognises; the pool opens new connections by itself
+/// once the server is back.
+pub async fn connect(url: &str, settings: &DatabaseSettings) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(10))
+        .connect_timeout(settings.connect_timeout())
+        .acquire_timeout(settings.acquire_timeout())
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         create_sqlite_directory(url)?;
@@ -44,8 +47,11 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 }
 
 /// Connects to `url` and applies every pending migration of `M`.
-pub async fn connect_and_migrate<M: MigratorTrait>(url: &str) -> Result<DatabaseConnection, DbErr> {
-    let db = connect(url).await?;
+pub async fn connect_and_migrate<M: MigratorTrait>(
+    url: &str,
+    settings: &DatabaseSettings,
+) -> Result<DatabaseConnection, DbErr> {
+    let db = connect(url, settings).await?;
     M::up(&db, None).await?;
     Ok(db)
 }
@@ -61,9 +67,35 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
     .await
 }
 
-/// Whether an error means the database could not be reached, rather than a failed statement.
+/// Whether an error means the database could not be reached (or was lost mid-call), rather than
+/// a failed statement: the client may try again.
 pub fn is_unavailable(error: &DbErr) -> bool {
+    if let DbErr::Exec(RuntimeErr::SqlxError(cause)) | DbErr::Query(RuntimeErr::SqlxError(cause)) =
+        error
+    {
+        return is_connection_error(cause);
+    }
     matches!(error, DbErr::ConnectionAcquire(_) | DbErr::Conn(_))
+}
+
+/// Errors of the connection rather than of the statement: the socket broke, the pool gave up,
+/// or the server says it is shutting down or cannot take connections (SQLSTATE class 08,
+/// 57P01–57P03, 53300).
+fn is_connection_error(error: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    if let Error::Database(database) = error {
+        return database.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        });
+    }
+    matches!(
+        error,
+        Error::Io(_)
+            | Error::Tls(_)
+            | Error::PoolTimedOut
+            | Error::PoolClosed
+            | Error::WorkerCrashed
+    )
 }
 
 /// `url` with any password replaced by `***`, fit for logs and error messages.

@@ -43,3 +43,13 @@ pub fn unavailable(error: &(dyn std::error::Error + 'static)) -> Status {
     tracing::warn!(%error, "dependency unavailable");
     Status::unavailable("the service's database is unavailable; try again")
 }
+
+/// A database error as the client sees it: `UNAVAILABLE` when the database could not be reached
+/// (the call changed nothing and may be retried), otherwise `INTERNAL`.
+pub fn database(error: &sea_orm::DbErr) -> Status {
+    if crate::db::is_unavailable(error) {
+        unavailable(error)
+    } else {
+        internal(error)
+    }
+}

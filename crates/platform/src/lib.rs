@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod grpc;
 pub mod journal;
+pub mod lease;
 pub mod metrics;
 pub mod outbox;
 pub mod paging;
@@ -17,5 +18,6 @@ pub mod secrets;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
+pub mod trace_context;
 
 pub use settings::{Mode, ServiceKind, Settings};

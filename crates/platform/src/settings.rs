@@ -17,6 +17,7 @@ request_timeout_seconds = 30
 
 [log]
 filter = "info"
+format = "text"
 
 [auth]
 issuer = "docket"
@@ -28,7 +29,16 @@ keys = {}
 
 [tls]
 
+[traces]
+
 [metrics]
+
+[leases]
+ttl_seconds = 15
+
+[database]
+connect_timeout_ms = 2000
+acquire_timeout_ms = 2000
 
 [limits]
 max_concurrent_requests_per_connection = 64
@@ -69,6 +79,9 @@ pub struct Settings {
     pub tls: TlsSettings,
     pub limits: LimitSettings,
     pub metrics: MetricsSettings,
+    pub traces: TraceSettings,
+    pub leases: LeaseSettings,
+    pub database: DatabaseSettings,
     pub intake: IntakeSettings,
     pub case_management: CaseManagementSettings,
     pub reporting: ReportingSettings,
@@ -153,12 +166,59 @@ pub struct TlsSettings {
     pub ca_file: Option<PathBuf>,
 }
 
+/// OpenTelemetry traces.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TraceSettings {
+    /// The OTLP/gRPC endpoint spans are exported to, for example `http://otel-collector:4317`.
+    /// Unset: no traces are exported and no trace context is propagated.
+    pub otlp_endpoint: Option<String>,
+}
+
 /// Prometheus metrics.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsSettings {
     /// Where `/metrics` is served, for example `0.0.0.0:9100`. Unset: no metrics listener.
     pub listen: Option<SocketAddr>,
+}
+
+/// How long a call waits for its database before it is answered `UNAVAILABLE`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// Milliseconds to open one connection to a database server. At least 1.
+    pub connect_timeout_ms: std::num::NonZeroU64,
+    /// Milliseconds a call waits for a pooled connection, opening a new one included, before
+    /// it gives up with `UNAVAILABLE`. At least 1.
+    pub acquire_timeout_ms: std::num::NonZeroU64,
+}
+
+impl DatabaseSettings {
+    pub fn connect_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.connect_timeout_ms.get())
+    }
+
+    pub fn acquire_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.acquire_timeout_ms.get())
+    }
+}
+
+/// Database leases that keep work which must not run twice (intake's outbox dispatcher,
+/// reporting's projectors) to one replica at a time.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeaseSettings {
+    /// How long a lease lasts unless renewed; it is renewed every third of that. The longer, the
+    /// later another replica takes over from one that died; the shorter, the more often the
+    /// database is written. At least 1.
+    pub ttl_seconds: std::num::NonZeroU64,
+}
+
+impl LeaseSettings {
+    pub fn ttl(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.ttl_seconds.get())
+    }
 }
 
 /// Limits that keep one client from starving the others.
@@ -177,6 +237,16 @@ pub struct LimitSettings {
 pub struct LogSettings {
     /// A `tracing` filter such as `info` or `docket_intake=debug,info`. `RUST_LOG` wins when set.
     pub filter: String,
+    /// `text` (human-readable, the default) or `json` (one object per line, for collectors).
+    pub format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// Settings of one service.

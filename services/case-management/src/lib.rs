@@ -70,7 +70,7 @@ impl CaseManagement {
         let sealer = Sealer::from_settings(settings)?;
         let verifier = TokenVerifier::from_settings(settings)?;
         let url = settings.database_url(ServiceKind::CaseManagement);
-        let db = docket_platform::db::connect_and_migrate::<Migrator>(&url)
+        let db = docket_platform::db::connect_and_migrate::<Migrator>(&url, &settings.database)
             .await
             .with_context(|| {
                 format!(

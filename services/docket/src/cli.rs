@@ -98,14 +98,24 @@ impl Cli {
                 settings.log.filter.as_str()
             }
         };
-        docket_platform::telemetry::init(filter);
+        let telemetry = docket_platform::telemetry::init(
+            filter,
+            settings.log.format,
+            settings.traces.otlp_endpoint.as_deref(),
+        )?;
+        let outcome = self.execute(&settings).await;
+        telemetry.shutdown().await;
+        outcome
+    }
+
+    async fn execute(self, settings: &Settings) -> anyhow::Result<()> {
         match self.command {
             Command::Serve { service } => {
                 let kinds = match service {
                     Some(service) => vec![service.into()],
                     None => ServiceKind::ALL.to_vec(),
                 };
-                crate::serve::run(&settings, &kinds).await
+                crate::serve::run(settings, &kinds).await
             }
             Command::Bench(args) => crate::bench::run(args).await,
             Command::Migrate { service } => {
@@ -113,10 +123,10 @@ impl Cli {
                     Some(service) => vec![service.into()],
                     None => ServiceKind::ALL.to_vec(),
                 };
-                crate::serve::migrate(&settings, &kinds).await
+                crate::serve::migrate(settings, &kinds).await
             }
             Command::Token { role, subject, ttl } => {
-                let token = TokenIssuer::development(&settings)?.mint(&subject, role, ttl)?;
+                let token = TokenIssuer::development(settings)?.mint(&subject, role, ttl)?;
                 println!("{token}");
                 Ok(())
             }

@@ -64,11 +64,16 @@ pub async fn migrate(settings: &Settings, kinds: &[ServiceKind]) -> anyhow::Resu
     for kind in kinds {
         let url = settings.database_url(*kind);
         let migrated = match kind {
-            ServiceKind::Intake => connect_and_migrate::<docket_intake::Migrator>(&url).await,
-            ServiceKind::CaseManagement => {
-                connect_and_migrate::<docket_case_management::Migrator>(&url).await
+            ServiceKind::Intake => {
+                connect_and_migrate::<docket_intake::Migrator>(&url, &settings.database).await
             }
-            ServiceKind::Reporting => connect_and_migrate::<docket_reporting::Migrator>(&url).await,
+            ServiceKind::CaseManagement => {
+                connect_and_migrate::<docket_case_management::Migrator>(&url, &settings.database)
+                    .await
+            }
+            ServiceKind::Reporting => {
+                connect_and_migrate::<docket_reporting::Migrator>(&url, &settings.database).await
+            }
         };
         migrated
             .with_context(|| format!("cannot migrate {} at {}", kind.name(), redact_url(&url)))?;

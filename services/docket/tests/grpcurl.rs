@@ -6,12 +6,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+
+use process::Server;
+
+mod process;
 
 fn grpcurl() -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|path| {
@@ -27,143 +27,6 @@ fn grpcurl() -> Option<PathBuf> {
         eprintln!("grpcurl is not on PATH: the grpcurl test does not run");
     }
     found
-}
-
-/// `docket serve` on free ports over a fresh data directory.
-struct Server {
-    data_dir: PathBuf,
-    metrics: String,
-    child: Child,
-    addresses: HashMap<String, String>,
-    _data: tempfile::TempDir,
-}
-
-impl Server {
-    fn start() -> Self {
-        let data = tempfile::tempdir().unwrap();
-        let metrics = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .to_string();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_docket"))
-            .arg("serve")
-            .env("DOCKET__METRICS__LISTEN", &metrics)
-            .env("DOCKET__DATA_DIR", data.path())
-            .env("DOCKET__INTAKE__LISTEN", "127.0.0.1:0")
-            .env("DOCKET__CASE_MANAGEMENT__LISTEN", "127.0.0.1:0")
-            .env("DOCKET__REPORTING__LISTEN", "127.0.0.1:0")
-            .env("DOCKET__SHUTDOWN_GRACE_SECONDS", "5")
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // The bound addresses come from the log, line by line, as the services report them.
-        let stderr = child.stderr.take().unwrap();
-        let (lines, received) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("docket: {line}");
-                // Keep draining after the addresses are known: a full pipe would block docket.
-                let _ = lines.send(line);
-            }
-        });
-        let mut addresses = HashMap::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while addresses.len() < 3 {
-            let line = received
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("docket serve reports its three addresses");
-            if let (Some(service), Some(address)) =
-                (field(&line, "service"), field(&line, "address"))
-                && line.contains(" serving ")
-            {
-                addresses.insert(service, address);
-            }
-        }
-        Self {
-            data_dir: data.path().to_owned(),
-            metrics,
-            child,
-            addresses,
-            _data: data,
-        }
-    }
-
-    /// The text of `/metrics`.
-    fn scrape(&self) -> String {
-        use std::io::{Read, Write};
-        let mut stream = std::net::TcpStream::connect(&self.metrics).unwrap();
-        write!(
-            stream,
-            "GET /metrics HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.metrics
-        )
-        .unwrap();
-        let mut text = String::new();
-        stream.read_to_string(&mut text).unwrap();
-        text
-    }
-
-    /// A token minted by `docket token` for this server's deployment.
-    fn token(&self, role: &str, subject: &str) -> String {
-        let output = Command::new(env!("CARGO_BIN_EXE_docket"))
-            .args([
-                "token",
-                "--role",
-                role,
-                "--subject",
-                subject,
-                "--ttl",
-                "10m",
-            ])
-            .env("DOCKET__DATA_DIR", &self.data_dir)
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "docket token failed: {output:?}");
-        String::from_utf8(output.stdout).unwrap().trim().to_owned()
-    }
-
-    fn intake(&self) -> &str {
-        &self.addresses["intake"]
-    }
-
-    /// Sends SIGTERM and waits for the process to exit.
-    fn terminate(mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "docket did not stop within 15 s of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
-/// The value of `key=value` in a log line, quotes removed.
-fn field(line: &str, key: &str) -> Option<String> {
-    let start = line.find(&format!("{key}="))? + key.len() + 1;
-    let value = line[start..].split_whitespace().next()?;
-    Some(value.trim_matches('"').to_owned())
 }
 
 /// The string value of the first `"key": "value"` in grpcurl's JSON output.

@@ -27,6 +27,7 @@ use docket_platform::auth::{
 };
 use docket_platform::events::{EVENT_ACCESS, EventApi, EventLog};
 use docket_platform::grpc::{GrpcHost, HostOptions};
+use docket_platform::lease::Lease;
 use docket_platform::outbox::Dispatcher;
 use docket_platform::sealing::Sealer;
 use docket_platform::shutdown::ShutdownSignal;
@@ -53,6 +54,9 @@ pub const ACCESS: &AccessTables = &[
     (event_service_server::SERVICE_NAME, EVENT_ACCESS),
 ];
 
+/// The lease of the outbox dispatcher: one replica delivers at a time.
+pub const DISPATCH_LEASE: &str = "intake-outbox-dispatcher";
+
 /// The intake service, its database open and its listener bound.
 #[derive(Debug)]
 pub struct Intake {
@@ -63,6 +67,8 @@ pub struct Intake {
     auth: AuthLayer,
     dispatcher: Dispatcher,
     delivery: delivery::ToCaseManagement,
+    /// Held by the one replica whose dispatcher runs.
+    dispatch_lease: Lease,
 }
 
 impl Intake {
@@ -73,7 +79,7 @@ impl Intake {
         let sealer = Sealer::from_settings(settings)?;
         let verifier = TokenVerifier::from_settings(settings)?;
         let url = settings.database_url(ServiceKind::Intake);
-        let db = docket_platform::db::connect_and_migrate::<Migrator>(&url)
+        let db = docket_platform::db::connect_and_migrate::<Migrator>(&url, &settings.database)
             .await
             .with_context(|| format!("cannot open the intake database {}", redact(&url)))?;
         let blobs = match (&settings.intake.blob_store_url, &settings.intake.blob_dir) {
@@ -93,6 +99,7 @@ impl Intake {
         let policy = AccessPolicy::from_tables(ACCESS);
         let events = EventLog::new(db.clone());
         let dispatcher = Dispatcher::new(db.clone());
+        let dispatch_lease = Lease::new(db.clone(), DISPATCH_LEASE, settings.leases.ttl());
         let credentials = ServiceCredentials::from_settings(settings, "intake")?;
         let delivery = delivery::ToCaseManagement::new(
             &settings.url(ServiceKind::CaseManagement),
@@ -117,6 +124,7 @@ impl Intake {
             auth: AuthLayer::new(Arc::new(verifier), policy),
             dispatcher,
             delivery,
+            dispatch_lease,
         })
     }
 
@@ -124,9 +132,23 @@ impl Intake {
         self.host.local_addr()
     }
 
+    /// The leases this instance competes for, by name, with its holder id in each.
+    pub fn lease_holders(&self) -> Vec<(String, String)> {
+        vec![(
+            DISPATCH_LEASE.to_owned(),
+            self.dispatch_lease.holder().to_owned(),
+        )]
+    }
+
     /// Serves until `shutdown`, delivering accepted allegations to case management meanwhile.
     pub async fn serve(self, shutdown: ShutdownSignal) -> anyhow::Result<()> {
-        let dispatching = tokio::spawn(self.dispatcher.run(self.delivery, shutdown.clone()));
+        let (dispatcher, delivery) = (self.dispatcher, self.delivery);
+        // A set, so that dropping this future (a crash, as far as the database can tell) stops
+        // the dispatcher too, without releasing its lease.
+        let mut dispatching = tokio::task::JoinSet::new();
+        dispatching.spawn(self.dispatch_lease.hold(shutdown.clone(), move |signal| {
+            dispatcher.clone().run(delivery.clone(), signal)
+        }));
         let service = IntakeServiceServer::new(self.api)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
@@ -147,7 +169,7 @@ impl Intake {
             )
             .await;
         // The dispatcher stops on the same signal; wait for it so no delivery is cut short.
-        if let Err(error) = dispatching.await {
+        if let Some(Err(error)) = dispatching.join_next().await {
             tracing::error!(%error, "the outbox dispatcher failed");
         }
         Ok(served?)

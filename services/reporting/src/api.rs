@@ -54,7 +54,7 @@ impl ReportingService for ReportingApi {
         }
         let mut answer = statistics::run(&self.db, &query, self.threshold)
             .await
-            .map_err(|e| error::internal(&e))?;
+            .map_err(|e| error::database(&e))?;
         answer.as_of = Some(timestamp(chrono::Utc::now()));
         Ok(Response::new(answer))
     }
@@ -72,7 +72,7 @@ impl ReportingService for ReportingApi {
                 vec![(*stream).into()],
             )
             .await
-            .map_err(|e| error::internal(&e))?;
+            .map_err(|e| error::database(&e))?;
             let mut status = pb::StreamStatus {
                 stream: (*stream).to_owned(),
                 connected: connected.load(Ordering::Relaxed),

@@ -30,6 +30,7 @@ use docket_platform::auth::{
     AccessPolicy, AccessTables, AuthLayer, ServiceCredentials, TokenVerifier,
 };
 use docket_platform::grpc::{GrpcHost, HostOptions};
+use docket_platform::lease::Lease;
 use docket_platform::shutdown::ShutdownSignal;
 use docket_platform::{ServiceKind, Settings};
 use docket_proto::docket::audit::v1::audit_service_server::{self, AuditServiceServer};
@@ -47,6 +48,11 @@ pub const ACCESS: &AccessTables = &[
     (audit_service_server::SERVICE_NAME, AUDIT_ACCESS),
 ];
 
+/// The lease under which the projector of `stream` runs.
+pub fn projector_lease(stream: &str) -> String {
+    format!("reporting-projector-{stream}")
+}
+
 /// The reporting service, its database open and its listener bound.
 #[derive(Debug)]
 pub struct Reporting {
@@ -54,14 +60,15 @@ pub struct Reporting {
     api: api::ReportingApi,
     audit: AuditApi,
     auth: AuthLayer,
-    projectors: Vec<projector::Projector>,
+    /// Each projector with the lease it runs under: one replica follows each stream.
+    projectors: Vec<(projector::Projector, Lease)>,
 }
 
 impl Reporting {
     pub async fn start(settings: &Settings, options: HostOptions) -> anyhow::Result<Self> {
         let url = settings.database_url(ServiceKind::Reporting);
         let verifier = TokenVerifier::from_settings(settings)?;
-        let db = docket_platform::db::connect_and_migrate::<Migrator>(&url)
+        let db = docket_platform::db::connect_and_migrate::<Migrator>(&url, &settings.database)
             .await
             .with_context(|| {
                 format!(
@@ -92,6 +99,17 @@ impl Reporting {
             .iter()
             .map(|p| (p.stream, Arc::clone(&p.connected)))
             .collect();
+        let projectors = projectors
+            .into_iter()
+            .map(|p| {
+                let lease = Lease::new(
+                    db.clone(),
+                    &projector_lease(p.stream),
+                    settings.leases.ttl(),
+                );
+                (p, lease)
+            })
+            .collect();
         Ok(Self {
             host,
             api: api::ReportingApi::new(
@@ -109,11 +127,21 @@ impl Reporting {
         self.host.local_addr()
     }
 
+    /// The leases this instance competes for, by name, with its holder id in each.
+    pub fn lease_holders(&self) -> Vec<(String, String)> {
+        self.projectors
+            .iter()
+            .map(|(p, lease)| (projector_lease(p.stream), lease.holder().to_owned()))
+            .collect()
+    }
+
     /// Serves until `shutdown`, following the event streams meanwhile.
     pub async fn serve(self, shutdown: ShutdownSignal) -> anyhow::Result<()> {
         let mut following = tokio::task::JoinSet::new();
-        for projector in self.projectors {
-            following.spawn(projector.run(shutdown.clone()));
+        for (projector, lease) in self.projectors {
+            following.spawn(lease.hold(shutdown.clone(), move |signal| {
+                projector.clone().run(signal)
+            }));
         }
         let routes = Routes::new(ReportingServiceServer::new(self.api))
             .add_service(AuditServiceServer::new(self.audit));

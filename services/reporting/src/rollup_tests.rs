@@ -118,7 +118,10 @@ const DIMENSIONS: [pb::Dimension; 12] = [
 async fn every_rollup_equals_its_group_by() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("r.db").display());
-    let db = connect_and_migrate::<Migrator>(&url).await.unwrap();
+    let settings = docket_platform::Settings::defaults().unwrap();
+    let db = connect_and_migrate::<Migrator>(&url, &settings.database)
+        .await
+        .unwrap();
     let mut dice = Dice(7);
     for step in 0..300 {
         // Items are recorded and then changed again and again (ids repeat), so rollups are

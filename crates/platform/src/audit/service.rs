@@ -129,7 +129,7 @@ impl AuditService for AuditApi {
             .limit(query.page_size + 1)
             .all(&self.db)
             .await
-            .map_err(|e| error::internal(&e))?;
+            .map_err(|e| error::database(&e))?;
         let more = rows.len() as u64 > query.page_size;
         rows.truncate(usize::try_from(query.page_size).unwrap_or(usize::MAX));
         let next_page_token = match rows.last() {
@@ -146,7 +146,7 @@ impl AuditService for AuditApi {
         &self,
         _request: Request<pb::VerifyAuditChainRequest>,
     ) -> Result<Response<pb::VerifyAuditChainResponse>, Status> {
-        let verification = verify(&self.db).await.map_err(|e| error::internal(&e))?;
+        let verification = verify(&self.db).await.map_err(|e| error::database(&e))?;
         if let Some((sequence, problem)) = &verification.broken {
             tracing::error!(sequence, %problem, "the audit chain is broken");
         }

@@ -99,6 +99,8 @@ impl Interceptor for ServiceCredentials {
             Status::unauthenticated("the service token is not a valid header value")
         })?;
         request.metadata_mut().insert("authorization", value);
+        // Calls between the services continue the caller's trace.
+        crate::trace_context::inject_into(request.metadata_mut());
         Ok(request)
     }
 }

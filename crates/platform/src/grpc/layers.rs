@@ -28,7 +28,9 @@ pub fn make_span(request: &http::Request<tonic::body::Body>) -> tracing::Span {
         .get(REQUEST_ID_HEADER)
         .and_then(|value| value.to_str().ok())
         .unwrap_or("-");
-    tracing::info_span!("rpc", method = %request.uri().path(), request_id = %request_id)
+    let span = tracing::info_span!("rpc", method = %request.uri().path(), request_id = %request_id);
+    crate::trace_context::continue_from_headers(&span, request.headers());
+    span
 }
 
 /// Answers a client caused are not failures of the service: they are logged quietly.

@@ -9,6 +9,7 @@ use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
 use sea_orm::{DatabaseConnection, QueryOrder, QuerySelect};
 use tokio::sync::Notify;
+use tracing::Instrument;
 
 use super::entity;
 use crate::shutdown::ShutdownSignal;
@@ -89,7 +90,15 @@ impl Dispatcher {
             metrics::gauge!("docket_outbox_backlog").set(backlog as f64);
         }
         for message in due {
-            let outcome = delivery.deliver(&message.topic, &message.payload).await;
+            let span =
+                tracing::info_span!("outbox_delivery", id = %message.id, topic = %message.topic);
+            if let Some(traceparent) = &message.trace_parent {
+                crate::trace_context::continue_from(&span, traceparent);
+            }
+            let outcome = delivery
+                .deliver(&message.topic, &message.payload)
+                .instrument(span)
+                .await;
             let update = entity::Entity::update_many().filter(entity::Column::Id.eq(message.id));
             match outcome {
                 Ok(()) => {

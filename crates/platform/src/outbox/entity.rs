@@ -15,6 +15,8 @@ pub struct Model {
     pub next_attempt_at: DateTimeUtc,
     pub delivered_at: Option<DateTimeUtc>,
     pub last_error: Option<String>,
+    /// The W3C `traceparent` of the change that wrote it, so its delivery joins that trace.
+    pub trace_parent: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -53,6 +53,45 @@ impl MigrationTrait for CreateOutbox {
     }
 }
 
+/// Adds `outbox.trace_parent`: the trace context of the change that wrote a message.
+#[derive(Debug)]
+pub struct AddOutboxTraceParent;
+
+impl MigrationName for AddOutboxTraceParent {
+    fn name(&self) -> &str {
+        "m20261210_000301_add_outbox_trace_parent"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddOutboxTraceParent {
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Outbox::Table)
+                    .add_column(text_null(Outbox::TraceParent))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Outbox::Table)
+                    .drop_column(Outbox::TraceParent)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
 #[derive(DeriveIden)]
 enum Outbox {
     Table,
@@ -64,4 +103,5 @@ enum Outbox {
     NextAttemptAt,
     DeliveredAt,
     LastError,
+    TraceParent,
 }

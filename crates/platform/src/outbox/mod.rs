@@ -9,7 +9,7 @@ mod entity;
 mod migration;
 
 pub use dispatch::{Delivery, Dispatcher};
-pub use migration::CreateOutbox;
+pub use migration::{AddOutboxTraceParent, CreateOutbox};
 
 use chrono::{SubsecRound, Utc};
 use sea_orm::entity::prelude::*;
@@ -32,6 +32,7 @@ pub async fn enqueue<C: ConnectionTrait>(
         next_attempt_at: Set(now),
         delivered_at: Set(None),
         last_error: Set(None),
+        trace_parent: Set(crate::trace_context::current_traceparent()),
     })
     .exec_without_returning(conn)
     .await?;

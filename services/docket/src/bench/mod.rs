@@ -88,9 +88,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if !sizes.is_empty() {
         let analyst = issuer.mint("bench", Role::Analyst, Duration::from_secs(3_600))?;
         let client = statistics::client(reporting_addr, workload::Bearer::new(&analyst)?).await?;
-        let db = docket_platform::db::connect(&settings.database_url(ServiceKind::Reporting))
-            .await
-            .context("cannot open reporting's database")?;
+        let db = docket_platform::db::connect(
+            &settings.database_url(ServiceKind::Reporting),
+            &settings.database,
+        )
+        .await
+        .context("cannot open reporting's database")?;
         let mut loaded = 0;
         for size in sizes {
             if size <= loaded {

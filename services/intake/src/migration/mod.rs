@@ -18,6 +18,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_create_evidence::Migration),
             Box::new(docket_platform::events::CreateEventLog),
             Box::new(docket_platform::outbox::CreateOutbox),
+            Box::new(docket_platform::lease::CreateLeases),
+            Box::new(docket_platform::outbox::AddOutboxTraceParent),
         ]
     }
 }

@@ -17,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(docket_platform::audit::CreateAuditLog),
             Box::new(m20261128_000001_create_projections::Migration),
             Box::new(m20261128_000003_create_rollups::Migration),
+            Box::new(docket_platform::lease::CreateLeases),
         ]
     }
 }

@@ -1,0 +1,263 @@
+//! Leases in the service's own database, so that work which must not run twice (the outbox
+//! dispatcher, each reporting projector) runs in exactly one replica at a time.
+//!
+//! A lease is a row `(name, holder, expires_at_ms)`. Taking and renewing it is one conditional
+//! upsert (compare-and-set): it succeeds when the row is missing, already ours, or expired. Every
+//! expiry is computed and compared by the **database's** clock, so the replicas' clocks never
+//! meet and their skew does not matter. The holder's only local reasoning uses its monotonic
+//! clock: a renewal sent at instant `t` and acknowledged makes the lease ours until at least
+//! `t + ttl` (the database read its clock after `t`). The holder renews every `ttl / 3`, gives a
+//! renewal at most `ttl / 3` to answer, and stops its work the moment a renewal fails, times out
+//! or finds the lease taken: at the latest `2/3 ttl` after its last good renewal was sent, a
+//! third of the TTL before another replica can take over. What remains assumed is that the
+//! holder's clock does not run more than a third slower than the database's, and that a write
+//! sent before that point reaches the database within the remaining third.
+//!
+//! Work is stopped by dropping it, which rolls back an open transaction. A message delivered
+//! but not yet recorded is delivered again by the next holder; receivers are idempotent.
+
+mod migration;
+
+use std::future::Future;
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, Value};
+use tokio::time::Instant;
+use uuid::Uuid;
+
+use crate::shutdown::{Shutdown, ShutdownSignal};
+
+pub use migration::CreateLeases;
+
+/// One named lease, as seen by one holder.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    db: DatabaseConnection,
+    name: String,
+    holder: String,
+    ttl: Duration,
+}
+
+impl Lease {
+    /// The lease `name` in `db`, held (when it is) by a new random holder id for `ttl` at a
+    /// time. Each call makes a distinct holder, so two services in one process compete too.
+    pub fn new(db: DatabaseConnection, name: &str, ttl: Duration) -> Self {
+        Self {
+            db,
+            name: name.to_owned(),
+            holder: format!("{}-{}", std::process::id(), Uuid::now_v7().simple()),
+            ttl: ttl.max(Duration::from_millis(300)),
+        }
+    }
+
+    /// This holder's id, as stored in the lease row while it holds the lease.
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
+    /// Takes or renews the lease for another TTL; `false` when another holder has it.
+    pub async fn try_acquire(&self) -> Result<bool, DbErr> {
+        let backend = self.db.get_database_backend();
+        let now = now_ms(backend);
+        let ttl_ms = i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX);
+        let sql = format!(
+            "INSERT INTO leases (name, holder, expires_at_ms) VALUES ({p1}, {p2}, {now} + {p3}) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+             expires_at_ms = excluded.expires_at_ms \
+             WHERE leases.holder = excluded.holder OR leases.expires_at_ms <= {now}",
+            p1 = placeholder(backend, 1),
+            p2 = placeholder(backend, 2),
+            p3 = placeholder(backend, 3),
+        );
+        let values: Vec<Value> = vec![
+            self.name.clone().into(),
+            self.holder.clone().into(),
+            ttl_ms.into(),
+        ];
+        let result = self
+            .db
+            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Gives the lease up at once, if this holder has it, so another replica need not wait for
+    /// it to expire.
+    pub async fn release(&self) -> Result<(), DbErr> {
+        let backend = self.db.get_database_backend();
+        let sql = format!(
+            "UPDATE leases SET expires_at_ms = 0 WHERE name = {} AND holder = {}",
+            placeholder(backend, 1),
+            placeholder(backend, 2),
+        );
+        self.db
+            .execute_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [self.name.clone().into(), self.holder.clone().into()],
+            ))
+            .await?;
+        Ok(())
+    }
+
+    /// Runs `work` only while this holder has the lease, until `shutdown`.
+    ///
+    /// Until the lease is free it tries again every third of the TTL. Once it has it, it starts
+    /// `work` with a signal of its own and renews every third of the TTL; when a renewal fails,
+    /// or finds the lease taken, `work` is dropped at once and the wait starts over. On
+    /// `shutdown`, `work` sees its signal and ends by itself, the lease is kept renewed
+    /// meanwhile and released afterwards.
+    pub async fn hold<W, F>(self, shutdown: ShutdownSignal, mut work: W)
+    where
+        W: FnMut(ShutdownSignal) -> F,
+        F: Future<Output = ()>,
+    {
+        let period = self.ttl / 3;
+        let stop = shutdown.clone().wait();
+        tokio::pin!(stop);
+        loop {
+            let sent = Instant::now();
+            match tokio::time::timeout(period, self.try_acquire()).await {
+                Ok(Ok(true)) => {
+                    tracing::info!(lease = %self.name, holder = %self.holder, "lease taken");
+                    metrics::gauge!("docket_lease_held", "lease" => self.name.clone()).set(1.0);
+                    let finished = self.while_held(sent, &shutdown, &mut work).await;
+                    metrics::gauge!("docket_lease_held", "lease" => self.name.clone()).set(0.0);
+                    if finished {
+                        if let Err(error) = self.release().await {
+                            tracing::warn!(lease = %self.name, %error, "cannot release the lease; it will expire");
+                        }
+                        return;
+                    }
+                }
+                Ok(Ok(false)) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(lease = %self.name, %error, "cannot reach the lease; trying again");
+                }
+                Err(_) => {
+                    tracing::warn!(lease = %self.name, "taking the lease timed out; trying again");
+                }
+            }
+            tokio::select! {
+                () = &mut stop => return,
+                () = tokio::time::sleep_until(sent + period) => {}
+            }
+        }
+    }
+
+    /// Runs one spell of `work` while renewing; `true` when it ended because of shutdown,
+    /// `false` when the lease was lost.
+    async fn while_held<W, F>(
+        &self,
+        mut renewed: Instant,
+        shutdown: &ShutdownSignal,
+        work: &mut W,
+    ) -> bool
+    where
+        W: FnMut(ShutdownSignal) -> F,
+        F: Future<Output = ()>,
+    {
+        let period = self.ttl / 3;
+        let (stop_work, work_signal) = Shutdown::new();
+        let running = work(work_signal);
+        tokio::pin!(running);
+        let stop = shutdown.clone().wait();
+        tokio::pin!(stop);
+        let mut stopping = false;
+        loop {
+            tokio::select! {
+                () = &mut running => return true,
+                () = &mut stop, if !stopping => {
+                    stopping = true;
+                    stop_work.trigger();
+                }
+                () = tokio::time::sleep_until(renewed + period) => {
+                    let sent = Instant::now();
+                    match tokio::time::timeout(period, self.try_acquire()).await {
+                        Ok(Ok(true)) => renewed = sent,
+                        Ok(Ok(false)) => {
+                            tracing::warn!(lease = %self.name, "the lease was taken by another holder; stopping");
+                            return false;
+                        }
+                        Ok(Err(error)) => {
+                            tracing::warn!(lease = %self.name, %error, "renewing the lease failed; stopping");
+                            return false;
+                        }
+                        Err(_) => {
+                            tracing::warn!(lease = %self.name, "renewing the lease timed out; stopping");
+                            return false;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Who holds the lease `name` now, by the database's clock (`None`: nobody).
+pub async fn current_holder(db: &DatabaseConnection, name: &str) -> Result<Option<String>, DbErr> {
+    let backend = db.get_database_backend();
+    let sql = format!(
+        "SELECT holder FROM leases WHERE name = {} AND expires_at_ms > {}",
+        placeholder(backend, 1),
+        now_ms(backend)
+    );
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [name.into()]))
+        .await?;
+    row.map(|row| row.try_get_by_index(0)).transpose()
+}
+
+/// The database's clock in milliseconds since the Unix epoch, as SQL. Services run on
+/// PostgreSQL or SQLite only.
+fn now_ms(backend: DatabaseBackend) -> &'static str {
+    if backend == DatabaseBackend::Postgres {
+        "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
+    } else {
+        "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
+    }
+}
+
+fn placeholder(backend: DatabaseBackend, n: usize) -> String {
+    if backend == DatabaseBackend::Postgres {
+        format!("${n}")
+    } else {
+        "?".to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use sea_orm_migration::{MigrationTrait, SchemaManager};
+
+    async fn database(dir: &tempfile::TempDir) -> DatabaseConnection {
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("l.db").display());
+        let settings = crate::Settings::defaults().unwrap();
+        let db = crate::db::connect(&url, &settings.database).await.unwrap();
+        CreateLeases.up(&SchemaManager::new(&db)).await.unwrap();
+        db
+    }
+
+    #[tokio::test]
+    async fn one_holder_at_a_time_until_it_releases_or_expires() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir).await;
+        let a = Lease::new(db.clone(), "work", Duration::from_millis(400));
+        let b = Lease::new(db.clone(), "work", Duration::from_millis(400));
+        assert!(a.try_acquire().await.unwrap());
+        assert!(!b.try_acquire().await.unwrap(), "taken");
+        assert!(a.try_acquire().await.unwrap(), "renewed by its holder");
+        a.release().await.unwrap();
+        assert!(b.try_acquire().await.unwrap(), "free once released");
+        assert!(!a.try_acquire().await.unwrap());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(current_holder(&db, "work").await.unwrap(), None, "expired");
+        assert!(a.try_acquire().await.unwrap(), "free once expired");
+        assert_eq!(
+            current_holder(&db, "work").await.unwrap().as_deref(),
+            Some(a.holder())
+        );
+    }
+}

@@ -23,3 +23,15 @@ pub async fn record<C: ConnectionTrait>(
     }
     Ok(())
 }
+
+/// Appends every entry of `audits` and then every event of `events`, inside the transaction
+/// `conn`, with one statement per table: what a batch of changes records.
+pub async fn record_many<C: ConnectionTrait>(
+    conn: &C,
+    audits: &[AuditRecord],
+    events: &[EventPayload],
+) -> Result<(), DbErr> {
+    audit::append_many(conn, audits).await?;
+    events::append_many(conn, events).await?;
+    Ok(())
+}

@@ -31,6 +31,10 @@ pub enum IntakeError {
     DuplicateOfDuplicate { target: Uuid, original: Uuid },
     #[error("database error: {0}")]
     Database(#[from] DbErr),
+    /// The database could not be reached for a call that was waiting on others (a batch of
+    /// submissions): the client may try again.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     #[error("stored data cannot be read: {0}")]
     Corrupt(#[from] UnknownCode),
     #[error("sealing: {0}")]
@@ -66,6 +70,7 @@ impl From<IntakeError> for Status {
             IntakeError::Database(ref db) if docket_platform::db::is_unavailable(db) => {
                 error::unavailable(&error)
             }
+            IntakeError::Unavailable(_) => error::unavailable(&error),
             IntakeError::Database(_)
             | IntakeError::Corrupt(_)
             | IntakeError::Sealing(_)

@@ -49,49 +49,75 @@ pub struct Verification {
 
 /// Appends `record` in the transaction (or connection) `conn`; returns its sequence number.
 pub async fn append<C: ConnectionTrait>(conn: &C, record: &AuditRecord) -> Result<i64, DbErr> {
+    append_many(conn, std::slice::from_ref(record)).await
+}
+
+/// Appends `records` in order, in the transaction `conn`, with one statement per table however
+/// many they are; returns the sequence number of the last (0 when there are none).
+pub async fn append_many<C: ConnectionTrait>(
+    conn: &C,
+    records: &[AuditRecord],
+) -> Result<i64, DbErr> {
+    if records.is_empty() {
+        return Ok(0);
+    }
     let backend = conn.get_database_backend();
-    // Taking the next number locks the head row until commit: appends are serialised, so the
+    let placeholder = |n: usize| {
+        if backend == DbBackend::Postgres {
+            format!("${n}")
+        } else {
+            "?".to_owned()
+        }
+    };
+    // Taking the numbers locks the head row until commit: appends are serialised, so the
     // chain stays one line however many writers there are.
+    let count = records.len() as i64;
     let head = conn
-        .query_one_raw(Statement::from_string(
+        .query_one_raw(Statement::from_sql_and_values(
             backend,
-            "UPDATE audit_head SET last_sequence = last_sequence + 1 WHERE id = 1 \
-             RETURNING last_sequence, last_hash",
+            format!(
+                "UPDATE audit_head SET last_sequence = last_sequence + {} WHERE id = 1 \
+                 RETURNING last_sequence, last_hash",
+                placeholder(1)
+            ),
+            [count.into()],
         ))
         .await?
         .ok_or_else(|| DbErr::Custom("the audit head row is missing".to_owned()))?;
-    let sequence: i64 = head.try_get_by_index(0)?;
-    let previous_hash: String = head.try_get_by_index(1)?;
+    let last: i64 = head.try_get_by_index(0)?;
+    let mut previous_hash: String = head.try_get_by_index(1)?;
     let occurred_at = Utc::now().trunc_subsecs(6);
-    let target_ids = stored_target_ids(&record.target_ids);
-    let entry_hash = hash(sequence, occurred_at, record, &target_ids, &previous_hash);
-    entity::Entity::insert(entity::ActiveModel {
-        sequence: Set(sequence),
-        occurred_at: Set(occurred_at),
-        subject: Set(record.subject.clone()),
-        role: Set(record.role.clone()),
-        method: Set(record.method.clone()),
-        target_ids: Set(target_ids),
-        outcome: Set(record.outcome.clone()),
-        request_id: Set(record.request_id.clone()),
-        action: Set(record.action.clone()),
-        previous_hash: Set(previous_hash),
-        entry_hash: Set(entry_hash.clone()),
-    })
-    .exec_without_returning(conn)
-    .await?;
-    let placeholder = if backend == DbBackend::Postgres {
-        "$1"
-    } else {
-        "?"
-    };
+    let mut rows = Vec::with_capacity(records.len());
+    for (sequence, record) in (last - count + 1..).zip(records) {
+        let target_ids = stored_target_ids(&record.target_ids);
+        let entry_hash = hash(sequence, occurred_at, record, &target_ids, &previous_hash);
+        rows.push(entity::ActiveModel {
+            sequence: Set(sequence),
+            occurred_at: Set(occurred_at),
+            subject: Set(record.subject.clone()),
+            role: Set(record.role.clone()),
+            method: Set(record.method.clone()),
+            target_ids: Set(target_ids),
+            outcome: Set(record.outcome.clone()),
+            request_id: Set(record.request_id.clone()),
+            action: Set(record.action.clone()),
+            previous_hash: Set(std::mem::replace(&mut previous_hash, entry_hash.clone())),
+            entry_hash: Set(entry_hash),
+        });
+    }
+    entity::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
     conn.execute_raw(Statement::from_sql_and_values(
         backend,
-        format!("UPDATE audit_head SET last_hash = {placeholder} WHERE id = 1"),
-        [entry_hash.into()],
+        format!(
+            "UPDATE audit_head SET last_hash = {} WHERE id = 1",
+            placeholder(1)
+        ),
+        [previous_hash.into()],
     ))
     .await?;
-    Ok(sequence)
+    Ok(last)
 }
 
 /// Checks every entry, in order, against its content, its predecessor and the head.

@@ -16,6 +16,6 @@ mod entity;
 mod migration;
 mod service;
 
-pub use chain::{AuditRecord, Verification, append, verify};
+pub use chain::{AuditRecord, Verification, append, append_many, verify};
 pub use migration::CreateAuditLog;
 pub use service::{AUDIT_ACCESS, AuditApi};

@@ -18,24 +18,45 @@ pub async fn append<C: ConnectionTrait>(
     conn: &C,
     payload: &pb::EventPayload,
 ) -> Result<i64, DbErr> {
+    append_many(conn, std::slice::from_ref(payload)).await
+}
+
+/// Appends `payloads` in order, in the transaction `conn`, with one statement per table however
+/// many they are; returns the sequence number of the last (0 when there are none).
+pub async fn append_many<C: ConnectionTrait>(
+    conn: &C,
+    payloads: &[pb::EventPayload],
+) -> Result<i64, DbErr> {
+    if payloads.is_empty() {
+        return Ok(0);
+    }
+    let backend = conn.get_database_backend();
+    let count = payloads.len() as i64;
+    let sql = if backend == sea_orm::DbBackend::Postgres {
+        "UPDATE event_head SET last_sequence = last_sequence + $1 WHERE id = 1 \
+         RETURNING last_sequence"
+    } else {
+        "UPDATE event_head SET last_sequence = last_sequence + ? WHERE id = 1 \
+         RETURNING last_sequence"
+    };
     // The head row stays locked until commit: see the module documentation.
     let head = conn
-        .query_one_raw(Statement::from_string(
-            conn.get_database_backend(),
-            "UPDATE event_head SET last_sequence = last_sequence + 1 WHERE id = 1 \
-             RETURNING last_sequence",
-        ))
+        .query_one_raw(Statement::from_sql_and_values(backend, sql, [count.into()]))
         .await?
         .ok_or_else(|| DbErr::Custom("the event head row is missing".to_owned()))?;
-    let sequence: i64 = head.try_get_by_index(0)?;
-    entity::Entity::insert(entity::ActiveModel {
-        sequence: Set(sequence),
-        occurred_at: Set(Utc::now().trunc_subsecs(6)),
-        payload: Set(payload.encode_to_vec()),
-    })
-    .exec_without_returning(conn)
-    .await?;
-    Ok(sequence)
+    let last: i64 = head.try_get_by_index(0)?;
+    let occurred_at = Utc::now().trunc_subsecs(6);
+    let rows = (last - count + 1..)
+        .zip(payloads)
+        .map(|(sequence, payload)| entity::ActiveModel {
+            sequence: Set(sequence),
+            occurred_at: Set(occurred_at),
+            payload: Set(payload.encode_to_vec()),
+        });
+    entity::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(last)
 }
 
 /// A service's event log: read in order, and a signal that new events were committed here.

@@ -13,6 +13,6 @@ mod log;
 mod migration;
 mod service;
 
-pub use log::{EventLog, append};
+pub use log::{EventLog, append, append_many};
 pub use migration::CreateEventLog;
 pub use service::{EVENT_ACCESS, EventApi};

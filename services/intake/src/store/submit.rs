@@ -8,6 +8,8 @@
 //! only then is each answered. Durability and every ordering guarantee stay as they were; the
 //! commit and the locks are paid once per batch.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Datelike, SubsecRound, Utc};
 use docket_domain::Violations;
 use docket_domain::allegation::{
@@ -15,7 +17,7 @@ use docket_domain::allegation::{
 };
 use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
-use docket_platform::db::begin_write;
+use docket_platform::db::{begin_write, is_unavailable};
 use docket_platform::journal;
 use docket_proto::docket::common::v1 as common;
 use docket_proto::docket::events::v1 as ev;
@@ -31,6 +33,7 @@ use uuid::Uuid;
 
 use super::AllegationStore;
 use super::disclose::context;
+use super::read::load_many;
 use crate::entity::{allegation, perpetrator, source_url, victim_group, violation_type};
 use crate::error::IntakeError;
 
@@ -152,62 +155,79 @@ impl AllegationStore {
         committed.await.map_err(|_| committer_gone())?
     }
 
-    /// Commits `batch` in one transaction and tells each job its outcome.
+    /// Commits `batch` in one transaction and tells each job its outcome. The whole batch is
+    /// written with a few statements per table; should that fail (a request id stored by
+    /// another replica meanwhile, say), the batch is written again one submission at a time,
+    /// each in a savepoint of its own, so one failure takes nothing else with it.
     async fn commit_batch(&self, batch: Vec<Job>) {
-        let txn = match begin_write(&self.db).await {
-            Ok(txn) => txn,
-            Err(error) => {
-                let message = error.to_string();
-                for job in batch {
-                    let _ = job.outcome.send(Err(batch_failed(&message)));
-                }
-                return;
-            }
-        };
         let started = std::time::Instant::now();
         let size = batch.len();
-        let mut outcomes = Vec::with_capacity(size);
-        for job in batch {
-            let outcome = self.submit_one(&txn, job.submission, &job.call).await;
-            outcomes.push((job.outcome, outcome));
-        }
-        let written = started.elapsed();
-        match txn.commit().await {
-            Ok(()) => {
-                tracing::debug!(
-                    size,
-                    written_ms = written.as_secs_f64() * 1e3,
-                    committed_ms = (started.elapsed() - written).as_secs_f64() * 1e3,
-                    "committed a batch of submissions"
-                );
-                self.events.committed();
-                for (sender, outcome) in outcomes {
-                    let _ = sender.send(outcome);
-                }
+        let outcomes = match self.commit_together(&batch).await {
+            Ok(outcomes) => outcomes,
+            // One by one would fail the same way.
+            Err(IntakeError::Database(error)) if is_unavailable(&error) => {
+                batch.iter().map(|_| Err(batch_failed(&error))).collect()
             }
             Err(error) => {
-                let message = error.to_string();
-                for (sender, outcome) in outcomes {
-                    // A submission refused on its own merits stays refused; the others were
-                    // not stored.
-                    let _ = sender.send(outcome.and_then(|_| Err(batch_failed(&message))));
-                }
+                tracing::warn!(%error, size, "a batch of submissions failed; storing them one by one");
+                self.commit_one_by_one(&batch).await
             }
+        };
+        tracing::debug!(
+            size,
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "committed a batch of submissions"
+        );
+        self.events.committed();
+        for (job, outcome) in batch.into_iter().zip(outcomes) {
+            let _ = job.outcome.send(outcome);
         }
     }
 
-    /// Stores one submission inside the batch's transaction, in a savepoint of its own.
-    async fn submit_one(
+    async fn commit_together(
+        &self,
+        batch: &[Job],
+    ) -> Result<Vec<Result<Submitted, IntakeError>>, IntakeError> {
+        let txn = begin_write(&self.db).await?;
+        let outcomes = self.write(&txn, batch).await?;
+        txn.commit().await?;
+        Ok(outcomes)
+    }
+
+    async fn commit_one_by_one(&self, batch: &[Job]) -> Vec<Result<Submitted, IntakeError>> {
+        let txn = match begin_write(&self.db).await {
+            Ok(txn) => txn,
+            Err(error) => return batch.iter().map(|_| Err(batch_failed(&error))).collect(),
+        };
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for job in batch {
+            outcomes.push(self.write_alone(&txn, job).await);
+        }
+        match txn.commit().await {
+            Ok(()) => outcomes,
+            // A submission refused on its own merits stays refused; the others were not stored.
+            Err(error) => outcomes
+                .into_iter()
+                .map(|outcome| outcome.and_then(|_| Err(batch_failed(&error))))
+                .collect(),
+        }
+    }
+
+    /// Writes one job in a savepoint of `txn`.
+    async fn write_alone(
         &self,
         txn: &DatabaseTransaction,
-        submission: Submission,
-        call: &CallContext,
+        job: &Job,
     ) -> Result<Submitted, IntakeError> {
         let savepoint = txn.begin().await?;
-        match self.submit_in(&savepoint, submission, call).await {
-            Ok(submitted) => {
+        match self.write(&savepoint, std::slice::from_ref(job)).await {
+            Ok(mut outcomes) => {
                 savepoint.commit().await?;
-                Ok(submitted)
+                outcomes.pop().unwrap_or_else(|| {
+                    Err(IntakeError::Database(DbErr::Custom(
+                        "a submission was written without an outcome".to_owned(),
+                    )))
+                })
             }
             Err(error) => {
                 savepoint.rollback().await?;
@@ -216,25 +236,121 @@ impl AllegationStore {
         }
     }
 
-    async fn submit_in(
+    /// Writes the submissions of `batch` in `txn`: the outcome of each (a retry is answered
+    /// with what its request id stored; a request id reused for another allegation is
+    /// refused), or an error that spoils the whole transaction.
+    async fn write(
         &self,
         txn: &DatabaseTransaction,
-        submission: Submission,
-        call: &CallContext,
-    ) -> Result<Submitted, IntakeError> {
-        if let Some(existing) = self.replay(txn, &submission).await? {
-            return Ok(existing);
+        batch: &[Job],
+    ) -> Result<Vec<Result<Submitted, IntakeError>>, IntakeError> {
+        let request_ids: Vec<&str> = batch
+            .iter()
+            .map(|j| j.submission.request_id.as_str())
+            .collect();
+        let stored: HashMap<String, allegation::Model> = allegation::Entity::find()
+            .filter(allegation::Column::RequestId.is_in(request_ids))
+            .all(txn)
+            .await?
+            .into_iter()
+            .map(|row| (row.request_id.clone(), row))
+            .collect();
+
+        // What each job comes to, before anything is written.
+        let mut plans = Vec::with_capacity(batch.len());
+        let mut new: Vec<&Job> = Vec::new();
+        let mut first_of: HashMap<&str, usize> = HashMap::new();
+        for job in batch {
+            let submission = &job.submission;
+            let plan = if let Some(row) = stored.get(submission.request_id.as_str()) {
+                match check_same_request(row, &submission.fingerprint) {
+                    Ok(()) => Plan::Stored(row.id),
+                    Err(refusal) => Plan::Refused(refusal),
+                }
+            } else if let Some(&earlier) = first_of.get(submission.request_id.as_str()) {
+                Plan::SameAs(earlier)
+            } else {
+                first_of.insert(submission.request_id.as_str(), new.len());
+                new.push(job);
+                Plan::New(new.len() - 1)
+            };
+            plans.push(plan);
         }
-        let id = submission.id;
-        let sealed = self.seal_source(id, submission.allegation.source())?;
-        let event = insert(txn, submission, sealed).await?;
-        let audit = AuditRecord::succeeded(call, "submit allegation", vec![id.to_string()]);
-        journal::record(txn, &audit, Some(&event)).await?;
-        let allegation = self.load_one(txn, id).await?;
-        Ok(Submitted {
-            allegation,
-            created: true,
-        })
+
+        let references = self.insert(txn, &new).await?;
+        let mut ids: Vec<Uuid> = new.iter().map(|job| job.submission.id).collect();
+        ids.extend(plans.iter().filter_map(|plan| match plan {
+            Plan::Stored(id) => Some(*id),
+            Plan::Refused(_) | Plan::New(_) | Plan::SameAs(_) => None,
+        }));
+        let rows = allegation::Entity::find()
+            .filter(allegation::Column::Id.is_in(ids))
+            .all(txn)
+            .await?;
+        let answers: HashMap<Uuid, pb::Allegation> = load_many(txn, rows)
+            .await?
+            .into_iter()
+            .filter_map(|message| Some((message.id.parse().ok()?, message)))
+            .collect();
+        let answer = |id: Uuid, created: bool| -> Result<Submitted, IntakeError> {
+            let allegation = answers
+                .get(&id)
+                .cloned()
+                .ok_or(IntakeError::AllegationNotFound(id))?;
+            Ok(Submitted {
+                allegation,
+                created,
+            })
+        };
+        let mut outcomes = Vec::with_capacity(plans.len());
+        for (job, plan) in batch.iter().zip(plans) {
+            let outcome = match plan {
+                Plan::Stored(id) => answer(id, false),
+                Plan::New(index) => answer(new[index].submission.id, true),
+                Plan::SameAs(index) => {
+                    let first = &new[index].submission;
+                    if first.fingerprint == job.submission.fingerprint {
+                        answer(first.id, false)
+                    } else {
+                        Err(reused(&references[index]))
+                    }
+                }
+                Plan::Refused(refusal) => Err(refusal),
+            };
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+
+    /// Inserts `new` submissions, their audit entries and their events, with a few statements
+    /// for all of them; returns their references, in the same order.
+    async fn insert(
+        &self,
+        txn: &DatabaseTransaction,
+        new: &[&Job],
+    ) -> Result<Vec<AllegationReference>, IntakeError> {
+        if new.is_empty() {
+            return Ok(Vec::new());
+        }
+        // PostgreSQL keeps microseconds; keep the same everywhere so reads agree with writes.
+        let received_at = Utc::now().trunc_subsecs(6);
+        let references = next_references(txn, received_at, new.len()).await?;
+        let mut rows = Rows::default();
+        let mut audits = Vec::with_capacity(new.len());
+        let mut events = Vec::with_capacity(new.len());
+        for (job, reference) in new.iter().zip(&references) {
+            let submission = &job.submission;
+            let sealed = self.seal_source(submission.id, submission.allegation.source())?;
+            events.push(rows.add(submission, sealed, reference, received_at));
+            audits.push(AuditRecord::succeeded(
+                &job.call,
+                "submit allegation",
+                vec![submission.id.to_string()],
+            ));
+        }
+        rows.insert(txn).await?;
+        journal::record_many(txn, &audits, &events).await?;
+        Ok(references)
     }
 
     /// The sealed name and contact of an identified source.
@@ -260,40 +376,36 @@ impl AllegationStore {
             contact,
         })
     }
-
-    async fn replay(
-        &self,
-        txn: &DatabaseTransaction,
-        submission: &Submission,
-    ) -> Result<Option<Submitted>, IntakeError> {
-        let Some(row) = allegation::Entity::find()
-            .filter(allegation::Column::RequestId.eq(submission.request_id.as_str()))
-            .one(txn)
-            .await?
-        else {
-            return Ok(None);
-        };
-        check_same_request(&row, &submission.fingerprint)?;
-        Ok(Some(Submitted {
-            allegation: self.load_one(txn, row.id).await?,
-            created: false,
-        }))
-    }
 }
 
 fn check_same_request(row: &allegation::Model, fingerprint: &str) -> Result<(), IntakeError> {
     if row.request_fingerprint == fingerprint {
         Ok(())
     } else {
-        Err(Violations::single(
-            "request_id",
-            format!(
-                "was already used for a different allegation ({}); use a new request id",
-                row.reference
-            ),
-        )
-        .into())
+        Err(reused(&row.reference))
     }
+}
+
+/// The refusal of a request id already used for a different allegation, `reference`.
+fn reused(reference: &dyn std::fmt::Display) -> IntakeError {
+    Violations::single(
+        "request_id",
+        format!("was already used for a different allegation ({reference}); use a new request id"),
+    )
+    .into()
+}
+
+/// What one job of a batch comes to.
+#[derive(Debug)]
+enum Plan {
+    /// Its request id stored this allegation before, with the same content.
+    Stored(Uuid),
+    /// Its request id stored an allegation with other content.
+    Refused(IntakeError),
+    /// New: the `n`-th new submission of the batch.
+    New(usize),
+    /// Its request id is that of the `n`-th new submission of the same batch.
+    SameAs(usize),
 }
 
 /// An identified source's name and contact, sealed; both `None` for an anonymous source.
@@ -357,101 +469,91 @@ fn committer_gone() -> IntakeError {
     ))
 }
 
-fn batch_failed(cause: &str) -> IntakeError {
-    IntakeError::Database(DbErr::Custom(format!(
-        "the submissions committed with this one could not be committed: {cause}"
-    )))
+/// The error each submission of a batch gets when the batch's transaction failed with `cause`.
+fn batch_failed(cause: &DbErr) -> IntakeError {
+    let message =
+        format!("the submissions committed with this one could not be committed: {cause}");
+    if is_unavailable(cause) {
+        IntakeError::Unavailable(message)
+    } else {
+        IntakeError::Database(DbErr::Custom(message))
+    }
 }
 
 fn is_unique_violation(error: &DbErr) -> bool {
     matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
-/// Inserts the allegation and its parts; returns the event that records it for others.
-async fn insert(
-    txn: &DatabaseTransaction,
-    submission: Submission,
-    sealed: SealedSource,
-) -> Result<ev::EventPayload, DbErr> {
-    // PostgreSQL keeps microseconds; keep the same everywhere so reads agree with writes.
-    let received_at = Utc::now().trunc_subsecs(6);
-    let reference = next_reference(txn, received_at).await?;
-    let Submission {
-        id,
-        request_id,
-        fingerprint,
-        receipt_hash,
-        allegation: new,
-    } = submission;
-    let period = new.incident_period();
-    let location = new.location();
-    let row = allegation::ActiveModel {
-        id: Set(id),
-        reference: Set(reference.to_string()),
-        request_id: Set(request_id.as_str().to_owned()),
-        request_fingerprint: Set(fingerprint),
-        status: Set(AllegationStatus::Received.code().to_owned()),
-        received_at: Set(received_at),
-        status_changed_at: Set(received_at),
-        channel: Set(new.channel().code().to_owned()),
-        source_anonymous: Set(new.source().is_anonymous()),
-        source_name: Set(sealed.name),
-        source_contact: Set(sealed.contact),
-        receipt_hash: Set(receipt_hash),
-        narrative: Set(new.narrative().as_str().to_owned()),
-        language: Set(new.language().as_str().to_owned()),
-        period_start: Set(period.map(|p| p.start().trunc_subsecs(6))),
-        period_end: Set(period.and_then(|p| p.end()).map(|t| t.trunc_subsecs(6))),
-        period_precision: Set(period.map(|p| p.precision().code().to_owned())),
-        place_name: Set(location.and_then(|l| l.place_name()).map(str::to_owned)),
-        admin_area: Set(location.and_then(|l| l.admin_area()).map(str::to_owned)),
-        country_code: Set(location.and_then(|l| l.country_code()).map(str::to_owned)),
-        latitude: Set(location.and_then(|l| l.coordinates()).map(|(lat, _)| lat)),
-        longitude: Set(location.and_then(|l| l.coordinates()).map(|(_, lon)| lon)),
-        location_precision: Set(location.map(|l| l.precision().code().to_owned())),
-        reviewed_by: Set(None),
-        rejection_reason: Set(None),
-        duplicate_of_id: Set(None),
-        message_for_source: Set(None),
-    };
-    allegation::Entity::insert(row)
-        .exec_without_returning(txn)
-        .await?;
-    let event = recorded(id, &reference, received_at, &new);
+/// The rows of new allegations, gathered to be inserted with one statement per table.
+#[derive(Default)]
+struct Rows {
+    allegations: Vec<allegation::ActiveModel>,
+    violation_types: Vec<violation_type::ActiveModel>,
+    perpetrators: Vec<perpetrator::ActiveModel>,
+    victims: Vec<victim_group::ActiveModel>,
+    source_urls: Vec<source_url::ActiveModel>,
+}
 
-    let positions = (0..).map(|p: i32| p);
-    insert_children(
-        txn,
-        new.violation_types()
-            .iter()
-            .zip(positions.clone())
-            .map(|(t, position)| violation_type::ActiveModel {
+impl Rows {
+    /// Adds `submission`'s rows; returns the event that records it for others.
+    fn add(
+        &mut self,
+        submission: &Submission,
+        sealed: SealedSource,
+        reference: &AllegationReference,
+        received_at: DateTime<Utc>,
+    ) -> ev::EventPayload {
+        let id = submission.id;
+        let new = &submission.allegation;
+        let period = new.incident_period();
+        let location = new.location();
+        self.allegations.push(allegation::ActiveModel {
+            id: Set(id),
+            reference: Set(reference.to_string()),
+            request_id: Set(submission.request_id.as_str().to_owned()),
+            request_fingerprint: Set(submission.fingerprint.clone()),
+            status: Set(AllegationStatus::Received.code().to_owned()),
+            received_at: Set(received_at),
+            status_changed_at: Set(received_at),
+            channel: Set(new.channel().code().to_owned()),
+            source_anonymous: Set(new.source().is_anonymous()),
+            source_name: Set(sealed.name),
+            source_contact: Set(sealed.contact),
+            receipt_hash: Set(submission.receipt_hash.clone()),
+            narrative: Set(new.narrative().as_str().to_owned()),
+            language: Set(new.language().as_str().to_owned()),
+            period_start: Set(period.map(|p| p.start().trunc_subsecs(6))),
+            period_end: Set(period.and_then(|p| p.end()).map(|t| t.trunc_subsecs(6))),
+            period_precision: Set(period.map(|p| p.precision().code().to_owned())),
+            place_name: Set(location.and_then(|l| l.place_name()).map(str::to_owned)),
+            admin_area: Set(location.and_then(|l| l.admin_area()).map(str::to_owned)),
+            country_code: Set(location.and_then(|l| l.country_code()).map(str::to_owned)),
+            latitude: Set(location.and_then(|l| l.coordinates()).map(|(lat, _)| lat)),
+            longitude: Set(location.and_then(|l| l.coordinates()).map(|(_, lon)| lon)),
+            location_precision: Set(location.map(|l| l.precision().code().to_owned())),
+            reviewed_by: Set(None),
+            rejection_reason: Set(None),
+            duplicate_of_id: Set(None),
+            message_for_source: Set(None),
+        });
+        for (position, t) in (0..).zip(new.violation_types()) {
+            self.violation_types.push(violation_type::ActiveModel {
                 allegation_id: Set(id),
                 position: Set(position),
                 violation_type: Set(t.code().to_owned()),
-            }),
-    )
-    .await?;
-    insert_children(
-        txn,
-        new.alleged_perpetrators()
-            .iter()
-            .zip(positions.clone())
-            .map(|(p, position)| perpetrator::ActiveModel {
+            });
+        }
+        for (position, p) in (0..).zip(new.alleged_perpetrators()) {
+            self.perpetrators.push(perpetrator::ActiveModel {
                 allegation_id: Set(id),
                 position: Set(position),
                 party_code: Set(p.party().map(|c| c.as_str().to_owned())),
                 unit: Set(p.unit().map(str::to_owned)),
                 description: Set(p.description().map(str::to_owned)),
-            }),
-    )
-    .await?;
-    insert_children(
-        txn,
-        new.victims()
-            .iter()
-            .zip(positions.clone())
-            .map(|(g, position)| victim_group::ActiveModel {
+            });
+        }
+        for (position, g) in (0..).zip(new.victims()) {
+            self.victims.push(victim_group::ActiveModel {
                 allegation_id: Set(id),
                 position: Set(position),
                 // At most 1 000 000, checked by the domain.
@@ -460,71 +562,86 @@ async fn insert(
                 harm: Set(g.harm.code().to_owned()),
                 age_group: Set(g.age_group.code().to_owned()),
                 sex: Set(g.sex.code().to_owned()),
-            }),
-    )
-    .await?;
-    insert_children(
-        txn,
-        new.source_urls()
-            .iter()
-            .zip(positions)
-            .map(|(url, position)| source_url::ActiveModel {
+            });
+        }
+        for (position, url) in (0..).zip(new.source_urls()) {
+            self.source_urls.push(source_url::ActiveModel {
                 allegation_id: Set(id),
                 position: Set(position),
                 url: Set(url.as_str().to_owned()),
-            }),
-    )
-    .await?;
-    Ok(event)
+            });
+        }
+        recorded(id, reference, received_at, new)
+    }
+
+    /// Inserts every row gathered, one statement per table (and per few hundred rows).
+    async fn insert(self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        insert_all(txn, self.allegations).await?;
+        insert_all(txn, self.violation_types).await?;
+        insert_all(txn, self.perpetrators).await?;
+        insert_all(txn, self.victims).await?;
+        insert_all(txn, self.source_urls).await
+    }
 }
 
-async fn insert_children<A>(
-    txn: &DatabaseTransaction,
-    rows: impl Iterator<Item = A>,
-) -> Result<(), DbErr>
+/// Rows per INSERT: well under SQLite's 32 766 parameters with the widest table (27 columns).
+const ROWS_PER_INSERT: usize = 500;
+
+async fn insert_all<A>(txn: &DatabaseTransaction, rows: Vec<A>) -> Result<(), DbErr>
 where
     A: ActiveModelTrait + Send,
 {
-    let rows: Vec<A> = rows.collect();
-    if rows.is_empty() {
-        return Ok(());
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(ROWS_PER_INSERT).collect();
+        A::Entity::insert_many(chunk)
+            .exec_without_returning(txn)
+            .await?;
     }
-    A::Entity::insert_many(rows)
-        .exec_without_returning(txn)
-        .await?;
     Ok(())
 }
 
-/// The next reference of `received_at`'s year. The counter row is locked until the transaction
-/// ends, so references are given out in commit order without gaps: a rolled-back submission
-/// gives its number back.
-async fn next_reference(
+/// The next `count` references of `received_at`'s year. The counter row is locked until the
+/// transaction ends, so references are given out in commit order without gaps: a rolled-back
+/// submission gives its number back.
+async fn next_references(
     txn: &DatabaseTransaction,
     received_at: DateTime<Utc>,
-) -> Result<AllegationReference, DbErr> {
+    count: usize,
+) -> Result<Vec<AllegationReference>, DbErr> {
     let year = received_at.year();
+    let count = i64::try_from(count).unwrap_or(i64::MAX);
     let backend = txn.get_database_backend();
-    let placeholder = if backend == DbBackend::Postgres {
-        "$1"
+    let (year_mark, count_mark) = if backend == DbBackend::Postgres {
+        ("$1", "$2")
     } else {
-        "?"
+        ("?", "?")
     };
     let sql = format!(
-        "INSERT INTO reference_counters (year, last_number) VALUES ({placeholder}, 1) \
-         ON CONFLICT (year) DO UPDATE SET last_number = reference_counters.last_number + 1 \
+        "INSERT INTO reference_counters (year, last_number) VALUES ({year_mark}, {count_mark}) \
+         ON CONFLICT (year) DO UPDATE SET \
+         last_number = reference_counters.last_number + excluded.last_number \
          RETURNING last_number"
     );
     let row = txn
-        .query_one_raw(Statement::from_sql_and_values(backend, sql, [year.into()]))
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [year.into(), count.into()],
+        ))
         .await?
         .ok_or_else(|| DbErr::Custom("the reference counter returned no row".to_owned()))?;
-    let number: i64 = row.try_get_by_index(0)?;
-    u32::try_from(number)
-        .ok()
-        .and_then(|number| AllegationReference::new(year, number))
-        .ok_or_else(|| {
-            DbErr::Custom(format!(
-                "reference number {number} of {year} is out of range"
-            ))
+    let last: i64 = row.try_get_by_index(0)?;
+    (last - count + 1..=last)
+        .map(|number| {
+            u32::try_from(number)
+                .ok()
+                .and_then(|number| AllegationReference::new(year, number))
+                .ok_or_else(|| {
+                    DbErr::Custom(format!(
+                        "reference number {number} of {year} is out of range"
+                    ))
+                })
         })
+        .collect()
 }

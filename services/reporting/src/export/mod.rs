@@ -89,7 +89,7 @@ pub fn stream(
 ) -> ReceiverStream<Result<pb::ExportCasesResponse, Status>> {
     let (sender, receiver) = mpsc::channel(BUFFERED_LINES);
     tokio::spawn(async move {
-        if let Err(e) = send_all(&db, &export, threshold, &sender).await {
+        if let Err(e) = send_all(&db, &export, threshold, PAGE_SIZE, &sender).await {
             // The client may be gone already; then nobody is told, and the log has the cause.
             let _ = sender.send(Err(error::internal(&e))).await;
         }
@@ -104,6 +104,7 @@ async fn send_all(
     db: &DatabaseConnection,
     export: &Export,
     threshold: i64,
+    page_size: u64,
     sender: &Sender,
 ) -> Result<(), DbErr> {
     let edition = write::Edition {
@@ -115,8 +116,8 @@ async fn send_all(
     }
     let mut after = String::new();
     loop {
-        let page = read::page(db, &export.filters, &after, PAGE_SIZE).await?;
-        let last_page = (page.len() as u64) < PAGE_SIZE;
+        let page = read::page(db, &export.filters, &after, page_size).await?;
+        let last_page = (page.len() as u64) < page_size;
         for case in &page {
             let line = match export.format {
                 Format::Csv => edition.csv(case),
@@ -139,4 +140,95 @@ async fn send(sender: &Sender, line: String) -> bool {
         .send(Ok(pb::ExportCasesResponse { line }))
         .await
         .is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use docket_proto::docket::common::v1 as common;
+    use docket_proto::docket::events::v1 as ev;
+
+    use super::*;
+
+    /// A projection holding `n` cases, the even ones against `AM`, the odd ones against `AZ`.
+    async fn projection(dir: &std::path::Path, n: usize) -> DatabaseConnection {
+        let url = format!("sqlite://{}?mode=rwc", dir.join("reporting.db").display());
+        let db = docket_platform::db::connect_and_migrate::<crate::Migrator>(&url)
+            .await
+            .unwrap();
+        for i in 0..n {
+            let case = ev::CaseChanged {
+                case_id: format!("case-{i:04}"),
+                reference: format!("CASE-2020-{:06}", i + 1),
+                status: "CASE_STATUS_OPEN".into(),
+                party_codes: vec![if i % 2 == 0 { "AM" } else { "AZ" }.into()],
+                victims: vec![common::VictimGroup {
+                    count: 1,
+                    status: common::VictimStatus::Civilian.into(),
+                    harm: common::Harm::Killed.into(),
+                    age_group: common::AgeGroup::Adult.into(),
+                    sex: common::Sex::Female.into(),
+                }],
+                ..Default::default()
+            };
+            let payload = ev::EventPayload {
+                kind: Some(ev::event_payload::Kind::CaseChanged(case)),
+            };
+            crate::apply::apply(&db, &payload).await.unwrap();
+        }
+        db
+    }
+
+    async fn lines(db: &DatabaseConnection, export: &Export, page_size: u64) -> Vec<String> {
+        let (sender, mut receiver) = mpsc::channel(1_000);
+        send_all(db, export, 5, page_size, &sender).await.unwrap();
+        drop(sender);
+        let mut lines = Vec::new();
+        while let Some(message) = receiver.recv().await {
+            lines.push(message.unwrap().line);
+        }
+        lines
+    }
+
+    #[tokio::test]
+    async fn pages_cover_every_case_once_whatever_their_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = projection(dir.path(), 23).await;
+        let mut export = Export {
+            format: Format::Csv,
+            public: false,
+            filters: Vec::new(),
+        };
+        let expected: Vec<String> = (1..=23).map(|i| format!("CASE-2020-{i:06}")).collect();
+        for page_size in [1, 5, 22, 23, 24, 200] {
+            let lines = lines(&db, &export, page_size).await;
+            assert!(lines[0].starts_with("reference,"));
+            let references: Vec<String> = lines[1..]
+                .iter()
+                .map(|l| l.split(',').next().unwrap().to_owned())
+                .collect();
+            assert_eq!(references, expected, "pages of {page_size}");
+        }
+        export.filters = vec![(pb::Dimension::Party, vec!["AZ".into()])];
+        export.format = Format::JsonLines;
+        let odd = lines(&db, &export, 4).await;
+        assert_eq!(odd.len(), 11);
+        assert!(odd.iter().all(|l| l.contains("\"parties\":[\"AZ\"]")));
+    }
+
+    #[tokio::test]
+    async fn an_export_to_a_client_that_has_gone_ends_quietly() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = projection(dir.path(), 30).await;
+        let export = Export {
+            format: Format::JsonLines,
+            public: true,
+            filters: Vec::new(),
+        };
+        let (sender, receiver) = mpsc::channel(2);
+        drop(receiver);
+        // Returns at the first line it cannot send instead of reading every page.
+        send_all(&db, &export, 5, 1, &sender).await.unwrap();
+    }
 }

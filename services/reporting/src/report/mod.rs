@@ -67,7 +67,7 @@ pub async fn render<C: ConnectionTrait>(
     let charts = vec![
         Chart::crossed(
             "cases-by-crime-type",
-            "Cases by crime type, per alleged party",
+            "Cases by crime type, per alleged party (cases qualified so far)",
             "crime type",
             &crimes,
         ),

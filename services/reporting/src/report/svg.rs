@@ -37,7 +37,7 @@ pub fn bar_chart(chart: &Chart) -> String {
     if chart.categories.is_empty() {
         let _ = write!(
             svg,
-            "<text x=\"0\" y=\"{}\" class=\"empty\">nothing counted yet</text>",
+            "<text x=\"0\" y=\"{}\" class=\"empty\">nothing to show yet</text>",
             LEGEND_HEIGHT + 14
         );
     }

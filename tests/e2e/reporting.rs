@@ -1,7 +1,10 @@
 //! Reporting: figures from the projections of both services' events, exact for the office,
 //! suppressed where small for the public, and the same after a restart.
 
+mod rendered;
 mod restart;
+mod seed;
+mod situation;
 
 use std::time::Duration;
 

@@ -36,6 +36,9 @@ enum Command {
     /// Measures the services against a bare tonic baseline on this machine (see
     /// docs/BENCHMARKS.md).
     Bench(crate::bench::BenchArgs),
+    /// Writes the rendered statistics report (one self-contained HTML file) fetched from
+    /// reporting.
+    Report(crate::report::ReportArgs),
     /// Prints a development token (HS256, signed with this deployment's development secret).
     Token {
         /// The role the token carries: intake_officer, analyst, investigator, prosecutor,
@@ -94,9 +97,10 @@ impl Cli {
         // A benchmark logs only problems: a line per call would be measured too.
         let filter = match self.command {
             Command::Bench(_) => "warn",
-            Command::Serve { .. } | Command::Token { .. } | Command::Migrate { .. } => {
-                settings.log.filter.as_str()
-            }
+            Command::Serve { .. }
+            | Command::Token { .. }
+            | Command::Migrate { .. }
+            | Command::Report(_) => settings.log.filter.as_str(),
         };
         let telemetry = docket_platform::telemetry::init(
             filter,
@@ -118,6 +122,7 @@ impl Cli {
                 crate::serve::run(settings, &kinds).await
             }
             Command::Bench(args) => crate::bench::run(args).await,
+            Command::Report(args) => crate::report::run(settings, args).await,
             Command::Migrate { service } => {
                 let kinds = match service {
                     Some(service) => vec![service.into()],

@@ -2,6 +2,7 @@
 
 mod bench;
 mod cli;
+mod report;
 mod serve;
 
 use std::process::ExitCode;

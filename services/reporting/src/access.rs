@@ -4,8 +4,8 @@ use docket_platform::auth::{Access, MethodAccess, Role};
 
 use Role::{Analyst, Investigator, Prosecutor, PublicReporter, Supervisor};
 
-/// Statistics: the office, and the public reporter (public audience only, checked by the
-/// service).
+/// Statistics, exports and reports: the office, and the public reporter (public audience only,
+/// checked by the service).
 const READERS: &[Role] = &[
     Analyst,
     Investigator,
@@ -16,5 +16,7 @@ const READERS: &[Role] = &[
 
 pub const REPORTING_ACCESS: &[MethodAccess] = &[
     ("QueryStatistics", Access::Roles(READERS)),
+    ("ExportCases", Access::Roles(READERS)),
+    ("RenderReport", Access::Roles(READERS)),
     ("GetProjectionStatus", Access::Roles(&[Analyst, Supervisor])),
 ];

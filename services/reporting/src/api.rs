@@ -9,10 +9,11 @@ use docket_proto::docket::reporting::v1 as pb;
 use docket_proto::docket::reporting::v1::reporting_service_server::ReportingService;
 use docket_proto::timestamp;
 use sea_orm::DatabaseConnection;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::sql::query;
-use crate::statistics;
+use crate::{audience, export, report, statistics};
 
 /// The reporting service.
 #[derive(Debug, Clone)]
@@ -57,6 +58,40 @@ impl ReportingService for ReportingApi {
             .map_err(|e| error::database(&e))?;
         answer.as_of = Some(timestamp(chrono::Utc::now()));
         Ok(Response::new(answer))
+    }
+
+    type ExportCasesStream = ReceiverStream<Result<pb::ExportCasesResponse, Status>>;
+
+    async fn export_cases(
+        &self,
+        request: Request<pb::ExportCasesRequest>,
+    ) -> Result<Response<Self::ExportCasesStream>, Status> {
+        let public_only = audience::public_only(&request);
+        let export =
+            export::parse(request.into_inner()).map_err(|v| error::invalid_argument(&v))?;
+        audience::check(public_only, export.public)?;
+        Ok(Response::new(export::stream(
+            self.db.clone(),
+            export,
+            self.threshold,
+        )))
+    }
+
+    async fn render_report(
+        &self,
+        request: Request<pb::RenderReportRequest>,
+    ) -> Result<Response<pb::RenderReportResponse>, Status> {
+        let public_only = audience::public_only(&request);
+        let report =
+            report::parse(request.into_inner()).map_err(|v| error::invalid_argument(&v))?;
+        audience::check(public_only, report.public)?;
+        let html = report::render(&self.db, &report, self.threshold)
+            .await
+            .map_err(|e| error::internal(&e))?;
+        Ok(Response::new(pb::RenderReportResponse {
+            html,
+            as_of: Some(timestamp(chrono::Utc::now())),
+        }))
     }
 
     async fn get_projection_status(

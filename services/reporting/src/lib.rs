@@ -9,10 +9,13 @@
 mod access;
 mod api;
 mod apply;
+mod audience;
 pub mod bulk;
+mod export;
 mod facts;
 mod migration;
 mod projector;
+mod report;
 mod rollup;
 mod sql;
 mod statistics;

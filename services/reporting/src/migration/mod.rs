@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_create_projections;
 mod m20261128_000003_create_rollups;
+mod m20261128_000010_add_case_references;
 
 /// Every reporting migration, oldest first.
 #[derive(Debug)]
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_create_projections::Migration),
             Box::new(m20261128_000003_create_rollups::Migration),
             Box::new(docket_platform::lease::CreateLeases),
+            Box::new(m20261128_000010_add_case_references::Migration),
         ]
     }
 }

@@ -1,0 +1,124 @@
+//! `docket report`: asks reporting for its rendered report and writes it to a file, so that
+//! an operator or the press office gets a document anyone can open without gRPC tools.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use docket_platform::auth::{Role, TokenIssuer};
+use docket_platform::{Mode, ServiceKind, Settings};
+use docket_proto::docket::reporting::v1 as pb;
+use docket_proto::docket::reporting::v1::reporting_service_client::ReportingServiceClient;
+use tonic::metadata::{Ascii, MetadataValue};
+
+/// Reports hold every chart and table of the figures; far below this even with years of weeks.
+const MAX_REPORT_BYTES: usize = 64 * 1024 * 1024;
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Where to write the HTML document (replaced if it exists).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Who the report is for: `public` (small counts suppressed; safe to publish) or
+    /// `internal` (exact counts; not for publication).
+    #[arg(long, value_enum, default_value_t = Audience::Public)]
+    audience: Audience,
+    /// Reporting's URL, such as http://127.0.0.1:50053; by default the `reporting.url`
+    /// setting.
+    #[arg(long)]
+    url: Option<String>,
+    /// A file holding the bearer token to send. Without it a development deployment mints a
+    /// five-minute token (`analyst` for the internal report, `public_reporter` for the public
+    /// one); a production deployment needs the file.
+    #[arg(long, value_name = "FILE")]
+    token_file: Option<PathBuf>,
+}
+
+/// Who the report is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Audience {
+    Public,
+    Internal,
+}
+
+impl From<Audience> for pb::Audience {
+    fn from(audience: Audience) -> Self {
+        match audience {
+            Audience::Public => Self::Public,
+            Audience::Internal => Self::Internal,
+        }
+    }
+}
+
+/// Fetches the report and writes it to `args.out`.
+pub async fn run(settings: &Settings, args: ReportArgs) -> anyhow::Result<()> {
+    let url = args
+        .url
+        .clone()
+        .unwrap_or_else(|| settings.url(ServiceKind::Reporting));
+    let bearer: MetadataValue<Ascii> = format!("Bearer {}", token(settings, &args)?)
+        .parse()
+        .context("the token is not a valid header value")?;
+    let channel = docket_platform::grpc::tls::channel(&url, &settings.tls)?;
+    let mut client =
+        ReportingServiceClient::with_interceptor(channel, move |mut request: tonic::Request<()>| {
+            request
+                .metadata_mut()
+                .insert("authorization", bearer.clone());
+            Ok(request)
+        })
+        .max_decoding_message_size(MAX_REPORT_BYTES);
+    let report = client
+        .render_report(pb::RenderReportRequest {
+            audience: pb::Audience::from(args.audience).into(),
+        })
+        .await
+        .map_err(|s| anyhow::anyhow!("{url} answered {:?}: {}", s.code(), s.message()))?
+        .into_inner();
+    write_atomically(&args.out, report.html.as_bytes())?;
+    eprintln!(
+        "wrote {} ({} report, {} bytes)",
+        args.out.display(),
+        match args.audience {
+            Audience::Public => "public",
+            Audience::Internal => "internal",
+        },
+        report.html.len()
+    );
+    Ok(())
+}
+
+/// The token from `--token-file`, or one minted for development.
+fn token(settings: &Settings, args: &ReportArgs) -> anyhow::Result<String> {
+    if let Some(path) = &args.token_file {
+        let token = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the token file {}", path.display()))?;
+        return Ok(token.trim().to_owned());
+    }
+    if settings.mode != Mode::Development {
+        bail!("a production deployment mints no tokens: give --token-file");
+    }
+    let role = match args.audience {
+        Audience::Public => Role::PublicReporter,
+        Audience::Internal => Role::Analyst,
+    };
+    Ok(
+        TokenIssuer::development(settings)?.mint(
+            "docket-report",
+            role,
+            Duration::from_secs(300),
+        )?,
+    )
+}
+
+/// Writes `bytes` to `path` through a file beside it, so a reader never sees half a report.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    std::fs::write(&partial, bytes)
+        .with_context(|| format!("cannot write {}", partial.display()))?;
+    std::fs::rename(&partial, path)
+        .with_context(|| format!("cannot move the report to {}", path.display()))
+}

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use docket_e2e::{
-    Backend, CaseClient, IntakeClient, TestApp, allegation, on_every_backend, submit_request,
+    Backend, TestApp, accept_new, allegation, cases_of, on_every_backend, submit_request,
 };
 use docket_proto::docket::cases::v1 as cases;
 use docket_proto::docket::intake::v1 as pb;
@@ -13,45 +13,6 @@ on_every_backend!(
     an_accepted_allegation_opens_a_case,
     while_case_management_is_down_acceptances_wait_then_arrive_once_each,
 );
-
-async fn accept_new(intake: &mut IntakeClient) -> String {
-    let id = intake
-        .submit_allegation(submit_request(allegation()))
-        .await
-        .unwrap()
-        .into_inner()
-        .allegation
-        .unwrap()
-        .id;
-    intake
-        .accept_allegation(pb::AcceptAllegationRequest {
-            id: id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    id
-}
-
-/// The cases holding `allegation_id`, once at least one exists (or after 20 s).
-async fn cases_of(cases: &mut CaseClient, allegation_id: &str) -> Vec<cases::Case> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let found = cases
-            .list_cases(cases::ListCasesRequest {
-                allegation_id: allegation_id.into(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .cases;
-        if !found.is_empty() || tokio::time::Instant::now() > deadline {
-            return found;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 async fn an_accepted_allegation_opens_a_case(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {

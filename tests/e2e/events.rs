@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use docket_e2e::{Backend, TestApp, allegation, on_every_backend, submit_request};
+use docket_e2e::{Backend, TestApp, accept_new, allegation, on_every_backend, submit_request};
 use docket_platform::auth::Role;
 use docket_proto::docket::events::v1 as ev;
 use docket_proto::docket::events::v1::event_payload::Kind;
@@ -142,21 +142,7 @@ async fn case_management_publishes_each_change_of_a_case_as_a_snapshot(backend: 
         return;
     };
     let mut intake = app.intake().await;
-    let id = intake
-        .submit_allegation(submit_request(allegation()))
-        .await
-        .unwrap()
-        .into_inner()
-        .allegation
-        .unwrap()
-        .id;
-    intake
-        .accept_allegation(pb::AcceptAllegationRequest {
-            id: id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let id = accept_new(&mut intake).await;
 
     let mut events = app.events_as(app.case_management_addr, Role::Service).await;
     let mut stream = events

@@ -5,15 +5,13 @@ use std::num::NonZeroU64;
 use std::time::Duration;
 
 use docket_e2e::{
-    Backend, Bearer, IntakeClient, ReportingClient, TestApp, allegation, channel, on_every_backend,
-    submit_request,
+    Backend, Bearer, IntakeClient, ReportingClient, TestApp, accept_new, channel, on_every_backend,
 };
 use docket_intake::DISPATCH_LEASE;
 use docket_platform::ServiceKind;
 use docket_platform::auth::Role;
 use docket_platform::lease::current_holder;
 use docket_proto::docket::cases::v1 as cases;
-use docket_proto::docket::intake::v1 as pb;
 use docket_proto::docket::intake::v1::intake_service_client::IntakeServiceClient;
 use docket_proto::docket::reporting::v1 as rep;
 use docket_proto::docket::reporting::v1::reporting_service_client::ReportingServiceClient;
@@ -69,25 +67,6 @@ async fn stays_with(db: &DatabaseConnection, lease: &str, holder: &str, period: 
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-async fn accept_new(intake: &mut IntakeClient) -> String {
-    let id = intake
-        .submit_allegation(submit_request(allegation()))
-        .await
-        .unwrap()
-        .into_inner()
-        .allegation
-        .unwrap()
-        .id;
-    intake
-        .accept_allegation(pb::AcceptAllegationRequest {
-            id: id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    id
 }
 
 async fn intake_at(app: &TestApp, addr: std::net::SocketAddr) -> IntakeClient {

@@ -1,12 +1,8 @@
 //! TLS and mutual TLS on every listener and between the services, with certificates made here.
 
-use std::time::Duration;
-
-use docket_e2e::{Backend, Bearer, TestApp, allegation, submit_request};
+use docket_e2e::{Backend, Bearer, TestApp, accept_new, cases_of};
 use docket_platform::auth::Role;
-use docket_proto::docket::cases::v1 as cases;
 use docket_proto::docket::cases::v1::case_service_client::CaseServiceClient;
-use docket_proto::docket::intake::v1 as pb;
 use docket_proto::docket::intake::v1::intake_service_client::IntakeServiceClient;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
@@ -134,46 +130,16 @@ async fn every_listener_speaks_tls_and_the_services_reach_each_other_over_it() {
         pki.channel(app.intake_addr, None).await.unwrap(),
         bearer,
     );
-    let id = intake
-        .submit_allegation(submit_request(allegation()))
-        .await
-        .unwrap()
-        .into_inner()
-        .allegation
-        .unwrap()
-        .id;
-    intake
-        .accept_allegation(pb::AcceptAllegationRequest {
-            id: id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let id = accept_new(&mut intake).await;
     let bearer = Bearer::token(&app.token(Role::Investigator, "investigator"));
     let mut case_client = CaseServiceClient::with_interceptor(
         pki.channel(app.case_management_addr, None).await.unwrap(),
         bearer,
     );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let found = case_client
-            .list_cases(cases::ListCasesRequest {
-                allegation_id: id.clone(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .cases;
-        if !found.is_empty() {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the delivery over TLS never arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert!(
+        !cases_of(&mut case_client, &id).await.is_empty(),
+        "the delivery over TLS never arrived"
+    );
     app.stop().await;
 }
 
@@ -202,21 +168,7 @@ async fn with_mutual_tls_only_clients_with_a_certificate_of_the_office_ca_are_an
         pki.channel(addr, Some("client")).await.unwrap(),
         bearer,
     );
-    let id = intake
-        .submit_allegation(submit_request(allegation()))
-        .await
-        .unwrap()
-        .into_inner()
-        .allegation
-        .unwrap()
-        .id;
-    intake
-        .accept_allegation(pb::AcceptAllegationRequest {
-            id: id.clone(),
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let id = accept_new(&mut intake).await;
     let bearer = Bearer::token(&app.token(Role::Investigator, "investigator"));
     let mut case_client = CaseServiceClient::with_interceptor(
         pki.channel(app.case_management_addr, Some("client"))
@@ -224,25 +176,9 @@ async fn with_mutual_tls_only_clients_with_a_certificate_of_the_office_ca_are_an
             .unwrap(),
         bearer,
     );
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let found = case_client
-            .list_cases(cases::ListCasesRequest {
-                allegation_id: id.clone(),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .cases;
-        if !found.is_empty() {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the delivery over mutual TLS never arrived"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    assert!(
+        !cases_of(&mut case_client, &id).await.is_empty(),
+        "the delivery over mutual TLS never arrived"
+    );
     app.stop().await;
 }

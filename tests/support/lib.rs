@@ -10,6 +10,7 @@
 mod case_fixtures;
 mod database;
 mod fixtures;
+mod flows;
 mod proxy;
 
 use std::net::SocketAddr;
@@ -35,6 +36,7 @@ use tonic::transport::Channel;
 pub use case_fixtures::{case_message, snapshot};
 pub use database::{Backend, POSTGRES_VARIABLE, TestDatabases};
 pub use fixtures::{allegation, field_violations, submit_request};
+pub use flows::{accept_new, cases_of};
 pub use proxy::TcpProxy;
 
 /// The three services running over one set of test databases.

@@ -1,0 +1,48 @@
+//! Steps many scenarios share.
+
+use std::time::Duration;
+
+use docket_proto::docket::cases::v1 as cases;
+use docket_proto::docket::intake::v1 as pb;
+
+use crate::{CaseClient, IntakeClient, allegation, submit_request};
+
+/// Submits a new allegation (the standard one) and accepts it; returns its id.
+pub async fn accept_new(intake: &mut IntakeClient) -> String {
+    let id = intake
+        .submit_allegation(submit_request(allegation()))
+        .await
+        .expect("a submission")
+        .into_inner()
+        .allegation
+        .expect("an allegation")
+        .id;
+    intake
+        .accept_allegation(pb::AcceptAllegationRequest {
+            id: id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("an acceptance");
+    id
+}
+
+/// The cases holding `allegation_id`, once at least one exists (or after 20 s: empty).
+pub async fn cases_of(cases: &mut CaseClient, allegation_id: &str) -> Vec<cases::Case> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let found = cases
+            .list_cases(cases::ListCasesRequest {
+                allegation_id: allegation_id.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("a list of cases")
+            .into_inner()
+            .cases;
+        if !found.is_empty() || tokio::time::Instant::now() > deadline {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

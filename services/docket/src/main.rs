@@ -7,6 +7,12 @@ mod serve;
 
 use std::process::ExitCode;
 
+/// mimalloc rather than the system allocator: a submission allocates and frees many small
+/// buffers across threads, and glibc's malloc, free and chunk consolidation were ~17 % of the
+/// service's CPU under load (`docs/BENCHMARKS.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 
 fn main() -> ExitCode {

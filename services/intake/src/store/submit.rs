@@ -3,10 +3,12 @@
 //! Group commit: every submission takes the year's reference counter, the audit head and the
 //! event head until its transaction commits, so submissions are committed one at a time
 //! whatever the concurrency, and each would pay a durable commit of its own. Instead they
-//! queue, and one task commits them in batches: each submission in a savepoint of the batch's
-//! transaction (so one that fails takes nothing else with it), one durable commit for all, and
-//! only then is each answered. Durability and every ordering guarantee stay as they were; the
-//! commit and the locks are paid once per batch.
+//! queue, and one task commits them in batches, with a few statements per table for the whole
+//! batch (one request-id lookup, one counter update, multi-row inserts, the audit chain and the
+//! event sequence computed in memory), one durable commit for all, and only then is each
+//! answered. Should a batch fail, it is written again one submission at a time, each in a
+//! savepoint, so that one failure takes nothing else with it. Durability and every ordering
+//! guarantee stay as they were; the commit and the locks are paid once per batch.
 
 use std::collections::HashMap;
 
@@ -117,8 +119,9 @@ impl AllegationStore {
         let request_id = submission.request_id.clone();
         let fingerprint = submission.fingerprint.clone();
         match self.queue(submission, call).await {
-            // A concurrent call with the same request id committed first. (Only on PostgreSQL:
-            // SQLite's IMMEDIATE transactions serialise the check in `try_submit`.)
+            // A concurrent call with the same request id (in another replica) committed first.
+            // (Only on PostgreSQL: SQLite's IMMEDIATE transactions serialise the check in
+            // `write`.)
             Err(IntakeError::Database(error)) if is_unique_violation(&error) => {
                 let row = allegation::Entity::find()
                     .filter(allegation::Column::RequestId.eq(request_id.as_str()))

@@ -41,8 +41,8 @@ impl std::fmt::Debug for PendingBlob {
 }
 
 impl BlobStore {
-    /// A store in the local directory `dir`, created if missing. Temporary files left by a
-    /// process that died mid-upload are removed.
+    /// A store in the local directory `dir`, created if missing, written durably (fsync).
+    /// Temporary files left by a process that died mid-upload are removed.
     pub fn local(dir: &FsPath) -> Result<Self, object_store::Error> {
         let temporary = dir.join("tmp");
         if temporary.exists() {
@@ -52,8 +52,11 @@ impl BlobStore {
             store: "LocalFileSystem",
             source: Box::new(source),
         })?;
+        // With fsync, a file and its directory entry are on disk before the upload completes
+        // and before the rename that publishes it returns, as an S3 PUT is: the evidence record
+        // is committed durably after that, so it can never name bytes a power cut lost.
         Ok(Self {
-            store: Arc::new(LocalFileSystem::new_with_prefix(dir)?),
+            store: Arc::new(LocalFileSystem::new_with_prefix(dir)?.with_fsync(true)),
         })
     }
 

@@ -1,7 +1,8 @@
 //! Prometheus metrics at `/metrics` on their own listener (`metrics.listen`), off when unset.
 //!
 //! What is recorded: per RPC, `docket_rpc_requests_total{service,method,code}` and the latency
-//! histogram `docket_rpc_duration_seconds{service,method}`; the outbox's
+//! histogram `docket_rpc_duration_seconds{service,method}`, both when the call ends — for a
+//! stream, with the code of its trailers, and `CANCELLED` when the client left before the end; the outbox's
 //! `docket_outbox_backlog` and `docket_outbox_delivery_failures_total`; intake's
 //! `docket_evidence_bytes_stored_total`; reporting's `docket_projection_lag_events{stream}`. Without a listener the calls that record are no-ops.
 

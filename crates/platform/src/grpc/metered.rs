@@ -44,48 +44,127 @@ where
     S::Error: Send + 'static,
     ResBody: Send + 'static,
 {
-    type Response = S::Response;
+    type Response = http::Response<MeteredBody<ResBody>>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        let method = request.uri().path().to_owned();
-        let service = self.service;
-        let started = Instant::now();
-        let call = self.inner.call(request);
+        let call = Call {
+            service: self.service,
+            method: request.uri().path().to_owned(),
+            started: Instant::now(),
+        };
+        let answer = self.inner.call(request);
         Box::pin(async move {
-            let answer = call.await;
-            // Errors a handler returns come back "trailers-only", their code in the headers; a
-            // call with no code there answered OK. (A stream that fails after its first
-            // message carries its code in trailers, which this does not see: it counts as OK.)
-            let code = match &answer {
-                Ok(response) => response
-                    .headers()
-                    .get("grpc-status")
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.parse::<i32>().ok())
-                    .map_or("OK", |code| code_name(tonic::Code::from_i32(code))),
-                Err(_) => "TRANSPORT_ERROR",
-            };
-            metrics::counter!(
-                "docket_rpc_requests_total",
-                "service" => service,
-                "method" => method.clone(),
-                "code" => code
-            )
-            .increment(1);
-            metrics::histogram!(
-                "docket_rpc_duration_seconds",
-                "service" => service,
-                "method" => method
-            )
-            .record(started.elapsed().as_secs_f64());
-            answer
+            match answer.await {
+                // The call ends with its body: a stream's code comes in its trailers.
+                Ok(response) => {
+                    let header_code = grpc_code(response.headers());
+                    Ok(response.map(|body| MeteredBody {
+                        inner: body,
+                        call: Some(call),
+                        header_code,
+                    }))
+                }
+                Err(error) => {
+                    call.record("TRANSPORT_ERROR");
+                    Err(error)
+                }
+            }
         })
+    }
+}
+
+/// A call being measured.
+#[derive(Debug)]
+struct Call {
+    service: &'static str,
+    method: String,
+    started: Instant,
+}
+
+impl Call {
+    fn record(self, code: &'static str) {
+        metrics::counter!(
+            "docket_rpc_requests_total",
+            "service" => self.service,
+            "method" => self.method.clone(),
+            "code" => code
+        )
+        .increment(1);
+        metrics::histogram!(
+            "docket_rpc_duration_seconds",
+            "service" => self.service,
+            "method" => self.method
+        )
+        .record(self.started.elapsed().as_secs_f64());
+    }
+}
+
+/// The code in `grpc-status`, if there is one.
+fn grpc_code(headers: &http::HeaderMap) -> Option<&'static str> {
+    headers
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<i32>().ok())
+        .map(|code| code_name(tonic::Code::from_i32(code)))
+}
+
+pin_project_lite::pin_project! {
+    /// A response body that records its call when it ends: with the code of its trailers, or
+    /// of its headers for an answer that was "trailers-only" (an error a handler returned), or
+    /// `CANCELLED` when it is dropped before its end (the client went away).
+    pub struct MeteredBody<B> {
+        #[pin]
+        inner: B,
+        call: Option<Call>,
+        header_code: Option<&'static str>,
+    }
+
+    impl<B> PinnedDrop for MeteredBody<B> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(call) = this.call.take() {
+                call.record(this.header_code.unwrap_or("CANCELLED"));
+            }
+        }
+    }
+}
+
+impl<B: http_body::Body> http_body::Body for MeteredBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = self.project();
+        let polled = this.inner.poll_frame(cx);
+        let code = match &polled {
+            Poll::Ready(Some(Ok(frame))) => frame.trailers_ref().map(grpc_code),
+            Poll::Ready(Some(Err(_))) => Some(Some("TRANSPORT_ERROR")),
+            Poll::Ready(None) => Some(None),
+            Poll::Pending => None,
+        };
+        if let Some(code) = code
+            && let Some(call) = this.call.take()
+        {
+            call.record(code.or(*this.header_code).unwrap_or("OK"));
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -108,5 +187,85 @@ fn code_name(code: tonic::Code) -> &'static str {
         tonic::Code::Unavailable => "UNAVAILABLE",
         tonic::Code::DataLoss => "DATA_LOSS",
         tonic::Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use http_body::{Body, Frame};
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    use super::*;
+
+    /// A body that yields the frames it was given.
+    struct Frames(VecDeque<Frame<bytes::Bytes>>);
+
+    impl Body for Frames {
+        type Data = bytes::Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+            Poll::Ready(self.0.pop_front().map(Ok))
+        }
+    }
+
+    fn body(
+        frames: Vec<Frame<bytes::Bytes>>,
+        header_code: Option<&'static str>,
+    ) -> MeteredBody<Frames> {
+        MeteredBody {
+            inner: Frames(frames.into()),
+            call: Some(Call {
+                service: "test",
+                method: "/docket.test.v1.Test/Stream".to_owned(),
+                started: Instant::now(),
+            }),
+            header_code,
+        }
+    }
+
+    fn trailers(code: i32) -> Frame<bytes::Bytes> {
+        let mut map = http::HeaderMap::new();
+        map.insert("grpc-status", code.into());
+        Frame::trailers(map)
+    }
+
+    async fn drain(mut body: MeteredBody<Frames>) {
+        while std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx))
+            .await
+            .is_some()
+        {}
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_stream_is_counted_with_the_code_it_ends_with() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let _guard = metrics::set_default_local_recorder(&recorder);
+        let data = || Frame::data(bytes::Bytes::from_static(b"message"));
+
+        // Failed after its first message: the code is in the trailers.
+        drain(body(vec![data(), trailers(15)], None)).await;
+        // Answered and ended cleanly.
+        drain(body(vec![data(), trailers(0)], None)).await;
+        // Refused by its handler: "trailers-only", the code in the headers.
+        drain(body(vec![], Some("PERMISSION_DENIED"))).await;
+        // Dropped before its end: the client went away.
+        let mut cut = body(vec![data(), trailers(0)], None);
+        let _ = std::future::poll_fn(|cx| Pin::new(&mut cut).poll_frame(cx)).await;
+        drop(cut);
+
+        let rendered = handle.render();
+        for code in ["DATA_LOSS", "OK", "PERMISSION_DENIED", "CANCELLED"] {
+            let line = format!(
+                "docket_rpc_requests_total{{service=\"test\",method=\"/docket.test.v1.Test/Stream\",code=\"{code}\"}} 1"
+            );
+            assert!(rendered.contains(&line), "no {line} in:\n{rendered}");
+        }
     }
 }

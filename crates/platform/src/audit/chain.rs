@@ -2,11 +2,12 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::entity::prelude::*;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbBackend, QueryOrder, QuerySelect, Statement};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryOrder, QuerySelect, Statement};
 use sha2::{Digest, Sha256};
 
 use super::entity;
 use crate::auth::CallContext;
+use crate::db::placeholder;
 
 /// The `previous_hash` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -62,13 +63,6 @@ pub async fn append_many<C: ConnectionTrait>(
         return Ok(0);
     }
     let backend = conn.get_database_backend();
-    let placeholder = |n: usize| {
-        if backend == DbBackend::Postgres {
-            format!("${n}")
-        } else {
-            "?".to_owned()
-        }
-    };
     // Taking the numbers locks the head row until commit: appends are serialised, so the
     // chain stays one line however many writers there are.
     let count = records.len() as i64;
@@ -78,7 +72,7 @@ pub async fn append_many<C: ConnectionTrait>(
             format!(
                 "UPDATE audit_head SET last_sequence = last_sequence + {} WHERE id = 1 \
                  RETURNING last_sequence, last_hash",
-                placeholder(1)
+                placeholder(backend, 1)
             ),
             [count.into()],
         ))
@@ -112,7 +106,7 @@ pub async fn append_many<C: ConnectionTrait>(
         backend,
         format!(
             "UPDATE audit_head SET last_hash = {} WHERE id = 1",
-            placeholder(1)
+            placeholder(backend, 1)
         ),
         [previous_hash.into()],
     ))

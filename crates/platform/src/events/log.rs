@@ -12,6 +12,7 @@ use sea_orm::{
 use tokio::sync::Notify;
 
 use super::entity;
+use crate::db::placeholder;
 
 /// Appends `payload` in the transaction `conn`; returns its sequence number.
 pub async fn append<C: ConnectionTrait>(
@@ -32,13 +33,11 @@ pub async fn append_many<C: ConnectionTrait>(
     }
     let backend = conn.get_database_backend();
     let count = payloads.len() as i64;
-    let sql = if backend == sea_orm::DbBackend::Postgres {
-        "UPDATE event_head SET last_sequence = last_sequence + $1 WHERE id = 1 \
-         RETURNING last_sequence"
-    } else {
-        "UPDATE event_head SET last_sequence = last_sequence + ? WHERE id = 1 \
-         RETURNING last_sequence"
-    };
+    let sql = format!(
+        "UPDATE event_head SET last_sequence = last_sequence + {} WHERE id = 1 \
+         RETURNING last_sequence",
+        placeholder(backend, 1)
+    );
     // The head row stays locked until commit: see the module documentation.
     let head = conn
         .query_one_raw(Statement::from_sql_and_values(backend, sql, [count.into()]))

@@ -25,6 +25,7 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, State
 use tokio::time::Instant;
 use uuid::Uuid;
 
+use crate::db::placeholder;
 use crate::shutdown::{Shutdown, ShutdownSignal};
 
 pub use migration::CreateLeases;
@@ -215,14 +216,6 @@ fn now_ms(backend: DatabaseBackend) -> &'static str {
         "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)"
     } else {
         "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
-    }
-}
-
-fn placeholder(backend: DatabaseBackend, n: usize) -> String {
-    if backend == DatabaseBackend::Postgres {
-        format!("${n}")
-    } else {
-        "?".to_owned()
     }
 }
 

@@ -16,11 +16,12 @@ mod read;
 
 use chrono::{DateTime, Datelike, SubsecRound, Utc};
 use docket_domain::case::CaseReference;
+use docket_platform::db::placeholder;
 use docket_platform::events::EventLog;
 use docket_platform::sealing::Sealer;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, Statement};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, Statement};
 use sha2::{Digest, Sha256};
 
 pub use change::CaseChange;
@@ -87,15 +88,6 @@ pub fn etag_of(id: Uuid, version: i64) -> String {
 /// written on either database.
 fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
-}
-
-/// The SQL placeholder for parameter `n` (from 1) on `backend`.
-fn placeholder(backend: DbBackend, n: usize) -> String {
-    if backend == DbBackend::Postgres {
-        format!("${n}")
-    } else {
-        "?".to_owned()
-    }
 }
 
 /// The next reference of `opened_at`'s year. As in intake, the counter row stays locked until

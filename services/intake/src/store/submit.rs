@@ -19,7 +19,7 @@ use docket_domain::allegation::{
 };
 use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
-use docket_platform::db::{begin_write, is_unavailable};
+use docket_platform::db::{begin_write, is_unavailable, placeholder};
 use docket_platform::journal;
 use docket_proto::docket::common::v1 as common;
 use docket_proto::docket::events::v1 as ev;
@@ -27,8 +27,8 @@ use docket_proto::docket::intake::v1 as pb;
 use docket_proto::timestamp;
 use sea_orm::entity::prelude::*;
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, EntityTrait,
-    QueryFilter, SqlErr, Statement, TransactionTrait,
+    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    SqlErr, Statement, TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -615,16 +615,13 @@ async fn next_references(
     let year = received_at.year();
     let count = i64::try_from(count).unwrap_or(i64::MAX);
     let backend = txn.get_database_backend();
-    let (year_mark, count_mark) = if backend == DbBackend::Postgres {
-        ("$1", "$2")
-    } else {
-        ("?", "?")
-    };
     let sql = format!(
-        "INSERT INTO reference_counters (year, last_number) VALUES ({year_mark}, {count_mark}) \
+        "INSERT INTO reference_counters (year, last_number) VALUES ({}, {}) \
          ON CONFLICT (year) DO UPDATE SET \
          last_number = reference_counters.last_number + excluded.last_number \
-         RETURNING last_number"
+         RETURNING last_number",
+        placeholder(backend, 1),
+        placeholder(backend, 2)
     );
     let row = txn
         .query_one_raw(Statement::from_sql_and_values(

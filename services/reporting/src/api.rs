@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use docket_platform::auth::{CallContext, Role};
 use docket_platform::error;
 use docket_proto::docket::reporting::v1 as pb;
 use docket_proto::docket::reporting::v1::reporting_service_server::ReportingService;
@@ -43,16 +42,10 @@ impl ReportingService for ReportingApi {
         &self,
         request: Request<pb::QueryStatisticsRequest>,
     ) -> Result<Response<pb::QueryStatisticsResponse>, Status> {
-        let public_only = CallContext::of(&request)
-            .and_then(|c| c.caller.as_ref())
-            .is_none_or(|caller| caller.role == Role::PublicReporter);
+        let public_only = audience::public_only(&request);
         let query =
             statistics::parse(request.into_inner()).map_err(|v| error::invalid_argument(&v))?;
-        if public_only && !query.public {
-            return Err(Status::permission_denied(
-                "a public reporter may only ask for the public audience (AUDIENCE_PUBLIC)",
-            ));
-        }
+        audience::check(public_only, query.public)?;
         let mut answer = statistics::run(&self.db, &query, self.threshold)
             .await
             .map_err(|e| error::database(&e))?;

@@ -114,24 +114,14 @@ pub fn applies(measure: pb::Measure, dimension: pb::Dimension) -> bool {
     source(measure, dimension).is_some()
 }
 
-/// Parses a request; `public_only` callers may ask only for the public audience.
+/// Parses a request.
 pub fn parse(request: pb::QueryStatisticsRequest) -> Result<Query, Violations> {
     let mut v = Violations::default();
     let measure = pb::Measure::try_from(request.measure).unwrap_or(pb::Measure::Unspecified);
     if measure == pb::Measure::Unspecified {
         v.add("measure", "is required");
     }
-    let public = match pb::Audience::try_from(request.audience) {
-        Ok(pb::Audience::Internal) => false,
-        Ok(pb::Audience::Public) => true,
-        Ok(pb::Audience::Unspecified) | Err(_) => {
-            v.add(
-                "audience",
-                "is required: AUDIENCE_INTERNAL or AUDIENCE_PUBLIC",
-            );
-            true
-        }
-    };
+    let public = crate::audience::parse(request.audience, &mut v);
     if request.group_by.len() > 3 {
         v.add("group_by", "at most three dimensions");
     }

@@ -114,6 +114,24 @@ pub fn applies(measure: pb::Measure, dimension: pb::Dimension) -> bool {
     source(measure, dimension).is_some()
 }
 
+/// The SQL condition that keeps only the items of `measure` (their base tables aliased as
+/// `measure`'s base has them: `f` for the facts) whose `dimension` is one of the `marks`
+/// placeholders: a column compared, or a semi-join, so that no item counts twice.
+pub fn filter_condition(
+    measure: pb::Measure,
+    dimension: pb::Dimension,
+    marks: &str,
+) -> Option<String> {
+    let base = base(measure)?;
+    Some(match source(measure, dimension)? {
+        Source::Column(column) => format!("{column} IN ({marks})"),
+        Source::Many(table, key, column) => format!(
+            "{} IN (SELECT {key} FROM {table} WHERE {column} IN ({marks}))",
+            base.item
+        ),
+    })
+}
+
 /// Parses a request.
 pub fn parse(request: pb::QueryStatisticsRequest) -> Result<Query, Violations> {
     let mut v = Violations::default();
@@ -212,14 +230,10 @@ pub async fn count<C: ConnectionTrait>(conn: &C, query: &Query) -> Result<(i64, 
     let mut values: Vec<Value> = Vec::new();
     for (dimension, accepted) in &query.filters {
         let marks = vec!["?"; accepted.len()].join(", ");
-        match source(query.measure, *dimension) {
-            Some(Source::Column(column)) => conditions.push(format!("{column} IN ({marks})")),
-            Some(Source::Many(table, key, column)) => conditions.push(format!(
-                "{} IN (SELECT {key} FROM {table} WHERE {column} IN ({marks}))",
-                base.item
-            )),
-            None => continue,
-        }
+        let Some(condition) = filter_condition(query.measure, *dimension, &marks) else {
+            continue;
+        };
+        conditions.push(condition);
         values.extend(accepted.iter().map(|a| Value::from(a.clone())));
     }
     let filter = if conditions.is_empty() {

@@ -8,6 +8,7 @@ use docket_proto::docket::reporting::v1 as pb;
 use sea_orm::{ConnectionTrait, DbErr, QueryResult, Value};
 
 use crate::sql::query;
+use crate::statistics;
 
 /// One case as the projections hold it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,33 +43,21 @@ pub struct Charge {
     pub in_absentia: bool,
 }
 
-/// The SQL condition on `case_facts f` for one filter, as statistics apply it to cases.
-fn condition(dimension: pb::Dimension, marks: &str) -> Option<String> {
+/// Whether cases can be exported filtered by `dimension`: as statistics filter cases, but
+/// never by place, which an export does not show.
+pub fn filterable(dimension: pb::Dimension) -> bool {
     use pb::Dimension as D;
-    Some(match dimension {
-        D::Party => {
-            format!("f.case_id IN (SELECT case_id FROM case_parties WHERE party_code IN ({marks}))")
-        }
-        D::CrimeType => format!(
-            "f.case_id IN (SELECT case_id FROM case_crime_types WHERE crime_type_code IN ({marks}))"
-        ),
-        D::CaseStatus => format!("f.status IN ({marks})"),
-        D::IncidentWeek => format!("COALESCE(f.incident_week, 'unknown') IN ({marks})"),
-        D::Unspecified
-        | D::ViolationType
-        | D::AllegationStatus
-        | D::VictimStatus
-        | D::Harm
-        | D::AgeGroup
-        | D::Sex
-        | D::InAbsentia
-        | D::Place => return None,
-    })
+    matches!(
+        dimension,
+        D::Party | D::CrimeType | D::CaseStatus | D::IncidentWeek
+    )
 }
 
-/// Whether cases can be exported filtered by `dimension`.
-pub fn filterable(dimension: pb::Dimension) -> bool {
-    condition(dimension, "?").is_some()
+/// The SQL condition on `case_facts f` for one filter, the one statistics apply to cases.
+fn condition(dimension: pb::Dimension, marks: &str) -> Option<String> {
+    filterable(dimension)
+        .then(|| statistics::filter_condition(pb::Measure::Cases, dimension, marks))
+        .flatten()
 }
 
 /// Up to `limit` cases with an id after `after` that pass `filters`, ordered by id.

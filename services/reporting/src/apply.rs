@@ -12,7 +12,6 @@ use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::facts::{self, AllegationItem, CaseItem, ChargeRow, VictimRow, normalised, or_unknown};
 use crate::rollup::Delta;
-use crate::sql::execute;
 
 /// The ISO week of `time`, such as `2020-W41`.
 pub fn iso_week(time: DateTime<Utc>) -> String {
@@ -59,7 +58,6 @@ pub async fn apply<C: ConnectionTrait>(conn: &C, payload: &ev::EventPayload) -> 
             let before = facts::load_case(conn, &c.case_id).await?;
             let after = case(c);
             facts::store_case(conn, &after).await?;
-            store_case_labels(conn, c).await?;
             let mut delta = Delta::default();
             delta.case(before.as_ref(), Some(&after));
             delta.apply(conn).await
@@ -67,21 +65,6 @@ pub async fn apply<C: ConnectionTrait>(conn: &C, payload: &ev::EventPayload) -> 
         // Evidence is not counted yet; unknown kinds from a newer source are skipped.
         Some(Kind::EvidenceRecorded(_)) | None => Ok(()),
     }
-}
-
-/// Stores what only exports show of a case, its reference and when it was opened, beside the
-/// counted item: neither is counted, so neither is part of what the rollups compare.
-async fn store_case_labels<C: ConnectionTrait>(conn: &C, c: &ev::CaseChanged) -> Result<(), DbErr> {
-    let reference = Some(c.reference.trim())
-        .filter(|r| !r.is_empty())
-        .map(str::to_owned);
-    let opened = c.opened_time.as_ref().and_then(|t| parse_time(t).ok());
-    execute(
-        conn,
-        "UPDATE case_facts SET reference = ?, opened_time = ? WHERE case_id = ?",
-        vec![reference.into(), opened.into(), c.case_id.clone().into()],
-    )
-    .await
 }
 
 async fn replace_allegation<C: ConnectionTrait>(
@@ -121,6 +104,10 @@ pub fn allegation(a: &ev::AllegationRecorded) -> AllegationItem {
 pub fn case(c: &ev::CaseChanged) -> CaseItem {
     CaseItem {
         id: c.case_id.clone(),
+        reference: Some(c.reference.trim())
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned),
+        opened_time: c.opened_time.as_ref().and_then(|t| parse_time(t).ok()),
         status: c.status.clone(),
         week: week_of(c.incident_start_time.as_ref()),
         place: or_unknown(Some(&c.place_name)),

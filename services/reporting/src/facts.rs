@@ -30,6 +30,10 @@ pub struct AllegationItem {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CaseItem {
     pub id: String,
+    /// `CASE-YYYY-NNNNNN`; shown by exports, not counted.
+    pub reference: Option<String>,
+    /// When the case was opened; shown by exports, not counted.
+    pub opened_time: Option<chrono::DateTime<chrono::Utc>>,
     pub status: String,
     pub week: String,
     pub place: String,
@@ -212,7 +216,8 @@ pub async fn insert_allegations<C: ConnectionTrait>(
 pub async fn load_case<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<CaseItem>, DbErr> {
     let rows = query(
         conn,
-        "SELECT status, incident_week, place FROM case_facts WHERE case_id = ?",
+        "SELECT status, incident_week, place, reference, opened_time FROM case_facts \
+         WHERE case_id = ?",
         vec![id.into()],
     )
     .await?;
@@ -259,6 +264,8 @@ pub async fn load_case<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<
     .collect::<Result<_, DbErr>>()?;
     Ok(Some(CaseItem {
         id: id.to_owned(),
+        reference: row.try_get_by_index(3)?,
+        opened_time: row.try_get_by_index(4)?,
         status: row.try_get_by_index(0)?,
         week: or_unknown(week.as_deref()),
         place: or_unknown(place.as_deref()),
@@ -288,7 +295,10 @@ pub async fn store_case<C: ConnectionTrait>(conn: &C, item: &CaseItem) -> Result
 
 /// Inserts `items`, none of them stored yet, with a few statements for all of them.
 pub async fn insert_cases<C: ConnectionTrait>(conn: &C, items: &[CaseItem]) -> Result<(), DbErr> {
-    let mut facts = Rows::new("case_facts (case_id, status, incident_week, place)", 4);
+    let mut facts = Rows::new(
+        "case_facts (case_id, status, incident_week, place, reference, opened_time)",
+        6,
+    );
     let mut parties = Rows::new("case_parties (case_id, party_code)", 2);
     let mut crimes = Rows::new("case_crime_types (case_id, crime_type_code)", 2);
     let mut victims = Rows::new(
@@ -309,6 +319,8 @@ pub async fn insert_cases<C: ConnectionTrait>(conn: &C, items: &[CaseItem]) -> R
                     item.status.clone().into(),
                     nullable(&item.week),
                     nullable(&item.place),
+                    item.reference.clone().into(),
+                    item.opened_time.into(),
                 ],
             )
             .await?;

@@ -264,6 +264,8 @@ mod tests {
     fn case() -> CaseItem {
         CaseItem {
             id: "c1".into(),
+            reference: Some("CASE-2020-000001".into()),
+            opened_time: None,
             status: "CASE_STATUS_OPEN".into(),
             week: "2020-W41".into(),
             place: "Ganja".into(),

@@ -119,6 +119,8 @@ fn item(i: usize) -> (AllegationItem, CaseItem) {
     };
     let case = CaseItem {
         id: format!("bench-c-{i}"),
+        reference: Some(format!("CASE-{}-{:06}", 2020 + i % 3, i % 1_000_000)),
+        opened_time: Some(allegation.received_time),
         status: if i.is_multiple_of(4) {
             "CASE_STATUS_CLOSED"
         } else {

@@ -226,13 +226,9 @@ pub async fn read<C: ConnectionTrait>(
     for row in rows {
         let row_dims: String = row.try_get_by_index(0)?;
         let value: i64 = row.try_get_by_index(3)?;
+        // The total's row; with no grouping it is the only row.
         if row_dims.is_empty() {
             total = value;
-            if !group_by.is_empty() {
-                continue;
-            }
-        }
-        if group_by.is_empty() {
             continue;
         }
         let k1: String = row.try_get_by_index(1)?;

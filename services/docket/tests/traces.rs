@@ -6,8 +6,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use docket_e2e::{Bearer, allegation, submit_request};
-use docket_proto::docket::intake::v1 as pb;
+use docket_e2e::{Bearer, accept_new};
 use docket_proto::docket::intake::v1::intake_service_client::IntakeServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
@@ -97,21 +96,7 @@ async fn an_acceptance_is_one_trace_across_intake_and_case_management() {
         .await
         .unwrap();
     let mut intake = IntakeServiceClient::with_interceptor(channel, bearer);
-    let id = intake
-        .submit_allegation(submit_request(allegation()))
-        .await
-        .unwrap()
-        .into_inner()
-        .allegation
-        .unwrap()
-        .id;
-    intake
-        .accept_allegation(pb::AcceptAllegationRequest {
-            id,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    accept_new(&mut intake).await;
 
     // Spans are exported in batches, every few seconds.
     let deadline = Instant::now() + Duration::from_secs(30);

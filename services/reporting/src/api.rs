@@ -80,7 +80,7 @@ impl ReportingService for ReportingApi {
         audience::check(public_only, report.public)?;
         let html = report::render(&self.db, &report, self.threshold)
             .await
-            .map_err(|e| error::internal(&e))?;
+            .map_err(|e| error::database(&e))?;
         Ok(Response::new(pb::RenderReportResponse {
             html,
             as_of: Some(timestamp(chrono::Utc::now())),

@@ -91,7 +91,7 @@ pub fn stream(
     tokio::spawn(async move {
         if let Err(e) = send_all(&db, &export, threshold, PAGE_SIZE, &sender).await {
             // The client may be gone already; then nobody is told, and the log has the cause.
-            let _ = sender.send(Err(error::internal(&e))).await;
+            let _ = sender.send(Err(error::database(&e))).await;
         }
     });
     ReceiverStream::new(receiver)

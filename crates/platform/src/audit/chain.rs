@@ -2,12 +2,12 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::entity::prelude::*;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, QueryOrder, QuerySelect, Statement};
+use sea_orm::{ConnectionTrait, QueryOrder, QuerySelect, Statement};
 use sha2::{Digest, Sha256};
 
 use super::entity;
 use crate::auth::CallContext;
-use crate::db::placeholder;
+use crate::db::{insert_models, placeholder};
 
 /// The `previous_hash` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -85,23 +85,21 @@ pub async fn append_many<C: ConnectionTrait>(
     for (sequence, record) in (last - count + 1..).zip(records) {
         let target_ids = stored_target_ids(&record.target_ids);
         let entry_hash = hash(sequence, occurred_at, record, &target_ids, &previous_hash);
-        rows.push(entity::ActiveModel {
-            sequence: Set(sequence),
-            occurred_at: Set(occurred_at),
-            subject: Set(record.subject.clone()),
-            role: Set(record.role.clone()),
-            method: Set(record.method.clone()),
-            target_ids: Set(target_ids),
-            outcome: Set(record.outcome.clone()),
-            request_id: Set(record.request_id.clone()),
-            action: Set(record.action.clone()),
-            previous_hash: Set(std::mem::replace(&mut previous_hash, entry_hash.clone())),
-            entry_hash: Set(entry_hash),
+        rows.push(entity::Model {
+            sequence,
+            occurred_at,
+            subject: record.subject.clone(),
+            role: record.role.clone(),
+            method: record.method.clone(),
+            target_ids,
+            outcome: record.outcome.clone(),
+            request_id: record.request_id.clone(),
+            action: record.action.clone(),
+            previous_hash: std::mem::replace(&mut previous_hash, entry_hash.clone()),
+            entry_hash,
         });
     }
-    entity::Entity::insert_many(rows)
-        .exec_without_returning(conn)
-        .await?;
+    insert_models(conn, &rows).await?;
     conn.execute_raw(Statement::from_sql_and_values(
         backend,
         format!(

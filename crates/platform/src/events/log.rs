@@ -6,13 +6,11 @@ use chrono::{SubsecRound, Utc};
 use docket_proto::docket::events::v1 as pb;
 use prost::Message;
 use sea_orm::entity::prelude::*;
-use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseConnection, QueryOrder, QuerySelect, Statement,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, QueryOrder, QuerySelect, Statement};
 use tokio::sync::Notify;
 
 use super::entity;
-use crate::db::placeholder;
+use crate::db::{insert_models, placeholder};
 
 /// Appends `payload` in the transaction `conn`; returns its sequence number.
 pub async fn append<C: ConnectionTrait>(
@@ -47,14 +45,13 @@ pub async fn append_many<C: ConnectionTrait>(
     let occurred_at = Utc::now().trunc_subsecs(6);
     let rows = (last - count + 1..)
         .zip(payloads)
-        .map(|(sequence, payload)| entity::ActiveModel {
-            sequence: Set(sequence),
-            occurred_at: Set(occurred_at),
-            payload: Set(payload.encode_to_vec()),
-        });
-    entity::Entity::insert_many(rows)
-        .exec_without_returning(conn)
-        .await?;
+        .map(|(sequence, payload)| entity::Model {
+            sequence,
+            occurred_at,
+            payload: payload.encode_to_vec(),
+        })
+        .collect::<Vec<_>>();
+    insert_models(conn, &rows).await?;
     Ok(last)
 }
 

@@ -42,6 +42,17 @@ impl AllegationStore {
     }
 }
 
+/// Allegations as stored: their rows and their repeated parts (each part in the order of its
+/// position within its allegation).
+#[derive(Debug, Default)]
+pub(super) struct Stored {
+    pub rows: Vec<allegation::Model>,
+    pub violation_types: Vec<violation_type::Model>,
+    pub perpetrators: Vec<perpetrator::Model>,
+    pub victims: Vec<victim_group::Model>,
+    pub source_urls: Vec<source_url::Model>,
+}
+
 /// The wire messages of `rows`, in the same order.
 pub(super) async fn load_many<C: ConnectionTrait>(
     conn: &C,
@@ -51,77 +62,81 @@ pub(super) async fn load_many<C: ConnectionTrait>(
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-    let mut types = group(
-        violation_type::Entity::find()
+    let stored = Stored {
+        violation_types: violation_type::Entity::find()
             .filter(violation_type::Column::AllegationId.is_in(ids.clone()))
             .order_by_asc(violation_type::Column::Position)
             .all(conn)
             .await?,
-        |r| r.allegation_id,
-    );
-    let mut perpetrators = group(
-        perpetrator::Entity::find()
+        perpetrators: perpetrator::Entity::find()
             .filter(perpetrator::Column::AllegationId.is_in(ids.clone()))
             .order_by_asc(perpetrator::Column::Position)
             .all(conn)
             .await?,
-        |r| r.allegation_id,
-    );
-    let mut victims = group(
-        victim_group::Entity::find()
+        victims: victim_group::Entity::find()
             .filter(victim_group::Column::AllegationId.is_in(ids.clone()))
             .order_by_asc(victim_group::Column::Position)
             .all(conn)
             .await?,
-        |r| r.allegation_id,
-    );
-    let mut urls = group(
-        source_url::Entity::find()
+        source_urls: source_url::Entity::find()
             .filter(source_url::Column::AllegationId.is_in(ids))
             .order_by_asc(source_url::Column::Position)
             .all(conn)
             .await?,
-        |r| r.allegation_id,
-    );
+        rows,
+    };
+    Ok(stored.into_messages()?)
+}
 
-    rows.into_iter()
-        .map(|row| {
-            let id = row.id;
-            let mut message = scalar_fields(row)?;
-            message.violation_types = types
-                .remove(&id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|r| {
-                    ViolationType::from_code(&r.violation_type)
-                        .map(wire::<common::ViolationType, _>)
-                })
-                .collect::<Result<_, _>>()?;
-            message.alleged_perpetrators = perpetrators
-                .remove(&id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|r| common::AllegedPerpetrator {
-                    party_code: r.party_code.unwrap_or_default(),
-                    unit: r.unit.unwrap_or_default(),
-                    description: r.description.unwrap_or_default(),
-                })
-                .collect();
-            message.victims = victims
-                .remove(&id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(victim_group_message)
-                .collect::<Result<_, _>>()?;
-            message.source_urls = urls
-                .remove(&id)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|r| r.url)
-                .collect();
-            Ok(message)
-        })
-        .collect()
+impl Stored {
+    /// The wire message of each row, in the order of the rows. Reads and the answers to new
+    /// submissions both come through here, so a submission is answered exactly as it will
+    /// read back.
+    pub(super) fn into_messages(self) -> Result<Vec<pb::Allegation>, UnknownCode> {
+        let mut types = group(self.violation_types, |r| r.allegation_id);
+        let mut perpetrators = group(self.perpetrators, |r| r.allegation_id);
+        let mut victims = group(self.victims, |r| r.allegation_id);
+        let mut urls = group(self.source_urls, |r| r.allegation_id);
+        self.rows
+            .into_iter()
+            .map(|row| {
+                let id = row.id;
+                let mut message = scalar_fields(row)?;
+                message.violation_types = types
+                    .remove(&id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|r| {
+                        ViolationType::from_code(&r.violation_type)
+                            .map(wire::<common::ViolationType, _>)
+                    })
+                    .collect::<Result<_, _>>()?;
+                message.alleged_perpetrators = perpetrators
+                    .remove(&id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|r| common::AllegedPerpetrator {
+                        party_code: r.party_code.unwrap_or_default(),
+                        unit: r.unit.unwrap_or_default(),
+                        description: r.description.unwrap_or_default(),
+                    })
+                    .collect();
+                message.victims = victims
+                    .remove(&id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(victim_group_message)
+                    .collect::<Result<_, _>>()?;
+                message.source_urls = urls
+                    .remove(&id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|r| r.url)
+                    .collect();
+                Ok(message)
+            })
+            .collect()
+    }
 }
 
 fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {

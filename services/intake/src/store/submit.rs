@@ -19,7 +19,7 @@ use docket_domain::allegation::{
 };
 use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
-use docket_platform::db::{begin_write, is_unavailable, placeholder};
+use docket_platform::db::{begin_write, insert_models, is_unavailable, placeholder};
 use docket_platform::journal;
 use docket_proto::docket::common::v1 as common;
 use docket_proto::docket::events::v1 as ev;
@@ -27,15 +27,15 @@ use docket_proto::docket::intake::v1 as pb;
 use docket_proto::timestamp;
 use sea_orm::entity::prelude::*;
 use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-    SqlErr, Statement, TransactionTrait,
+    ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, SqlErr, Statement,
+    TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::AllegationStore;
 use super::disclose::context;
-use super::read::load_many;
+use super::read::{Stored, load_many};
 use crate::entity::{allegation, perpetrator, source_url, victim_group, violation_type};
 use crate::error::IntakeError;
 
@@ -280,21 +280,26 @@ impl AllegationStore {
             plans.push(plan);
         }
 
-        let references = self.insert(txn, &new).await?;
-        let mut ids: Vec<Uuid> = new.iter().map(|job| job.submission.id).collect();
-        ids.extend(plans.iter().filter_map(|plan| match plan {
-            Plan::Stored(id) => Some(*id),
-            Plan::Refused(_) | Plan::New(_) | Plan::SameAs(_) => None,
-        }));
-        let rows = allegation::Entity::find()
-            .filter(allegation::Column::Id.is_in(ids))
-            .all(txn)
-            .await?;
-        let answers: HashMap<Uuid, pb::Allegation> = load_many(txn, rows)
-            .await?
-            .into_iter()
-            .filter_map(|message| Some((message.id.parse().ok()?, message)))
+        let (references, created) = self.insert(txn, &new).await?;
+        let mut answers: HashMap<Uuid, pb::Allegation> = new
+            .iter()
+            .map(|job| job.submission.id)
+            .zip(created)
             .collect();
+        // Retries of submissions committed before this batch: read back as they were stored.
+        let retried: Vec<allegation::Model> = batch
+            .iter()
+            .zip(&plans)
+            .filter_map(|(job, plan)| match plan {
+                Plan::Stored(_) => stored.get(job.submission.request_id.as_str()).cloned(),
+                Plan::Refused(_) | Plan::New(_) | Plan::SameAs(_) => None,
+            })
+            .collect();
+        for message in load_many(txn, retried).await? {
+            if let Ok(id) = message.id.parse() {
+                answers.insert(id, message);
+            }
+        }
         let answer = |id: Uuid, created: bool| -> Result<Submitted, IntakeError> {
             let allegation = answers
                 .get(&id)
@@ -326,19 +331,20 @@ impl AllegationStore {
     }
 
     /// Inserts `new` submissions, their audit entries and their events, with a few statements
-    /// for all of them; returns their references, in the same order.
+    /// for all of them; returns their references and their stored messages (still sealed), in
+    /// the same order.
     async fn insert(
         &self,
         txn: &DatabaseTransaction,
         new: &[&Job],
-    ) -> Result<Vec<AllegationReference>, IntakeError> {
+    ) -> Result<(Vec<AllegationReference>, Vec<pb::Allegation>), IntakeError> {
         if new.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         }
         // PostgreSQL keeps microseconds; keep the same everywhere so reads agree with writes.
         let received_at = Utc::now().trunc_subsecs(6);
         let references = next_references(txn, received_at, new.len()).await?;
-        let mut rows = Rows::default();
+        let mut rows = Stored::default();
         let mut audits = Vec::with_capacity(new.len());
         let mut events = Vec::with_capacity(new.len());
         for (job, reference) in new.iter().zip(&references) {
@@ -353,7 +359,7 @@ impl AllegationStore {
         }
         rows.insert(txn).await?;
         journal::record_many(txn, &audits, &events).await?;
-        Ok(references)
+        Ok((references, rows.into_messages()?))
     }
 
     /// The sealed name and contact of an identified source.
@@ -487,17 +493,8 @@ fn is_unique_violation(error: &DbErr) -> bool {
     matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
-/// The rows of new allegations, gathered to be inserted with one statement per table.
-#[derive(Default)]
-struct Rows {
-    allegations: Vec<allegation::ActiveModel>,
-    violation_types: Vec<violation_type::ActiveModel>,
-    perpetrators: Vec<perpetrator::ActiveModel>,
-    victims: Vec<victim_group::ActiveModel>,
-    source_urls: Vec<source_url::ActiveModel>,
-}
-
-impl Rows {
+/// The rows of new allegations, gathered to be inserted with a few statements per table.
+impl Stored {
     /// Adds `submission`'s rows; returns the event that records it for others.
     fn add(
         &mut self,
@@ -510,98 +507,81 @@ impl Rows {
         let new = &submission.allegation;
         let period = new.incident_period();
         let location = new.location();
-        self.allegations.push(allegation::ActiveModel {
-            id: Set(id),
-            reference: Set(reference.to_string()),
-            request_id: Set(submission.request_id.as_str().to_owned()),
-            request_fingerprint: Set(submission.fingerprint.clone()),
-            status: Set(AllegationStatus::Received.code().to_owned()),
-            received_at: Set(received_at),
-            status_changed_at: Set(received_at),
-            channel: Set(new.channel().code().to_owned()),
-            source_anonymous: Set(new.source().is_anonymous()),
-            source_name: Set(sealed.name),
-            source_contact: Set(sealed.contact),
-            receipt_hash: Set(submission.receipt_hash.clone()),
-            narrative: Set(new.narrative().as_str().to_owned()),
-            language: Set(new.language().as_str().to_owned()),
-            period_start: Set(period.map(|p| p.start().trunc_subsecs(6))),
-            period_end: Set(period.and_then(|p| p.end()).map(|t| t.trunc_subsecs(6))),
-            period_precision: Set(period.map(|p| p.precision().code().to_owned())),
-            place_name: Set(location.and_then(|l| l.place_name()).map(str::to_owned)),
-            admin_area: Set(location.and_then(|l| l.admin_area()).map(str::to_owned)),
-            country_code: Set(location.and_then(|l| l.country_code()).map(str::to_owned)),
-            latitude: Set(location.and_then(|l| l.coordinates()).map(|(lat, _)| lat)),
-            longitude: Set(location.and_then(|l| l.coordinates()).map(|(_, lon)| lon)),
-            location_precision: Set(location.map(|l| l.precision().code().to_owned())),
-            reviewed_by: Set(None),
-            rejection_reason: Set(None),
-            duplicate_of_id: Set(None),
-            message_for_source: Set(None),
+        self.rows.push(allegation::Model {
+            id,
+            reference: reference.to_string(),
+            request_id: submission.request_id.as_str().to_owned(),
+            request_fingerprint: submission.fingerprint.clone(),
+            status: AllegationStatus::Received.code().to_owned(),
+            received_at,
+            status_changed_at: received_at,
+            channel: new.channel().code().to_owned(),
+            source_anonymous: new.source().is_anonymous(),
+            source_name: sealed.name,
+            source_contact: sealed.contact,
+            receipt_hash: submission.receipt_hash.clone(),
+            narrative: new.narrative().as_str().to_owned(),
+            language: new.language().as_str().to_owned(),
+            period_start: period.map(|p| p.start().trunc_subsecs(6)),
+            period_end: period.and_then(|p| p.end()).map(|t| t.trunc_subsecs(6)),
+            period_precision: period.map(|p| p.precision().code().to_owned()),
+            place_name: location.and_then(|l| l.place_name()).map(str::to_owned),
+            admin_area: location.and_then(|l| l.admin_area()).map(str::to_owned),
+            country_code: location.and_then(|l| l.country_code()).map(str::to_owned),
+            latitude: location.and_then(|l| l.coordinates()).map(|(lat, _)| lat),
+            longitude: location.and_then(|l| l.coordinates()).map(|(_, lon)| lon),
+            location_precision: location.map(|l| l.precision().code().to_owned()),
+            reviewed_by: None,
+            rejection_reason: None,
+            duplicate_of_id: None,
+            message_for_source: None,
         });
         for (position, t) in (0..).zip(new.violation_types()) {
-            self.violation_types.push(violation_type::ActiveModel {
-                allegation_id: Set(id),
-                position: Set(position),
-                violation_type: Set(t.code().to_owned()),
+            self.violation_types.push(violation_type::Model {
+                allegation_id: id,
+                position,
+                violation_type: t.code().to_owned(),
             });
         }
         for (position, p) in (0..).zip(new.alleged_perpetrators()) {
-            self.perpetrators.push(perpetrator::ActiveModel {
-                allegation_id: Set(id),
-                position: Set(position),
-                party_code: Set(p.party().map(|c| c.as_str().to_owned())),
-                unit: Set(p.unit().map(str::to_owned)),
-                description: Set(p.description().map(str::to_owned)),
+            self.perpetrators.push(perpetrator::Model {
+                allegation_id: id,
+                position,
+                party_code: p.party().map(|c| c.as_str().to_owned()),
+                unit: p.unit().map(str::to_owned),
+                description: p.description().map(str::to_owned),
             });
         }
         for (position, g) in (0..).zip(new.victims()) {
-            self.victims.push(victim_group::ActiveModel {
-                allegation_id: Set(id),
-                position: Set(position),
+            self.victims.push(victim_group::Model {
+                allegation_id: id,
+                position,
                 // At most 1 000 000, checked by the domain.
-                count: Set(i32::try_from(g.count).unwrap_or(i32::MAX)),
-                status: Set(g.status.code().to_owned()),
-                harm: Set(g.harm.code().to_owned()),
-                age_group: Set(g.age_group.code().to_owned()),
-                sex: Set(g.sex.code().to_owned()),
+                count: i32::try_from(g.count).unwrap_or(i32::MAX),
+                status: g.status.code().to_owned(),
+                harm: g.harm.code().to_owned(),
+                age_group: g.age_group.code().to_owned(),
+                sex: g.sex.code().to_owned(),
             });
         }
         for (position, url) in (0..).zip(new.source_urls()) {
-            self.source_urls.push(source_url::ActiveModel {
-                allegation_id: Set(id),
-                position: Set(position),
-                url: Set(url.as_str().to_owned()),
+            self.source_urls.push(source_url::Model {
+                allegation_id: id,
+                position,
+                url: url.as_str().to_owned(),
             });
         }
         recorded(id, reference, received_at, new)
     }
 
-    /// Inserts every row gathered, one statement per table (and per few hundred rows).
-    async fn insert(self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
-        insert_all(txn, self.allegations).await?;
-        insert_all(txn, self.violation_types).await?;
-        insert_all(txn, self.perpetrators).await?;
-        insert_all(txn, self.victims).await?;
-        insert_all(txn, self.source_urls).await
+    /// Inserts every row gathered, a few statements per table.
+    async fn insert(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        insert_models(txn, &self.rows).await?;
+        insert_models(txn, &self.violation_types).await?;
+        insert_models(txn, &self.perpetrators).await?;
+        insert_models(txn, &self.victims).await?;
+        insert_models(txn, &self.source_urls).await
     }
-}
-
-/// Rows per INSERT: well under SQLite's 32 766 parameters with the widest table (27 columns).
-const ROWS_PER_INSERT: usize = 500;
-
-async fn insert_all<A>(txn: &DatabaseTransaction, rows: Vec<A>) -> Result<(), DbErr>
-where
-    A: ActiveModelTrait + Send,
-{
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(ROWS_PER_INSERT).collect();
-        A::Entity::insert_many(chunk)
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(())
 }
 
 /// The next `count` references of `received_at`'s year. The counter row is locked until the

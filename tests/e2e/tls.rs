@@ -5,7 +5,9 @@ use docket_platform::auth::Role;
 use docket_proto::docket::cases::v1::case_service_client::CaseServiceClient;
 use docket_proto::docket::intake::v1::intake_service_client::IntakeServiceClient;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use tonic::Code;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
+use tonic_health::ServingStatus;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
@@ -181,4 +183,55 @@ async fn with_mutual_tls_only_clients_with_a_certificate_of_the_office_ca_are_an
         "the delivery over mutual TLS never arrived"
     );
     app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_health_listener_answers_plaintext_probes_and_nothing_else() {
+    let pki = Pki::new();
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        pki.configure(s, true);
+        let any_port = Some("127.0.0.1:0".parse().unwrap());
+        s.intake.health_listen = any_port;
+        s.case_management.health_listen = any_port;
+        s.reporting.health_listen = any_port;
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        app.health_addrs.len(),
+        3,
+        "each service has its health listener"
+    );
+    for &(kind, addr) in &app.health_addrs {
+        // What the kubelet does: plaintext, no certificate, no token.
+        let plain = docket_e2e::channel(addr).await;
+        let status = HealthClient::new(plain.clone())
+            .check(HealthCheckRequest::default())
+            .await
+            .unwrap_or_else(|e| panic!("{} health in plaintext: {e}", kind.name()))
+            .into_inner()
+            .status;
+        assert_eq!(status, ServingStatus::Serving as i32, "{}", kind.name());
+        // The API is not there, in plaintext or otherwise.
+        let refused = IntakeServiceClient::new(plain)
+            .check_allegation_status(
+                docket_proto::docket::intake::v1::CheckAllegationStatusRequest::default(),
+            )
+            .await
+            .expect_err("only health is served there");
+        assert_eq!(refused.code(), Code::Unimplemented, "{}", kind.name());
+    }
+    // The main listeners still want a client certificate of the office CA.
+    let without = pki.channel(app.intake_addr, None).await;
+    assert!(without.is_err() || !healthy(without.unwrap()).await);
+
+    let health_addrs = app.health_addrs.clone();
+    app.stop().await;
+    for (kind, addr) in health_addrs {
+        assert!(
+            tokio::net::TcpStream::connect(addr).await.is_err(),
+            "{}'s health listener closes with the service",
+            kind.name()
+        );
+    }
 }

@@ -46,6 +46,8 @@ pub struct TestApp {
     pub intake_addr: SocketAddr,
     pub case_management_addr: SocketAddr,
     pub reporting_addr: SocketAddr,
+    /// Where the services asked for one (`health_listen`) serve health alone, in plaintext.
+    pub health_addrs: Vec<(ServiceKind, SocketAddr)>,
     /// The leases the first intake and reporting instances compete for, with their holder ids.
     pub lease_holders: Vec<(String, String)>,
     intake: Option<Running>,
@@ -385,8 +387,17 @@ impl Started {
         } = self;
         let mut lease_holders = intake.lease_holders();
         lease_holders.extend(reporting.lease_holders());
+        let health_addrs = [
+            (ServiceKind::Intake, intake.health_addr()),
+            (ServiceKind::CaseManagement, case_management.health_addr()),
+            (ServiceKind::Reporting, reporting.health_addr()),
+        ]
+        .into_iter()
+        .filter_map(|(kind, addr)| Some((kind, addr?)))
+        .collect();
         TestApp {
             lease_holders,
+            health_addrs,
             intake_addr: intake.local_addr(),
             case_management_addr: case_management.local_addr(),
             reporting_addr: reporting.local_addr(),

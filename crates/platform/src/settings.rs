@@ -255,6 +255,9 @@ pub enum LogFormat {
 pub struct ServiceSettings {
     /// The address the service binds.
     pub listen: SocketAddr,
+    /// A plaintext listener that serves `grpc.health.v1.Health` alone, for probes that cannot
+    /// speak TLS (the kubelet's), for example `0.0.0.0:50061`. Unset: no such listener.
+    pub health_listen: Option<SocketAddr>,
     /// How the other services reach it. Default: `http://` (`https://` with TLS) and `listen`.
     pub url: Option<String>,
     /// Its database. Default: a SQLite file under `data_dir`.
@@ -267,6 +270,9 @@ pub struct ServiceSettings {
 pub struct IntakeSettings {
     /// The address the service binds.
     pub listen: SocketAddr,
+    /// A plaintext listener that serves `grpc.health.v1.Health` alone, for probes that cannot
+    /// speak TLS (the kubelet's), for example `0.0.0.0:50061`. Unset: no such listener.
+    pub health_listen: Option<SocketAddr>,
     /// How the other services reach it. Default: `http://` (`https://` with TLS) and `listen`.
     pub url: Option<String>,
     /// Its database. Default: a SQLite file under `data_dir`.
@@ -291,6 +297,7 @@ impl std::fmt::Debug for IntakeSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IntakeSettings")
             .field("listen", &self.listen)
+            .field("health_listen", &self.health_listen)
             .field("url", &self.url)
             .field("database_url", &self.database_url)
             .field("receipt_key", &self.receipt_key.as_ref().map(|_| "…"))
@@ -311,6 +318,9 @@ impl std::fmt::Debug for IntakeSettings {
 pub struct CaseManagementSettings {
     /// The address the service binds.
     pub listen: SocketAddr,
+    /// A plaintext listener that serves `grpc.health.v1.Health` alone, for probes that cannot
+    /// speak TLS (the kubelet's), for example `0.0.0.0:50061`. Unset: no such listener.
+    pub health_listen: Option<SocketAddr>,
     /// How the other services reach it. Default: `http://` (`https://` with TLS) and `listen`.
     pub url: Option<String>,
     /// Its database. Default: a SQLite file under `data_dir`.
@@ -326,6 +336,9 @@ pub struct CaseManagementSettings {
 pub struct ReportingSettings {
     /// The address the service binds.
     pub listen: SocketAddr,
+    /// A plaintext listener that serves `grpc.health.v1.Health` alone, for probes that cannot
+    /// speak TLS (the kubelet's), for example `0.0.0.0:50061`. Unset: no such listener.
+    pub health_listen: Option<SocketAddr>,
     /// How the other services reach it. Default: `http://` (`https://` with TLS) and `listen`.
     pub url: Option<String>,
     /// Its database. Default: a SQLite file under `data_dir`.
@@ -410,6 +423,15 @@ impl Settings {
             ServiceKind::Intake => self.intake.listen,
             ServiceKind::CaseManagement => self.case_management.listen,
             ServiceKind::Reporting => self.reporting.listen,
+        }
+    }
+
+    /// Where a service serves health alone in plaintext, if anywhere.
+    pub fn health_listen(&self, kind: ServiceKind) -> Option<SocketAddr> {
+        match kind {
+            ServiceKind::Intake => self.intake.health_listen,
+            ServiceKind::CaseManagement => self.case_management.health_listen,
+            ServiceKind::Reporting => self.reporting.health_listen,
         }
     }
 
@@ -518,6 +540,13 @@ mod tests {
             "127.0.0.1:50052"
         );
         assert_eq!(settings.reporting.listen.to_string(), "127.0.0.1:50053");
+        for kind in ServiceKind::ALL {
+            assert_eq!(
+                settings.health_listen(kind),
+                None,
+                "no health listener unless asked"
+            );
+        }
         assert_eq!(settings.data_dir, PathBuf::from("./data"));
         assert_eq!(
             settings.database_url(ServiceKind::CaseManagement),
@@ -554,6 +583,7 @@ mod tests {
     fn environment_variables_override_sections_and_lists() {
         let settings = with_env(&[
             ("DOCKET__INTAKE__LISTEN", "0.0.0.0:6000"),
+            ("DOCKET__REPORTING__HEALTH_LISTEN", "0.0.0.0:6063"),
             ("DOCKET__CASE_MANAGEMENT__URL", "http://cases:50052"),
             (
                 "DOCKET__CASE_MANAGEMENT__TAXONOMY_FILE",
@@ -567,6 +597,11 @@ mod tests {
             ("DOCKET__SHUTDOWN_GRACE_SECONDS", "5"),
         ]);
         assert_eq!(settings.intake.listen.to_string(), "0.0.0.0:6000");
+        assert_eq!(
+            settings.health_listen(ServiceKind::Reporting),
+            Some("0.0.0.0:6063".parse().unwrap())
+        );
+        assert_eq!(settings.health_listen(ServiceKind::Intake), None);
         assert_eq!(
             settings.url(ServiceKind::CaseManagement),
             "http://cases:50052"
@@ -610,6 +645,13 @@ mod tests {
         )
         .expect("the ConfigMap's docket.toml loads");
         assert_eq!(settings.mode, Mode::Production);
+        for kind in ServiceKind::ALL {
+            assert!(
+                settings.health_listen(kind).is_some(),
+                "the kubelet's plaintext probes need {}'s health listener",
+                kind.name()
+            );
+        }
     }
 
     #[test]

@@ -79,9 +79,14 @@ impl CaseManagement {
                 )
             })?;
         let listen = settings.listen(ServiceKind::CaseManagement);
-        let host = GrpcHost::bind("case-management", listen, options)
+        let mut host = GrpcHost::bind("case-management", listen, options)
             .await
             .with_context(|| format!("cannot bind case-management to {listen}"))?;
+        if let Some(addr) = settings.case_management.health_listen {
+            host = host.with_health_listener(addr).await.with_context(|| {
+                format!("cannot bind case-management's health listener to {addr}")
+            })?;
+        }
         let policy = AccessPolicy::from_tables(ACCESS);
         let events = EventLog::new(db.clone());
         Ok(Self {
@@ -104,6 +109,11 @@ impl CaseManagement {
 
     pub fn local_addr(&self) -> std::net::SocketAddr {
         self.host.local_addr()
+    }
+
+    /// Where the plaintext health-only listener is bound, when `health_listen` asks for one.
+    pub fn health_addr(&self) -> Option<std::net::SocketAddr> {
+        self.host.health_addr()
     }
 
     pub async fn serve(self, shutdown: ShutdownSignal) -> anyhow::Result<()> {

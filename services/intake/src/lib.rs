@@ -93,9 +93,15 @@ impl Intake {
                     .with_context(|| format!("cannot open the blob store {}", dir.display()))?
             }
         };
-        let host = GrpcHost::bind("intake", settings.intake.listen, options)
+        let mut host = GrpcHost::bind("intake", settings.intake.listen, options)
             .await
             .with_context(|| format!("cannot bind intake to {}", settings.intake.listen))?;
+        if let Some(addr) = settings.intake.health_listen {
+            host = host
+                .with_health_listener(addr)
+                .await
+                .with_context(|| format!("cannot bind intake's health listener to {addr}"))?;
+        }
         let policy = AccessPolicy::from_tables(ACCESS);
         let events = EventLog::new(db.clone());
         let dispatcher = Dispatcher::new(db.clone());
@@ -130,6 +136,11 @@ impl Intake {
 
     pub fn local_addr(&self) -> std::net::SocketAddr {
         self.host.local_addr()
+    }
+
+    /// Where the plaintext health-only listener is bound, when `health_listen` asks for one.
+    pub fn health_addr(&self) -> Option<std::net::SocketAddr> {
+        self.host.health_addr()
     }
 
     /// The leases this instance competes for, by name, with its holder id in each.

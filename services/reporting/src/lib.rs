@@ -80,9 +80,15 @@ impl Reporting {
                 )
             })?;
         let listen = settings.listen(ServiceKind::Reporting);
-        let host = GrpcHost::bind("reporting", listen, options)
+        let mut host = GrpcHost::bind("reporting", listen, options)
             .await
             .with_context(|| format!("cannot bind reporting to {listen}"))?;
+        if let Some(addr) = settings.reporting.health_listen {
+            host = host
+                .with_health_listener(addr)
+                .await
+                .with_context(|| format!("cannot bind reporting's health listener to {addr}"))?;
+        }
         let credentials = ServiceCredentials::from_settings(settings, "reporting")?;
         let projectors: Vec<projector::Projector> = [
             ("intake", ServiceKind::Intake),
@@ -128,6 +134,11 @@ impl Reporting {
 
     pub fn local_addr(&self) -> std::net::SocketAddr {
         self.host.local_addr()
+    }
+
+    /// Where the plaintext health-only listener is bound, when `health_listen` asks for one.
+    pub fn health_addr(&self) -> Option<std::net::SocketAddr> {
+        self.host.health_addr()
     }
 
     /// The leases this instance competes for, by name, with its holder id in each.

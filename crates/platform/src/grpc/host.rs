@@ -1,5 +1,6 @@
 //! Bind, serve, drain.
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -9,8 +10,7 @@ use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
-use tonic_health::pb::health_server::HealthServer;
-use tonic_health::server::{HealthReporter, HealthService};
+use tonic_health::server::HealthReporter;
 use tower::ServiceBuilder;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
@@ -18,6 +18,7 @@ use tracing::Level;
 
 use tonic::transport::ServerTlsConfig;
 
+use super::health::{HealthListener, health_service};
 use super::metered::MeteredLayer;
 use super::shed::ShedLayer;
 use super::tls::TlsError;
@@ -74,6 +75,8 @@ pub struct GrpcHost {
     listener: TcpListener,
     local_addr: SocketAddr,
     health: HealthReporter,
+    /// The plaintext listener that serves health alone, when one is configured.
+    health_listener: Option<HealthListener>,
     options: HostOptions,
 }
 
@@ -92,13 +95,28 @@ impl GrpcHost {
             listener,
             local_addr,
             health,
+            health_listener: None,
             options,
         })
+    }
+
+    /// Also binds `addr` (port 0 allowed) for a plaintext listener that serves health alone,
+    /// from the same reporter as the main listener (see the `grpc::health` module).
+    pub async fn with_health_listener(mut self, addr: SocketAddr) -> io::Result<Self> {
+        self.health_listener = Some(HealthListener::bind(addr).await?);
+        Ok(self)
     }
 
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The address the health-only listener actually bound, if there is one.
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.health_listener
+            .as_ref()
+            .map(HealthListener::local_addr)
     }
 
     /// Serves `routes`, whose gRPC services are `service_names`, behind `auth`, until `shutdown`;
@@ -116,6 +134,7 @@ impl GrpcHost {
             listener,
             local_addr,
             health,
+            health_listener,
             options,
         } = self;
         let (reporter, health_service) = (health.clone(), health_service(&health));
@@ -166,21 +185,16 @@ impl GrpcHost {
                 .await;
             tracing::info!(service = name, "shutting down; draining in-flight calls");
         };
-        let mut builder = Server::builder();
+        let mut builder = server_builder(&options);
         if let Some(tls) = options.tls.clone() {
             builder = builder.tls_config(tls)?;
         }
         let server = builder
-            .timeout(options.request_timeout)
-            .concurrency_limit_per_connection(options.max_concurrent_requests_per_connection)
-            .http2_adaptive_window(Some(true))
             .layer(layers)
             .add_routes(routes)
-            .serve_with_incoming_shutdown(
-                TcpIncoming::from(listener).with_nodelay(Some(true)),
-                stop_accepting,
-            );
+            .serve_with_incoming_shutdown(incoming(listener), stop_accepting);
         tracing::info!(service = name, address = %local_addr, "serving");
+        let servers = beside_health_listener(server, health_listener, name, &options, &health);
 
         // Long streams (a health watch, say) would hold the drain open for ever: bound it.
         let grace = options.shutdown_grace;
@@ -189,7 +203,7 @@ impl GrpcHost {
             tokio::time::sleep(grace).await;
         };
         tokio::select! {
-            result = server => result?,
+            result = servers => result?,
             () = deadline => tracing::warn!(
                 service = name,
                 grace_seconds = grace.as_secs(),
@@ -201,9 +215,45 @@ impl GrpcHost {
     }
 }
 
-/// The health service answering for `reporter`.
-fn health_service(reporter: &HealthReporter) -> HealthServer<HealthService> {
-    HealthServer::new(HealthService::from_health_reporter(reporter.clone()))
+/// Runs `main`, the main listener's server, and beside it the health listener if there is one,
+/// which closes only once `main` has drained (see the `grpc::health` module).
+async fn beside_health_listener(
+    main: impl Future<Output = Result<(), tonic::transport::Error>>,
+    health_listener: Option<HealthListener>,
+    name: &'static str,
+    options: &HostOptions,
+    reporter: &HealthReporter,
+) -> Result<(), tonic::transport::Error> {
+    let Some(health_listener) = health_listener else {
+        return main.await;
+    };
+    let (drained, health_stop) = tokio::sync::oneshot::channel::<()>();
+    let main = async move {
+        let served = main.await;
+        // No receiver means the health listener is already gone: nothing to tell.
+        let _ = drained.send(());
+        served
+    };
+    let stop = async move {
+        // A dropped sender also means the main listener is gone.
+        let _ = health_stop.await;
+    };
+    let health = health_listener.serve(name, server_builder(options), reporter, stop);
+    tokio::try_join!(main, health).map(|((), ())| ())
+}
+
+/// A server with the host's limits, shared by the main listener and the health listener; the
+/// main one adds TLS and its layers.
+fn server_builder(options: &HostOptions) -> Server {
+    Server::builder()
+        .timeout(options.request_timeout)
+        .concurrency_limit_per_connection(options.max_concurrent_requests_per_connection)
+        .http2_adaptive_window(Some(true))
+}
+
+/// Connections accepted on `listener`, without Nagle's delay on small answers.
+pub(super) fn incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
 /// Reflection that lists `service_names` and health (each host only what it serves) and knows

@@ -1,7 +1,9 @@
 //! Hosting a service over gRPC the same way everywhere: bind first (port 0 allowed), then serve
 //! the service's routes beside health and reflection (v1 and v1alpha, for grpcurl 1.8), behind
-//! request ids and tracing, until shutdown, then drain under a grace period.
+//! request ids and tracing, until shutdown, then drain under a grace period. Optionally, health
+//! alone on a plaintext listener of its own, for probes that cannot speak TLS.
 
+mod health;
 mod host;
 mod layers;
 mod metered;

@@ -15,8 +15,9 @@ use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 use uuid::Uuid;
 
-/// Bytes buffered per part before it is written; with two parts in flight, an upload holds at
-/// most about three of these in memory whatever the file's size.
+/// Bytes held per part before it is written (the chunks as received, not copied); with two
+/// parts in flight, an upload holds at most about three of these in memory whatever the file's
+/// size. S3 wants parts of at least 5 MiB.
 const PART_BYTES: usize = 8 * 1024 * 1024;
 const PARTS_IN_FLIGHT: usize = 2;
 
@@ -157,10 +158,11 @@ impl BlobStore {
 }
 
 impl PendingBlob {
-    /// Appends `chunk`, waiting while too many parts are still being written.
-    pub async fn write(&mut self, chunk: &[u8]) -> Result<(), object_store::Error> {
+    /// Appends `chunk`, waiting while too many parts are still being written. The chunk is not
+    /// copied: a part is the chunks as received, written one after the other.
+    pub async fn write(&mut self, chunk: Bytes) -> Result<(), object_store::Error> {
         self.writer.wait_for_capacity(PARTS_IN_FLIGHT).await?;
-        self.writer.write(chunk);
+        self.writer.put(chunk);
         Ok(())
     }
 

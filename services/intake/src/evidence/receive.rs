@@ -103,7 +103,7 @@ async fn pump(
             let take = (PREFIX_BYTES - prefix.len()).min(chunk.len());
             prefix.extend_from_slice(&chunk[..take]);
         }
-        pending.write(&chunk).await.map_err(IntakeError::Blob)?;
+        pending.write(chunk).await.map_err(IntakeError::Blob)?;
     }
     if size == 0 {
         return Err(invalid(

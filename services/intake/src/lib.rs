@@ -157,9 +157,14 @@ impl Intake {
         // A set, so that dropping this future (a crash, as far as the database can tell) stops
         // the dispatcher too, without releasing its lease.
         let mut dispatching = tokio::task::JoinSet::new();
-        dispatching.spawn(self.dispatch_lease.hold(shutdown.clone(), move |signal| {
-            dispatcher.clone().run(delivery.clone(), signal)
-        }));
+        // Deliveries leave the database, so a fence could not hold them back; the lease is
+        // renewed beside them (receivers are idempotent, see platform::lease).
+        dispatching.spawn(
+            self.dispatch_lease
+                .hold(shutdown.clone(), move |signal, _fence| {
+                    dispatcher.clone().run(delivery.clone(), signal)
+                }),
+        );
         let service = IntakeServiceServer::new(self.api)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);

@@ -153,8 +153,8 @@ impl Reporting {
     pub async fn serve(self, shutdown: ShutdownSignal) -> anyhow::Result<()> {
         let mut following = tokio::task::JoinSet::new();
         for (projector, lease) in self.projectors {
-            following.spawn(lease.hold(shutdown.clone(), move |signal| {
-                projector.clone().run(signal)
+            following.spawn(lease.hold(shutdown.clone(), move |signal, fence| {
+                projector.clone().run(signal, fence)
             }));
         }
         let routes = Routes::new(ReportingServiceServer::new(self.api))

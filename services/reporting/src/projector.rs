@@ -9,6 +9,7 @@ use std::time::Duration;
 use chrono::{SubsecRound, Utc};
 use docket_platform::auth::ServiceCredentials;
 use docket_platform::db::begin_write;
+use docket_platform::lease::Fence;
 use docket_platform::settings::TlsSettings;
 use docket_platform::shutdown::ShutdownSignal;
 use docket_proto::docket::events::v1 as ev;
@@ -51,15 +52,16 @@ pub async fn cursor(db: &DatabaseConnection, stream: &str) -> Result<i64, DbErr>
 }
 
 impl Projector {
-    /// Follows the stream until `shutdown`.
-    pub async fn run(self, shutdown: ShutdownSignal) {
+    /// Follows the stream until `shutdown`, while its lease, renewed in each transaction
+    /// through `fence`, is this replica's.
+    pub async fn run(self, shutdown: ShutdownSignal, fence: Fence) {
         let stop = shutdown.wait();
         tokio::pin!(stop);
         let mut backoff = FIRST_BACKOFF;
         loop {
             let outcome = tokio::select! {
                 () = &mut stop => return,
-                outcome = self.follow() => outcome,
+                outcome = self.follow(&fence) => outcome,
             };
             self.connected.store(false, Ordering::Relaxed);
             if let Err(error) = outcome {
@@ -76,7 +78,7 @@ impl Projector {
     /// Applies events until the stream ends or fails. Events that have already arrived are
     /// applied together, up to [`BATCH`] to a transaction, so catching up after a restart costs
     /// one commit per batch rather than per event.
-    async fn follow(&self) -> Result<(), String> {
+    async fn follow(&self, fence: &Fence) -> Result<(), String> {
         let after = cursor(&self.db, self.stream)
             .await
             .map_err(|e| e.to_string())?;
@@ -113,7 +115,9 @@ impl Projector {
                 };
             }
             if !batch.is_empty() {
-                self.apply(&batch, head).await.map_err(|e| e.to_string())?;
+                self.apply(&batch, head, fence)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 batch.clear();
             }
             metrics::gauge!("docket_projection_lag_events", "stream" => self.stream)
@@ -122,13 +126,20 @@ impl Projector {
         Ok(())
     }
 
-    /// Applies `events` (in order) and moves the cursor past the last, in one transaction;
-    /// `head` is the source's last sequence as the stream last said.
-    async fn apply(&self, events: &[ev::Event], head: i64) -> Result<(), DbErr> {
+    /// Applies `events` (in order) and moves the cursor past the last, in one transaction that
+    /// also renews the projector's lease (and so commits only while it is still this
+    /// replica's); `head` is the source's last sequence as the stream last said.
+    async fn apply(&self, events: &[ev::Event], head: i64, fence: &Fence) -> Result<(), DbErr> {
         let Some(last) = events.last() else {
             return Ok(());
         };
         let txn = begin_write(&self.db).await?;
+        let Some(renewal) = fence.renew(&txn).await? else {
+            return Err(DbErr::Custom(format!(
+                "the lease of stream {} is no longer this replica's",
+                self.stream
+            )));
+        };
         for event in events {
             if let Some(payload) = &event.payload {
                 apply(&txn, payload).await?;
@@ -151,6 +162,8 @@ impl Projector {
             ],
         )
         .await?;
-        txn.commit().await
+        txn.commit().await?;
+        fence.committed(renewal);
+        Ok(())
     }
 }

@@ -15,10 +15,19 @@
 //!
 //! Work is stopped by dropping it, which rolls back an open transaction. A message delivered
 //! but not yet recorded is delivered again by the next holder; receivers are idempotent.
+//!
+//! Work that writes its results to the same database renews the lease inside its own
+//! transactions instead, through the [`Fence`] it is given: the renewal is an update of the
+//! lease row conditional on this holder, so the transaction's writes commit only while the
+//! lease is still ours (a stale holder's transaction finds the row changed and rolls back),
+//! and a committed renewal counts as one for the rule above. A writer that keeps the database
+//! busy thus never starves its own renewal: on SQLite, where writers wait for the lock by
+//! polling, a separate renewal could wait behind back-to-back transactions past its deadline.
 
 mod migration;
 
 use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, Statement, Value};
@@ -104,13 +113,14 @@ impl Lease {
     /// Runs `work` only while this holder has the lease, until `shutdown`.
     ///
     /// Until the lease is free it tries again every third of the TTL. Once it has it, it starts
-    /// `work` with a signal of its own and renews every third of the TTL; when a renewal fails,
-    /// or finds the lease taken, `work` is dropped at once and the wait starts over. On
-    /// `shutdown`, `work` sees its signal and ends by itself, the lease is kept renewed
-    /// meanwhile and released afterwards.
+    /// `work` with a signal of its own and a [`Fence`], and renews every third of the TTL unless
+    /// the work's own transactions renewed it meanwhile; when a renewal fails, or finds the
+    /// lease taken, `work` is dropped at once and the wait starts over. On `shutdown`, `work`
+    /// sees its signal and ends by itself, the lease is kept renewed meanwhile and released
+    /// afterwards.
     pub async fn hold<W, F>(self, shutdown: ShutdownSignal, mut work: W)
     where
-        W: FnMut(ShutdownSignal) -> F,
+        W: FnMut(ShutdownSignal, Fence) -> F,
         F: Future<Output = ()>,
     {
         let period = self.ttl / 3;
@@ -155,12 +165,18 @@ impl Lease {
         work: &mut W,
     ) -> bool
     where
-        W: FnMut(ShutdownSignal) -> F,
+        W: FnMut(ShutdownSignal, Fence) -> F,
         F: Future<Output = ()>,
     {
         let period = self.ttl / 3;
         let (stop_work, work_signal) = Shutdown::new();
-        let running = work(work_signal);
+        let fence = Fence {
+            name: self.name.clone(),
+            holder: self.holder.clone(),
+            ttl: self.ttl,
+            renewed: Arc::default(),
+        };
+        let running = work(work_signal, fence.clone());
         tokio::pin!(running);
         let stop = shutdown.clone().wait();
         tokio::pin!(stop);
@@ -173,6 +189,12 @@ impl Lease {
                     stop_work.trigger();
                 }
                 () = tokio::time::sleep_until(renewed + period) => {
+                    if let Some(by_work) = fence.last_renewed()
+                        && by_work > renewed
+                    {
+                        renewed = by_work;
+                        continue;
+                    }
                     let sent = Instant::now();
                     match tokio::time::timeout(period, self.try_acquire()).await {
                         Ok(Ok(true)) => renewed = sent,
@@ -192,6 +214,61 @@ impl Lease {
                 }
             }
         }
+    }
+}
+
+/// The lease as its holder's work sees it while it runs: renewals inside the work's own
+/// transactions, which fence their writes (see the module's documentation).
+#[derive(Debug, Clone)]
+pub struct Fence {
+    name: String,
+    holder: String,
+    ttl: Duration,
+    /// When the last renewal that committed was sent.
+    renewed: Arc<Mutex<Option<Instant>>>,
+}
+
+/// A renewal written in a transaction that has not committed yet; hand it to
+/// [`Fence::committed`] once it has.
+#[derive(Debug)]
+#[must_use = "a renewal counts only once its transaction committed: pass it to Fence::committed"]
+pub struct Renewal {
+    sent: Instant,
+}
+
+impl Fence {
+    /// Renews the lease inside `txn`, which should be a write transaction, before its other
+    /// writes. `None` when the lease is no longer this holder's: roll back, write nothing.
+    pub async fn renew<C: ConnectionTrait>(&self, txn: &C) -> Result<Option<Renewal>, DbErr> {
+        let backend = txn.get_database_backend();
+        let sent = Instant::now();
+        let ttl_ms = i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX);
+        let sql = format!(
+            "UPDATE leases SET expires_at_ms = {now} + {p1} WHERE name = {p2} AND holder = {p3}",
+            now = now_ms(backend),
+            p1 = placeholder(backend, 1),
+            p2 = placeholder(backend, 2),
+            p3 = placeholder(backend, 3),
+        );
+        let values: Vec<Value> = vec![
+            ttl_ms.into(),
+            self.name.clone().into(),
+            self.holder.clone().into(),
+        ];
+        let result = txn
+            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+        Ok((result.rows_affected() == 1).then_some(Renewal { sent }))
+    }
+
+    /// Records that the transaction that wrote `renewal` committed.
+    pub fn committed(&self, renewal: Renewal) {
+        let mut renewed = self.renewed.lock().unwrap_or_else(PoisonError::into_inner);
+        *renewed = Some(renewed.map_or(renewal.sent, |at| at.max(renewal.sent)));
+    }
+
+    fn last_renewed(&self) -> Option<Instant> {
+        *self.renewed.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -251,6 +328,87 @@ mod tests {
         assert_eq!(
             current_holder(&db, "work").await.unwrap().as_deref(),
             Some(a.holder())
+        );
+    }
+
+    fn fence_of(lease: &Lease) -> Fence {
+        Fence {
+            name: lease.name.clone(),
+            holder: lease.holder.clone(),
+            ttl: lease.ttl,
+            renewed: Arc::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_fence_renews_with_its_transaction_and_refuses_once_the_lease_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir).await;
+        let a = Lease::new(db.clone(), "work", Duration::from_millis(400));
+        let b = Lease::new(db.clone(), "work", Duration::from_millis(400));
+        assert!(a.try_acquire().await.unwrap());
+        let fence = fence_of(&a);
+
+        let txn = crate::db::begin_write(&db).await.unwrap();
+        let renewal = fence.renew(&txn).await.unwrap().expect("still a's");
+        txn.commit().await.unwrap();
+        fence.committed(renewal);
+        assert!(fence.last_renewed().is_some());
+
+        // A renewal whose transaction rolls back extends nothing.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let txn = crate::db::begin_write(&db).await.unwrap();
+        let _renewal = fence.renew(&txn).await.unwrap().expect("still a's");
+        txn.rollback().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert!(b.try_acquire().await.unwrap(), "a's lease expired");
+
+        // a's next transaction finds the lease taken: it must write nothing.
+        let txn = crate::db::begin_write(&db).await.unwrap();
+        assert!(fence.renew(&txn).await.unwrap().is_none(), "fenced off");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn work_that_keeps_the_database_busy_keeps_its_lease() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir).await;
+        // Renewals every 200 ms, each given 200 ms; the work holds SQLite's write lock almost
+        // all the time, so a renewal of the lease's own would wait for it and time out.
+        let lease = Lease::new(db.clone(), "busy", Duration::from_millis(600));
+        let starts = Arc::new(AtomicUsize::new(0));
+        let (shutdown, signal) = Shutdown::new();
+        let holding = tokio::spawn(lease.hold(signal, {
+            let (db, starts) = (db.clone(), Arc::clone(&starts));
+            move |stop, fence| {
+                starts.fetch_add(1, Ordering::SeqCst);
+                let db = db.clone();
+                async move {
+                    let stopped = stop.wait();
+                    tokio::pin!(stopped);
+                    loop {
+                        let round = async {
+                            let txn = crate::db::begin_write(&db).await.unwrap();
+                            let renewal = fence.renew(&txn).await.unwrap().expect("ours");
+                            tokio::time::sleep(Duration::from_millis(60)).await;
+                            txn.commit().await.unwrap();
+                            fence.committed(renewal);
+                        };
+                        tokio::select! {
+                            () = &mut stopped => return,
+                            () = round => {}
+                        }
+                    }
+                }
+            }
+        }));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        shutdown.trigger();
+        holding.await.unwrap();
+        assert_eq!(
+            starts.load(Ordering::SeqCst),
+            1,
+            "the work was stopped for a lost lease and started again"
         );
     }
 }

@@ -51,6 +51,9 @@ pub struct BenchArgs {
 
 const CONCURRENCIES: [usize; 3] = [1, 16, 64];
 
+/// How long a step waits for reporting to catch up with the one before.
+const SETTLE_LIMIT: Duration = Duration::from_secs(300);
+
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
     let mut settings = Settings::defaults()?;
@@ -73,11 +76,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let issuer = TokenIssuer::development(&settings)?;
     let token = issuer.mint("bench", Role::IntakeOfficer, Duration::from_secs(3_600))?;
     let workload = workload::Workload::connect(baseline, intake_addr, &token).await?;
+    let analyst = issuer.mint("bench", Role::Analyst, Duration::from_secs(3_600))?;
+    let reporting = statistics::client(reporting_addr, workload::Bearer::new(&analyst)?).await?;
 
     let step = Duration::from_secs(args.seconds);
     let mut report = Report::new(args.database_url.is_some());
     if !args.statistics_only {
-        submissions_and_uploads(&workload, &args, &mut report).await?;
+        submissions_and_uploads(&workload, &reporting, &args, &mut report).await?;
     }
     let sizes: Vec<usize> = args
         .statistics_at
@@ -86,8 +91,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .filter(|n| *n > 0)
         .collect();
     if !sizes.is_empty() {
-        let analyst = issuer.mint("bench", Role::Analyst, Duration::from_secs(3_600))?;
-        let client = statistics::client(reporting_addr, workload::Bearer::new(&analyst)?).await?;
+        let client = reporting;
         let db = docket_platform::db::connect(
             &settings.database_url(ServiceKind::Reporting),
             &settings.database,
@@ -120,18 +124,24 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Each step starts once reporting has projected the submissions of the step before: the
+/// projection runs beside the step that made them, and what it has left is finished before the
+/// next step rather than counted against it (the upload, say).
 async fn submissions_and_uploads(
     workload: &workload::Workload,
+    reporting: &statistics::Reporting,
     args: &BenchArgs,
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let step = Duration::from_secs(args.seconds);
     for concurrency in CONCURRENCIES {
+        statistics::settle(reporting, SETTLE_LIMIT).await?;
         eprintln!("echo and SubmitAllegation at concurrency {concurrency}…");
         let echo = workload.echo(concurrency, step).await;
         let submit = workload.submit(concurrency, step).await;
         report.submissions(concurrency, echo, submit);
     }
+    statistics::settle(reporting, SETTLE_LIMIT).await?;
     eprintln!("uploads of {} MiB…", args.upload_mib);
     let uploads = workload
         .uploads(args.upload_mib)

@@ -159,7 +159,45 @@ pub async fn load(db: sea_orm::DatabaseConnection, from: usize, to: usize) -> an
     Ok(started.elapsed().as_secs_f64())
 }
 
-type Reporting = ReportingServiceClient<InterceptedService<Channel, Bearer>>;
+pub type Reporting = ReportingServiceClient<InterceptedService<Channel, Bearer>>;
+
+/// Waits until reporting has applied every event its streams have told it of, so that a step
+/// does not share the machine with the projection of the step before. Gives up (with a note)
+/// after `limit`.
+pub async fn settle(client: &Reporting, limit: Duration) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let mut caught_up_once = false;
+    loop {
+        let status = client
+            .clone()
+            .get_projection_status(rep::GetProjectionStatusRequest::default())
+            .await?
+            .into_inner();
+        let lag: i64 = status.streams.iter().map(|s| s.lag_events).sum();
+        let connected = status.streams.iter().all(|s| s.connected);
+        if connected && lag == 0 {
+            // Twice in a row: the head a projector knows is only as fresh as its last event.
+            if caught_up_once {
+                break;
+            }
+            caught_up_once = true;
+        } else {
+            caught_up_once = false;
+        }
+        if started.elapsed() > limit {
+            eprintln!("  reporting still {lag} events behind after {limit:?}; going on");
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    if started.elapsed() > Duration::from_secs(1) {
+        eprintln!(
+            "  waited {:.1} s for reporting to apply the events of the last step",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(())
+}
 
 /// Connects to reporting as `token`'s bearer.
 pub async fn client(addr: SocketAddr, bearer: Bearer) -> anyhow::Result<Reporting> {

@@ -31,12 +31,18 @@ fn enum_name<E: TryFrom<i32>>(raw: i32, name: impl Fn(&E) -> &'static str) -> St
     E::try_from(raw).map_or_else(|_| format!("UNKNOWN_{raw}"), |e| name(&e).to_owned())
 }
 
-/// Applies `payload` to the projections in `conn`.
-pub async fn apply<C: ConnectionTrait>(conn: &C, payload: &ev::EventPayload) -> Result<(), DbErr> {
+/// Applies `payload` to the fact tables in `conn` and adds what it changes in the rollups to
+/// `delta`, for the caller to write once for many events (their changes to one cell add up to
+/// one update).
+pub async fn apply_facts<C: ConnectionTrait>(
+    conn: &C,
+    payload: &ev::EventPayload,
+    delta: &mut Delta,
+) -> Result<(), DbErr> {
     match &payload.kind {
         Some(Kind::AllegationRecorded(a)) => {
             let before = facts::load_allegation(conn, &a.allegation_id).await?;
-            replace_allegation(conn, before, allegation(a)).await
+            replace_allegation(conn, before, allegation(a), delta).await
         }
         Some(Kind::AllegationStatusChanged(c)) => {
             let Some(before) = facts::load_allegation(conn, &c.allegation_id).await? else {
@@ -52,15 +58,14 @@ pub async fn apply<C: ConnectionTrait>(conn: &C, payload: &ev::EventPayload) -> 
                 status: c.status.clone(),
                 ..before.clone()
             };
-            replace_allegation(conn, Some(before), after).await
+            replace_allegation(conn, Some(before), after, delta).await
         }
         Some(Kind::CaseChanged(c)) => {
             let before = facts::load_case(conn, &c.case_id).await?;
             let after = case(c);
             facts::store_case(conn, &after).await?;
-            let mut delta = Delta::default();
             delta.case(before.as_ref(), Some(&after));
-            delta.apply(conn).await
+            Ok(())
         }
         // Evidence is not counted yet; unknown kinds from a newer source are skipped.
         Some(Kind::EvidenceRecorded(_)) | None => Ok(()),
@@ -71,11 +76,11 @@ async fn replace_allegation<C: ConnectionTrait>(
     conn: &C,
     before: Option<AllegationItem>,
     after: AllegationItem,
+    delta: &mut Delta,
 ) -> Result<(), DbErr> {
     facts::store_allegation(conn, &after).await?;
-    let mut delta = Delta::default();
     delta.allegation(before.as_ref(), Some(&after));
-    delta.apply(conn).await
+    Ok(())
 }
 
 /// The allegation an event records.

@@ -124,6 +124,27 @@ async fn strings<C: ConnectionTrait>(conn: &C, sql: &str, id: &str) -> Result<Ve
         .collect()
 }
 
+/// Which of `ids` have their allegation stored.
+pub async fn stored_allegations<C: ConnectionTrait>(
+    conn: &C,
+    ids: &[&str],
+) -> Result<std::collections::HashSet<String>, DbErr> {
+    let mut stored = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let rows = query(
+            conn,
+            &format!("SELECT allegation_id FROM allegation_facts WHERE allegation_id IN ({marks})"),
+            chunk.iter().map(|&id| id.into()).collect(),
+        )
+        .await?;
+        for row in rows {
+            stored.insert(row.try_get_by_index(0)?);
+        }
+    }
+    Ok(stored)
+}
+
 /// The allegation `id` as stored, if it is.
 pub async fn load_allegation<C: ConnectionTrait>(
     conn: &C,

@@ -177,7 +177,11 @@ mod tests {
             let payload = ev::EventPayload {
                 kind: Some(ev::event_payload::Kind::CaseChanged(case)),
             };
-            crate::apply::apply(&db, &payload).await.unwrap();
+            let mut delta = crate::rollup::Delta::default();
+            crate::apply::apply_facts(&db, &payload, &mut delta)
+                .await
+                .unwrap();
+            delta.apply(&db).await.unwrap();
         }
         db
     }

@@ -16,7 +16,7 @@ use docket_proto::docket::events::v1 as ev;
 use docket_proto::docket::events::v1::event_payload::Kind;
 use docket_proto::docket::events::v1::event_service_client::EventServiceClient;
 use docket_proto::parse_time;
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 
 use crate::apply::{allegation, apply_facts};
 use crate::facts;
@@ -143,37 +143,7 @@ impl Projector {
                 self.stream
             )));
         };
-        // Allegations recorded for the first time (nearly every event of a busy intake) need
-        // nothing read or deleted first: they are gathered and inserted together, before any
-        // other event (which may read them) and at the end.
-        let recorded: Vec<&str> = events
-            .iter()
-            .filter_map(|event| {
-                let kind = event.payload.as_ref()?.kind.as_ref()?;
-                if let Kind::AllegationRecorded(a) = kind {
-                    Some(a.allegation_id.as_str())
-                } else {
-                    None
-                }
-            })
-            .collect();
-        let mut known = facts::stored_allegations(&txn, &recorded).await?;
-        let mut new = Vec::new();
-        let mut delta = Delta::default();
-        for payload in events.iter().filter_map(|event| event.payload.as_ref()) {
-            if let Some(Kind::AllegationRecorded(a)) = &payload.kind
-                && known.insert(a.allegation_id.clone())
-            {
-                let item = allegation(a);
-                delta.allegation(None, Some(&item));
-                new.push(item);
-                continue;
-            }
-            facts::insert_allegations(&txn, &std::mem::take(&mut new)).await?;
-            apply_facts(&txn, payload, &mut delta).await?;
-        }
-        facts::insert_allegations(&txn, &new).await?;
-        delta.apply(&txn).await?;
+        apply_events(&txn, events).await?;
         let event_time = last.occurred_time.as_ref().and_then(|t| parse_time(t).ok());
         execute(
             &txn,
@@ -195,4 +165,44 @@ impl Projector {
         fence.committed(renewal);
         Ok(())
     }
+}
+
+/// Applies `events`, in order, to the projections in `txn`.
+///
+/// Allegations recorded for the first time (nearly every event of a busy intake) need nothing
+/// read or deleted first: they are gathered and inserted together, before any other event
+/// (which may read them) and at the end. The rollups' changes are summed over all the events
+/// and written once.
+pub(crate) async fn apply_events<C: ConnectionTrait>(
+    txn: &C,
+    events: &[ev::Event],
+) -> Result<(), DbErr> {
+    let recorded: Vec<&str> = events
+        .iter()
+        .filter_map(|event| {
+            let kind = event.payload.as_ref()?.kind.as_ref()?;
+            if let Kind::AllegationRecorded(a) = kind {
+                Some(a.allegation_id.as_str())
+            } else {
+                None
+            }
+        })
+        .collect();
+    let mut known = facts::stored_allegations(txn, &recorded).await?;
+    let mut new = Vec::new();
+    let mut delta = Delta::default();
+    for payload in events.iter().filter_map(|event| event.payload.as_ref()) {
+        if let Some(Kind::AllegationRecorded(a)) = &payload.kind
+            && known.insert(a.allegation_id.clone())
+        {
+            let item = allegation(a);
+            delta.allegation(None, Some(&item));
+            new.push(item);
+            continue;
+        }
+        facts::insert_allegations(txn, &std::mem::take(&mut new)).await?;
+        apply_facts(txn, payload, &mut delta).await?;
+    }
+    facts::insert_allegations(txn, &new).await?;
+    delta.apply(txn).await
 }

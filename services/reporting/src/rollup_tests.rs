@@ -11,7 +11,7 @@ use docket_proto::docket::events::v1::event_payload::Kind;
 use docket_proto::docket::reporting::v1 as pb;
 
 use crate::Migrator;
-use crate::apply::apply_facts;
+use crate::projector::apply_events;
 use crate::rollup;
 use crate::statistics::{self, Query};
 
@@ -123,11 +123,10 @@ async fn every_rollup_equals_its_group_by() {
         .await
         .unwrap();
     let mut dice = Dice(7);
-    // Events go in transactions of 1 to 8, one rollup delta each, as the projector applies
-    // them: an item changed twice in one batch must come out right too.
-    let mut txn = begin_write(&db).await.unwrap();
-    let mut delta = rollup::Delta::default();
-    let mut in_batch = 0;
+    // Events go in batches of 1 to 8, applied as the projector applies them: new allegations
+    // together, the rollups once per batch; an item recorded and changed in one batch must
+    // come out right too.
+    let mut batch = Vec::new();
     for step in 0..300 {
         // Items are recorded and then changed again and again (ids repeat), so rollups are
         // taken away from as well as added to.
@@ -143,19 +142,17 @@ async fn every_rollup_equals_its_group_by() {
             }),
             _ => case(&mut dice, n),
         };
-        apply_facts(&txn, &ev::EventPayload { kind: Some(kind) }, &mut delta)
-            .await
-            .unwrap();
-        in_batch += 1;
-        if in_batch > dice.roll(8) {
-            std::mem::take(&mut delta).apply(&txn).await.unwrap();
+        batch.push(ev::Event {
+            payload: Some(ev::EventPayload { kind: Some(kind) }),
+            ..Default::default()
+        });
+        if batch.len() as u64 > dice.roll(8) || step == 299 {
+            let txn = begin_write(&db).await.unwrap();
+            apply_events(&txn, &batch).await.unwrap();
             txn.commit().await.unwrap();
-            txn = begin_write(&db).await.unwrap();
-            in_batch = 0;
+            batch.clear();
         }
     }
-    delta.apply(&txn).await.unwrap();
-    txn.commit().await.unwrap();
 
     let mut compared = 0;
     for measure in [

@@ -373,9 +373,9 @@ mod tests {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let dir = tempfile::tempdir().unwrap();
         let db = database(&dir).await;
-        // Renewals every 200 ms, each given 200 ms; the work holds SQLite's write lock almost
+        // Renewals every 400 ms, each given 400 ms; the work holds SQLite's write lock almost
         // all the time, so a renewal of the lease's own would wait for it and time out.
-        let lease = Lease::new(db.clone(), "busy", Duration::from_millis(600));
+        let lease = Lease::new(db.clone(), "busy", Duration::from_millis(1_200));
         let starts = Arc::new(AtomicUsize::new(0));
         let (shutdown, signal) = Shutdown::new();
         let holding = tokio::spawn(lease.hold(signal, {
@@ -402,7 +402,7 @@ mod tests {
                 }
             }
         }));
-        tokio::time::sleep(Duration::from_secs(2)).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
         shutdown.trigger();
         holding.await.unwrap();
         assert_eq!(

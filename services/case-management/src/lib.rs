@@ -78,15 +78,7 @@ impl CaseManagement {
                     docket_platform::db::redact_url(&url)
                 )
             })?;
-        let listen = settings.listen(ServiceKind::CaseManagement);
-        let mut host = GrpcHost::bind("case-management", listen, options)
-            .await
-            .with_context(|| format!("cannot bind case-management to {listen}"))?;
-        if let Some(addr) = settings.case_management.health_listen {
-            host = host.with_health_listener(addr).await.with_context(|| {
-                format!("cannot bind case-management's health listener to {addr}")
-            })?;
-        }
+        let host = GrpcHost::bind_service(ServiceKind::CaseManagement, settings, options).await?;
         let policy = AccessPolicy::from_tables(ACCESS);
         let events = EventLog::new(db.clone());
         Ok(Self {

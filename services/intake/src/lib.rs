@@ -93,15 +93,7 @@ impl Intake {
                     .with_context(|| format!("cannot open the blob store {}", dir.display()))?
             }
         };
-        let mut host = GrpcHost::bind("intake", settings.intake.listen, options)
-            .await
-            .with_context(|| format!("cannot bind intake to {}", settings.intake.listen))?;
-        if let Some(addr) = settings.intake.health_listen {
-            host = host
-                .with_health_listener(addr)
-                .await
-                .with_context(|| format!("cannot bind intake's health listener to {addr}"))?;
-        }
+        let host = GrpcHost::bind_service(ServiceKind::Intake, settings, options).await?;
         let policy = AccessPolicy::from_tables(ACCESS);
         let events = EventLog::new(db.clone());
         let dispatcher = Dispatcher::new(db.clone());

@@ -79,16 +79,7 @@ impl Reporting {
                     docket_platform::db::redact_url(&url)
                 )
             })?;
-        let listen = settings.listen(ServiceKind::Reporting);
-        let mut host = GrpcHost::bind("reporting", listen, options)
-            .await
-            .with_context(|| format!("cannot bind reporting to {listen}"))?;
-        if let Some(addr) = settings.reporting.health_listen {
-            host = host
-                .with_health_listener(addr)
-                .await
-                .with_context(|| format!("cannot bind reporting's health listener to {addr}"))?;
-        }
+        let host = GrpcHost::bind_service(ServiceKind::Reporting, settings, options).await?;
         let credentials = ServiceCredentials::from_settings(settings, "reporting")?;
         let projectors: Vec<projector::Projector> = [
             ("intake", ServiceKind::Intake),

@@ -23,7 +23,7 @@ use super::metered::MeteredLayer;
 use super::shed::ShedLayer;
 use super::tls::TlsError;
 use crate::auth::AuthLayer;
-use crate::settings::Settings;
+use crate::settings::{ServiceKind, Settings};
 
 use super::layers::{MakeRequestUuidV7, REQUEST_ID_HEADER, classifier, make_span};
 use crate::shutdown::ShutdownSignal;
@@ -100,9 +100,31 @@ impl GrpcHost {
         })
     }
 
+    /// Binds the listener of the service `kind` as `settings` say, and beside it, when its
+    /// `health_listen` asks for one, a plaintext listener that serves health alone.
+    pub async fn bind_service(
+        kind: ServiceKind,
+        settings: &Settings,
+        options: HostOptions,
+    ) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        let name = kind.name();
+        let listen = settings.listen(kind);
+        let host = Self::bind(name, listen, options)
+            .await
+            .with_context(|| format!("cannot bind {name} to {listen}"))?;
+        match settings.health_listen(kind) {
+            Some(addr) => host
+                .with_health_listener(addr)
+                .await
+                .with_context(|| format!("cannot bind {name}'s health listener to {addr}")),
+            None => Ok(host),
+        }
+    }
+
     /// Also binds `addr` (port 0 allowed) for a plaintext listener that serves health alone,
     /// from the same reporter as the main listener (see the `grpc::health` module).
-    pub async fn with_health_listener(mut self, addr: SocketAddr) -> io::Result<Self> {
+    async fn with_health_listener(mut self, addr: SocketAddr) -> io::Result<Self> {
         self.health_listener = Some(HealthListener::bind(addr).await?);
         Ok(self)
     }

@@ -110,6 +110,16 @@ impl Lease {
         Ok(())
     }
 
+    /// A fence for one spell of holding the lease, with no renewal of its own yet.
+    fn fence(&self) -> Fence {
+        Fence {
+            name: self.name.clone(),
+            holder: self.holder.clone(),
+            ttl: self.ttl,
+            renewed: Arc::default(),
+        }
+    }
+
     /// Runs `work` only while this holder has the lease, until `shutdown`.
     ///
     /// Until the lease is free it tries again every third of the TTL. Once it has it, it starts
@@ -170,12 +180,7 @@ impl Lease {
     {
         let period = self.ttl / 3;
         let (stop_work, work_signal) = Shutdown::new();
-        let fence = Fence {
-            name: self.name.clone(),
-            holder: self.holder.clone(),
-            ttl: self.ttl,
-            renewed: Arc::default(),
-        };
+        let fence = self.fence();
         let running = work(work_signal, fence.clone());
         tokio::pin!(running);
         let stop = shutdown.clone().wait();
@@ -331,15 +336,6 @@ mod tests {
         );
     }
 
-    fn fence_of(lease: &Lease) -> Fence {
-        Fence {
-            name: lease.name.clone(),
-            holder: lease.holder.clone(),
-            ttl: lease.ttl,
-            renewed: Arc::default(),
-        }
-    }
-
     #[tokio::test]
     async fn a_fence_renews_with_its_transaction_and_refuses_once_the_lease_is_gone() {
         let dir = tempfile::tempdir().unwrap();
@@ -347,7 +343,7 @@ mod tests {
         let a = Lease::new(db.clone(), "work", Duration::from_millis(400));
         let b = Lease::new(db.clone(), "work", Duration::from_millis(400));
         assert!(a.try_acquire().await.unwrap());
-        let fence = fence_of(&a);
+        let fence = a.fence();
 
         let txn = crate::db::begin_write(&db).await.unwrap();
         let renewal = fence.renew(&txn).await.unwrap().expect("still a's");

@@ -4,6 +4,7 @@
 mod bad_input;
 mod delivery;
 mod lifecycle;
+mod merges;
 mod seed;
 
 use docket_e2e::CaseClient;

@@ -9,7 +9,7 @@ use docket_platform::db::begin_write;
 use docket_proto::docket::cases::v1 as pb;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
-use sea_orm::{DatabaseTransaction, IntoActiveModel};
+use sea_orm::{DatabaseTransaction, IntoActiveModel, QueryOrder, QuerySelect};
 
 use super::content::{Move, apply, record_move, write_victims};
 use super::read::load_one;
@@ -59,6 +59,13 @@ impl CaseStore {
         call: &CallContext,
     ) -> Result<pb::Case, CaseError> {
         let txn = begin_write(&self.db).await?;
+        if let CaseChange::Transition(Transition::Close {
+            merged_into: Some(into),
+            ..
+        }) = &change
+        {
+            lock_in_order(&txn, &[id, *into]).await?;
+        }
         let row = self.guard(&txn, id, Some(etag)).await?;
         let mut targets = vec![id.to_string()];
         match &change {
@@ -108,16 +115,7 @@ async fn transition_case(
         Transition::Advance { .. } => (None, None),
     };
     if let Some(into) = merged_into {
-        let target = case::Entity::find_by_id(into)
-            .one(txn)
-            .await?
-            .ok_or(CaseError::CaseNotFound(into))?;
-        ensure_not_closed(&target).map_err(|_| {
-            CaseError::Precondition(format!(
-                "case {} is closed; merge into a case that is not",
-                target.reference
-            ))
-        })?;
+        ensure_mergeable_into(txn, into).await?;
     }
     let at = now();
     case::Entity::update_many()
@@ -145,6 +143,56 @@ async fn transition_case(
     )
     .await?;
     Ok(merged_into)
+}
+
+/// Locks the rows of cases `ids` until the transaction ends, in the order of their ids.
+///
+/// A merge reads its target and then closes its source; on PostgreSQL, under READ COMMITTED,
+/// two merges in opposite directions (A into B, B into A) would each read the other still open
+/// and both commit, leaving two closed cases pointing at each other. Locking both rows makes
+/// the second wait for the first and then read its outcome; taking them in one order (ids
+/// ascending, in one statement) keeps two such merges from deadlocking. SQLite has no row locks
+/// and needs none: the IMMEDIATE transaction already holds its one write lock.
+async fn lock_in_order(txn: &DatabaseTransaction, ids: &[Uuid]) -> Result<(), DbErr> {
+    case::Entity::find()
+        .select_only()
+        .column(case::Column::Id)
+        .filter(case::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(case::Column::Id)
+        .lock_exclusive()
+        .into_tuple::<Uuid>()
+        .all(txn)
+        .await?;
+    Ok(())
+}
+
+/// Refuses a merge into case `into` unless it is open. Merges only ever go into open cases, and
+/// the case merged is closed by the merge and never changes again: so no chain of merges can
+/// come back to a case already in it. A merge into a case that was itself merged is refused,
+/// not redirected: the caller chose that case, and the one it went into may be another matter
+/// entirely; the refusal names it so the caller can decide.
+async fn ensure_mergeable_into(txn: &DatabaseTransaction, into: Uuid) -> Result<(), CaseError> {
+    let target = case::Entity::find_by_id(into)
+        .one(txn)
+        .await?
+        .ok_or(CaseError::CaseNotFound(into))?;
+    if target.status != CaseStatus::Closed.code() {
+        return Ok(());
+    }
+    let successor = match target.merged_into_case_id {
+        Some(successor) => case::Entity::find_by_id(successor).one(txn).await?,
+        None => None,
+    };
+    Err(CaseError::Precondition(match successor {
+        Some(successor) => format!(
+            "case {} was merged into {}; merge into that case instead",
+            target.reference, successor.reference
+        ),
+        None => format!(
+            "case {} is closed; merge into a case that is not",
+            target.reference
+        ),
+    }))
 }
 
 /// Applies a change of qualification; a crime type a live charge uses cannot be removed.

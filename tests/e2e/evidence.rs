@@ -19,17 +19,17 @@ on_every_backend!(
     a_working_copy_is_its_own_record_linked_to_its_original,
 );
 
-fn bytes_of(size: usize, seed: u8) -> Vec<u8> {
+pub(crate) fn bytes_of(size: usize, seed: u8) -> Vec<u8> {
     (0..size)
         .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
         .collect()
 }
 
-fn sha256(bytes: &[u8]) -> String {
+pub(crate) fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-fn metadata(allegation_id: &str, declared: &str) -> pb::EvidenceMetadata {
+pub(crate) fn metadata(allegation_id: &str, declared: &str) -> pb::EvidenceMetadata {
     pb::EvidenceMetadata {
         allegation_id: allegation_id.into(),
         file_name: "execution-video.mp4".into(),
@@ -47,7 +47,7 @@ fn metadata(allegation_id: &str, declared: &str) -> pb::EvidenceMetadata {
 }
 
 /// Uploads `bytes` after `metadata` in chunks of `chunk` bytes.
-async fn upload(
+pub(crate) async fn upload(
     intake: &mut IntakeClient,
     metadata: pb::EvidenceMetadata,
     bytes: &[u8],
@@ -66,7 +66,10 @@ async fn upload(
 }
 
 /// Downloads evidence `id` whole.
-async fn download(intake: &mut IntakeClient, id: &str) -> Result<Vec<u8>, tonic::Status> {
+pub(crate) async fn download(
+    intake: &mut IntakeClient,
+    id: &str,
+) -> Result<Vec<u8>, tonic::Status> {
     let mut stream = intake
         .download_evidence(pb::DownloadEvidenceRequest {
             evidence_id: id.into(),
@@ -84,7 +87,7 @@ async fn download(intake: &mut IntakeClient, id: &str) -> Result<Vec<u8>, tonic:
     Ok(bytes)
 }
 
-async fn new_allegation(intake: &mut IntakeClient) -> String {
+pub(crate) async fn new_allegation(intake: &mut IntakeClient) -> String {
     let answer = intake
         .submit_allegation(submit_request(allegation()))
         .await
@@ -110,7 +113,7 @@ fn files(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-fn blobs(app: &TestApp) -> Vec<PathBuf> {
+pub(crate) fn blobs(app: &TestApp) -> Vec<PathBuf> {
     files(&app.settings.data_dir.join("blobs"))
 }
 

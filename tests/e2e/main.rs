@@ -14,6 +14,7 @@ mod hosting;
 mod leases;
 mod outage;
 mod receipts;
+mod repair;
 mod reporting;
 mod s3;
 mod sealing;

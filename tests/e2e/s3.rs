@@ -11,6 +11,9 @@ use docket_e2e::{Backend, TestApp, allegation, submit_request};
 use docket_proto::docket::intake::v1 as pb;
 use docket_proto::docket::intake::v1::upload_evidence_request::Payload;
 
+use crate::evidence::download;
+use crate::repair::{custody, repairs};
+
 struct S3Server {
     child: Child,
     addr: SocketAddr,
@@ -71,6 +74,28 @@ fn create_bucket(addr: SocketAddr, bucket: &str) {
     );
 }
 
+/// Overwrites object `key` of `bucket` with `body`, behind the service's back. (moto checks no
+/// signature, but refuses an anonymous overwrite: the request names a key, any key.)
+fn overwrite_object(addr: SocketAddr, bucket: &str, key: &str, body: &[u8]) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    let authorization = "AWS4-HMAC-SHA256 Credential=test/20261130/us-east-1/s3/aws4_request, \
+                         SignedHeaders=host, Signature=0";
+    write!(
+        stream,
+        "PUT /{bucket}/{key} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {authorization}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "object not written: {answer}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn evidence_can_live_in_s3_compatible_storage() {
     let Some(s3) = start_s3() else { return };
@@ -104,8 +129,9 @@ async fn evidence_can_live_in_s3_compatible_storage() {
         .unwrap()
         .id;
     let video: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let uploader = intake.clone();
     let upload = |bytes: Vec<u8>| {
-        let mut intake = intake.clone();
+        let mut intake = uploader.clone();
         let allegation_id = allegation_id.clone();
         async move {
             let metadata = pb::EvidenceMetadata {
@@ -144,16 +170,7 @@ async fn evidence_can_live_in_s3_compatible_storage() {
         "the same bytes are recognised in S3 too"
     );
     let id = first.evidence.unwrap().id;
-    let mut stream = intake
-        .download_evidence(pb::DownloadEvidenceRequest { evidence_id: id })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut back = Vec::new();
-    while let Some(message) = stream.message().await.unwrap() {
-        back.extend_from_slice(&message.chunk);
-    }
-    assert_eq!(back, video);
+    assert_eq!(download(&mut intake, &id).await.unwrap(), video);
     let verified = app
         .intake_as(docket_platform::auth::Role::Supervisor)
         .await
@@ -162,5 +179,23 @@ async fn evidence_can_live_in_s3_compatible_storage() {
         .unwrap()
         .into_inner();
     assert_eq!((verified.files_checked, verified.mismatches.len()), (1, 0));
+
+    // Someone with write access to the bucket alters the object; the same video uploaded again
+    // heals it, and the custody of the first record says so.
+    let digest = second.evidence.unwrap().sha256;
+    let key = format!("office-a/sha256/{}/{digest}", &digest[..2]);
+    let mut altered = video.clone();
+    altered[1_000_000] ^= 0x01;
+    overwrite_object(s3.addr, "docket-evidence", &key, &altered);
+    let third = upload(video.clone()).await;
+    assert_eq!(third.same_content.len(), 2);
+    assert_eq!(
+        download(&mut intake, &id).await.unwrap(),
+        video,
+        "the first record's file is whole again"
+    );
+    let custody = custody(&mut intake, &id).await;
+    let [repair] = repairs(&custody).try_into().unwrap();
+    assert_eq!(repair.sha256, digest);
     app.stop().await;
 }

@@ -29,6 +29,7 @@ coded_enum! {
         Accessed => "accessed",
         Verified => "verified",
         Transferred => "transferred",
+        Repaired => "repaired",
     }
 }
 

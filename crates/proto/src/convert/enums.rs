@@ -108,7 +108,7 @@ enum_map!(CollectionMethod <=> intake::CollectionMethod {
     AuthorityTransfer, Other,
 });
 enum_map!(CustodyEventKind <=> intake::CustodyEventKind {
-    Collected, Uploaded, Accessed, Verified, Transferred,
+    Collected, Uploaded, Accessed, Verified, Transferred, Repaired,
 });
 
 impl From<docket_domain::incident::VictimGroup> for common::VictimGroup {

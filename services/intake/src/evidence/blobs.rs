@@ -1,18 +1,22 @@
 //! Evidence files in an object store, each under the SHA-256 of its bytes. A file is written to
 //! `tmp/` while it streams in and moved to `sha256/<2 hex>/<digest>` only once its hash is known
-//! and accepted; the same bytes twice are one file. The store is a local directory by default, or
+//! and accepted; the same bytes twice are one file, and when they come again the stored copy is
+//! checked against them and healed from them if it was damaged. The store is a local directory by default, or
 //! S3-compatible object storage.
 
 use std::path::Path as FsPath;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use docket_domain::evidence::Sha256Hex;
+use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 /// Bytes held per part before it is written (the chunks as received, not copied); with two
@@ -25,6 +29,48 @@ const PARTS_IN_FLIGHT: usize = 2;
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
+}
+
+/// What became of a finished upload's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Committed {
+    /// They are a new blob.
+    Stored,
+    /// The same bytes were stored already, and the stored copy is intact.
+    AlreadyStored,
+    /// The same bytes were stored already but the stored copy was damaged as `found` says;
+    /// these bytes replaced it.
+    Repaired { found: Damage },
+}
+
+/// The state of a stored blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    Intact,
+    Damaged(Damage),
+}
+
+/// What is wrong with a stored blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Damage {
+    Missing,
+    /// Of another size than the bytes it should hold (found before reading a byte).
+    Size {
+        found: u64,
+        expected: u64,
+    },
+    /// Its bytes hash to this.
+    Hash(Sha256Hex),
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Damage::Missing => f.write_str("missing"),
+            Damage::Size { found, expected } => write!(f, "{found} bytes instead of {expected}"),
+            Damage::Hash(found) => write!(f, "its bytes hash to {}", found.as_str()),
+        }
+    }
 }
 
 /// A file being written, not yet a blob.
@@ -104,15 +150,20 @@ impl BlobStore {
         })
     }
 
-    /// Makes a finished temporary file the blob of `sha256`. Returns false when that blob
-    /// already existed, in which case the temporary file is removed.
-    pub async fn commit(&self, pending: Path, sha256: &str) -> Result<bool, object_store::Error> {
+    /// Makes a finished temporary file of `size` bytes the blob of `sha256` (the hash its bytes
+    /// were just found to have). When that blob already exists, the stored copy is checked
+    /// against these good bytes before they are let go, and replaced by them if it is damaged.
+    pub async fn commit(
+        &self,
+        pending: Path,
+        sha256: &str,
+        size: u64,
+    ) -> Result<Committed, object_store::Error> {
         let blob = Self::blob_path(sha256);
         match self.store.rename_if_not_exists(&pending, &blob).await {
-            Ok(()) => Ok(true),
+            Ok(()) => Ok(Committed::Stored),
             Err(object_store::Error::AlreadyExists { .. }) => {
-                self.store.delete(&pending).await?;
-                Ok(false)
+                self.settle_existing(&pending, &blob, sha256, size).await
             }
             // Stores without an atomic "rename unless it exists" (S3 as configured by default):
             // the name is the hash of the bytes, so two uploads racing to one name write the
@@ -121,18 +172,91 @@ impl BlobStore {
                 object_store::Error::NotSupported { .. }
                 | object_store::Error::NotImplemented { .. },
             ) => match self.store.head(&blob).await {
-                Ok(_) => {
-                    self.store.delete(&pending).await?;
-                    Ok(false)
-                }
+                Ok(_) => self.settle_existing(&pending, &blob, sha256, size).await,
                 Err(object_store::Error::NotFound { .. }) => {
                     self.store.rename(&pending, &blob).await?;
-                    Ok(true)
+                    Ok(Committed::Stored)
                 }
                 Err(error) => Err(error),
             },
             Err(error) => Err(error),
         }
+    }
+
+    /// The same bytes came again while a blob of `sha256` exists: keeps the stored copy if it
+    /// is intact, else puts the new bytes in its place (a rename over it: atomic on a local
+    /// disk, a copy on S3, so a reader sees either the old bytes or the new ones).
+    ///
+    /// The stored copy is re-read only here, when a duplicate arrives, and after the new bytes
+    /// are safely staged: its size is compared first (a truncated copy costs one metadata
+    /// call), then it is hashed as it streams, in constant memory. New files never pay for it.
+    async fn settle_existing(
+        &self,
+        pending: &Path,
+        blob: &Path,
+        sha256: &str,
+        size: u64,
+    ) -> Result<Committed, object_store::Error> {
+        match self.inspect(blob, sha256, Some(size)).await? {
+            Condition::Intact => {
+                self.store.delete(pending).await?;
+                Ok(Committed::AlreadyStored)
+            }
+            Condition::Damaged(found) => {
+                self.store.rename(pending, blob).await?;
+                tracing::error!(
+                    %sha256,
+                    %found,
+                    "EVIDENCE FILE REPAIRED: the stored copy was damaged and is replaced by an upload of the same bytes"
+                );
+                Ok(Committed::Repaired { found })
+            }
+        }
+    }
+
+    /// Whether the blob of `sha256` still holds the bytes its name promises.
+    pub async fn check(&self, sha256: &str) -> Result<Condition, object_store::Error> {
+        self.inspect(&Self::blob_path(sha256), sha256, None).await
+    }
+
+    /// Compares the object at `blob` with `sha256` (and `size` when known, before reading a
+    /// byte). A missing object is damage; any other error of the store is the store's and
+    /// is returned as it is, so that a passing fault is never recorded as damage.
+    async fn inspect(
+        &self,
+        blob: &Path,
+        sha256: &str,
+        size: Option<u64>,
+    ) -> Result<Condition, object_store::Error> {
+        let missing = || Condition::Damaged(Damage::Missing);
+        if let Some(expected) = size {
+            match self.store.head(blob).await {
+                Ok(meta) if meta.size != expected => {
+                    return Ok(Condition::Damaged(Damage::Size {
+                        found: meta.size,
+                        expected,
+                    }));
+                }
+                Ok(_) => {}
+                Err(object_store::Error::NotFound { .. }) => return Ok(missing()),
+                Err(error) => return Err(error),
+            }
+        }
+        let mut bytes = match self.store.get(blob).await {
+            Ok(found) => found.into_stream(),
+            Err(object_store::Error::NotFound { .. }) => return Ok(missing()),
+            Err(error) => return Err(error),
+        };
+        let mut hasher = Sha256::new();
+        while let Some(piece) = bytes.next().await {
+            hasher.update(&piece?);
+        }
+        let found = Sha256Hex::from_digest(&hasher.finalize().into());
+        Ok(if found.as_str() == sha256 {
+            Condition::Intact
+        } else {
+            Condition::Damaged(Damage::Hash(found))
+        })
     }
 
     /// Removes a temporary file that will not become a blob.

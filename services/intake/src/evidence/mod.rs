@@ -4,7 +4,9 @@
 //! An upload becomes a blob only when its stream ended cleanly, its size is within the limits
 //! and its hash is the declared one; otherwise the temporary file is removed and nothing is
 //! recorded. The record, its `collected` and `uploaded` custody events and the audit entry
-//! commit in one transaction, after the blob is in place.
+//! commit in one transaction, after the blob is in place. When the bytes were stored already,
+//! the stored copy is checked against them first, and a damaged one is replaced by them: the
+//! repair is recorded in the custody of every record of that file (see `blobs` and `verify`).
 
 mod blobs;
 mod download;
@@ -30,6 +32,7 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection, IntoActiveModel};
 use tonic::Streaming;
 
 pub use blobs::BlobStore;
+use blobs::Committed;
 pub use download::DownloadStream;
 use receive::{Limits, receive};
 use records::{custody_message, evidence_message, record_custody};
@@ -106,11 +109,15 @@ impl EvidenceDesk {
             .into());
         }
         let extracted = extract::extract(&received.prefix);
-        let newly_stored = self
+        let committed = self
             .blobs
-            .commit(received.pending, received.sha256.as_str())
+            .commit(received.pending, received.sha256.as_str(), received.size)
             .await
             .map_err(IntakeError::Blob)?;
+        if let Committed::Repaired { found } = &committed {
+            self.record_repair(call, received.sha256.as_str(), found)
+                .await?;
+        }
 
         let now = Utc::now().trunc_subsecs(6);
         let metadata = header.metadata;
@@ -151,12 +158,16 @@ impl EvidenceDesk {
             &how,
         )
         .await?;
-        let stored = if newly_stored {
-            "stored"
-        } else {
-            "same bytes already stored"
+        let note = match committed {
+            Committed::Stored => format!("{} bytes, stored", received.size),
+            Committed::AlreadyStored => {
+                format!("{} bytes, same bytes already stored", received.size)
+            }
+            Committed::Repaired { found } => format!(
+                "{} bytes, same bytes already stored but damaged ({found}): repaired from these",
+                received.size
+            ),
         };
-        let note = format!("{} bytes, {stored}", received.size);
         record_custody(
             &txn,
             row.id,

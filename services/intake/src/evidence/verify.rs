@@ -1,4 +1,5 @@
-//! Re-reading stored files and comparing them with the hash they are stored under.
+//! Re-reading stored files and comparing them with the hash they are stored under, and recording
+//! the repair of one that an upload of the same bytes healed.
 
 use docket_domain::evidence::CustodyEventKind;
 use docket_platform::audit::AuditRecord;
@@ -6,13 +7,11 @@ use docket_platform::auth::CallContext;
 use docket_platform::db::begin_write;
 use docket_platform::journal;
 use docket_proto::docket::intake::v1 as pb;
-use futures_util::StreamExt;
 use sea_orm::entity::prelude::*;
 use sea_orm::{QueryOrder, QuerySelect};
-use sha2::{Digest, Sha256};
 
 use super::EvidenceDesk;
-use super::download::hex_digest;
+use super::blobs::{Condition, Damage};
 use super::records::{self, record_custody};
 use crate::entity::evidence;
 use crate::error::IntakeError;
@@ -88,21 +87,59 @@ impl EvidenceDesk {
         })
     }
 
-    /// What is wrong with the blob of `sha256`: `None` when intact, `missing`, or the hash its
-    /// bytes have now.
+    /// What is wrong with the blob of `sha256`: `None` when intact, `missing`, `unreadable`, or
+    /// the hash its bytes have now.
     async fn check(&self, sha256: &str) -> Option<String> {
-        let mut bytes = match self.blobs.read(sha256).await {
-            Ok(bytes) => bytes,
-            Err(_) => return Some("missing".to_owned()),
-        };
-        let mut hasher = Sha256::new();
-        while let Some(piece) = bytes.next().await {
-            match piece {
-                Ok(piece) => hasher.update(&piece),
-                Err(_) => return Some("unreadable".to_owned()),
-            }
+        match self.blobs.check(sha256).await {
+            Ok(Condition::Intact) => None,
+            Ok(Condition::Damaged(Damage::Hash(found))) => Some(found.as_str().to_owned()),
+            Ok(Condition::Damaged(damage)) => Some(damage.to_string()),
+            Err(_) => Some("unreadable".to_owned()),
         }
-        let found = hex_digest(&hasher.finalize().into());
-        (found != sha256).then_some(found)
+    }
+
+    /// Records on every record of the blob of `sha256` that its stored copy was found damaged
+    /// (`found`) and replaced by the same bytes, uploaded again by `call`'s caller. Committed on
+    /// its own, before the new upload's record: the repair happened whatever becomes of that.
+    pub(super) async fn record_repair(
+        &self,
+        call: &CallContext,
+        sha256: &str,
+        found: &Damage,
+    ) -> Result<(), IntakeError> {
+        let txn = begin_write(&self.db).await?;
+        let holders: Vec<Uuid> = evidence::Entity::find()
+            .select_only()
+            .column(evidence::Column::Id)
+            .filter(evidence::Column::Sha256.eq(sha256))
+            .order_by_asc(evidence::Column::Id)
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        let note = format!(
+            "the stored file was damaged ({found}); replaced by the same bytes, uploaded again \
+             and hashed to {sha256} as they arrived"
+        );
+        for holder in &holders {
+            record_custody(
+                &txn,
+                *holder,
+                CustodyEventKind::Repaired,
+                call.subject(),
+                sha256,
+                &note,
+            )
+            .await?;
+        }
+        let mut targets: Vec<String> = holders.iter().map(Uuid::to_string).collect();
+        targets.push(format!("sha256:{sha256}"));
+        journal::record(
+            &txn,
+            &AuditRecord::succeeded(call, "repair evidence file", targets),
+            None,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(())
     }
 }

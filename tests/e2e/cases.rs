@@ -5,6 +5,7 @@ mod bad_input;
 mod delivery;
 mod lifecycle;
 mod merges;
+mod provenance;
 mod seed;
 
 use docket_e2e::CaseClient;

@@ -7,23 +7,33 @@ use docket_proto::docket::intake::v1 as pb;
 
 use crate::{CaseClient, IntakeClient, allegation, submit_request};
 
-/// Submits a new allegation (the standard one) and accepts it; returns its id.
-pub async fn accept_new(intake: &mut IntakeClient) -> String {
-    let id = intake
-        .submit_allegation(submit_request(allegation()))
+/// Submits `sent` under a fresh request id; returns the new allegation's id.
+pub async fn submit(intake: &mut IntakeClient, sent: pb::Allegation) -> String {
+    intake
+        .submit_allegation(submit_request(sent))
         .await
         .expect("a submission")
         .into_inner()
         .allegation
         .expect("an allegation")
-        .id;
+        .id
+}
+
+/// Accepts allegation `id`.
+pub async fn accept(intake: &mut IntakeClient, id: &str) {
     intake
         .accept_allegation(pb::AcceptAllegationRequest {
-            id: id.clone(),
+            id: id.to_owned(),
             ..Default::default()
         })
         .await
         .expect("an acceptance");
+}
+
+/// Submits a new allegation (the standard one) and accepts it; returns its id.
+pub async fn accept_new(intake: &mut IntakeClient) -> String {
+    let id = submit(intake, allegation()).await;
+    accept(intake, &id).await;
     id
 }
 

@@ -9,8 +9,10 @@
 
 mod case_fixtures;
 mod database;
+mod delivery;
 mod fixtures;
 mod flows;
+mod front;
 mod proxy;
 
 use std::net::SocketAddr;
@@ -35,8 +37,10 @@ use tonic::transport::Channel;
 
 pub use case_fixtures::{case_message, snapshot};
 pub use database::{Backend, POSTGRES_VARIABLE, TestDatabases};
+pub use delivery::{deliver, held_by_intake, triaged};
 pub use fixtures::{allegation, field_violations, submit_request};
-pub use flows::{accept_new, cases_of};
+pub use flows::{accept, accept_new, cases_of, submit};
+pub use front::ServiceFront;
 pub use proxy::TcpProxy;
 
 /// The three services running over one set of test databases.
@@ -51,6 +55,8 @@ pub struct TestApp {
     /// The leases the first intake and reporting instances compete for, with their holder ids.
     pub lease_holders: Vec<(String, String)>,
     intake: Option<Running>,
+    /// Where the other services reach intake: the first instance and any replica.
+    intake_front: ServiceFront,
     case_management: Option<Running>,
     reporting: Option<Running>,
     databases: TestDatabases,
@@ -114,6 +120,15 @@ impl TestApp {
         settings.case_management.url = None;
         settings.reporting.url = None;
         settings.settle_ports()?;
+        // The others reach intake through one front, as behind a Kubernetes Service, so that
+        // another instance (`start_replica`) answers them when the first dies.
+        let intake_front = ServiceFront::start(settings.listen(ServiceKind::Intake)).await?;
+        let direct = settings.listen(ServiceKind::Intake).to_string();
+        settings.intake.url = Some(
+            settings
+                .url(ServiceKind::Intake)
+                .replace(&direct, &intake_front.addr().to_string()),
+        );
         let case_management = CaseManagement::start(&settings, options(&settings)).await?;
         let reporting = Reporting::start(&settings, options(&settings)).await?;
         let intake = Intake::start(&settings, options(&settings)).await?;
@@ -121,6 +136,7 @@ impl TestApp {
             settings,
             Started {
                 intake,
+                intake_front,
                 case_management,
                 reporting,
             },
@@ -156,6 +172,7 @@ impl TestApp {
                     .await
                     .expect("a replica starts");
                 let holders = intake.lease_holders();
+                self.intake_front.add(intake.local_addr());
                 (
                     intake.local_addr(),
                     holders,
@@ -374,6 +391,7 @@ impl TestApp {
 /// The three services, started but not yet serving.
 struct Started {
     intake: Intake,
+    intake_front: ServiceFront,
     case_management: CaseManagement,
     reporting: Reporting,
 }
@@ -382,6 +400,7 @@ impl Started {
     fn into_app(self, settings: Settings, databases: TestDatabases) -> TestApp {
         let Started {
             intake,
+            intake_front,
             case_management,
             reporting,
         } = self;
@@ -405,6 +424,7 @@ impl Started {
             intake: Some(Running::spawn(|signal| intake.serve(signal))),
             case_management: Some(Running::spawn(|signal| case_management.serve(signal))),
             reporting: Some(Running::spawn(|signal| reporting.serve(signal))),
+            intake_front,
             databases,
         }
     }

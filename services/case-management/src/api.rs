@@ -59,8 +59,11 @@ impl CaseService for CaseApi {
         request: Request<pb::ReceiveAllegationRequest>,
     ) -> Answer<pb::ReceiveAllegationResponse> {
         let call = call_context(&request)?;
-        let allegation =
-            request::receive(request.into_inner(), Utc::now()).map_err(CaseError::from)?;
+        let request = request.into_inner();
+        let delivered = request.allegation.clone().unwrap_or_default();
+        let allegation = request::receive(request, Utc::now()).map_err(CaseError::from)?;
+        // A `service` token is not enough: intake must vouch for the allegation as delivered.
+        self.intake.confirm(allegation.id, &delivered).await?;
         let received = self.store.receive(allegation, &call).await?;
         if received.created {
             tracing::info!(case = %received.case.reference, "allegation received");

@@ -22,8 +22,23 @@ pub enum CaseError {
     EvidenceNotLinked { case: Uuid, evidence: Uuid },
     #[error("intake holds no evidence {0}")]
     EvidenceUnknown(Uuid),
-    #[error("intake could not be asked about the evidence: {0}")]
+    #[error("intake could not be asked what it holds: {0}")]
     IntakeUnavailable(Status),
+    /// A delivery of an allegation intake does not hold.
+    #[error("intake holds no allegation {0}; only allegations intake accepted open cases")]
+    AllegationUnknown(Uuid),
+    /// A delivery of an allegation intake has not accepted (or marked a duplicate).
+    #[error(
+        "allegation {reference} is {status} in intake, not accepted; only allegations intake \
+         accepted (and duplicates of them) open cases"
+    )]
+    AllegationNotAccepted { reference: String, status: String },
+    /// A delivery whose content is not what intake holds of the allegation.
+    #[error(
+        "the delivery of allegation {reference} differs from what intake holds in {fields}; \
+         nothing was written"
+    )]
+    SnapshotMismatch { reference: String, fields: String },
     #[error(
         "case {0} changed since this etag was read; read the case again and retry with its etag"
     )]
@@ -59,9 +74,17 @@ impl From<CaseError> for Status {
             | CaseError::PersonNotFound { .. }
             | CaseError::ChargeNotFound { .. }
             | CaseError::EvidenceUnknown(_) => Status::not_found(error.to_string()),
+            CaseError::AllegationUnknown(_) => {
+                tracing::warn!(%error, "a delivery intake does not vouch for was refused");
+                Status::not_found(error.to_string())
+            }
+            CaseError::AllegationNotAccepted { .. } | CaseError::SnapshotMismatch { .. } => {
+                tracing::warn!(%error, "a delivery intake does not vouch for was refused");
+                Status::failed_precondition(error.to_string())
+            }
             CaseError::IntakeUnavailable(ref cause) => {
                 tracing::warn!(%cause, "intake did not answer");
-                Status::unavailable("intake could not be reached to check the evidence; try again")
+                Status::unavailable("intake could not be reached to check what it holds; try again")
             }
             CaseError::StaleEtag(_) => Status::aborted(error.to_string()),
             CaseError::EvidenceNotLinked { .. }

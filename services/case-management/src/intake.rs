@@ -1,8 +1,16 @@
-//! What case management asks intake: whether an evidence id names evidence intake holds.
-//! Called with case management's own `service` token.
+//! What case management asks intake, with its own `service` token: whether an evidence id names
+//! evidence intake holds, and whether a delivered allegation is one intake accepted, exactly as
+//! intake holds it.
+//!
+//! A `service` token alone proves only that the caller is one of Docket's services (or holds
+//! one's key): `ReceiveAllegation` does not open a case on its word. Asking intake, which owns
+//! the allegation, costs one call per delivery and needs no key shared between the services; it
+//! leaves availability as it was, since the deliveries come from intake's own dispatcher, and an
+//! intake that cannot answer makes the delivery UNAVAILABLE, which the dispatcher retries.
 
 use docket_platform::auth::ServiceCredentials;
 use docket_platform::settings::TlsSettings;
+use docket_proto::docket::cases::v1 as cases;
 use docket_proto::docket::intake::v1 as intake;
 use docket_proto::docket::intake::v1::intake_service_client::IntakeServiceClient;
 use tonic::Code;
@@ -12,7 +20,7 @@ use uuid::Uuid;
 
 use crate::error::CaseError;
 
-/// A client of intake's evidence records.
+/// A client of intake's evidence records and allegations.
 #[derive(Debug, Clone)]
 pub struct IntakeEvidence {
     client: IntakeServiceClient<InterceptedService<Channel, ServiceCredentials>>,
@@ -41,5 +49,94 @@ impl IntakeEvidence {
             Err(status) if status.code() == Code::NotFound => Err(CaseError::EvidenceUnknown(id)),
             Err(status) => Err(CaseError::IntakeUnavailable(status)),
         }
+    }
+
+    /// Succeeds when `delivered` (allegation `id`) is what intake delivers of it: an allegation
+    /// intake holds, accepted or marked a duplicate, whose snapshot is exactly `delivered`.
+    /// (Both are final in intake, so a true delivery matches however late or often it comes.)
+    pub async fn confirm(
+        &self,
+        id: Uuid,
+        delivered: &cases::AllegationSnapshot,
+    ) -> Result<(), CaseError> {
+        let request = intake::GetAllegationRequest { id: id.to_string() };
+        let held = match self.client.clone().get_allegation(request).await {
+            Ok(answer) => answer.into_inner().allegation.ok_or_else(|| {
+                CaseError::IntakeUnavailable(tonic::Status::internal(
+                    "intake answered GetAllegation without an allegation",
+                ))
+            })?,
+            Err(status) if status.code() == Code::NotFound => {
+                return Err(CaseError::AllegationUnknown(id));
+            }
+            Err(status) => return Err(CaseError::IntakeUnavailable(status)),
+        };
+        let status = held.status();
+        if !matches!(
+            status,
+            intake::AllegationStatus::Accepted | intake::AllegationStatus::Duplicate
+        ) {
+            return Err(CaseError::AllegationNotAccepted {
+                reference: held.reference,
+                status: status.as_str_name().to_owned(),
+            });
+        }
+        let expected = cases::AllegationSnapshot::from(&held);
+        if expected == *delivered {
+            return Ok(());
+        }
+        Err(CaseError::SnapshotMismatch {
+            reference: held.reference,
+            fields: differing_fields(&expected, delivered).join(", "),
+        })
+    }
+}
+
+/// The fields of `delivered` that differ from `expected`, as paths in the request.
+fn differing_fields(
+    expected: &cases::AllegationSnapshot,
+    delivered: &cases::AllegationSnapshot,
+) -> Vec<&'static str> {
+    let fields = [
+        ("allegation.id", expected.id == delivered.id),
+        (
+            "allegation.reference",
+            expected.reference == delivered.reference,
+        ),
+        (
+            "allegation.received_at",
+            expected.received_at == delivered.received_at,
+        ),
+        (
+            "allegation.violation_types",
+            expected.violation_types == delivered.violation_types,
+        ),
+        (
+            "allegation.alleged_perpetrators",
+            expected.alleged_perpetrators == delivered.alleged_perpetrators,
+        ),
+        ("allegation.victims", expected.victims == delivered.victims),
+        (
+            "allegation.incident_period",
+            expected.incident_period == delivered.incident_period,
+        ),
+        (
+            "allegation.location",
+            expected.location == delivered.location,
+        ),
+        (
+            "allegation.duplicate_of_id",
+            expected.duplicate_of_id == delivered.duplicate_of_id,
+        ),
+    ];
+    let differing: Vec<&'static str> = fields
+        .into_iter()
+        .filter_map(|(field, same)| (!same).then_some(field))
+        .collect();
+    // A field added to the snapshot and not named above still counts.
+    if differing.is_empty() {
+        vec!["allegation"]
+    } else {
+        differing
     }
 }

@@ -4,6 +4,8 @@
 //! `ReceiveAllegation` request holding a snapshot of the allegation without its source or
 //! narrative. The dispatcher sends it with this service's `service` token until case management
 //! acknowledges; `ReceiveAllegation` is idempotent per allegation, so a repeat does no harm.
+//! Case management believes no token alone: it asks intake (`GetAllegation`) whether the
+//! allegation is accepted and whether the snapshot is the one intake would send now.
 
 use docket_platform::auth::ServiceCredentials;
 use docket_platform::outbox::Delivery;
@@ -21,17 +23,7 @@ pub const TOPIC: &str = "case_management.receive_allegation";
 /// The request case management receives for `allegation`, encoded for the outbox.
 pub fn receive_request(allegation: &pb::Allegation) -> Vec<u8> {
     cases::ReceiveAllegationRequest {
-        allegation: Some(cases::AllegationSnapshot {
-            id: allegation.id.clone(),
-            reference: allegation.reference.clone(),
-            received_at: allegation.received_at,
-            violation_types: allegation.violation_types.clone(),
-            alleged_perpetrators: allegation.alleged_perpetrators.clone(),
-            victims: allegation.victims.clone(),
-            incident_period: allegation.incident_period,
-            location: allegation.location.clone(),
-            duplicate_of_id: allegation.duplicate_of_id.clone(),
-        }),
+        allegation: Some(cases::AllegationSnapshot::from(allegation)),
     }
     .encode_to_vec()
 }

@@ -1,7 +1,11 @@
 //! Allegations delivered by intake: one case each, exactly once, and duplicates linked to their
-//! original's case without counting their victims twice.
+//! original's case without counting their victims twice. Every delivery here is a true one
+//! (accepted in intake); `provenance` shows that no other is believed.
 
-use docket_e2e::{Backend, TestApp, on_every_backend, snapshot};
+use docket_e2e::{
+    Backend, TestApp, accept, allegation, cases_of, deliver, held_by_intake, on_every_backend,
+    snapshot, submit, triaged,
+};
 use docket_platform::auth::Role;
 use docket_proto::docket::cases::v1 as pb;
 use tonic::Code;
@@ -24,15 +28,7 @@ async fn an_allegation_opens_one_case_however_often_it_is_delivered(backend: Bac
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let mut dispatcher = app.cases_as(Role::Service).await;
-    let allegation = snapshot(42);
-    let first = dispatcher
-        .receive_allegation(receive(allegation.clone()))
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(first.created && !first.linked_as_duplicate);
-    let case = first.r#case.unwrap();
+    let (allegation, case) = deliver(&app, snapshot(42)).await;
     assert!(case.reference.starts_with("CASE-") && case.reference.ends_with("-000001"));
     assert_eq!(case.status(), pb::CaseStatus::Open);
     assert_eq!(case.allegation_ids, std::slice::from_ref(&allegation.id));
@@ -41,8 +37,10 @@ async fn an_allegation_opens_one_case_however_often_it_is_delivered(backend: Bac
     assert_eq!(case.victims, allegation.victims);
     assert_eq!(case.location, allegation.location);
     assert_eq!(case.incident_period, allegation.incident_period);
-    assert_eq!(case.title, "Allegation ALG-2020-000042");
+    assert_eq!(case.title, format!("Allegation {}", allegation.reference));
 
+    // The dispatcher delivers again whenever it is not sure an earlier delivery arrived.
+    let mut dispatcher = app.cases_as(Role::Service).await;
     for _ in 0..3 {
         let again = dispatcher
             .receive_allegation(receive(allegation.clone()))
@@ -63,7 +61,7 @@ async fn an_allegation_opens_one_case_however_often_it_is_delivered(backend: Bac
     let refused = app
         .cases()
         .await
-        .receive_allegation(receive(snapshot(43)))
+        .receive_allegation(receive(allegation))
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::PermissionDenied);
@@ -74,20 +72,15 @@ async fn a_duplicate_joins_its_originals_case_without_adding_victims(backend: Ba
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let mut dispatcher = app.cases_as(Role::Service).await;
-    let original = snapshot(1);
-    let case = dispatcher
-        .receive_allegation(receive(original.clone()))
-        .await
-        .unwrap()
-        .into_inner()
-        .r#case
-        .unwrap();
+    let (original, case) = deliver(&app, snapshot(1)).await;
     assert_eq!(casualties(&case), 3);
 
     // A second report of the same shelling, with its own (overlapping) count of the dead.
-    let mut duplicate = snapshot(2);
-    duplicate.duplicate_of_id = original.id.clone();
+    let mut second = snapshot(2);
+    second.duplicate_of_id = original.id.clone();
+    let (duplicate, linked_case) = deliver(&app, second).await;
+    assert_eq!(linked_case.id, case.id);
+    let mut dispatcher = app.cases_as(Role::Service).await;
     for _ in 0..2 {
         let linked = dispatcher
             .receive_allegation(receive(duplicate.clone()))
@@ -126,9 +119,14 @@ async fn a_duplicate_of_an_allegation_in_no_case_waits_for_its_original(backend:
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
+    // The original is registered but not yet accepted: it is in no case.
+    let original = submit(&mut app.intake().await, allegation()).await;
+    let mut second = snapshot(7);
+    second.duplicate_of_id = original.clone();
+    let duplicate_id = triaged(&app, second).await;
+    let duplicate = held_by_intake(&app, &duplicate_id).await;
+
     let mut dispatcher = app.cases_as(Role::Service).await;
-    let mut duplicate = snapshot(7);
-    duplicate.duplicate_of_id = uuid::Uuid::now_v7().to_string();
     let early = dispatcher
         .receive_allegation(receive(duplicate.clone()))
         .await
@@ -145,5 +143,18 @@ async fn a_duplicate_of_an_allegation_in_no_case_waits_for_its_original(backend:
         .unwrap()
         .into_inner();
     assert!(none.cases.is_empty(), "nothing was written");
+
+    // Once the original is accepted and delivered, the duplicate's next delivery joins it.
+    accept(&mut app.intake().await, &original).await;
+    let [case] = cases_of(&mut app.cases().await, &original)
+        .await
+        .try_into()
+        .unwrap();
+    let linked = dispatcher
+        .receive_allegation(receive(duplicate))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(linked.r#case.unwrap().id, case.id);
     app.stop().await;
 }

@@ -22,17 +22,9 @@ on_every_backend!(
     fake_and_authentic_videos_keep_their_assessment_history,
 );
 
+/// The case of an allegation about shelling in Ganja, delivered through intake.
 async fn deliver(app: &TestApp, number: u32) -> pb::Case {
-    app.cases_as(Role::Service)
-        .await
-        .receive_allegation(pb::ReceiveAllegationRequest {
-            allegation: Some(snapshot(number)),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .r#case
-        .unwrap()
+    docket_e2e::deliver(app, snapshot(number)).await.1
 }
 
 async fn cases_against_both_parties_are_qualified_and_unknown_crimes_refused(backend: Backend) {

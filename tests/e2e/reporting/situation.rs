@@ -69,17 +69,9 @@ fn civilians_killed(
     )
 }
 
-async fn deliver(app: &TestApp, snapshot: pb::AllegationSnapshot) -> pb::Case {
-    app.cases_as(Role::Service)
-        .await
-        .receive_allegation(pb::ReceiveAllegationRequest {
-            allegation: Some(snapshot),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .r#case
-        .unwrap()
+/// Delivers an allegation about `incident` through intake; the case it opened or joined.
+async fn deliver(app: &TestApp, incident: pb::AllegationSnapshot) -> pb::Case {
+    docket_e2e::deliver(app, incident).await.1
 }
 
 async fn get(cases: &mut CaseClient, id: &str) -> pb::Case {
@@ -196,7 +188,7 @@ pub async fn build(app: &TestApp) -> Situation {
             Female,
         ),
     ];
-    let shelling_1 = deliver(app, first.clone()).await;
+    let (first, shelling_1) = docket_e2e::deliver(app, first).await;
     let mut second = snapshot(2);
     second.victims = vec![
         civilians_killed(5, Adult, Male),

@@ -2,6 +2,7 @@
 
 mod allegation;
 mod case;
+mod delivery;
 mod enums;
 mod incident;
 mod time;

@@ -12,6 +12,7 @@ const PROTOS: &[&str] = &[
     "docket/cases/v1/case.proto",
     "docket/cases/v1/case_service.proto",
     "docket/cases/v1/legal.proto",
+    "docket/common/v1/history.proto",
     "docket/common/v1/incident.proto",
     "docket/events/v1/events.proto",
     "docket/intake/v1/evidence.proto",

@@ -12,6 +12,7 @@ mod violations;
 pub mod allegation;
 pub mod case;
 pub mod evidence;
+pub mod history;
 pub mod incident;
 pub mod party;
 

@@ -48,6 +48,7 @@ pub mod docket {
     }
 }
 
+pub use convert::describe;
 pub use convert::{
     decode_enum, parse_case_content, parse_new_allegation, parse_received_allegation, parse_time,
     parse_uuid, timestamp,

@@ -16,4 +16,5 @@ pub use content::{
 pub use reference::AllegationReference;
 pub use status::{
     AllegationStatus, IllegalTriage, RejectionReason, ReviewerName, SourceMessage, TriageAction,
+    check_correctable,
 };

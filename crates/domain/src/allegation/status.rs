@@ -1,5 +1,6 @@
 //! Triage: an allegation is received, may be put under review, and is then accepted, rejected or
-//! marked as a duplicate. Only `RECEIVED` and `UNDER_REVIEW` allegations can still move.
+//! marked as a duplicate. Only `RECEIVED` and `UNDER_REVIEW` allegations can still move, or be
+//! corrected; a rejection alone can be undone, by reopening the allegation for review.
 
 use crate::coded::coded_enum;
 use crate::text::bounded_text;
@@ -22,6 +23,8 @@ pub enum TriageAction {
     Accept,
     Reject,
     MarkDuplicate,
+    /// Undoes a rejection: the allegation is under review again.
+    Reopen,
 }
 
 /// A triage action attempted on an allegation whose status does not allow it.
@@ -42,13 +45,15 @@ impl TriageAction {
             TriageAction::Accept | TriageAction::Reject | TriageAction::MarkDuplicate => {
                 &[Received, UnderReview]
             }
+            // Accepted and duplicate allegations are in a case already; a rejected one is in none.
+            TriageAction::Reopen => &[AllegationStatus::Rejected],
         }
     }
 
     /// The status the allegation has after this action.
     pub fn outcome(self) -> AllegationStatus {
         match self {
-            TriageAction::StartReview => AllegationStatus::UnderReview,
+            TriageAction::StartReview | TriageAction::Reopen => AllegationStatus::UnderReview,
             TriageAction::Accept => AllegationStatus::Accepted,
             TriageAction::Reject => AllegationStatus::Rejected,
             TriageAction::MarkDuplicate => AllegationStatus::Duplicate,
@@ -61,6 +66,7 @@ impl TriageAction {
             TriageAction::Accept => "accepted",
             TriageAction::Reject => "rejected",
             TriageAction::MarkDuplicate => "marked as a duplicate",
+            TriageAction::Reopen => "reopened",
         }
     }
 
@@ -76,6 +82,22 @@ impl TriageAction {
                 allowed: allowed.join(" or "),
             })
         }
+    }
+}
+
+/// Refuses to correct an allegation that is `status`: only one still in triage (received or
+/// under review) can be corrected, since a decided one has been delivered as it was, or
+/// rejected as it was (reopen it first).
+pub fn check_correctable(status: AllegationStatus) -> Result<(), IllegalTriage> {
+    use AllegationStatus::{Received, UnderReview};
+    if matches!(status, Received | UnderReview) {
+        Ok(())
+    } else {
+        Err(IllegalTriage {
+            from: status,
+            action: "corrected",
+            allowed: "received or under_review".to_owned(),
+        })
     }
 }
 
@@ -128,6 +150,24 @@ mod tests {
                     "{error}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn only_a_rejected_allegation_can_be_reopened_and_it_is_under_review_again() {
+        assert_eq!(TriageAction::Reopen.apply(Rejected), Ok(UnderReview));
+        for status in [Received, UnderReview, Accepted, Duplicate] {
+            assert!(TriageAction::Reopen.apply(status).is_err(), "{status}");
+        }
+    }
+
+    #[test]
+    fn only_allegations_in_triage_can_be_corrected() {
+        assert!(check_correctable(Received).is_ok());
+        assert!(check_correctable(UnderReview).is_ok());
+        for decided in [Accepted, Rejected, Duplicate] {
+            let error = check_correctable(decided).unwrap_err();
+            assert!(error.to_string().contains("cannot be corrected"), "{error}");
         }
     }
 }

@@ -3,6 +3,7 @@
 mod allegation;
 mod case;
 mod delivery;
+pub mod describe;
 mod enums;
 mod incident;
 mod time;

@@ -7,6 +7,7 @@ mod access;
 mod audit;
 mod bad_input;
 mod cases;
+mod corrections;
 mod delivery;
 mod events;
 mod evidence;

@@ -50,9 +50,14 @@ async fn a_submission_is_registered_with_an_id_a_reference_and_its_content(backe
         status: stored.status,
         received_at: stored.received_at,
         status_changed_at: stored.status_changed_at,
+        etag: stored.etag.clone(),
         ..sent
     };
     assert_eq!(stored, expected);
+    assert!(
+        !stored.etag.is_empty(),
+        "an allegation has an etag from its receipt"
+    );
 
     let fetched = intake
         .get_allegation(pb::GetAllegationRequest {

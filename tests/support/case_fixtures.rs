@@ -53,6 +53,7 @@ pub fn snapshot(number: u32) -> pb::AllegationSnapshot {
             precision: common::LocationPrecision::Neighbourhood.into(),
         }),
         duplicate_of_id: String::new(),
+        join_case_id: String::new(),
     }
 }
 

@@ -18,6 +18,9 @@ const CASE_BUILDERS: &[Role] = &[Investigator, Prosecutor, Supervisor];
 const PROSECUTORS: &[Role] = &[Prosecutor, Supervisor];
 /// Authenticity is examined by analysts and investigators.
 const EXAMINERS: &[Role] = &[Analyst, Investigator];
+/// Roles that read what was changed in a case and why: those who read cases, except the
+/// `service` role, which has no use for a case's history.
+const HISTORY_READERS: &[Role] = &[Analyst, Investigator, Prosecutor, Supervisor];
 /// Only intake's dispatcher delivers accepted allegations.
 const DELIVERY: &[Role] = &[Service];
 /// The taxonomy is published law, not case data: every role may read it.
@@ -40,15 +43,19 @@ pub const CASE_ACCESS: &[MethodAccess] = &[
     ("UpdateCase", Access::Roles(CASE_BUILDERS)),
     ("TransitionCase", Access::Roles(CASE_BUILDERS)),
     ("ListCaseHistory", Access::Roles(READERS)),
+    ("ListCaseChanges", Access::Roles(HISTORY_READERS)),
     ("ListCrimeTypes", Access::Roles(EVERYONE)),
     ("QualifyCase", Access::Roles(PROSECUTORS)),
     ("AddPerson", Access::Roles(CASE_BUILDERS)),
     ("UpdatePerson", Access::Roles(CASE_BUILDERS)),
     ("ListPersons", Access::Roles(READERS)),
+    // Taking a person out of a case is building it, like adding one.
+    ("RemovePerson", Access::Roles(CASE_BUILDERS)),
     ("FileCharge", Access::Roles(PROSECUTORS)),
     ("UpdateChargeStatus", Access::Roles(PROSECUTORS)),
     ("ListCharges", Access::Roles(READERS)),
     ("LinkEvidence", Access::Roles(CASE_BUILDERS)),
+    ("UnlinkEvidence", Access::Roles(CASE_BUILDERS)),
     ("ListEvidence", Access::Roles(READERS)),
     ("RecordAssessment", Access::Roles(EXAMINERS)),
     ("ListAssessments", Access::Roles(READERS)),

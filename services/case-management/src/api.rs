@@ -111,9 +111,10 @@ impl CaseService for CaseApi {
         let call = call_context(&request)?;
         let command = request::update(request.into_inner(), &self.parties, Utc::now())
             .map_err(CaseError::from)?;
+        let reason = command.reason.as_ref().map(|r| r.as_str());
         let case = self
             .store
-            .change(command.id, &command.etag, command.change, &call)
+            .change_because(command.id, &command.etag, command.change, reason, &call)
             .await?;
         Ok(Response::new(pb::UpdateCaseResponse { r#case: Some(case) }))
     }
@@ -140,6 +141,18 @@ impl CaseService for CaseApi {
         let id = request::history(request.get_ref()).map_err(CaseError::from)?;
         Ok(Response::new(pb::ListCaseHistoryResponse {
             changes: self.store.history(id).await?,
+        }))
+    }
+
+    async fn list_case_changes(
+        &self,
+        request: Request<pb::ListCaseChangesRequest>,
+    ) -> Answer<pb::ListCaseChangesResponse> {
+        let query = request::changes(request.get_ref()).map_err(CaseError::from)?;
+        let (changes, next_page_token) = self.store.changes(&query).await?;
+        Ok(Response::new(pb::ListCaseChangesResponse {
+            changes,
+            next_page_token,
         }))
     }
 
@@ -222,6 +235,20 @@ impl CaseService for CaseApi {
         }))
     }
 
+    async fn remove_person(
+        &self,
+        request: Request<pb::RemovePersonRequest>,
+    ) -> Answer<pb::RemovePersonResponse> {
+        let call = call_context(&request)?;
+        let ((id, etag), person, reason) =
+            request::remove_person(request.into_inner()).map_err(CaseError::from)?;
+        let etag = self
+            .store
+            .remove_person(id, etag.as_deref(), person, reason, &call)
+            .await?;
+        Ok(Response::new(pb::RemovePersonResponse { etag }))
+    }
+
     async fn file_charge(
         &self,
         request: Request<pb::FileChargeRequest>,
@@ -282,6 +309,20 @@ impl CaseService for CaseApi {
             evidence: Some(evidence),
             etag,
         }))
+    }
+
+    async fn unlink_evidence(
+        &self,
+        request: Request<pb::UnlinkEvidenceRequest>,
+    ) -> Answer<pb::UnlinkEvidenceResponse> {
+        let call = call_context(&request)?;
+        let ((id, etag), evidence, reason) =
+            request::unlink_evidence(request.into_inner()).map_err(CaseError::from)?;
+        let etag = self
+            .store
+            .unlink_evidence(id, etag.as_deref(), evidence, reason, &call)
+            .await?;
+        Ok(Response::new(pb::UnlinkEvidenceResponse { etag }))
     }
 
     async fn list_evidence(

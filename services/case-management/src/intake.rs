@@ -128,6 +128,10 @@ fn differing_fields(
             "allegation.duplicate_of_id",
             expected.duplicate_of_id == delivered.duplicate_of_id,
         ),
+        (
+            "allegation.join_case_id",
+            expected.join_case_id == delivered.join_case_id,
+        ),
     ];
     let differing: Vec<&'static str> = fields
         .into_iter()

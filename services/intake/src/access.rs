@@ -17,8 +17,12 @@ const READERS: &[Role] = &[
 ];
 /// Roles that register allegations: officers, and partner systems calling service to service.
 const SUBMITTERS: &[Role] = &[IntakeOfficer, Supervisor, Service];
-/// Roles that triage.
+/// Roles that triage, and correct or reopen what is in triage: intake keeps the record of what
+/// came in, so its officers (and their supervisors) are the ones who put it right.
 const TRIAGERS: &[Role] = &[IntakeOfficer, Supervisor];
+/// Roles that read what was changed in an allegation and why: whoever reads allegations, except
+/// the `service` role, which delivers and checks allegations but has no use for their history.
+const HISTORY_READERS: &[Role] = &[IntakeOfficer, Analyst, Investigator, Prosecutor, Supervisor];
 
 /// Roles that bring evidence in.
 const UPLOADERS: &[Role] = &[IntakeOfficer, Analyst, Investigator, Supervisor, Service];
@@ -47,6 +51,9 @@ pub const INTAKE_ACCESS: &[MethodAccess] = &[
     ("AcceptAllegation", Access::Roles(TRIAGERS)),
     ("RejectAllegation", Access::Roles(TRIAGERS)),
     ("MarkDuplicate", Access::Roles(TRIAGERS)),
+    ("UpdateAllegation", Access::Roles(TRIAGERS)),
+    ("ReopenAllegation", Access::Roles(TRIAGERS)),
+    ("ListAllegationChanges", Access::Roles(HISTORY_READERS)),
     ("CheckAllegationStatus", Access::Public),
     ("UploadEvidence", Access::Roles(UPLOADERS)),
     ("DownloadEvidence", Access::Roles(EXAMINERS)),

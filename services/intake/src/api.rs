@@ -11,6 +11,7 @@ use docket_proto::docket::intake::v1::intake_service_server::IntakeService;
 use tonic::{Request, Response, Status, Streaming};
 use uuid::Uuid;
 
+use crate::delivery::ToCaseManagement;
 use crate::error::IntakeError;
 use crate::evidence::{self, DownloadStream, EvidenceDesk};
 use crate::receipt::{ReceiptKey, receipt_hash};
@@ -26,6 +27,8 @@ pub struct IntakeApi {
     parties: KnownParties,
     receipts: ReceiptKey,
     guard: Arc<ReceiptGuard>,
+    /// Asked whether a case an acceptance names can take the allegation.
+    cases: ToCaseManagement,
 }
 
 impl IntakeApi {
@@ -34,6 +37,7 @@ impl IntakeApi {
         evidence: EvidenceDesk,
         parties: KnownParties,
         receipts: ReceiptKey,
+        cases: ToCaseManagement,
     ) -> Self {
         Self {
             store,
@@ -41,6 +45,7 @@ impl IntakeApi {
             parties,
             receipts,
             guard: Arc::default(),
+            cases,
         }
     }
 
@@ -147,6 +152,16 @@ impl IntakeService for IntakeApi {
     ) -> Result<Response<pb::AcceptAllegationResponse>, Status> {
         let call = call_context(&request)?;
         let command = request::accept(request.into_inner()).map_err(IntakeError::from)?;
+        if let (
+            _,
+            TriageCommand::Accept {
+                join_case: Some(case),
+                ..
+            },
+        ) = &command
+        {
+            self.cases.check_joinable(*case).await?;
+        }
         Ok(Response::new(pb::AcceptAllegationResponse {
             allegation: self.triage(&call, command).await?,
         }))
@@ -171,6 +186,45 @@ impl IntakeService for IntakeApi {
         let command = request::mark_duplicate(request.into_inner()).map_err(IntakeError::from)?;
         Ok(Response::new(pb::MarkDuplicateResponse {
             allegation: self.triage(&call, command).await?,
+        }))
+    }
+
+    async fn update_allegation(
+        &self,
+        request: Request<pb::UpdateAllegationRequest>,
+    ) -> Result<Response<pb::UpdateAllegationResponse>, Status> {
+        let call = call_context(&request)?;
+        let correction = request::update(request.into_inner()).map_err(IntakeError::from)?;
+        let allegation = self
+            .store
+            .correct(correction, &self.parties, Utc::now(), &call)
+            .await?;
+        Ok(Response::new(pb::UpdateAllegationResponse {
+            allegation: Some(allegation),
+        }))
+    }
+
+    async fn reopen_allegation(
+        &self,
+        request: Request<pb::ReopenAllegationRequest>,
+    ) -> Result<Response<pb::ReopenAllegationResponse>, Status> {
+        let call = call_context(&request)?;
+        let command =
+            request::reopen(request.into_inner(), call.subject()).map_err(IntakeError::from)?;
+        Ok(Response::new(pb::ReopenAllegationResponse {
+            allegation: self.triage(&call, command).await?,
+        }))
+    }
+
+    async fn list_allegation_changes(
+        &self,
+        request: Request<pb::ListAllegationChangesRequest>,
+    ) -> Result<Response<pb::ListAllegationChangesResponse>, Status> {
+        let query = request::changes(request.get_ref()).map_err(IntakeError::from)?;
+        let (changes, next_page_token) = self.store.changes(&query).await?;
+        Ok(Response::new(pb::ListAllegationChangesResponse {
+            changes,
+            next_page_token,
         }))
     }
 

@@ -14,8 +14,12 @@ use docket_proto::docket::cases::v1 as cases;
 use docket_proto::docket::cases::v1::case_service_client::CaseServiceClient;
 use docket_proto::docket::intake::v1 as pb;
 use prost::Message;
+use tonic::Code;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
+use uuid::Uuid;
+
+use crate::error::IntakeError;
 
 /// The outbox topic of deliveries to case management.
 pub const TOPIC: &str = "case_management.receive_allegation";
@@ -45,6 +49,42 @@ impl ToCaseManagement {
         Ok(Self {
             client: CaseServiceClient::with_interceptor(channel, credentials),
         })
+    }
+}
+
+impl ToCaseManagement {
+    /// Succeeds when case management holds case `id` and it can still take an allegation (it is
+    /// not closed). Asked before an acceptance into it commits, so that a mistyped or closed
+    /// case is refused to the officer rather than retried by the dispatcher forever.
+    pub async fn check_joinable(&self, id: Uuid) -> Result<(), IntakeError> {
+        let request = cases::GetCaseRequest {
+            case_id: id.to_string(),
+        };
+        let case = match self.client.clone().get_case(request).await {
+            Ok(response) => response.into_inner().r#case.ok_or_else(|| {
+                IntakeError::Unexpected(anyhow::anyhow!("GetCase answered without a case"))
+            })?,
+            Err(status) if status.code() == Code::NotFound => {
+                return Err(IntakeError::CaseNotFound(id));
+            }
+            Err(status) => return Err(IntakeError::CaseManagementUnavailable(status)),
+        };
+        if case.status() != cases::CaseStatus::Closed {
+            return Ok(());
+        }
+        Err(IntakeError::CaseClosed(
+            if case.close_reason() == cases::CloseReason::Merged {
+                format!(
+                    "case {} was merged into case {}; accept the allegation into that case",
+                    case.reference, case.merged_into_case_id
+                )
+            } else {
+                format!(
+                    "case {} is closed; a closed case takes no allegation",
+                    case.reference
+                )
+            },
+        ))
     }
 }
 

@@ -29,6 +29,17 @@ pub enum IntakeError {
          {original} instead"
     )]
     DuplicateOfDuplicate { target: Uuid, original: Uuid },
+    #[error(
+        "allegation {0} changed since this etag was read; read it again and retry with its etag"
+    )]
+    StaleEtag(Uuid),
+    #[error("case management holds no case {0}")]
+    CaseNotFound(Uuid),
+    /// The case named to join cannot take an allegation: it is closed (the message says how).
+    #[error("{0}")]
+    CaseClosed(String),
+    #[error("case management could not be asked about the case: {0}")]
+    CaseManagementUnavailable(Status),
     #[error("database error: {0}")]
     Database(#[from] DbErr),
     /// The database could not be reached for a call that was waiting on others (a batch of
@@ -53,8 +64,15 @@ impl From<IntakeError> for Status {
     fn from(error: IntakeError) -> Self {
         match error {
             IntakeError::Invalid(violations) => error::invalid_argument(&violations),
-            IntakeError::AllegationNotFound(_) | IntakeError::EvidenceNotFound(_) => {
-                Status::not_found(error.to_string())
+            IntakeError::AllegationNotFound(_)
+            | IntakeError::EvidenceNotFound(_)
+            | IntakeError::CaseNotFound(_) => Status::not_found(error.to_string()),
+            IntakeError::StaleEtag(_) => Status::aborted(error.to_string()),
+            IntakeError::CaseManagementUnavailable(ref cause) => {
+                tracing::warn!(%cause, "case management did not answer");
+                Status::unavailable(
+                    "case management could not be reached to check the case; try again",
+                )
             }
             IntakeError::UploadBroken(ref cause) => {
                 tracing::info!(%cause, "an upload broke off");
@@ -64,9 +82,9 @@ impl From<IntakeError> for Status {
                 tracing::error!(%error, "evidence lost");
                 Status::data_loss(error.to_string())
             }
-            IntakeError::IllegalTriage(_) | IntakeError::DuplicateOfDuplicate { .. } => {
-                Status::failed_precondition(error.to_string())
-            }
+            IntakeError::IllegalTriage(_)
+            | IntakeError::DuplicateOfDuplicate { .. }
+            | IntakeError::CaseClosed(_) => Status::failed_precondition(error.to_string()),
             IntakeError::Database(ref db) if docket_platform::db::is_unavailable(db) => {
                 error::unavailable(&error)
             }

@@ -116,6 +116,7 @@ impl Intake {
                 ),
                 parties,
                 receipts,
+                delivery.clone(),
             ),
             audit: AuditApi::new(db),
             events: EventApi::new(events),

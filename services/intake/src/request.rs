@@ -16,6 +16,10 @@ use uuid::Uuid;
 
 use crate::store::{AllegationQuery, TriageCommand};
 
+mod correction;
+
+pub use correction::{changes, reopen, update};
+
 /// A valid `SubmitAllegationRequest`.
 #[derive(Debug)]
 pub struct SubmitCommand {
@@ -67,6 +71,8 @@ fn clear_output_only(message: &mut pb::Allegation) {
     message.rejection_reason.clear();
     message.duplicate_of_id.clear();
     message.status_changed_at = None;
+    message.etag.clear();
+    message.joined_case_id.clear();
 }
 
 /// An allegation id in `field`.
@@ -147,8 +153,12 @@ pub fn accept(request: pb::AcceptAllegationRequest) -> Result<(Uuid, TriageComma
     let mut v = Violations::default();
     let id = v.nest("", parse_id("id", &request.id));
     let message = source_message(&mut v, "message_for_source", request.message_for_source);
+    let join_case = match request.join_case_id.as_str() {
+        "" => None,
+        raw => v.nest("", parse_id("join_case_id", raw)),
+    };
     match id {
-        Some(id) if v.is_empty() => Ok((id, TriageCommand::Accept { message })),
+        Some(id) if v.is_empty() => Ok((id, TriageCommand::Accept { message, join_case })),
         _ => Err(v),
     }
 }

@@ -60,6 +60,16 @@ pub async fn apply_facts<C: ConnectionTrait>(
             };
             replace_allegation(conn, Some(before), after, delta).await
         }
+        Some(Kind::AllegationCorrected(c)) => {
+            let Some(a) = &c.allegation else {
+                tracing::error!("a correction without its allegation; skipped");
+                return Ok(());
+            };
+            // The corrected allegation replaces the one counted: its violations and parties are
+            // taken away from the rollups and the new ones added, so nothing counts twice.
+            let before = facts::load_allegation(conn, &a.allegation_id).await?;
+            replace_allegation(conn, before, allegation(a), delta).await
+        }
         Some(Kind::CaseChanged(c)) => {
             let before = facts::load_case(conn, &c.case_id).await?;
             let after = case(c);

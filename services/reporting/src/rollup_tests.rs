@@ -62,7 +62,11 @@ fn victims(dice: &mut Dice) -> Vec<common::VictimGroup> {
 }
 
 fn allegation(dice: &mut Dice, n: u64) -> Kind {
-    Kind::AllegationRecorded(ev::AllegationRecorded {
+    Kind::AllegationRecorded(recorded(dice, n))
+}
+
+fn recorded(dice: &mut Dice, n: u64) -> ev::AllegationRecorded {
+    ev::AllegationRecorded {
         allegation_id: format!("a{n}"),
         status: "ALLEGATION_STATUS_RECEIVED".into(),
         received_time: Some(time(n)),
@@ -72,7 +76,7 @@ fn allegation(dice: &mut Dice, n: u64) -> Kind {
         incident_start_time: (dice.roll(4) > 0).then(|| time(dice.roll(30))),
         place_name: dice.pick(PLACES).to_owned(),
         ..Default::default()
-    })
+    }
 }
 
 fn case(dice: &mut Dice, n: u64) -> Kind {
@@ -131,8 +135,12 @@ async fn every_rollup_equals_its_group_by() {
         // Items are recorded and then changed again and again (ids repeat), so rollups are
         // taken away from as well as added to.
         let n = dice.roll(40);
-        let kind = match step % 3 {
+        let kind = match step % 4 {
             0 => allegation(&mut dice, n),
+            // A correction replaces what an allegation counted under.
+            3 => Kind::AllegationCorrected(ev::AllegationCorrected {
+                allegation: Some(recorded(&mut dice, n)),
+            }),
             1 => Kind::AllegationStatusChanged(ev::AllegationStatusChanged {
                 allegation_id: format!("a{n}"),
                 status: dice

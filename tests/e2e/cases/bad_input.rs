@@ -182,6 +182,7 @@ async fn bad_changes_to_a_case_are_refused_field_by_field(backend: Backend) {
                 update_mask: Some(prost_types::FieldMask {
                     paths: vec!["title".into(), "status".into(), "title".into()],
                 }),
+                reason: String::new(),
             })
             .await,
         &[
@@ -198,6 +199,7 @@ async fn bad_changes_to_a_case_are_refused_field_by_field(backend: Backend) {
                 etag: case.etag.clone(),
                 r#case: None,
                 update_mask: None,
+                reason: String::new(),
             })
             .await,
         &["update_mask", "case"],

@@ -162,6 +162,7 @@ async fn a_stale_etag_is_aborted_and_changes_nothing(backend: Backend) {
             update_mask: Some(prost_types::FieldMask {
                 paths: vec!["title".into()],
             }),
+            reason: String::new(),
         })
         .await
         .unwrap_err();
@@ -209,6 +210,7 @@ async fn an_update_changes_only_the_fields_its_mask_names(backend: Backend) {
             update_mask: Some(prost_types::FieldMask {
                 paths: vec!["assigned_investigator".into(), "assigned_prosecutor".into()],
             }),
+            reason: String::new(),
         })
         .await
         .unwrap()

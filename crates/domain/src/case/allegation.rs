@@ -21,6 +21,8 @@ pub struct ReceivedAllegation {
     pub location: Option<Location>,
     /// The allegation this one duplicates, if intake marked it so.
     pub duplicate_of: Option<Uuid>,
+    /// The existing case intake accepted it into, if any: it joins that case, victims and all.
+    pub join_case: Option<Uuid>,
 }
 
 impl ReceivedAllegation {
@@ -58,9 +60,70 @@ impl ReceivedAllegation {
     }
 }
 
+/// A case's casualty figures once the victims of an allegation that joins it are added: a group
+/// of the same people (every category equal) grows by its count, any other is added after the
+/// case's own. Counts are summed only up to [`VictimGroup::MAX_COUNT`]; beyond it a group is
+/// added beside the other, so nobody is left out.
+pub fn join_victims(case: &[VictimGroup], joining: &[VictimGroup]) -> Vec<VictimGroup> {
+    let mut groups = case.to_vec();
+    for group in joining {
+        let same = |g: &&mut VictimGroup| {
+            VictimGroup { count: 0, ..**g } == VictimGroup { count: 0, ..*group }
+                && i64::from(g.count) + i64::from(group.count) <= VictimGroup::MAX_COUNT
+        };
+        match groups.iter_mut().find(|g| same(g)) {
+            Some(existing) => existing.count += group.count,
+            None => groups.push(*group),
+        }
+    }
+    groups
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::incident::{AgeGroup, Harm, Sex, VictimStatus};
+
+    fn civilians(count: u32, harm: Harm, age_group: AgeGroup) -> VictimGroup {
+        VictimGroup {
+            count,
+            status: VictimStatus::Civilian,
+            harm,
+            age_group,
+            sex: Sex::Female,
+        }
+    }
+
+    #[test]
+    fn joining_victims_add_to_the_same_group_or_beside_it() {
+        let case = [
+            civilians(2, Harm::Killed, AgeGroup::Adult),
+            civilians(1, Harm::Injured, AgeGroup::Child),
+        ];
+        let joining = [
+            civilians(3, Harm::Killed, AgeGroup::Adult),
+            civilians(1, Harm::Killed, AgeGroup::Elderly),
+        ];
+        let joined = join_victims(&case, &joining);
+        assert_eq!(
+            joined,
+            [
+                civilians(5, Harm::Killed, AgeGroup::Adult),
+                civilians(1, Harm::Injured, AgeGroup::Child),
+                civilians(1, Harm::Killed, AgeGroup::Elderly),
+            ]
+        );
+        let total = |groups: &[VictimGroup]| groups.iter().map(|g| g.count).sum::<u32>();
+        assert_eq!(total(&joined), total(&case) + total(&joining));
+    }
+
+    #[test]
+    fn a_group_at_its_largest_count_is_not_overfilled() {
+        let full = civilians(1_000_000, Harm::Killed, AgeGroup::Adult);
+        let joined = join_victims(&[full], &[civilians(4, Harm::Killed, AgeGroup::Adult)]);
+        assert_eq!(joined.len(), 2);
+        assert_eq!(joined[1].count, 4);
+    }
 
     #[test]
     fn a_case_names_each_party_once() {
@@ -76,6 +139,7 @@ mod tests {
             incident_period: None,
             location: None,
             duplicate_of: None,
+            join_case: None,
         };
         let parties = allegation.parties();
         let parties: Vec<&str> = parties.iter().map(|p| p.as_str()).collect();

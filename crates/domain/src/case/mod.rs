@@ -15,7 +15,7 @@ mod person;
 mod reference;
 mod status;
 
-pub use allegation::ReceivedAllegation;
+pub use allegation::{ReceivedAllegation, join_victims};
 pub use charge::{ChargeStatus, FiledDate, IllegalChargeMove};
 pub use content::{CaseContent, CaseContentInput, CaseField, OfficerName, Summary, Title};
 pub use crime::{CrimeType, CrimeTypeCode, Qualification, Taxonomy};

@@ -92,6 +92,16 @@ pub fn parse_received_allegation(
     if duplicate_of.is_some() && duplicate_of == id {
         v.add("duplicate_of_id", "must differ from id");
     }
+    let join_case = match snapshot.join_case_id.as_str() {
+        "" => None,
+        raw => v.nest("", parse_uuid("join_case_id", raw)),
+    };
+    if join_case.is_some() && duplicate_of.is_some() {
+        v.add(
+            "join_case_id",
+            "must be empty for a duplicate, which joins the case of its original",
+        );
+    }
     let raw_types = incident::violation_types(&mut v, "violation_types", &snapshot.violation_types);
     if raw_types.is_empty() {
         v.add("violation_types", "at least one violation type is required");
@@ -150,6 +160,7 @@ pub fn parse_received_allegation(
             incident_period,
             location,
             duplicate_of,
+            join_case,
         }),
         _ => {
             out.absorb(prefix, v);

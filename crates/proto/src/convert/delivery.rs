@@ -19,6 +19,7 @@ impl From<&intake::Allegation> for cases::AllegationSnapshot {
             incident_period: allegation.incident_period,
             location: allegation.location.clone(),
             duplicate_of_id: allegation.duplicate_of_id.clone(),
+            join_case_id: allegation.joined_case_id.clone(),
         }
     }
 }

@@ -13,6 +13,10 @@ pub struct Model {
     pub description: String,
     pub linked_by: String,
     pub linked_at: DateTimeUtc,
+    /// Set while the item is unlinked; its assessments stay.
+    pub unlinked_at: Option<DateTimeUtc>,
+    pub unlinked_by: Option<String>,
+    pub unlink_reason: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

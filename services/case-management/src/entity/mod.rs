@@ -6,6 +6,7 @@
 pub mod assessment;
 pub mod case;
 pub mod case_allegation;
+pub mod case_field;
 pub mod case_person;
 pub mod charge;
 pub mod evidence;

@@ -4,6 +4,9 @@ use sea_orm_migration::prelude::*;
 
 mod m20261201_000001_create_cases;
 mod m20261201_000002_create_persons_charges_evidence;
+mod m20261215_060002_add_case_changes;
+
+pub(crate) use m20261215_060002_add_case_changes::HISTORY;
 
 /// Every case-management migration, oldest first. The audit log came first, while the service
 /// had nothing else to keep.
@@ -18,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(docket_platform::events::CreateEventLog),
             Box::new(m20261201_000001_create_cases::Migration),
             Box::new(m20261201_000002_create_persons_charges_evidence::Migration),
+            Box::new(m20261215_060002_add_case_changes::Migration),
         ]
     }
 }

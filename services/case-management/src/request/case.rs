@@ -6,7 +6,9 @@ use docket_domain::case::{
     CaseField, CaseStatus, CloseReason, CrimeTypeCode, Qualification, ReceivedAllegation, Taxonomy,
     Transition,
 };
+use docket_domain::history::ChangeReason;
 use docket_domain::party::{KnownParties, PartyCode};
+use docket_platform::history::ChangesQuery;
 use docket_proto::docket::cases::v1 as pb;
 use docket_proto::{decode_enum, parse_case_content, parse_received_allegation, parse_time};
 use uuid::Uuid;
@@ -20,6 +22,8 @@ pub struct CaseCommand {
     pub id: Uuid,
     pub etag: String,
     pub change: CaseChange,
+    /// Why, for the case's history, when the caller said.
+    pub reason: Option<ChangeReason>,
 }
 
 pub fn receive(
@@ -49,6 +53,17 @@ pub fn get(request: &pb::GetCaseRequest) -> Result<Uuid, Violations> {
 
 pub fn history(request: &pb::ListCaseHistoryRequest) -> Result<Uuid, Violations> {
     docket_proto::parse_uuid("case_id", &request.case_id)
+}
+
+pub fn changes(request: &pb::ListCaseChangesRequest) -> Result<ChangesQuery, Violations> {
+    let mut v = Violations::default();
+    let Some(id) = uuid(&mut v, "case_id", &request.case_id) else {
+        // The token belongs to a case, so it is not checked without one.
+        docket_platform::paging::page_size(&mut v, request.page_size, 0);
+        return Err(v);
+    };
+    let query = ChangesQuery::parse(&mut v, "case", id, request.page_size, &request.page_token);
+    v.into_result().map(|()| query)
 }
 
 pub fn list(request: pb::ListCasesRequest) -> Result<CaseQuery, Violations> {
@@ -141,11 +156,17 @@ pub fn update(
         }
         Some(case) => v.nest("", parse_case_content("case", case, &fields, parties, now)),
     };
+    let reason = if request.reason.trim().is_empty() {
+        None
+    } else {
+        v.check("reason", ChangeReason::parse(request.reason))
+    };
     match (id, etag, content) {
         (Some(id), Some(etag), Some(content)) if v.is_empty() => Ok(CaseCommand {
             id,
             etag,
             change: CaseChange::Update(content),
+            reason,
         }),
         _ => Err(v),
     }
@@ -178,6 +199,7 @@ pub fn transition(request: pb::TransitionCaseRequest) -> Result<CaseCommand, Vio
             id,
             etag,
             change: CaseChange::Transition(transition),
+            reason: None,
         }),
         _ => Err(v),
     }
@@ -203,6 +225,7 @@ pub fn qualify(
             id,
             etag,
             change: CaseChange::Qualify(q),
+            reason: None,
         }),
         _ => Err(v),
     }

@@ -4,10 +4,10 @@
 mod case;
 mod parts;
 
-pub use case::{get, history, list, open, qualify, receive, transition, update};
+pub use case::{changes, get, history, list, open, qualify, receive, transition, update};
 pub use parts::{
     add_person, assessments, file_charge, link_evidence, list_by_case, persons, record_assessment,
-    update_charge_status, update_person,
+    remove_person, unlink_evidence, update_charge_status, update_person,
 };
 
 use docket_domain::Violations;

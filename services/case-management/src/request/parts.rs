@@ -8,6 +8,7 @@ use docket_domain::case::{
     Findings, ModeOfLiability, PersonName, PersonRole, PersonRoleDetails, PersonRoleInput,
     ProtectiveMeasure, Verdict,
 };
+use docket_domain::history::ChangeReason;
 use docket_proto::decode_enum;
 use docket_proto::docket::cases::v1 as pb;
 use uuid::Uuid;
@@ -265,6 +266,36 @@ pub fn assessments(
     };
     match id {
         Some(id) if v.is_empty() => Ok((id, evidence)),
+        _ => Err(v),
+    }
+}
+
+/// A valid `RemovePerson` request: the person and why.
+pub fn remove_person(
+    request: pb::RemovePersonRequest,
+) -> Result<(Target, Uuid, ChangeReason), Violations> {
+    let mut v = Violations::default();
+    let target = target(&mut v, &request.case_id, request.etag);
+    let person = uuid(&mut v, "person_id", &request.person_id);
+    let reason = v.check("reason", ChangeReason::parse(request.reason));
+    match (target, person, reason) {
+        (Some(target), Some(person), Some(reason)) if v.is_empty() => Ok((target, person, reason)),
+        _ => Err(v),
+    }
+}
+
+/// A valid `UnlinkEvidence` request: the item and why.
+pub fn unlink_evidence(
+    request: pb::UnlinkEvidenceRequest,
+) -> Result<(Target, Uuid, ChangeReason), Violations> {
+    let mut v = Violations::default();
+    let target = target(&mut v, &request.case_id, request.etag);
+    let evidence = uuid(&mut v, "evidence_id", &request.evidence_id);
+    let reason = v.check("reason", ChangeReason::parse(request.reason));
+    match (target, evidence, reason) {
+        (Some(target), Some(evidence), Some(reason)) if v.is_empty() => {
+            Ok((target, evidence, reason))
+        }
         _ => Err(v),
     }
 }

@@ -58,6 +58,19 @@ impl CaseStore {
         change: CaseChange,
         call: &CallContext,
     ) -> Result<pb::Case, CaseError> {
+        self.change_because(id, etag, change, None, call).await
+    }
+
+    /// [`CaseStore::change`] with the caller's reason for the case's history; a transition's
+    /// own note is its reason otherwise.
+    pub async fn change_because(
+        &self,
+        id: Uuid,
+        etag: &str,
+        change: CaseChange,
+        reason: Option<&str>,
+        call: &CallContext,
+    ) -> Result<pb::Case, CaseError> {
         let txn = begin_write(&self.db).await?;
         if let CaseChange::Transition(Transition::Close {
             merged_into: Some(into),
@@ -89,7 +102,12 @@ impl CaseStore {
             }
         }
         let audit = AuditRecord::succeeded(call, change.audit_action(), targets);
-        self.record_change(&txn, id, &audit).await?;
+        let reason = match (&change, reason) {
+            (_, Some(reason)) => Some(reason),
+            (CaseChange::Transition(transition), None) => transition.note().map(|n| n.as_str()),
+            (CaseChange::Update(_) | CaseChange::Qualify(_), None) => None,
+        };
+        self.record_change_because(&txn, id, &audit, reason).await?;
         let case = load_one(&txn, id).await?;
         txn.commit().await?;
         self.committed();

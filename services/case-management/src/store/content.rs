@@ -1,8 +1,9 @@
 //! Writing a case's fields and its lifecycle history; shared by opening and updating a case.
 
 use chrono::{DateTime, Utc};
+use docket_domain::UnknownCode;
 use docket_domain::case::{CaseContent, CaseStatus, CloseReason};
-use docket_domain::incident::VictimGroup;
+use docket_domain::incident::{AgeGroup, Harm, Sex, VictimGroup, VictimStatus};
 use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
 use sea_orm::{DatabaseTransaction, QueryOrder};
@@ -99,6 +100,31 @@ pub(super) async fn write_victims(
         .exec_without_returning(txn)
         .await?;
     Ok(())
+}
+
+/// The casualty figures of case `case_id`, in their order.
+pub(super) async fn read_victims(
+    txn: &DatabaseTransaction,
+    case_id: Uuid,
+) -> Result<Vec<VictimGroup>, crate::error::CaseError> {
+    victim_group::Entity::find()
+        .filter(victim_group::Column::CaseId.eq(case_id))
+        .order_by_asc(victim_group::Column::Position)
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|g| {
+            Ok(VictimGroup {
+                // Written from a domain value, so never negative.
+                count: u32::try_from(g.count).unwrap_or_default(),
+                status: VictimStatus::from_code(&g.status)?,
+                harm: Harm::from_code(&g.harm)?,
+                age_group: AgeGroup::from_code(&g.age_group)?,
+                sex: Sex::from_code(&g.sex)?,
+            })
+        })
+        .collect::<Result<_, UnknownCode>>()
+        .map_err(Into::into)
 }
 
 /// One move for the history.

@@ -52,7 +52,19 @@ impl CaseStore {
             .one(&txn)
             .await?;
         let linked = match existing {
-            Some(existing) => existing,
+            Some(existing) if existing.unlinked_at.is_none() => existing,
+            // Unlinked before: linked again, by this caller, now; the unlinking stays in the
+            // case's history.
+            Some(unlinked) => {
+                let mut relinked: evidence::ActiveModel = unlinked.into();
+                relinked.description = Set(link.description.into_inner());
+                relinked.linked_by = Set(call.subject().to_owned());
+                relinked.linked_at = Set(now());
+                relinked.unlinked_at = Set(None);
+                relinked.unlinked_by = Set(None);
+                relinked.unlink_reason = Set(None);
+                relinked.update(&txn).await?
+            }
             None => {
                 evidence::Entity::insert(evidence::ActiveModel {
                     case_id: Set(case_id),
@@ -60,6 +72,9 @@ impl CaseStore {
                     description: Set(link.description.into_inner()),
                     linked_by: Set(call.subject().to_owned()),
                     linked_at: Set(now()),
+                    unlinked_at: Set(None),
+                    unlinked_by: Set(None),
+                    unlink_reason: Set(None),
                 })
                 .exec_with_returning(&txn)
                 .await?
@@ -84,12 +99,13 @@ impl CaseStore {
         ))
     }
 
-    /// The evidence of case `case_id` with the standing of each item.
+    /// The evidence linked to case `case_id` (not what was unlinked) with each item's standing.
     pub async fn evidence(&self, case_id: Uuid) -> Result<Vec<pb::LinkedEvidence>, CaseError> {
         exists(&self.db, case_id).await?;
         let standing = standings(&self.db, case_id).await?;
         evidence::Entity::find()
             .filter(evidence::Column::CaseId.eq(case_id))
+            .filter(evidence::Column::UnlinkedAt.is_null())
             .order_by_asc(evidence::Column::LinkedAt)
             .order_by_asc(evidence::Column::EvidenceId)
             .all(&self.db)
@@ -113,6 +129,7 @@ impl CaseStore {
         evidence::Entity::find_by_id((case_id, new.evidence_id))
             .one(&txn)
             .await?
+            .filter(|linked| linked.unlinked_at.is_none())
             .ok_or(CaseError::EvidenceNotLinked {
                 case: case_id,
                 evidence: new.evidence_id,

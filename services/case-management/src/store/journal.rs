@@ -3,28 +3,55 @@
 //! A full snapshot per change keeps followers simple and idempotent: they replace what they held.
 
 use docket_platform::audit::AuditRecord;
+use docket_platform::history::Change;
 use docket_platform::journal;
 use docket_proto::docket::cases::v1 as pb;
 use docket_proto::docket::events::v1 as ev;
 use sea_orm::DatabaseTransaction;
+use sea_orm::EntityTrait;
 use sea_orm::prelude::Uuid;
 
 use super::CaseStore;
 use super::charge::charges_of;
+use super::history;
 use super::read::load_one;
+use crate::entity::case;
 use crate::error::CaseError;
 
 impl CaseStore {
-    /// Appends `audit` and the `CaseChanged` snapshot of case `case_id` in `txn`. Call after
-    /// the change and before the commit; call [`CaseStore::committed`] after the commit.
+    /// Appends `audit` and the `CaseChanged` snapshot of case `case_id` in `txn`, and keeps
+    /// what the change changed in the case's history. Call after the change and before the
+    /// commit; call [`CaseStore::committed`] after the commit.
     pub(super) async fn record_change(
         &self,
         txn: &DatabaseTransaction,
         case_id: Uuid,
         audit: &AuditRecord,
     ) -> Result<(), CaseError> {
+        self.record_change_because(txn, case_id, audit, None).await
+    }
+
+    /// [`CaseStore::record_change`], with the reason the caller gave for the change.
+    pub(super) async fn record_change_because(
+        &self,
+        txn: &DatabaseTransaction,
+        case_id: Uuid,
+        audit: &AuditRecord,
+        reason: Option<&str>,
+    ) -> Result<(), CaseError> {
         let case = load_one(txn, case_id).await?;
         let charges = charges_of(txn, case_id).await?;
+        let version = case::Entity::find_by_id(case_id)
+            .one(txn)
+            .await?
+            .ok_or(CaseError::CaseNotFound(case_id))?
+            .version;
+        let change = Change {
+            action: &audit.action,
+            by: &audit.subject,
+            reason,
+        };
+        history::record(txn, &case, &charges, version, change).await?;
         journal::record(txn, audit, Some(&case_changed(case, charges))).await?;
         Ok(())
     }

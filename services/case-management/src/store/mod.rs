@@ -7,7 +7,9 @@
 mod change;
 mod charge;
 mod content;
+mod detach;
 mod evidence;
+mod history;
 mod journal;
 mod open;
 mod person;
@@ -22,7 +24,6 @@ use docket_platform::sealing::Sealer;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, Statement};
-use sha2::{Digest, Sha256};
 
 pub use change::CaseChange;
 pub use charge::NewCharge;
@@ -73,15 +74,14 @@ impl CaseStore {
             // Another writer bumped it after our read: whatever etag we had is stale now.
             return Err(CaseError::StaleEtag(id));
         }
+        history::ensure_begun(txn, &row).await?;
         Ok(row)
     }
 }
 
-/// The etag of version `version` of case `id`: opaque to clients, so that nobody builds on its
-/// form, and different for every case so that one case's etag never passes for another's.
+/// The etag of version `version` of case `id` (see `docket_platform::etag`).
 pub fn etag_of(id: Uuid, version: i64) -> String {
-    let digest = Sha256::digest(format!("{id}:{version}").as_bytes());
-    hex::encode(&digest[..8])
+    docket_platform::etag::of(id, version)
 }
 
 /// Now, to the microsecond that PostgreSQL keeps, so that what is read back equals what was
@@ -114,17 +114,4 @@ async fn next_reference(
         .ok()
         .and_then(|number| CaseReference::new(year, number))
         .ok_or_else(|| DbErr::Custom(format!("case number {number} of {year} is out of range")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn etags_differ_by_version_and_by_case() {
-        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
-        assert_ne!(etag_of(a, 1), etag_of(a, 2));
-        assert_ne!(etag_of(a, 1), etag_of(b, 1));
-        assert_eq!(etag_of(a, 1), etag_of(a, 1));
-    }
 }

@@ -1,6 +1,6 @@
 //! Opening cases: by hand, and from allegations intake delivers (idempotent per allegation).
 
-use docket_domain::case::{CaseContent, CaseStatus, ReceivedAllegation};
+use docket_domain::case::{CaseContent, CaseStatus, ReceivedAllegation, join_victims};
 use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
 use docket_platform::db::begin_write;
@@ -9,7 +9,7 @@ use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
 use sea_orm::{DatabaseTransaction, SqlErr};
 
-use super::content::{Move, apply, record_move, write_victims};
+use super::content::{Move, apply, read_victims, record_move, write_victims};
 use super::read::load_one;
 use super::{CaseStore, next_reference, now};
 use crate::entity::{case, case_allegation};
@@ -31,7 +31,7 @@ impl CaseStore {
         call: &CallContext,
     ) -> Result<pb::Case, CaseError> {
         let txn = begin_write(&self.db).await?;
-        let id = insert_case(&txn, &content, call.subject()).await?;
+        let id = insert_case(&txn, &content, call.subject(), "opened").await?;
         self.record_change(
             &txn,
             id,
@@ -61,6 +61,12 @@ impl CaseStore {
                     .await?
                     .ok_or(CaseError::Database(error))
             }
+            // The case it joins (or its original's) changed under it: by the same delivery, if
+            // that one committed first; otherwise the dispatcher delivers it again.
+            Err(CaseError::StaleEtag(case)) => self
+                .already_received(&allegation)
+                .await?
+                .ok_or(CaseError::StaleEtag(case)),
             other => other,
         }
     }
@@ -98,8 +104,8 @@ impl CaseStore {
                 linked_as_duplicate: link.duplicate_of_id.is_some(),
             });
         }
-        let (case_id, action) = match allegation.duplicate_of {
-            Some(original) => {
+        let (case_id, action) = match (allegation.duplicate_of, allegation.join_case) {
+            (Some(original), _) => {
                 // Casualty figures belong to the case: the duplicate reports the same victims,
                 // so only the link is recorded and the case's figures stay as they are.
                 let original_link = case_allegation::Entity::find_by_id(original)
@@ -115,8 +121,24 @@ impl CaseStore {
                 self.guard(&txn, original_link.case_id, None).await?;
                 (original_link.case_id, "link duplicate allegation")
             }
-            None => (
-                insert_case(&txn, &allegation.case_content(), call.subject()).await?,
+            (None, Some(target)) => match joinable(&txn, target).await? {
+                Ok(case_id) => {
+                    // A related report of other victims: they are added to the case's figures,
+                    // once, since the link below makes a second delivery a repeated one.
+                    self.guard(&txn, case_id, None).await?;
+                    let victims = read_victims(&txn, case_id).await?;
+                    write_victims(&txn, case_id, &join_victims(&victims, &allegation.victims))
+                        .await?;
+                    (case_id, "join allegation to case")
+                }
+                // Closed meanwhile: the allegation still gets a case, which says why it is new.
+                Err(why) => (
+                    insert_case(&txn, &allegation.case_content(), call.subject(), &why).await?,
+                    "open case from allegation",
+                ),
+            },
+            (None, None) => (
+                insert_case(&txn, &allegation.case_content(), call.subject(), "opened").await?,
                 "open case from allegation",
             ),
         };
@@ -150,11 +172,47 @@ impl CaseStore {
     }
 }
 
-/// Inserts a new OPEN case with `content` and the opening in its history; returns its id.
+/// The case an allegation that joins case `target` goes to: `target`, or the case it was merged
+/// into (and so on); or why it can go to none (closed otherwise, or unknown), for the note of
+/// the case opened from it instead.
+async fn joinable(
+    txn: &DatabaseTransaction,
+    target: Uuid,
+) -> Result<Result<Uuid, String>, CaseError> {
+    /// Merges are followed this far at most: a chain longer than this is a loop.
+    const MAX_MERGES: usize = 32;
+    let mut id = target;
+    for _ in 0..MAX_MERGES {
+        let Some(case) = case::Entity::find_by_id(id).one(txn).await? else {
+            return Ok(Err(format!(
+                "opened: the case {id} the allegation was accepted into is unknown"
+            )));
+        };
+        if case.status != CaseStatus::Closed.code() {
+            return Ok(Ok(id));
+        }
+        match case.merged_into_case_id {
+            Some(into) => id = into,
+            None => {
+                return Ok(Err(format!(
+                    "opened: case {} the allegation was accepted into was closed before it                      arrived",
+                    case.reference
+                )));
+            }
+        }
+    }
+    Ok(Err(format!(
+        "opened: the case {target} the allegation was accepted into was merged in a loop"
+    )))
+}
+
+/// Inserts a new OPEN case with `content` and the opening, with `note`, in its history; returns
+/// its id.
 async fn insert_case(
     txn: &DatabaseTransaction,
     content: &[CaseContent],
     opened_by: &str,
+    note: &str,
 ) -> Result<Uuid, CaseError> {
     let id = Uuid::now_v7();
     let opened_at = now();
@@ -199,7 +257,7 @@ async fn insert_case(
             from: None,
             to: CaseStatus::Open,
             reason: None,
-            note: Some("opened"),
+            note: Some(note),
             merged_into: None,
             by: opened_by,
             at: opened_at,

@@ -38,6 +38,10 @@ pub struct Model {
     pub rejection_reason: Option<String>,
     pub duplicate_of_id: Option<Uuid>,
     pub message_for_source: Option<String>,
+    /// Bumped by every change after receipt; the etag is derived from it.
+    pub version: i64,
+    /// The existing case the allegation was accepted into, when intake chose one.
+    pub joined_case_id: Option<Uuid>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -4,6 +4,9 @@ use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_create_allegations;
 mod m20261128_000002_create_evidence;
+mod m20261215_060001_add_allegation_changes;
+
+pub(crate) use m20261215_060001_add_allegation_changes::HISTORY;
 
 /// Every intake migration, oldest first.
 #[derive(Debug)]
@@ -20,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(docket_platform::outbox::CreateOutbox),
             Box::new(docket_platform::lease::CreateLeases),
             Box::new(docket_platform::outbox::AddOutboxTraceParent),
+            Box::new(m20261215_060001_add_allegation_changes::Migration),
         ]
     }
 }

@@ -59,7 +59,7 @@ impl AllegationStore {
         Ok(())
     }
 
-    fn open(&self, sealed: &str, context: &str) -> Result<String, IntakeError> {
+    pub(super) fn open(&self, sealed: &str, context: &str) -> Result<String, IntakeError> {
         if sealed.is_empty() {
             return Ok(String::new());
         }

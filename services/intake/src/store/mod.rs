@@ -3,18 +3,22 @@
 //! concurrent decisions cannot both succeed. Every change appends to the audit chain in its own
 //! transaction, and so does every read that shows a sealed identity in clear.
 
+mod correct;
 mod disclose;
+mod history;
 mod query;
 mod read;
 mod status;
 mod submit;
 mod triage;
 
+use chrono::{DateTime, SubsecRound, Utc};
 use docket_platform::events::EventLog;
 use docket_platform::outbox::Dispatcher;
 use docket_platform::sealing::Sealer;
 use sea_orm::DatabaseConnection;
 
+pub use correct::{CorrectedField, Correction};
 pub use query::AllegationQuery;
 pub use submit::Submission;
 pub use triage::TriageCommand;
@@ -53,4 +57,10 @@ impl AllegationStore {
             ..committer
         }
     }
+}
+
+/// Now, to the microsecond that PostgreSQL keeps, so that what is read back equals what was
+/// written on either database.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
 }

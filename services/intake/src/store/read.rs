@@ -206,6 +206,11 @@ fn scalar_fields(row: allegation::Model) -> Result<pb::Allegation, UnknownCode> 
             .unwrap_or_default(),
         status_changed_at: Some(timestamp(row.status_changed_at)),
         message_for_source: row.message_for_source.unwrap_or_default(),
+        etag: docket_platform::etag::of(row.id, row.version),
+        joined_case_id: row
+            .joined_case_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
     })
 }
 

@@ -363,7 +363,11 @@ impl AllegationStore {
     }
 
     /// The sealed name and contact of an identified source.
-    fn seal_source(&self, id: Uuid, source: &Source) -> Result<SealedSource, IntakeError> {
+    pub(super) fn seal_source(
+        &self,
+        id: Uuid,
+        source: &Source,
+    ) -> Result<SealedSource, IntakeError> {
         let Source::Identified { name, contact } = source else {
             return Ok(SealedSource::default());
         };
@@ -419,9 +423,9 @@ enum Plan {
 
 /// An identified source's name and contact, sealed; both `None` for an anonymous source.
 #[derive(Debug, Default)]
-struct SealedSource {
-    name: Option<String>,
-    contact: Option<String>,
+pub(super) struct SealedSource {
+    pub name: Option<String>,
+    pub contact: Option<String>,
 }
 
 /// What other services learn of a new allegation: no source, no narrative.
@@ -505,9 +509,7 @@ impl Stored {
     ) -> ev::EventPayload {
         let id = submission.id;
         let new = &submission.allegation;
-        let period = new.incident_period();
-        let location = new.location();
-        self.rows.push(allegation::Model {
+        let mut row = allegation::Model {
             id,
             reference: reference.to_string(),
             request_id: submission.request_id.as_str().to_owned(),
@@ -515,27 +517,37 @@ impl Stored {
             status: AllegationStatus::Received.code().to_owned(),
             received_at,
             status_changed_at: received_at,
-            channel: new.channel().code().to_owned(),
+            channel: String::new(),
             source_anonymous: new.source().is_anonymous(),
             source_name: sealed.name,
             source_contact: sealed.contact,
             receipt_hash: submission.receipt_hash.clone(),
-            narrative: new.narrative().as_str().to_owned(),
-            language: new.language().as_str().to_owned(),
-            period_start: period.map(|p| p.start().trunc_subsecs(6)),
-            period_end: period.and_then(|p| p.end()).map(|t| t.trunc_subsecs(6)),
-            period_precision: period.map(|p| p.precision().code().to_owned()),
-            place_name: location.and_then(|l| l.place_name()).map(str::to_owned),
-            admin_area: location.and_then(|l| l.admin_area()).map(str::to_owned),
-            country_code: location.and_then(|l| l.country_code()).map(str::to_owned),
-            latitude: location.and_then(|l| l.coordinates()).map(|(lat, _)| lat),
-            longitude: location.and_then(|l| l.coordinates()).map(|(_, lon)| lon),
-            location_precision: location.map(|l| l.precision().code().to_owned()),
+            narrative: String::new(),
+            language: String::new(),
+            period_start: None,
+            period_end: None,
+            period_precision: None,
+            place_name: None,
+            admin_area: None,
+            country_code: None,
+            latitude: None,
+            longitude: None,
+            location_precision: None,
             reviewed_by: None,
             rejection_reason: None,
             duplicate_of_id: None,
             message_for_source: None,
-        });
+            version: 1,
+            joined_case_id: None,
+        };
+        set_content(&mut row, new);
+        self.rows.push(row);
+        self.add_parts(id, new);
+        recorded(id, reference, received_at, new)
+    }
+
+    /// Adds the rows of the repeated parts of `new`, allegation `id`'s content.
+    pub(super) fn add_parts(&mut self, id: Uuid, new: &NewAllegation) {
         for (position, t) in (0..).zip(new.violation_types()) {
             self.violation_types.push(violation_type::Model {
                 allegation_id: id,
@@ -571,7 +583,6 @@ impl Stored {
                 url: url.as_str().to_owned(),
             });
         }
-        recorded(id, reference, received_at, new)
     }
 
     /// Inserts every row gathered, a few statements per table.
@@ -582,6 +593,24 @@ impl Stored {
         insert_models(txn, &self.victims).await?;
         insert_models(txn, &self.source_urls).await
     }
+}
+
+/// Sets the columns of `row` that hold `new`'s content, its source aside (sealed separately).
+pub(super) fn set_content(row: &mut allegation::Model, new: &NewAllegation) {
+    let period = new.incident_period();
+    let location = new.location();
+    row.channel = new.channel().code().to_owned();
+    row.narrative = new.narrative().as_str().to_owned();
+    row.language = new.language().as_str().to_owned();
+    row.period_start = period.map(|p| p.start().trunc_subsecs(6));
+    row.period_end = period.and_then(|p| p.end()).map(|t| t.trunc_subsecs(6));
+    row.period_precision = period.map(|p| p.precision().code().to_owned());
+    row.place_name = location.and_then(|l| l.place_name()).map(str::to_owned);
+    row.admin_area = location.and_then(|l| l.admin_area()).map(str::to_owned);
+    row.country_code = location.and_then(|l| l.country_code()).map(str::to_owned);
+    row.latitude = location.and_then(|l| l.coordinates()).map(|(lat, _)| lat);
+    row.longitude = location.and_then(|l| l.coordinates()).map(|(_, lon)| lon);
+    row.location_precision = location.map(|l| l.precision().code().to_owned());
 }
 
 /// The next `count` references of `received_at`'s year. The counter row is locked until the

@@ -152,8 +152,15 @@ impl TestApp {
 
     /// Starts case management again, on the address and database it had.
     pub async fn start_case_management(&mut self) {
+        self.start_case_management_with(|_| {}).await;
+    }
+
+    /// Starts case management again, on the address and database it had, with its settings
+    /// changed by `configure` first (stop it before).
+    pub async fn start_case_management_with(&mut self, configure: impl FnOnce(&mut Settings)) {
         let mut settings = self.settings.clone();
         settings.case_management.listen = self.case_management_addr;
+        configure(&mut settings);
         let case_management = CaseManagement::start(&settings, options(&settings))
             .await
             .expect("case management starts again");

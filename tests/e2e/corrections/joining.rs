@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use docket_e2e::{
     Backend, CaseClient, ReportingClient, TestApp, accept_new, allegation, case_message, cases_of,
-    on_every_backend, snapshot, submit_request,
+    on_every_backend, submit_request,
 };
 use docket_platform::auth::Role;
 use docket_proto::docket::cases::v1 as cases;
@@ -46,24 +46,6 @@ fn related() -> pb::Allegation {
         },
     ];
     related
-}
-
-/// What intake's dispatcher delivers for `allegation`.
-fn delivery(allegation: &pb::Allegation) -> cases::ReceiveAllegationRequest {
-    cases::ReceiveAllegationRequest {
-        allegation: Some(cases::AllegationSnapshot {
-            id: allegation.id.clone(),
-            reference: allegation.reference.clone(),
-            received_at: allegation.received_at,
-            violation_types: allegation.violation_types.clone(),
-            alleged_perpetrators: allegation.alleged_perpetrators.clone(),
-            victims: allegation.victims.clone(),
-            incident_period: allegation.incident_period,
-            location: allegation.location.clone(),
-            duplicate_of_id: allegation.duplicate_of_id.clone(),
-            join_case_id: allegation.joined_case_id.clone(),
-        }),
-    }
 }
 
 /// Victims and cases as reporting counts them, once they are `victims` and `cases`.
@@ -190,7 +172,9 @@ async fn a_reopened_allegation_joins_a_case_and_its_victims_count_once(backend: 
     let mut dispatcher = app.cases_as(Role::Service).await;
     for _ in 0..2 {
         let repeated = dispatcher
-            .receive_allegation(delivery(&joined))
+            .receive_allegation(cases::ReceiveAllegationRequest {
+                allegation: Some(cases::AllegationSnapshot::from(&joined)),
+            })
             .await
             .unwrap()
             .into_inner();
@@ -303,100 +287,59 @@ async fn an_allegation_cannot_join_a_case_that_is_unknown_or_closed(backend: Bac
     app.stop().await;
 }
 
-/// Opens a case by hand and closes it for `reason`, merged into `into` when given.
-async fn closed(
-    cases: &mut CaseClient,
-    title: &str,
-    reason: cases::CloseReason,
-    into: Option<&cases::Case>,
-) -> cases::Case {
-    let case = cases
-        .open_case(cases::OpenCaseRequest {
-            r#case: Some(case_message(title, "AM")),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .r#case
-        .unwrap();
-    cases
-        .transition_case(cases::TransitionCaseRequest {
-            case_id: case.id.clone(),
-            etag: case.etag.clone(),
-            target_status: cases::CaseStatus::Closed.into(),
-            reason: reason.into(),
-            merged_into_case_id: into.map(|c| c.id.clone()).unwrap_or_default(),
-            note: String::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .r#case
-        .unwrap()
-}
-
 async fn a_case_merged_or_closed_before_the_delivery_still_gets_the_allegation_a_case(
     backend: Backend,
 ) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(mut app) = TestApp::spawn(backend).await else {
         return;
     };
+    let mut intake = app.intake().await;
     let mut investigator = app.cases().await;
-    let mut dispatcher = app.cases_as(Role::Service).await;
-    let surviving = investigator
-        .open_case(cases::OpenCaseRequest {
-            r#case: Some(case_message("Shelling of Ganja, October 2020", "AM")),
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .r#case
-        .unwrap();
-    let merged = closed(
+    let surviving = open(&mut investigator, "Shelling of Ganja, October 2020").await;
+    let merging = open(&mut investigator, "Shelling of Shahriyar street").await;
+    let dismissing = open(&mut investigator, "Reported shelling of a school").await;
+
+    // Case management cannot reach intake for a while: deliveries wait in intake's outbox,
+    // while the cases they were accepted into are checked open and then closed.
+    let unreachable = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    app.stop_case_management().await;
+    app.start_case_management_with(|settings| settings.intake.url = Some(unreachable))
+        .await;
+    let mut investigator = app.cases().await;
+    let into_merged = accepted_into(&mut intake, &merging).await;
+    let into_dismissed = accepted_into(&mut intake, &dismissing).await;
+    close(
         &mut investigator,
-        "Shelling of Shahriyar street",
+        &merging,
         cases::CloseReason::Merged,
         Some(&surviving),
     )
     .await;
-
-    // Accepted into a case that was merged meanwhile: it joins the case it was merged into.
-    let mut joining = snapshot(7);
-    joining.join_case_id = merged.id.clone();
-    let received = dispatcher
-        .receive_allegation(cases::ReceiveAllegationRequest {
-            allegation: Some(joining.clone()),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let case = received.r#case.unwrap();
-    assert_eq!(case.id, surviving.id);
-    assert_eq!(casualties(&case), casualties(&surviving) + 3);
-    assert_eq!(case.allegation_ids, [joining.id.clone()]);
-
-    // Accepted into a case closed otherwise: nothing is lost, it gets a case of its own, whose
-    // opening says why.
-    let dismissed = closed(
+    close(
         &mut investigator,
-        "Reported shelling of a school",
+        &dismissing,
         cases::CloseReason::NotACrime,
         None,
     )
     .await;
-    let mut late = snapshot(8);
-    late.join_case_id = dismissed.id.clone();
-    let received = dispatcher
-        .receive_allegation(cases::ReceiveAllegationRequest {
-            allegation: Some(late.clone()),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(received.created);
-    let own = received.r#case.unwrap();
-    assert_ne!(own.id, dismissed.id);
-    assert_eq!(own.allegation_ids, [late.id.clone()]);
+    let dismissed = case_now(&mut investigator, &dismissing.id).await;
+    app.stop_case_management().await;
+    app.start_case_management().await;
+    let mut investigator = app.cases().await;
+
+    // Accepted into a case merged meanwhile: it joins the case that case was merged into.
+    let joined = cases_of(&mut investigator, &into_merged).await.remove(0);
+    assert_eq!(joined.id, surviving.id);
+    assert_eq!(casualties(&joined), casualties(&surviving) + 3);
+
+    // Accepted into a case closed otherwise: nothing is lost, it gets a case of its own, whose
+    // opening says why, and the closed case stays as it was.
+    let own = cases_of(&mut investigator, &into_dismissed).await.remove(0);
+    assert_ne!(own.id, dismissing.id);
+    assert_eq!(own.allegation_ids, std::slice::from_ref(&into_dismissed));
     assert_eq!(casualties(&own), 3);
     let opening = investigator
         .list_case_history(cases::ListCaseHistoryRequest {
@@ -408,11 +351,65 @@ async fn a_case_merged_or_closed_before_the_delivery_still_gets_the_allegation_a
         .changes
         .remove(0);
     assert!(
-        opening.note.contains(&dismissed.reference) && opening.note.contains("closed"),
+        opening.note.contains(&dismissing.reference) && opening.note.contains("closed"),
         "{}",
         opening.note
     );
-    let dismissed_now = case_now(&mut investigator, &dismissed.id).await;
-    assert_eq!(dismissed_now, dismissed, "a closed case does not change");
+    assert_eq!(case_now(&mut investigator, &dismissing.id).await, dismissed);
     app.stop().await;
+}
+
+/// Opens a case by hand.
+async fn open(cases: &mut CaseClient, title: &str) -> cases::Case {
+    cases
+        .open_case(cases::OpenCaseRequest {
+            r#case: Some(case_message(title, "AM")),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap()
+}
+
+/// Closes `case` for `reason`, merged into `into` when given.
+async fn close(
+    cases: &mut CaseClient,
+    case: &cases::Case,
+    reason: cases::CloseReason,
+    into: Option<&cases::Case>,
+) {
+    let case = case_now(cases, &case.id).await;
+    cases
+        .transition_case(cases::TransitionCaseRequest {
+            case_id: case.id.clone(),
+            etag: case.etag.clone(),
+            target_status: cases::CaseStatus::Closed.into(),
+            reason: reason.into(),
+            merged_into_case_id: into.map(|c| c.id.clone()).unwrap_or_default(),
+            note: String::new(),
+        })
+        .await
+        .unwrap();
+}
+
+/// Submits the standard allegation and accepts it into `case`; returns its id.
+async fn accepted_into(intake: &mut docket_e2e::IntakeClient, case: &cases::Case) -> String {
+    let id = intake
+        .submit_allegation(submit_request(allegation()))
+        .await
+        .unwrap()
+        .into_inner()
+        .allegation
+        .unwrap()
+        .id;
+    intake
+        .accept_allegation(pb::AcceptAllegationRequest {
+            id: id.clone(),
+            join_case_id: case.id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    id
 }

@@ -64,19 +64,28 @@ impl ReceivedAllegation {
 /// of the same people (every category equal) grows by its count, any other is added after the
 /// case's own. Counts are summed only up to [`VictimGroup::MAX_COUNT`]; beyond it a group is
 /// added beside the other, so nobody is left out.
-pub fn join_victims(case: &[VictimGroup], joining: &[VictimGroup]) -> Vec<VictimGroup> {
-    let mut groups = case.to_vec();
+pub fn join_victims(case: Vec<VictimGroup>, joining: Vec<VictimGroup>) -> Vec<VictimGroup> {
+    let mut groups = case;
     for group in joining {
-        let same = |g: &&mut VictimGroup| {
-            VictimGroup { count: 0, ..**g } == VictimGroup { count: 0, ..*group }
-                && i64::from(g.count) + i64::from(group.count) <= VictimGroup::MAX_COUNT
+        let fits = |existing: &mut VictimGroup| {
+            same_people(existing, &group)
+                && i64::from(existing.count) + i64::from(group.count) <= VictimGroup::MAX_COUNT
         };
-        match groups.iter_mut().find(|g| same(g)) {
-            Some(existing) => existing.count += group.count,
-            None => groups.push(*group),
+        match (0..groups.len()).find(|&i| fits(&mut groups[i])) {
+            Some(i) => groups[i].count += group.count,
+            None => groups.push(group),
         }
     }
     groups
+}
+
+/// True when `a` and `b` differ at most in their count: every category (whatever categories a
+/// group comes to hold) is compared, without copying either.
+fn same_people(a: &mut VictimGroup, b: &VictimGroup) -> bool {
+    let count = std::mem::replace(&mut a.count, b.count);
+    let same = *a == *b;
+    a.count = count;
+    same
 }
 
 #[cfg(test)]
@@ -96,15 +105,17 @@ mod tests {
 
     #[test]
     fn joining_victims_add_to_the_same_group_or_beside_it() {
-        let case = [
+        let case = vec![
             civilians(2, Harm::Killed, AgeGroup::Adult),
             civilians(1, Harm::Injured, AgeGroup::Child),
         ];
-        let joining = [
+        let joining = vec![
             civilians(3, Harm::Killed, AgeGroup::Adult),
             civilians(1, Harm::Killed, AgeGroup::Elderly),
         ];
-        let joined = join_victims(&case, &joining);
+        let total = |groups: &[VictimGroup]| groups.iter().map(|g| g.count).sum::<u32>();
+        let expected_total = total(&case) + total(&joining);
+        let joined = join_victims(case, joining);
         assert_eq!(
             joined,
             [
@@ -113,14 +124,16 @@ mod tests {
                 civilians(1, Harm::Killed, AgeGroup::Elderly),
             ]
         );
-        let total = |groups: &[VictimGroup]| groups.iter().map(|g| g.count).sum::<u32>();
-        assert_eq!(total(&joined), total(&case) + total(&joining));
+        assert_eq!(total(&joined), expected_total);
     }
 
     #[test]
     fn a_group_at_its_largest_count_is_not_overfilled() {
         let full = civilians(1_000_000, Harm::Killed, AgeGroup::Adult);
-        let joined = join_victims(&[full], &[civilians(4, Harm::Killed, AgeGroup::Adult)]);
+        let joined = join_victims(
+            vec![full],
+            vec![civilians(4, Harm::Killed, AgeGroup::Adult)],
+        );
         assert_eq!(joined.len(), 2);
         assert_eq!(joined[1].count, 4);
     }

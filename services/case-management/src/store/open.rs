@@ -127,8 +127,8 @@ impl CaseStore {
                     // once, since the link below makes a second delivery a repeated one.
                     self.guard(&txn, case_id, None).await?;
                     let victims = read_victims(&txn, case_id).await?;
-                    write_victims(&txn, case_id, &join_victims(&victims, &allegation.victims))
-                        .await?;
+                    let joined = join_victims(victims, allegation.victims.clone());
+                    write_victims(&txn, case_id, &joined).await?;
                     (case_id, "join allegation to case")
                 }
                 // Closed meanwhile: the allegation still gets a case, which says why it is new.

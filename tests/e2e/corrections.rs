@@ -78,6 +78,17 @@ fn mask(paths: &[&str]) -> Option<prost_types::FieldMask> {
     })
 }
 
+/// Submits `sent` to intake; returns the allegation as registered.
+async fn register(intake: &mut IntakeClient, sent: pb::Allegation) -> pb::Allegation {
+    intake
+        .submit_allegation(docket_e2e::submit_request(sent))
+        .await
+        .unwrap()
+        .into_inner()
+        .allegation
+        .unwrap()
+}
+
 /// Allegation `id` as it is now.
 async fn allegation(intake: &mut IntakeClient, id: &str) -> pb::Allegation {
     intake

@@ -4,14 +4,14 @@
 
 use std::time::Duration;
 
-use docket_e2e::{Backend, TestApp, allegation, on_every_backend, submit_request};
+use docket_e2e::{Backend, TestApp, allegation, on_every_backend};
 use docket_platform::auth::Role;
 use docket_proto::docket::common::v1 as common;
 use docket_proto::docket::intake::v1 as pb;
 use docket_proto::docket::reporting::v1 as rep;
 use tonic::Code;
 
-use super::{allegation as current, allegation_changes, field, mask, names};
+use super::{allegation as current, allegation_changes, field, mask, names, register};
 
 on_every_backend!(
     a_correction_keeps_old_and_new_values_with_who_when_and_why_and_the_source_stays_sealed,
@@ -25,13 +25,7 @@ async fn a_correction_keeps_old_and_new_values_with_who_when_and_why_and_the_sou
         return;
     };
     let mut intake = app.intake().await;
-    let submitted = intake
-        .submit_allegation(submit_request(allegation()))
-        .await
-        .unwrap()
-        .into_inner()
-        .allegation
-        .unwrap();
+    let submitted = register(&mut intake, allegation()).await;
     let id = submitted.id.clone();
     let reviewed = intake
         .start_review(pb::StartReviewRequest { id: id.clone() })
@@ -194,13 +188,7 @@ async fn a_stale_etag_or_a_decided_allegation_refuses_the_correction_and_writes_
         return;
     };
     let mut intake = app.intake().await;
-    let submitted = intake
-        .submit_allegation(submit_request(allegation()))
-        .await
-        .unwrap()
-        .into_inner()
-        .allegation
-        .unwrap();
+    let submitted = register(&mut intake, allegation()).await;
     let id = submitted.id.clone();
     let narrative = |text: &str| pb::UpdateAllegationRequest {
         id: id.clone(),
@@ -254,13 +242,7 @@ async fn a_stale_etag_or_a_decided_allegation_refuses_the_correction_and_writes_
     assert_eq!(actions, ["correct allegation", "accept allegation"]);
 
     // A rejected one cannot be corrected either, until it is reopened.
-    let other = intake
-        .submit_allegation(submit_request(allegation()))
-        .await
-        .unwrap()
-        .into_inner()
-        .allegation
-        .unwrap();
+    let other = register(&mut intake, allegation()).await;
     let rejected = intake
         .reject_allegation(pb::RejectAllegationRequest {
             id: other.id.clone(),

@@ -1,14 +1,12 @@
 //! Bad corrections, reopenings, removals and history reads: INVALID_ARGUMENT naming each bad
 //! field, and nothing written.
 
-use docket_e2e::{
-    Backend, TestApp, allegation, case_message, field_violations, on_every_backend, submit_request,
-};
+use docket_e2e::{Backend, TestApp, allegation, case_message, field_violations, on_every_backend};
 use docket_proto::docket::cases::v1 as cases;
 use docket_proto::docket::intake::v1 as pb;
 use tonic::Code;
 
-use super::{allegation as current, allegation_changes, case as get, case_changes, mask};
+use super::{allegation as current, allegation_changes, case as get, case_changes, mask, register};
 
 on_every_backend!(
     bad_corrections_of_an_allegation_are_refused_field_by_field,
@@ -27,13 +25,7 @@ async fn bad_corrections_of_an_allegation_are_refused_field_by_field(backend: Ba
         return;
     };
     let mut intake = app.intake().await;
-    let stored = intake
-        .submit_allegation(submit_request(allegation()))
-        .await
-        .unwrap()
-        .into_inner()
-        .allegation
-        .unwrap();
+    let stored = register(&mut intake, allegation()).await;
     let id = stored.id.clone();
 
     refused(

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use docket_e2e::{
     Backend, CaseClient, ReportingClient, TestApp, accept_new, allegation, case_message, cases_of,
-    on_every_backend, submit_request,
+    on_every_backend,
 };
 use docket_platform::auth::Role;
 use docket_proto::docket::cases::v1 as cases;
@@ -17,6 +17,7 @@ use tonic::Code;
 
 use super::{
     allegation as current, allegation_changes, case as case_now, case_changes, casualties, field,
+    register,
 };
 
 on_every_backend!(
@@ -96,13 +97,7 @@ async fn a_reopened_allegation_joins_a_case_and_its_victims_count_once(backend: 
 
     // A second source reports three more dead in the same street. Rejected at first as a
     // duplicate report, it is reopened once the names show they are other people.
-    let second = intake
-        .submit_allegation(submit_request(related()))
-        .await
-        .unwrap()
-        .into_inner()
-        .allegation
-        .unwrap();
+    let second = register(&mut intake, related()).await;
     let rejected = intake
         .reject_allegation(pb::RejectAllegationRequest {
             id: second.id.clone(),
@@ -238,13 +233,7 @@ async fn an_allegation_cannot_join_a_case_that_is_unknown_or_closed(backend: Bac
     let mut investigator = app.cases().await;
     let first = accept_new(&mut intake).await;
     let case = cases_of(&mut investigator, &first).await.remove(0);
-    let waiting = intake
-        .submit_allegation(submit_request(related()))
-        .await
-        .unwrap()
-        .into_inner()
-        .allegation
-        .unwrap();
+    let waiting = register(&mut intake, related()).await;
     let join = |case_id: String| pb::AcceptAllegationRequest {
         id: waiting.id.clone(),
         join_case_id: case_id,
@@ -395,14 +384,7 @@ async fn close(
 
 /// Submits the standard allegation and accepts it into `case`; returns its id.
 async fn accepted_into(intake: &mut docket_e2e::IntakeClient, case: &cases::Case) -> String {
-    let id = intake
-        .submit_allegation(submit_request(allegation()))
-        .await
-        .unwrap()
-        .into_inner()
-        .allegation
-        .unwrap()
-        .id;
+    let id = register(intake, allegation()).await.id;
     intake
         .accept_allegation(pb::AcceptAllegationRequest {
             id: id.clone(),

@@ -20,6 +20,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 on_every_backend!(
     one_dispatcher_delivers_at_a_time_and_a_replica_takes_over_when_it_dies,
     one_projector_per_stream_counts_and_a_replica_takes_over_without_doubling,
+    a_replica_restarted_after_a_crash_takes_its_own_leases_back_at_once,
 );
 
 const TTL: Duration = Duration::from_secs(2);
@@ -246,5 +247,111 @@ async fn one_projector_per_stream_counts_and_a_replica_takes_over_without_doubli
     if let Some(replica) = replica {
         replica.stop().await;
     }
+    app.stop().await;
+}
+
+/// The holder and incarnation in the row of `lease`, expired or not.
+async fn lease_row(db: &DatabaseConnection, lease: &str) -> (String, String) {
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            match db.get_database_backend() {
+                sea_orm::DatabaseBackend::Postgres => {
+                    "SELECT holder, incarnation FROM leases WHERE name = $1"
+                }
+                _ => "SELECT holder, incarnation FROM leases WHERE name = ?",
+            },
+            [lease.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    (row.try_get_by_index(0).unwrap(), row.try_get_by_index(1).unwrap())
+}
+
+/// Waits until a new incarnation of `holder` has `lease` (the row left at `before` replaced);
+/// returns how long that took.
+async fn taken_back(
+    db: &DatabaseConnection,
+    lease: &str,
+    holder: &str,
+    before: &(String, String),
+) -> Duration {
+    let started = tokio::time::Instant::now();
+    loop {
+        let row = lease_row(db, lease).await;
+        if row != *before && current_holder(db, lease).await.unwrap().is_some() {
+            assert_eq!(row.0, holder, "the restarted replica, not another, has {lease}");
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < LONG_TTL,
+            "the restarted replica waited out the TTL of {lease}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Long enough to tell a lease taken back at once from one waited out.
+const LONG_TTL: Duration = Duration::from_secs(12);
+
+async fn a_replica_restarted_after_a_crash_takes_its_own_leases_back_at_once(backend: Backend) {
+    let Some(mut app) = TestApp::spawn_with(backend, |settings| {
+        settings.leases.ttl_seconds = NonZeroU64::new(LONG_TTL.as_secs()).unwrap();
+    })
+    .await
+    else {
+        return;
+    };
+    let intake_db = Database::connect(app.settings.database_url(ServiceKind::Intake))
+        .await
+        .unwrap();
+    let reporting_db = Database::connect(app.settings.database_url(ServiceKind::Reporting))
+        .await
+        .unwrap();
+    let projector = docket_reporting::projector_lease("intake");
+    let dispatcher = holder_in(&app.lease_holders, DISPATCH_LEASE);
+    let follower = holder_in(&app.lease_holders, &projector);
+    held_by_one_of(&intake_db, DISPATCH_LEASE, &[&dispatcher]).await;
+    held_by_one_of(&reporting_db, &projector, &[&follower]).await;
+    // A second live process on the same data gets an identity of its own, and waits.
+    let replica = app.start_replica(ServiceKind::Intake).await;
+    let other = holder_in(&replica.lease_holders, DISPATCH_LEASE);
+    assert_ne!(other, dispatcher, "two live processes never share an identity");
+
+    // kill -9: nothing released; the same replica starts again at once.
+    let before = lease_row(&intake_db, DISPATCH_LEASE).await;
+    app.kill_intake().await;
+    let restarted = app.start_intake().await;
+    assert_eq!(
+        holder_in(&restarted, DISPATCH_LEASE),
+        dispatcher,
+        "a replica restarted in place keeps its identity"
+    );
+    let dispatch_back = taken_back(&intake_db, DISPATCH_LEASE, &dispatcher, &before).await;
+
+    let before = lease_row(&reporting_db, &projector).await;
+    app.kill_reporting().await;
+    app.start_reporting().await;
+    let projector_back = taken_back(&reporting_db, &projector, &follower, &before).await;
+    eprintln!(
+        "leases taken back after a restart: dispatcher {dispatch_back:?}, projector \
+         {projector_back:?} (TTL {LONG_TTL:?})"
+    );
+    for took in [dispatch_back, projector_back] {
+        assert!(took < Duration::from_secs(3), "took {took:?}");
+    }
+
+    // It works, and the other identity still waits.
+    let mut intake = app.intake().await;
+    let accepted = accept_new(&mut intake).await;
+    assert_eq!(cases_for(&app, &[accepted]).await, 1);
+    assert_eq!(
+        current_holder(&intake_db, DISPATCH_LEASE).await.unwrap(),
+        Some(dispatcher)
+    );
+    intake_db.close().await.unwrap();
+    reporting_db.close().await.unwrap();
+    replica.stop().await;
     app.stop().await;
 }

@@ -220,6 +220,19 @@ impl TestApp {
         }
     }
 
+    /// Starts the first intake instance again (stop or kill it before), on the address and
+    /// database it had, as a replica restarted in place would; returns its lease holders.
+    pub async fn start_intake(&mut self) -> Vec<(String, String)> {
+        let mut settings = self.settings.clone();
+        settings.intake.listen = self.intake_addr;
+        let intake = Intake::start(&settings, options(&settings))
+            .await
+            .expect("intake starts again");
+        let holders = intake.lease_holders();
+        self.intake = Some(Running::spawn(|signal| intake.serve(signal)));
+        holders
+    }
+
     /// Kills the first reporting instance as a crash would: nothing is finished or released.
     pub async fn kill_reporting(&mut self) {
         if let Some(running) = self.reporting.take() {

@@ -27,7 +27,7 @@ use docket_platform::auth::{
 };
 use docket_platform::events::{EVENT_ACCESS, EventApi, EventLog};
 use docket_platform::grpc::{GrpcHost, HostOptions};
-use docket_platform::lease::Lease;
+use docket_platform::lease::{HolderIdentity, Lease};
 use docket_platform::outbox::Dispatcher;
 use docket_platform::sealing::Sealer;
 use docket_platform::shutdown::ShutdownSignal;
@@ -97,7 +97,9 @@ impl Intake {
         let policy = AccessPolicy::from_tables(ACCESS);
         let events = EventLog::new(db.clone());
         let dispatcher = Dispatcher::new(db.clone());
-        let dispatch_lease = Lease::new(db.clone(), DISPATCH_LEASE, settings.leases.ttl());
+        let holder = HolderIdentity::claim(&settings.data_dir, ServiceKind::Intake.name()).await;
+        let dispatch_lease =
+            Lease::held_as(db.clone(), DISPATCH_LEASE, settings.leases.ttl(), holder);
         let credentials = ServiceCredentials::from_settings(settings, "intake")?;
         let delivery = delivery::ToCaseManagement::new(
             &settings.url(ServiceKind::CaseManagement),

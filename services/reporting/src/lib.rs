@@ -33,7 +33,7 @@ use docket_platform::auth::{
     AccessPolicy, AccessTables, AuthLayer, ServiceCredentials, TokenVerifier,
 };
 use docket_platform::grpc::{GrpcHost, HostOptions};
-use docket_platform::lease::Lease;
+use docket_platform::lease::{HolderIdentity, Lease};
 use docket_platform::shutdown::ShutdownSignal;
 use docket_platform::{ServiceKind, Settings};
 use docket_proto::docket::audit::v1::audit_service_server::{self, AuditServiceServer};
@@ -99,13 +99,16 @@ impl Reporting {
             .iter()
             .map(|p| (p.stream, Arc::clone(&p.connected)))
             .collect();
+        let holder =
+            HolderIdentity::claim(&settings.data_dir, ServiceKind::Reporting.name()).await;
         let projectors = projectors
             .into_iter()
             .map(|p| {
-                let lease = Lease::new(
+                let lease = Lease::held_as(
                     db.clone(),
                     &projector_lease(p.stream),
                     settings.leases.ttl(),
+                    holder.clone(),
                 );
                 (p, lease)
             })

@@ -39,10 +39,51 @@ impl MigrationTrait for CreateLeases {
     }
 }
 
+/// Adds `leases.incarnation`: which incarnation of the holder's identity has the lease, so that
+/// a restarted replica knows a row of its identity from its own live one.
+#[derive(Debug)]
+pub struct AddLeaseIncarnation;
+
+impl MigrationName for AddLeaseIncarnation {
+    fn name(&self) -> &str {
+        "m20261216_040001_add_lease_incarnation"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddLeaseIncarnation {
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Leases::Table)
+                    .add_column(string(Leases::Incarnation).default(""))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Leases::Table)
+                    .drop_column(Leases::Incarnation)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
 #[derive(DeriveIden)]
 enum Leases {
     Table,
     Name,
     Holder,
     ExpiresAtMs,
+    Incarnation,
 }

@@ -13,6 +13,13 @@
 //! holder's clock does not run more than a third slower than the database's, and that a write
 //! sent before that point reaches the database within the remaining third.
 //!
+//! A holder is an identity (see [`HolderIdentity`]) and an incarnation, fresh for every
+//! [`Lease`] value. A replica restarted after a crash comes back with the same identity and a
+//! new incarnation; when its identity is exclusive (no other live process can have it), a row
+//! with that identity and another incarnation was left by its dead predecessor, and it takes the
+//! lease back at once instead of waiting out the TTL. Renewals, fences and releases match the
+//! incarnation too, so the dead incarnation's row is never mistaken for a live one's.
+//!
 //! Work is stopped by dropping it, which rolls back an open transaction. A message delivered
 //! but not yet recorded is delivered again by the next holder; receivers are idempotent.
 //!
@@ -24,6 +31,7 @@
 //! busy thus never starves its own renewal: on SQLite, where writers wait for the lock by
 //! polling, a separate renewal could wait behind back-to-back transactions past its deadline.
 
+mod identity;
 mod migration;
 
 use std::future::Future;
@@ -37,14 +45,17 @@ use uuid::Uuid;
 use crate::db::placeholder;
 use crate::shutdown::{Shutdown, ShutdownSignal};
 
-pub use migration::CreateLeases;
+pub use identity::HolderIdentity;
+pub use migration::{AddLeaseIncarnation, CreateLeases};
 
 /// One named lease, as seen by one holder.
 #[derive(Debug, Clone)]
 pub struct Lease {
     db: DatabaseConnection,
     name: String,
-    holder: String,
+    identity: HolderIdentity,
+    /// Distinguishes this holder from earlier ones of the same identity.
+    incarnation: String,
     ttl: Duration,
 }
 
@@ -52,17 +63,29 @@ impl Lease {
     /// The lease `name` in `db`, held (when it is) by a new random holder id for `ttl` at a
     /// time. Each call makes a distinct holder, so two services in one process compete too.
     pub fn new(db: DatabaseConnection, name: &str, ttl: Duration) -> Self {
+        Self::held_as(db, name, ttl, HolderIdentity::random())
+    }
+
+    /// The lease `name` in `db`, held as `identity` with a fresh incarnation: when the identity
+    /// is exclusive, a lease its dead predecessor left is taken back at once.
+    pub fn held_as(
+        db: DatabaseConnection,
+        name: &str,
+        ttl: Duration,
+        identity: HolderIdentity,
+    ) -> Self {
         Self {
             db,
             name: name.to_owned(),
-            holder: format!("{}-{}", std::process::id(), Uuid::now_v7().simple()),
+            identity,
+            incarnation: Uuid::now_v7().simple().to_string(),
             ttl: ttl.max(Duration::from_millis(300)),
         }
     }
 
     /// This holder's id, as stored in the lease row while it holds the lease.
     pub fn holder(&self) -> &str {
-        &self.holder
+        self.identity.id()
     }
 
     /// Takes or renews the lease for another TTL; `false` when another holder has it.
@@ -70,19 +93,28 @@ impl Lease {
         let backend = self.db.get_database_backend();
         let now = now_ms(backend);
         let ttl_ms = i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX);
+        // Ours (this incarnation), expired, or left by a dead incarnation of an exclusive
+        // identity: only then does the update happen.
         let sql = format!(
-            "INSERT INTO leases (name, holder, expires_at_ms) VALUES ({p1}, {p2}, {now} + {p3}) \
+            "INSERT INTO leases (name, holder, incarnation, expires_at_ms) \
+             VALUES ({p1}, {p2}, {p4}, {now} + {p3}) \
              ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
-             expires_at_ms = excluded.expires_at_ms \
-             WHERE leases.holder = excluded.holder OR leases.expires_at_ms <= {now}",
+             incarnation = excluded.incarnation, expires_at_ms = excluded.expires_at_ms \
+             WHERE (leases.holder = excluded.holder \
+             AND (leases.incarnation = excluded.incarnation OR {p5})) \
+             OR leases.expires_at_ms <= {now}",
             p1 = placeholder(backend, 1),
             p2 = placeholder(backend, 2),
             p3 = placeholder(backend, 3),
+            p4 = placeholder(backend, 4),
+            p5 = placeholder(backend, 5),
         );
         let values: Vec<Value> = vec![
             self.name.clone().into(),
-            self.holder.clone().into(),
+            self.identity.id().into(),
             ttl_ms.into(),
+            self.incarnation.clone().into(),
+            self.identity.is_exclusive().into(),
         ];
         let result = self
             .db
@@ -96,15 +128,21 @@ impl Lease {
     pub async fn release(&self) -> Result<(), DbErr> {
         let backend = self.db.get_database_backend();
         let sql = format!(
-            "UPDATE leases SET expires_at_ms = 0 WHERE name = {} AND holder = {}",
+            "UPDATE leases SET expires_at_ms = 0 WHERE name = {} AND holder = {} \
+             AND incarnation = {}",
             placeholder(backend, 1),
             placeholder(backend, 2),
+            placeholder(backend, 3),
         );
         self.db
             .execute_raw(Statement::from_sql_and_values(
                 backend,
                 sql,
-                [self.name.clone().into(), self.holder.clone().into()],
+                [
+                    self.name.clone().into(),
+                    self.identity.id().into(),
+                    self.incarnation.clone().into(),
+                ],
             ))
             .await?;
         Ok(())
@@ -114,7 +152,8 @@ impl Lease {
     fn fence(&self) -> Fence {
         Fence {
             name: self.name.clone(),
-            holder: self.holder.clone(),
+            holder: self.identity.id().to_owned(),
+            incarnation: self.incarnation.clone(),
             ttl: self.ttl,
             renewed: Arc::default(),
         }
@@ -140,7 +179,7 @@ impl Lease {
             let sent = Instant::now();
             match tokio::time::timeout(period, self.try_acquire()).await {
                 Ok(Ok(true)) => {
-                    tracing::info!(lease = %self.name, holder = %self.holder, "lease taken");
+                    tracing::info!(lease = %self.name, holder = %self.identity.id(), incarnation = %self.incarnation, "lease taken");
                     metrics::gauge!("docket_lease_held", "lease" => self.name.clone()).set(1.0);
                     let finished = self.while_held(sent, &shutdown, &mut work).await;
                     metrics::gauge!("docket_lease_held", "lease" => self.name.clone()).set(0.0);
@@ -228,6 +267,7 @@ impl Lease {
 pub struct Fence {
     name: String,
     holder: String,
+    incarnation: String,
     ttl: Duration,
     /// When the last renewal that committed was sent.
     renewed: Arc<Mutex<Option<Instant>>>,
@@ -249,16 +289,19 @@ impl Fence {
         let sent = Instant::now();
         let ttl_ms = i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX);
         let sql = format!(
-            "UPDATE leases SET expires_at_ms = {now} + {p1} WHERE name = {p2} AND holder = {p3}",
+            "UPDATE leases SET expires_at_ms = {now} + {p1} WHERE name = {p2} AND holder = {p3} \
+             AND incarnation = {p4}",
             now = now_ms(backend),
             p1 = placeholder(backend, 1),
             p2 = placeholder(backend, 2),
             p3 = placeholder(backend, 3),
+            p4 = placeholder(backend, 4),
         );
         let values: Vec<Value> = vec![
             ttl_ms.into(),
             self.name.clone().into(),
             self.holder.clone().into(),
+            self.incarnation.clone().into(),
         ];
         let result = txn
             .execute_raw(Statement::from_sql_and_values(backend, sql, values))
@@ -312,6 +355,10 @@ mod tests {
         let settings = crate::Settings::defaults().unwrap();
         let db = crate::db::connect(&url, &settings.database).await.unwrap();
         CreateLeases.up(&SchemaManager::new(&db)).await.unwrap();
+        AddLeaseIncarnation
+            .up(&SchemaManager::new(&db))
+            .await
+            .unwrap();
         db
     }
 
@@ -334,6 +381,40 @@ mod tests {
             current_holder(&db, "work").await.unwrap().as_deref(),
             Some(a.holder())
         );
+    }
+
+    #[tokio::test]
+    async fn a_restarted_holder_takes_its_own_lease_back_at_once_and_others_still_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = database(&dir).await;
+        let ttl = Duration::from_secs(30);
+        let identity = HolderIdentity::claim(dir.path(), "work").await;
+        let dead = Lease::held_as(db.clone(), "work", ttl, identity);
+        assert!(dead.try_acquire().await.unwrap());
+        let stale_fence = dead.fence();
+        // A crash: the lease is never released and its identity's lock goes with the process.
+        drop(dead);
+
+        let stranger = Lease::new(db.clone(), "work", ttl);
+        assert!(!stranger.try_acquire().await.unwrap(), "another identity waits");
+        let identity = HolderIdentity::claim(dir.path(), "work").await;
+        let restarted = Lease::held_as(db.clone(), "work", ttl, identity);
+        assert!(restarted.try_acquire().await.unwrap(), "taken back at once");
+        assert!(!stranger.try_acquire().await.unwrap(), "another identity still waits");
+
+        // The dead incarnation is fenced off although its identity lives again.
+        let txn = crate::db::begin_write(&db).await.unwrap();
+        assert!(stale_fence.renew(&txn).await.unwrap().is_none());
+        txn.rollback().await.unwrap();
+
+        // A second live process can claim no identity in use, so it cannot take it either.
+        let twin = Lease::held_as(
+            db.clone(),
+            "work",
+            ttl,
+            HolderIdentity::claim(dir.path(), "work").await,
+        );
+        assert!(!twin.try_acquire().await.unwrap(), "a live holder keeps its lease");
     }
 
     #[tokio::test]

@@ -24,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(docket_platform::lease::CreateLeases),
             Box::new(docket_platform::outbox::AddOutboxTraceParent),
             Box::new(m20261215_060001_add_allegation_changes::Migration),
+            Box::new(docket_platform::lease::AddLeaseIncarnation),
         ]
     }
 }

@@ -20,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_create_rollups::Migration),
             Box::new(docket_platform::lease::CreateLeases),
             Box::new(m20261128_000010_add_case_references::Migration),
+            Box::new(docket_platform::lease::AddLeaseIncarnation),
         ]
     }
 }

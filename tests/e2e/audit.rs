@@ -1,7 +1,7 @@
 //! The audit log: an entry for every change, in the same transaction, hash-chained so that any
 //! row altered, removed or moved behind the service's back is found.
 
-use docket_e2e::{Backend, TestApp, allegation, on_every_backend, submit_request};
+use docket_e2e::{Backend, Bearer, TestApp, allegation, on_every_backend, submit_request};
 use docket_platform::ServiceKind;
 use docket_platform::auth::Role;
 use docket_proto::docket::audit::v1 as audit;
@@ -15,6 +15,7 @@ on_every_backend!(
     reordered_entries_are_found,
     entries_removed_from_the_end_are_found,
     a_refused_change_leaves_no_entry,
+    calls_a_role_may_not_make_are_audited_counted_per_caller_method_and_minute,
 );
 
 /// Four changes: a submission, a review, a second submission and its rejection.
@@ -267,5 +268,96 @@ async fn a_refused_change_leaves_no_entry(backend: Backend) {
         verdict.entries_checked, 4,
         "no entry for what did not happen"
     );
+    app.stop().await;
+}
+
+async fn calls_a_role_may_not_make_are_audited_counted_per_caller_method_and_minute(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    // An analyst with a valid token probes what only officers may do, again and again.
+    let mut analyst = app.intake_as(Role::Analyst).await;
+    for _ in 0..40 {
+        let refused = analyst
+            .submit_allegation(submit_request(allegation()))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+    }
+    for _ in 0..5 {
+        analyst
+            .reject_allegation(pb::RejectAllegationRequest {
+                id: uuid::Uuid::now_v7().to_string(),
+                reason: "probing".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+    }
+    // Calls without a valid token say nothing about anyone: not in the chain.
+    let mut stranger = app.intake_with(Bearer::token("not-a-token")).await;
+    for _ in 0..10 {
+        stranger
+            .submit_allegation(submit_request(allegation()))
+            .await
+            .unwrap_err();
+    }
+    // What was counted is written when the minute ends, or when the service stops.
+    let app = app.restart().await;
+    let mut auditor = app.audit_as(app.intake_addr, Role::Auditor).await;
+    let entries = auditor
+        .list_audit_entries(audit::ListAuditEntriesRequest {
+            page_size: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .entries;
+    let refused: Vec<_> = entries.iter().filter(|e| e.outcome != "OK").collect();
+    assert_eq!(
+        refused.len(),
+        2,
+        "one entry per caller and method: {refused:#?}"
+    );
+    let submit = refused
+        .iter()
+        .find(|e| e.method == "/docket.intake.v1.IntakeService/SubmitAllegation")
+        .expect("the refused submissions");
+    assert_eq!(submit.outcome, "PERMISSION_DENIED");
+    assert_eq!(
+        (submit.subject.as_str(), submit.role.as_str()),
+        ("analyst", "analyst")
+    );
+    assert_eq!(submit.count, 40);
+    assert!(
+        submit.action.contains("refused 40 calls"),
+        "{}",
+        submit.action
+    );
+    let reject = refused
+        .iter()
+        .find(|e| e.method == "/docket.intake.v1.IntakeService/RejectAllegation")
+        .expect("the refused rejections");
+    assert_eq!(reject.count, 5);
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.count == 1 || e.outcome == "PERMISSION_DENIED"),
+        "only refusals are counted together"
+    );
+    let verdict = verify(&app).await;
+    assert!(verdict.intact, "{}", verdict.problem);
+
+    // The count is part of the entry's hash.
+    tamper(
+        &app,
+        &["UPDATE audit_entries SET count = 1 WHERE outcome = 'PERMISSION_DENIED'"],
+    )
+    .await;
+    let verdict = verify(&app).await;
+    assert!(!verdict.intact, "a count rewritten is found");
     app.stop().await;
 }

@@ -266,7 +266,10 @@ async fn lease_row(db: &DatabaseConnection, lease: &str) -> (String, String) {
         .await
         .unwrap()
         .unwrap();
-    (row.try_get_by_index(0).unwrap(), row.try_get_by_index(1).unwrap())
+    (
+        row.try_get_by_index(0).unwrap(),
+        row.try_get_by_index(1).unwrap(),
+    )
 }
 
 /// Waits until a new incarnation of `holder` has `lease` (the row left at `before` replaced);
@@ -281,7 +284,10 @@ async fn taken_back(
     loop {
         let row = lease_row(db, lease).await;
         if row != *before && current_holder(db, lease).await.unwrap().is_some() {
-            assert_eq!(row.0, holder, "the restarted replica, not another, has {lease}");
+            assert_eq!(
+                row.0, holder,
+                "the restarted replica, not another, has {lease}"
+            );
             return started.elapsed();
         }
         assert!(
@@ -317,7 +323,10 @@ async fn a_replica_restarted_after_a_crash_takes_its_own_leases_back_at_once(bac
     // A second live process on the same data gets an identity of its own, and waits.
     let replica = app.start_replica(ServiceKind::Intake).await;
     let other = holder_in(&replica.lease_holders, DISPATCH_LEASE);
-    assert_ne!(other, dispatcher, "two live processes never share an identity");
+    assert_ne!(
+        other, dispatcher,
+        "two live processes never share an identity"
+    );
 
     // kill -9: nothing released; the same replica starts again at once.
     let before = lease_row(&intake_db, DISPATCH_LEASE).await;

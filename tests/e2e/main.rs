@@ -8,6 +8,7 @@ mod audit;
 mod bad_input;
 mod cases;
 mod corrections;
+mod dead_letters;
 mod delivery;
 mod events;
 mod evidence;

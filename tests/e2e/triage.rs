@@ -10,6 +10,7 @@ on_every_backend!(
     a_duplicate_points_to_its_original,
     a_decided_allegation_cannot_be_triaged_again,
     a_duplicate_of_a_duplicate_is_refused,
+    a_duplicate_of_an_allegation_not_accepted_is_refused,
     unknown_allegations_are_not_found,
     of_two_concurrent_decisions_exactly_one_wins,
 );
@@ -20,6 +21,19 @@ async fn submit(intake: &mut IntakeClient) -> String {
         .await
         .unwrap();
     answer.into_inner().allegation.unwrap().id
+}
+
+/// Submits and accepts an allegation: an original others can duplicate.
+async fn accepted(intake: &mut IntakeClient) -> String {
+    let id = submit(intake).await;
+    intake
+        .accept_allegation(pb::AcceptAllegationRequest {
+            id: id.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    id
 }
 
 async fn a_review_records_the_officer_and_acceptance_follows(backend: Backend) {
@@ -88,7 +102,7 @@ async fn a_duplicate_points_to_its_original(backend: Backend) {
         return;
     };
     let mut intake = app.intake().await;
-    let original = submit(&mut intake).await;
+    let original = accepted(&mut intake).await;
     let copy = submit(&mut intake).await;
     let marked = intake
         .mark_duplicate(pb::MarkDuplicateRequest {
@@ -166,7 +180,7 @@ async fn a_duplicate_of_a_duplicate_is_refused(backend: Backend) {
         return;
     };
     let mut intake = app.intake().await;
-    let original = submit(&mut intake).await;
+    let original = accepted(&mut intake).await;
     let copy = submit(&mut intake).await;
     let third = submit(&mut intake).await;
     intake
@@ -187,6 +201,51 @@ async fn a_duplicate_of_a_duplicate_is_refused(backend: Backend) {
         .unwrap_err();
     assert_eq!(status.code(), Code::FailedPrecondition);
     assert!(status.message().contains(&original), "{}", status.message());
+    app.stop().await;
+}
+
+/// Its delivery would wait forever for a case the original never gets: refused at once.
+async fn a_duplicate_of_an_allegation_not_accepted_is_refused(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let mut intake = app.intake().await;
+    let pending = submit(&mut intake).await;
+    let rejected = submit(&mut intake).await;
+    intake
+        .reject_allegation(pb::RejectAllegationRequest {
+            id: rejected.clone(),
+            reason: "The video predates the conflict.".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let copy = submit(&mut intake).await;
+    for original in [pending, rejected] {
+        let status = intake
+            .mark_duplicate(pb::MarkDuplicateRequest {
+                id: copy.clone(),
+                duplicate_of_id: original.clone(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+        assert!(
+            status.message().contains("not accepted"),
+            "{}",
+            status.message()
+        );
+    }
+    let unchanged = intake
+        .get_allegation(pb::GetAllegationRequest { id: copy })
+        .await
+        .unwrap()
+        .into_inner()
+        .allegation
+        .unwrap();
+    assert_eq!(unchanged.status(), pb::AllegationStatus::Received);
+    assert!(unchanged.duplicate_of_id.is_empty());
     app.stop().await;
 }
 

@@ -36,6 +36,10 @@ keys = {}
 [leases]
 ttl_seconds = 15
 
+[outbox]
+max_attempts = 2880
+max_refused_attempts = 8
+
 [database]
 connect_timeout_ms = 2000
 acquire_timeout_ms = 2000
@@ -81,6 +85,7 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub traces: TraceSettings,
     pub leases: LeaseSettings,
+    pub outbox: OutboxSettings,
     pub database: DatabaseSettings,
     pub intake: IntakeSettings,
     pub case_management: CaseManagementSettings,
@@ -218,6 +223,29 @@ pub struct LeaseSettings {
 impl LeaseSettings {
     pub fn ttl(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.ttl_seconds.get())
+    }
+}
+
+/// When intake's outbox stops trying a delivery and keeps it as a dead letter, for a supervisor
+/// to retry or drop (`ListDeadLetters`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxSettings {
+    /// Attempts of any kind before a delivery is given up; retries back off up to 30 s apart, so
+    /// 2 880 are about a day of the receiver being unreachable. At least 1.
+    pub max_attempts: std::num::NonZeroU32,
+    /// Attempts once the receiver refuses the request as it is (FAILED_PRECONDITION,
+    /// INVALID_ARGUMENT, NOT_FOUND…): a few, since what it lacks may still be on its way. At
+    /// least 1.
+    pub max_refused_attempts: std::num::NonZeroU32,
+}
+
+impl OutboxSettings {
+    pub fn dead_letter_policy(&self) -> crate::outbox::DeadLetterPolicy {
+        crate::outbox::DeadLetterPolicy {
+            max_attempts: self.max_attempts.get(),
+            max_refused_attempts: self.max_refused_attempts.get(),
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use docket_domain::party::KnownParties;
-use docket_platform::audit::{AUDIT_ACCESS, AuditApi};
+use docket_platform::audit::{AUDIT_ACCESS, AuditApi, Refusals};
 use docket_platform::auth::{
     AccessPolicy, AccessTables, AuthLayer, ServiceCredentials, TokenVerifier,
 };
@@ -59,6 +59,9 @@ pub struct CaseManagement {
     audit: AuditApi,
     events: EventApi,
     auth: AuthLayer,
+    /// Refused calls counted by `auth`, to be written to the audit chain in `db`.
+    refusals: Refusals,
+    db: sea_orm::DatabaseConnection,
 }
 
 impl CaseManagement {
@@ -81,6 +84,7 @@ impl CaseManagement {
         let host = GrpcHost::bind_service(ServiceKind::CaseManagement, settings, options).await?;
         let policy = AccessPolicy::from_tables(ACCESS);
         let events = EventLog::new(db.clone());
+        let refusals = Refusals::new();
         Ok(Self {
             host,
             api: CaseApi::new(
@@ -93,9 +97,11 @@ impl CaseManagement {
                     ServiceCredentials::from_settings(settings, "case-management")?,
                 )?,
             ),
-            audit: AuditApi::new(db),
+            audit: AuditApi::new(db.clone()),
             events: EventApi::new(events),
-            auth: AuthLayer::new(Arc::new(verifier), policy),
+            auth: AuthLayer::new(Arc::new(verifier), policy, refusals.clone()),
+            refusals,
+            db,
         })
     }
 
@@ -115,18 +121,20 @@ impl CaseManagement {
         let routes = Routes::new(service)
             .add_service(AuditServiceServer::new(self.audit))
             .add_service(EventServiceServer::new(self.events));
+        let serving = self.host.serve(
+            routes,
+            &[
+                SERVICE_NAME,
+                audit_service_server::SERVICE_NAME,
+                event_service_server::SERVICE_NAME,
+            ],
+            self.auth,
+            shutdown.clone(),
+        );
+        // The refusals counted last are audited before the service is done.
         Ok(self
-            .host
-            .serve(
-                routes,
-                &[
-                    SERVICE_NAME,
-                    audit_service_server::SERVICE_NAME,
-                    event_service_server::SERVICE_NAME,
-                ],
-                self.auth,
-                shutdown,
-            )
+            .refusals
+            .write_while(self.db, shutdown, serving)
             .await?)
     }
 }

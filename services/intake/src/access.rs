@@ -24,6 +24,9 @@ const TRIAGERS: &[Role] = &[IntakeOfficer, Supervisor];
 /// the `service` role, which delivers and checks allegations but has no use for their history.
 const HISTORY_READERS: &[Role] = &[IntakeOfficer, Analyst, Investigator, Prosecutor, Supervisor];
 
+/// Roles that see deliveries intake gave up on and decide whether to try again or drop them.
+const DEAD_LETTER_KEEPERS: &[Role] = &[Supervisor];
+
 /// Roles that bring evidence in.
 const UPLOADERS: &[Role] = &[IntakeOfficer, Analyst, Investigator, Supervisor, Service];
 /// Roles that read evidence files.
@@ -55,6 +58,9 @@ pub const INTAKE_ACCESS: &[MethodAccess] = &[
     ("ReopenAllegation", Access::Roles(TRIAGERS)),
     ("ListAllegationChanges", Access::Roles(HISTORY_READERS)),
     ("CheckAllegationStatus", Access::Public),
+    ("ListDeadLetters", Access::Roles(DEAD_LETTER_KEEPERS)),
+    ("RetryDeadLetter", Access::Roles(DEAD_LETTER_KEEPERS)),
+    ("DropDeadLetter", Access::Roles(DEAD_LETTER_KEEPERS)),
     ("UploadEvidence", Access::Roles(UPLOADERS)),
     ("DownloadEvidence", Access::Roles(EXAMINERS)),
     ("GetEvidence", Access::Roles(CUSTODY_READERS)),

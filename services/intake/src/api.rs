@@ -17,7 +17,7 @@ use crate::evidence::{self, DownloadStream, EvidenceDesk};
 use crate::receipt::{ReceiptKey, receipt_hash};
 use crate::receipt_guard::ReceiptGuard;
 use crate::request;
-use crate::store::{AllegationStore, Submission, TriageCommand};
+use crate::store::{AllegationStore, DeadLetterDecision, Submission, TriageCommand};
 
 /// The intake service.
 #[derive(Debug, Clone)]
@@ -213,6 +213,48 @@ impl IntakeService for IntakeApi {
             request::reopen(request.into_inner(), call.subject()).map_err(IntakeError::from)?;
         Ok(Response::new(pb::ReopenAllegationResponse {
             allegation: self.triage(&call, command).await?,
+        }))
+    }
+
+    async fn list_dead_letters(
+        &self,
+        request: Request<pb::ListDeadLettersRequest>,
+    ) -> Result<Response<pb::ListDeadLettersResponse>, Status> {
+        let page = request::dead_letters(request.get_ref()).map_err(IntakeError::from)?;
+        let (dead_letters, next_page_token) = self.store.dead_letters(&page).await?;
+        Ok(Response::new(pb::ListDeadLettersResponse {
+            dead_letters,
+            next_page_token,
+        }))
+    }
+
+    async fn retry_dead_letter(
+        &self,
+        request: Request<pb::RetryDeadLetterRequest>,
+    ) -> Result<Response<pb::RetryDeadLetterResponse>, Status> {
+        let call = call_context(&request)?;
+        let id = request::parse_id("id", &request.get_ref().id).map_err(IntakeError::from)?;
+        let letter = self
+            .store
+            .decide_dead_letter(id, DeadLetterDecision::Retry, &call)
+            .await?;
+        Ok(Response::new(pb::RetryDeadLetterResponse {
+            dead_letter: Some(letter),
+        }))
+    }
+
+    async fn drop_dead_letter(
+        &self,
+        request: Request<pb::DropDeadLetterRequest>,
+    ) -> Result<Response<pb::DropDeadLetterResponse>, Status> {
+        let call = call_context(&request)?;
+        let id = request::parse_id("id", &request.get_ref().id).map_err(IntakeError::from)?;
+        let letter = self
+            .store
+            .decide_dead_letter(id, DeadLetterDecision::Drop, &call)
+            .await?;
+        Ok(Response::new(pb::DropDeadLetterResponse {
+            dead_letter: Some(letter),
         }))
     }
 

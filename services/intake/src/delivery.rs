@@ -8,7 +8,7 @@
 //! allegation is accepted and whether the snapshot is the one intake would send now.
 
 use docket_platform::auth::ServiceCredentials;
-use docket_platform::outbox::Delivery;
+use docket_platform::outbox::{Delivery, Failure};
 use docket_platform::settings::TlsSettings;
 use docket_proto::docket::cases::v1 as cases;
 use docket_proto::docket::cases::v1::case_service_client::CaseServiceClient;
@@ -89,17 +89,56 @@ impl ToCaseManagement {
 }
 
 impl Delivery for ToCaseManagement {
-    async fn deliver(&self, topic: &str, payload: &[u8]) -> Result<(), String> {
+    async fn deliver(&self, topic: &str, payload: &[u8]) -> Result<(), Failure> {
         if topic != TOPIC {
-            return Err(format!("intake's outbox has no topic {topic:?}"));
+            return Err(Failure::Refused(format!(
+                "intake's outbox has no topic {topic:?}"
+            )));
         }
         let request = cases::ReceiveAllegationRequest::decode(payload)
-            .map_err(|e| format!("the stored request does not decode: {e}"))?;
+            .map_err(|e| Failure::Refused(format!("the stored request does not decode: {e}")))?;
         let mut client = self.client.clone();
         client
             .receive_allegation(request)
             .await
             .map(|_| ())
-            .map_err(|status| format!("{:?}: {}", status.code(), status.message()))
+            .map_err(|status| failure(&status))
     }
+}
+
+/// Whether case management's answer can change by itself: a refusal of the request as it is
+/// will not, so it ends as a dead letter; anything else (down, busy, a token being rotated) is
+/// tried again.
+fn failure(status: &tonic::Status) -> Failure {
+    let why = format!("{:?}: {}", status.code(), status.message());
+    match status.code() {
+        Code::FailedPrecondition
+        | Code::InvalidArgument
+        | Code::NotFound
+        | Code::AlreadyExists
+        | Code::OutOfRange
+        | Code::Unimplemented => Failure::Refused(why),
+        Code::Ok
+        | Code::Cancelled
+        | Code::Unknown
+        | Code::DeadlineExceeded
+        | Code::PermissionDenied
+        | Code::ResourceExhausted
+        | Code::Aborted
+        | Code::Internal
+        | Code::Unavailable
+        | Code::DataLoss
+        | Code::Unauthenticated => Failure::Retry(why),
+    }
+}
+
+/// The allegation an outbox request of [`TOPIC`] delivers: its id and reference.
+pub fn delivered_allegation(topic: &str, payload: &[u8]) -> Option<(String, String)> {
+    if topic != TOPIC {
+        return None;
+    }
+    let snapshot = cases::ReceiveAllegationRequest::decode(payload)
+        .ok()?
+        .allegation?;
+    Some((snapshot.id, snapshot.reference))
 }

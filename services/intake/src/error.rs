@@ -29,6 +29,14 @@ pub enum IntakeError {
          {original} instead"
     )]
     DuplicateOfDuplicate { target: Uuid, original: Uuid },
+    /// Only an accepted allegation has a case for its duplicates to join.
+    #[error(
+        "allegation {target} is {status}, not accepted: only a duplicate of an accepted \
+         allegation can join its case; accept or reject it first"
+    )]
+    DuplicateOfUnaccepted { target: Uuid, status: &'static str },
+    #[error("outbox message {0} is not a dead letter")]
+    DeadLetterNotFound(Uuid),
     #[error(
         "allegation {0} changed since this etag was read; read it again and retry with its etag"
     )]
@@ -66,6 +74,7 @@ impl From<IntakeError> for Status {
             IntakeError::Invalid(violations) => error::invalid_argument(&violations),
             IntakeError::AllegationNotFound(_)
             | IntakeError::EvidenceNotFound(_)
+            | IntakeError::DeadLetterNotFound(_)
             | IntakeError::CaseNotFound(_) => Status::not_found(error.to_string()),
             IntakeError::StaleEtag(_) => Status::aborted(error.to_string()),
             IntakeError::CaseManagementUnavailable(ref cause) => {
@@ -84,6 +93,7 @@ impl From<IntakeError> for Status {
             }
             IntakeError::IllegalTriage(_)
             | IntakeError::DuplicateOfDuplicate { .. }
+            | IntakeError::DuplicateOfUnaccepted { .. }
             | IntakeError::CaseClosed(_) => Status::failed_precondition(error.to_string()),
             IntakeError::Database(ref db) if docket_platform::db::is_unavailable(db) => {
                 error::unavailable(&error)

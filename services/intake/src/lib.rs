@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use docket_domain::party::KnownParties;
-use docket_platform::audit::{AUDIT_ACCESS, AuditApi};
+use docket_platform::audit::{AUDIT_ACCESS, AuditApi, Refusals};
 use docket_platform::auth::{
     AccessPolicy, AccessTables, AuthLayer, ServiceCredentials, TokenVerifier,
 };
@@ -69,6 +69,9 @@ pub struct Intake {
     delivery: delivery::ToCaseManagement,
     /// Held by the one replica whose dispatcher runs.
     dispatch_lease: Lease,
+    /// Refused calls counted by `auth`, to be written to the audit chain in `db`.
+    refusals: Refusals,
+    db: sea_orm::DatabaseConnection,
 }
 
 impl Intake {
@@ -96,11 +99,12 @@ impl Intake {
         let host = GrpcHost::bind_service(ServiceKind::Intake, settings, options).await?;
         let policy = AccessPolicy::from_tables(ACCESS);
         let events = EventLog::new(db.clone());
-        let dispatcher = Dispatcher::new(db.clone());
+        let dispatcher = Dispatcher::new(db.clone(), settings.outbox.dead_letter_policy());
         let holder = HolderIdentity::claim(&settings.data_dir, ServiceKind::Intake.name()).await;
         let dispatch_lease =
             Lease::held_as(db.clone(), DISPATCH_LEASE, settings.leases.ttl(), holder);
         let credentials = ServiceCredentials::from_settings(settings, "intake")?;
+        let refusals = Refusals::new();
         let delivery = delivery::ToCaseManagement::new(
             &settings.url(ServiceKind::CaseManagement),
             &settings.tls,
@@ -120,12 +124,14 @@ impl Intake {
                 receipts,
                 delivery.clone(),
             ),
-            audit: AuditApi::new(db),
+            audit: AuditApi::new(db.clone()),
             events: EventApi::new(events),
-            auth: AuthLayer::new(Arc::new(verifier), policy),
+            auth: AuthLayer::new(Arc::new(verifier), policy, refusals.clone()),
             dispatcher,
             delivery,
             dispatch_lease,
+            refusals,
+            db,
         })
     }
 
@@ -160,6 +166,7 @@ impl Intake {
                     dispatcher.clone().run(delivery.clone(), signal)
                 }),
         );
+        dispatching.spawn(self.refusals.write_until(self.db, shutdown.clone()));
         let service = IntakeServiceServer::new(self.api)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
@@ -179,9 +186,12 @@ impl Intake {
                 shutdown,
             )
             .await;
-        // The dispatcher stops on the same signal; wait for it so no delivery is cut short.
-        if let Some(Err(error)) = dispatching.join_next().await {
-            tracing::error!(%error, "the outbox dispatcher failed");
+        // The dispatcher stops on the same signal; wait for it so no delivery is cut short, and
+        // for the refusals counted last to be audited.
+        while let Some(finished) = dispatching.join_next().await {
+            if let Err(error) = finished {
+                tracing::error!(%error, "the outbox dispatcher or the refusal audit failed");
+            }
         }
         Ok(served?)
     }

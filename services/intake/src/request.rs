@@ -213,3 +213,30 @@ pub fn receipt(request: &pb::CheckAllegationStatusRequest) -> Result<&str, Viola
     }
     Ok(receipt)
 }
+
+/// A page of dead letters: how many, and after which one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetterPage {
+    pub page_size: u64,
+    pub after: Option<Uuid>,
+}
+
+/// The filters a dead-letter page token is bound to: none but the method.
+pub const DEAD_LETTER_FILTERS: &str = "dead letters";
+
+pub fn dead_letters(request: &pb::ListDeadLettersRequest) -> Result<DeadLetterPage, Violations> {
+    let mut v = Violations::default();
+    let page_size = docket_platform::paging::page_size(&mut v, request.page_size, 100);
+    let mut after = None;
+    if !request.page_token.is_empty() {
+        match docket_platform::paging::decode_token(&request.page_token, DEAD_LETTER_FILTERS)
+            .ok()
+            .and_then(|position| Uuid::from_slice(&position).ok())
+        {
+            Some(id) => after = Some(id),
+            None => v.add("page_token", "is not a page token of ListDeadLetters"),
+        }
+    }
+    v.into_result()
+        .map(|()| DeadLetterPage { page_size, after })
+}

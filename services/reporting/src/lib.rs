@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
-use docket_platform::audit::{AUDIT_ACCESS, AuditApi};
+use docket_platform::audit::{AUDIT_ACCESS, AuditApi, Refusals};
 use docket_platform::auth::{
     AccessPolicy, AccessTables, AuthLayer, ServiceCredentials, TokenVerifier,
 };
@@ -65,6 +65,9 @@ pub struct Reporting {
     auth: AuthLayer,
     /// Each projector with the lease it runs under: one replica follows each stream.
     projectors: Vec<(projector::Projector, Lease)>,
+    /// Refused calls counted by `auth`, to be written to the audit chain in `db`.
+    refusals: Refusals,
+    db: sea_orm::DatabaseConnection,
 }
 
 impl Reporting {
@@ -99,8 +102,8 @@ impl Reporting {
             .iter()
             .map(|p| (p.stream, Arc::clone(&p.connected)))
             .collect();
-        let holder =
-            HolderIdentity::claim(&settings.data_dir, ServiceKind::Reporting.name()).await;
+        let refusals = Refusals::new();
+        let holder = HolderIdentity::claim(&settings.data_dir, ServiceKind::Reporting.name()).await;
         let projectors = projectors
             .into_iter()
             .map(|p| {
@@ -120,9 +123,15 @@ impl Reporting {
                 settings.reporting.suppression_threshold,
                 streams,
             ),
-            audit: AuditApi::new(db),
-            auth: AuthLayer::new(Arc::new(verifier), AccessPolicy::from_tables(ACCESS)),
+            audit: AuditApi::new(db.clone()),
+            auth: AuthLayer::new(
+                Arc::new(verifier),
+                AccessPolicy::from_tables(ACCESS),
+                refusals.clone(),
+            ),
             projectors,
+            refusals,
+            db,
         })
     }
 
@@ -146,6 +155,8 @@ impl Reporting {
     /// Serves until `shutdown`, following the event streams meanwhile.
     pub async fn serve(self, shutdown: ShutdownSignal) -> anyhow::Result<()> {
         let mut following = tokio::task::JoinSet::new();
+        // Refused calls counted last are audited before the service is done.
+        following.spawn(self.refusals.write_until(self.db, shutdown.clone()));
         for (projector, lease) in self.projectors {
             following.spawn(lease.hold(shutdown.clone(), move |signal, fence| {
                 projector.clone().run(signal, fence)

@@ -22,6 +22,9 @@ pub struct AuditRecord {
     pub outcome: String,
     pub request_id: String,
     pub action: String,
+    /// How many calls the entry stands for: 1, except for refused calls counted together (see
+    /// `audit::refusals`).
+    pub count: u64,
 }
 
 impl AuditRecord {
@@ -35,6 +38,7 @@ impl AuditRecord {
             outcome: "OK".to_owned(),
             request_id: context.request_id.clone(),
             action: action.to_owned(),
+            count: 1,
         }
     }
 }
@@ -95,6 +99,7 @@ pub async fn append_many<C: ConnectionTrait>(
             outcome: record.outcome.clone(),
             request_id: record.request_id.clone(),
             action: record.action.clone(),
+            count: i64::try_from(record.count).unwrap_or(i64::MAX),
             previous_hash: std::mem::replace(&mut previous_hash, entry_hash.clone()),
             entry_hash,
         });
@@ -199,6 +204,7 @@ fn check(
         outcome: row.outcome.clone(),
         request_id: row.request_id.clone(),
         action: row.action.clone(),
+        count: u64::try_from(row.count).unwrap_or(0),
     };
     let recomputed = hash(
         row.sequence,
@@ -226,7 +232,9 @@ fn stored_target_ids(ids: &[String]) -> String {
 }
 
 /// SHA-256 over every field, each prefixed with its length so that no two different entries
-/// can be written as the same bytes.
+/// can be written as the same bytes. The count is hashed only when it is not 1, so that the
+/// entries written before it existed keep their hashes; one more length-prefixed field cannot
+/// be mistaken for none.
 fn hash(
     sequence: i64,
     occurred_at: DateTime<Utc>,
@@ -237,6 +245,7 @@ fn hash(
     let mut hasher = Sha256::new();
     let sequence = sequence.to_string();
     let micros = occurred_at.timestamp_micros().to_string();
+    let count = (record.count != 1).then(|| record.count.to_string());
     for field in [
         sequence.as_str(),
         micros.as_str(),
@@ -248,7 +257,10 @@ fn hash(
         &record.request_id,
         &record.action,
         previous_hash,
-    ] {
+    ]
+    .into_iter()
+    .chain(count.as_deref())
+    {
         hasher.update((field.len() as u64).to_be_bytes());
         hasher.update(field.as_bytes());
     }

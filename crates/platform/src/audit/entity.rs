@@ -17,6 +17,8 @@ pub struct Model {
     pub outcome: String,
     pub request_id: String,
     pub action: String,
+    /// How many calls the entry stands for (refusals are counted together).
+    pub count: i64,
     pub previous_hash: String,
     pub entry_hash: String,
 }

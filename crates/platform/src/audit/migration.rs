@@ -77,6 +77,45 @@ impl MigrationTrait for CreateAuditLog {
     }
 }
 
+/// Adds `audit_entries.count`: how many calls an entry stands for, 1 for every entry before it.
+#[derive(Debug)]
+pub struct AddAuditEntryCount;
+
+impl MigrationName for AddAuditEntryCount {
+    fn name(&self) -> &str {
+        "m20261216_040003_add_audit_entry_count"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddAuditEntryCount {
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(AuditEntries::Table)
+                    .add_column(big_integer(AuditEntries::Count).default(1))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(AuditEntries::Table)
+                    .drop_column(AuditEntries::Count)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
 #[derive(DeriveIden)]
 enum AuditEntries {
     Table,
@@ -89,6 +128,7 @@ enum AuditEntries {
     Outcome,
     RequestId,
     Action,
+    Count,
     PreviousHash,
     EntryHash,
 }

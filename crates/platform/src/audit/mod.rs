@@ -7,6 +7,9 @@
 //! records, so the two commit or fail together. The head row also serialises appends, keeping
 //! the chain linear under concurrent writers on PostgreSQL.
 //!
+//! Refused calls of authenticated callers are recorded too, counted per subject, method and
+//! minute ([`Refusals`]), so that probing shows without letting a flood grow the chain.
+//!
 //! What this cannot detect alone is a rewrite of the whole chain and its head by someone with
 //! write access to the database; `VerifyAuditChain` returns the head hash so that operators can
 //! keep copies elsewhere and compare.
@@ -14,8 +17,10 @@
 mod chain;
 mod entity;
 mod migration;
+mod refusals;
 mod service;
 
 pub use chain::{AuditRecord, Verification, append, append_many, verify};
-pub use migration::CreateAuditLog;
+pub use migration::{AddAuditEntryCount, CreateAuditLog};
+pub use refusals::Refusals;
 pub use service::{AUDIT_ACCESS, AuditApi};

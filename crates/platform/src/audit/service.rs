@@ -177,6 +177,7 @@ fn message(row: entity::Model) -> pb::AuditEntry {
         outcome: row.outcome,
         request_id: row.request_id,
         action: row.action,
+        count: row.count,
         previous_hash: row.previous_hash,
         entry_hash: row.entry_hash,
     }

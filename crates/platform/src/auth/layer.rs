@@ -9,6 +9,7 @@ use tonic::Status;
 use tower::{Layer, Service};
 
 use super::{Access, AccessPolicy, CallContext, Caller, TokenRejected, TokenVerifier};
+use crate::audit::Refusals;
 use crate::grpc::REQUEST_ID_HEADER;
 
 /// Authenticates and authorises every call; see the module documentation.
@@ -16,13 +17,17 @@ use crate::grpc::REQUEST_ID_HEADER;
 pub struct AuthLayer {
     verifier: Arc<TokenVerifier>,
     policy: Arc<AccessPolicy>,
+    refusals: Refusals,
 }
 
 impl AuthLayer {
-    pub fn new(verifier: Arc<TokenVerifier>, policy: AccessPolicy) -> Self {
+    /// The layer; calls it refuses to authenticated callers are counted in `refusals`, for the
+    /// service to write to its audit chain (see [`Refusals`]).
+    pub fn new(verifier: Arc<TokenVerifier>, policy: AccessPolicy, refusals: Refusals) -> Self {
         Self {
             verifier,
             policy: Arc::new(policy),
+            refusals,
         }
     }
 }
@@ -35,6 +40,7 @@ impl<S> Layer<S> for AuthLayer {
             inner,
             verifier: Arc::clone(&self.verifier),
             policy: Arc::clone(&self.policy),
+            refusals: self.refusals.clone(),
         }
     }
 }
@@ -45,6 +51,7 @@ pub struct AuthService<S> {
     inner: S,
     verifier: Arc<TokenVerifier>,
     policy: Arc<AccessPolicy>,
+    refusals: Refusals,
 }
 
 impl<S, ReqBody, ResBody> Service<http::Request<ReqBody>> for AuthService<S>
@@ -92,6 +99,9 @@ impl<S> AuthService<S> {
         let caller = self.authenticate(request).map_err(|reason| {
             // The reason stays in the log: a client probing tokens learns nothing from it.
             tracing::info!(%reason, %method, "unauthenticated call refused");
+            // Not audited: the sender is unknown (see `audit::refusals`).
+            metrics::counter!("docket_calls_refused_total", "code" => "unauthenticated")
+                .increment(1);
             Status::unauthenticated("a valid bearer token is required")
         })?;
         match access {
@@ -102,10 +112,10 @@ impl<S> AuthService<S> {
             }),
             Some(Access::Roles(_) | Access::Public) | None => {
                 tracing::warn!(subject = %caller.subject, role = %caller.role, %method, "permission denied");
-                Err(Status::permission_denied(format!(
-                    "the role {} may not call {method}",
-                    caller.role
-                )))
+                let reason = format!("the role {} may not call {method}", caller.role);
+                self.refusals
+                    .record(&caller, &method, &request_id, "PERMISSION_DENIED", &reason);
+                Err(Status::permission_denied(reason))
             }
         }
     }

@@ -157,6 +157,10 @@ mod tests {
         drop(first);
         let restarted = HolderIdentity::claim(dir.path(), "intake").await;
         assert!(restarted.is_exclusive());
-        assert_eq!(restarted.id(), id, "the same identity once the first is gone");
+        assert_eq!(
+            restarted.id(),
+            id,
+            "the same identity once the first is gone"
+        );
     }
 }

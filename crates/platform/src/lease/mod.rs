@@ -97,7 +97,7 @@ impl Lease {
         // identity: only then does the update happen.
         let sql = format!(
             "INSERT INTO leases (name, holder, incarnation, expires_at_ms) \
-             VALUES ({p1}, {p2}, {p4}, {now} + {p3}) \
+             VALUES ({p1}, {p2}, {p3}, {now} + {p4}) \
              ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
              incarnation = excluded.incarnation, expires_at_ms = excluded.expires_at_ms \
              WHERE (leases.holder = excluded.holder \
@@ -109,11 +109,12 @@ impl Lease {
             p4 = placeholder(backend, 4),
             p5 = placeholder(backend, 5),
         );
+        // In the order they appear: SQLite's placeholders are positional.
         let values: Vec<Value> = vec![
             self.name.clone().into(),
             self.identity.id().into(),
-            ttl_ms.into(),
             self.incarnation.clone().into(),
+            ttl_ms.into(),
             self.identity.is_exclusive().into(),
         ];
         let result = self
@@ -396,11 +397,17 @@ mod tests {
         drop(dead);
 
         let stranger = Lease::new(db.clone(), "work", ttl);
-        assert!(!stranger.try_acquire().await.unwrap(), "another identity waits");
+        assert!(
+            !stranger.try_acquire().await.unwrap(),
+            "another identity waits"
+        );
         let identity = HolderIdentity::claim(dir.path(), "work").await;
         let restarted = Lease::held_as(db.clone(), "work", ttl, identity);
         assert!(restarted.try_acquire().await.unwrap(), "taken back at once");
-        assert!(!stranger.try_acquire().await.unwrap(), "another identity still waits");
+        assert!(
+            !stranger.try_acquire().await.unwrap(),
+            "another identity still waits"
+        );
 
         // The dead incarnation is fenced off although its identity lives again.
         let txn = crate::db::begin_write(&db).await.unwrap();
@@ -414,7 +421,10 @@ mod tests {
             ttl,
             HolderIdentity::claim(dir.path(), "work").await,
         );
-        assert!(!twin.try_acquire().await.unwrap(), "a live holder keeps its lease");
+        assert!(
+            !twin.try_acquire().await.unwrap(),
+            "a live holder keeps its lease"
+        );
     }
 
     #[tokio::test]

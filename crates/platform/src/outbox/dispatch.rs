@@ -1,4 +1,12 @@
-//! Delivering outbox messages, oldest first, with exponential backoff per message.
+//! Delivering outbox messages, oldest first, with exponential backoff per message, until they
+//! are delivered or dead-lettered.
+//!
+//! A delivery the receiver refuses (a [`Failure::Refused`]: the request can never succeed as it
+//! is) is tried a few more times, since what it waits for may still be on its way (an earlier
+//! message in flight), and is then set aside as a dead letter; so is any message after
+//! [`DeadLetterPolicy::max_attempts`]. Dead letters are never tried again by themselves: they are
+//! counted in `docket_outbox_dead_letters`, logged, and listed for a supervisor, who retries or
+//! drops each (see [`super::dead_letters`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -22,13 +30,60 @@ const IDLE: Duration = Duration::from_secs(1);
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// Delivers one message; an error means "try again later".
+/// Why a delivery failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// It may succeed later (the receiver is down, busy, or timed out): try again.
+    Retry(String),
+    /// The receiver refused the request as it is (FAILED_PRECONDITION, INVALID_ARGUMENT,
+    /// NOT_FOUND…): a few more tries, then a dead letter.
+    Refused(String),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Retry(why) => write!(f, "{why}"),
+            Failure::Refused(why) => write!(f, "refused: {why}"),
+        }
+    }
+}
+
+/// Delivers one message.
 pub trait Delivery: Send + Sync + 'static {
     fn deliver(
         &self,
         topic: &str,
         payload: &[u8],
-    ) -> impl Future<Output = Result<(), String>> + Send;
+    ) -> impl Future<Output = Result<(), Failure>> + Send;
+}
+
+/// When a message stops being tried and becomes a dead letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeadLetterPolicy {
+    /// Attempts of any kind; at the 30 s cap of the backoff, 2 880 are about a day.
+    pub max_attempts: u32,
+    /// Attempts once the receiver refuses the request.
+    pub max_refused_attempts: u32,
+}
+
+impl Default for DeadLetterPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 2_880,
+            max_refused_attempts: 8,
+        }
+    }
+}
+
+impl DeadLetterPolicy {
+    /// Whether a message that has failed `attempts` times, the last time with `failure`, is dead.
+    fn gives_up(&self, attempts: i32, failure: &Failure) -> bool {
+        let attempts = u32::try_from(attempts).unwrap_or(0);
+        attempts >= self.max_attempts.max(1)
+            || matches!(failure, Failure::Refused(_))
+                && attempts >= self.max_refused_attempts.max(1)
+    }
 }
 
 /// Runs deliveries for one outbox.
@@ -36,13 +91,15 @@ pub trait Delivery: Send + Sync + 'static {
 pub struct Dispatcher {
     db: DatabaseConnection,
     wake: Arc<Notify>,
+    policy: DeadLetterPolicy,
 }
 
 impl Dispatcher {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: DatabaseConnection, policy: DeadLetterPolicy) -> Self {
         Self {
             db,
             wake: Arc::new(Notify::new()),
+            policy,
         }
     }
 
@@ -80,6 +137,7 @@ impl Dispatcher {
         let now = Utc::now();
         let due = entity::Entity::find()
             .filter(entity::Column::DeliveredAt.is_null())
+            .filter(entity::Column::DeadLetteredAt.is_null())
             .filter(entity::Column::NextAttemptAt.lte(now))
             .order_by_asc(entity::Column::Id)
             .limit(BATCH)
@@ -88,6 +146,9 @@ impl Dispatcher {
         let tried = due.len();
         if let Ok(backlog) = self.backlog().await {
             metrics::gauge!("docket_outbox_backlog").set(backlog as f64);
+        }
+        if let Ok(dead) = super::dead_letters::count(&self.db).await {
+            metrics::gauge!("docket_outbox_dead_letters").set(dead as f64);
         }
         for message in due {
             let span =
@@ -112,21 +173,35 @@ impl Dispatcher {
                         .await?;
                     tracing::info!(id = %message.id, topic = %message.topic, "outbox message delivered");
                 }
-                Err(error) => {
+                Err(failure) => {
                     let attempts = message.attempts.saturating_add(1);
                     let next = Utc::now() + backoff(attempts);
-                    update
+                    let dead = self.policy.gives_up(attempts, &failure);
+                    let error = failure.to_string();
+                    let mut update = update
                         .col_expr(entity::Column::Attempts, Expr::value(attempts))
                         .col_expr(
                             entity::Column::NextAttemptAt,
                             Expr::value(next.trunc_subsecs(6)),
                         )
-                        .col_expr(entity::Column::LastError, Expr::value(error.clone()))
-                        .exec(&self.db)
-                        .await?;
+                        .col_expr(entity::Column::LastError, Expr::value(error.clone()));
+                    if dead {
+                        update = update.col_expr(
+                            entity::Column::DeadLetteredAt,
+                            Expr::value(Utc::now().trunc_subsecs(6)),
+                        );
+                    }
+                    update.exec(&self.db).await?;
                     metrics::counter!("docket_outbox_delivery_failures_total", "topic" => message.topic.clone())
                         .increment(1);
-                    tracing::warn!(id = %message.id, topic = %message.topic, attempts, %error, "delivery failed; will retry");
+                    if dead {
+                        metrics::counter!("docket_outbox_dead_lettered_total", "topic" => message.topic.clone())
+                            .increment(1);
+                        metrics::gauge!("docket_outbox_dead_letters").increment(1.0);
+                        tracing::error!(id = %message.id, topic = %message.topic, attempts, %error, "delivery given up: a dead letter now, for a supervisor to retry or drop");
+                    } else {
+                        tracing::warn!(id = %message.id, topic = %message.topic, attempts, %error, "delivery failed; will retry");
+                    }
                 }
             }
         }
@@ -139,6 +214,7 @@ impl Dispatcher {
             .select_only()
             .column(entity::Column::NextAttemptAt)
             .filter(entity::Column::DeliveredAt.is_null())
+            .filter(entity::Column::DeadLetteredAt.is_null())
             .order_by_asc(entity::Column::NextAttemptAt)
             .into_tuple()
             .one(&self.db)
@@ -148,10 +224,11 @@ impl Dispatcher {
         next.map(|due| (due - Utc::now()).to_std().unwrap_or(Duration::ZERO))
     }
 
-    /// Messages not yet delivered.
+    /// Messages not yet delivered and still tried (dead letters are not).
     pub async fn backlog(&self) -> Result<u64, DbErr> {
         entity::Entity::find()
             .filter(entity::Column::DeliveredAt.is_null())
+            .filter(entity::Column::DeadLetteredAt.is_null())
             .count(&self.db)
             .await
     }
@@ -170,6 +247,19 @@ fn backoff(attempts: i32) -> chrono::Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_give_up_sooner_than_other_failures() {
+        let policy = DeadLetterPolicy {
+            max_attempts: 10,
+            max_refused_attempts: 3,
+        };
+        let (retry, refused) = (Failure::Retry("down".into()), Failure::Refused("no".into()));
+        assert!(!policy.gives_up(2, &refused));
+        assert!(policy.gives_up(3, &refused));
+        assert!(!policy.gives_up(9, &retry));
+        assert!(policy.gives_up(10, &retry));
+    }
 
     #[test]
     fn backoff_doubles_up_to_its_cap() {

@@ -17,6 +17,8 @@ pub struct Model {
     pub last_error: Option<String>,
     /// The W3C `traceparent` of the change that wrote it, so its delivery joins that trace.
     pub trace_parent: Option<String>,
+    /// When the dispatcher gave up on it (see `DeadLetterPolicy`); `None` while it is tried.
+    pub dead_lettered_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -92,6 +92,45 @@ impl MigrationTrait for AddOutboxTraceParent {
     }
 }
 
+/// Adds `outbox.dead_lettered_at`: messages the dispatcher gave up on, kept for a supervisor.
+#[derive(Debug)]
+pub struct AddOutboxDeadLetters;
+
+impl MigrationName for AddOutboxDeadLetters {
+    fn name(&self) -> &str {
+        "m20261216_040002_add_outbox_dead_letters"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for AddOutboxDeadLetters {
+    fn use_transaction(&self) -> Option<bool> {
+        Some(true)
+    }
+
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Outbox::Table)
+                    .add_column(timestamp_with_time_zone_null(Outbox::DeadLetteredAt))
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Outbox::Table)
+                    .drop_column(Outbox::DeadLetteredAt)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
 #[derive(DeriveIden)]
 enum Outbox {
     Table,
@@ -104,4 +143,5 @@ enum Outbox {
     DeliveredAt,
     LastError,
     TraceParent,
+    DeadLetteredAt,
 }

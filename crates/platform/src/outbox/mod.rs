@@ -3,13 +3,18 @@
 //! the receiver acknowledges. The receiver being down makes delivery late, never lost; receivers
 //! are idempotent, so a message delivered twice (a crash between delivery and its record, or two
 //! replicas dispatching at once) has the effect of one.
+//!
+//! A message that can never be delivered does not stay in the way forever: after a refusal
+//! repeated a few times, or after many failures of any kind, it becomes a dead letter, which a
+//! supervisor lists, retries or drops ([`dead_letters`]).
 
+pub mod dead_letters;
 mod dispatch;
 mod entity;
 mod migration;
 
-pub use dispatch::{Delivery, Dispatcher};
-pub use migration::{AddOutboxTraceParent, CreateOutbox};
+pub use dispatch::{DeadLetterPolicy, Delivery, Dispatcher, Failure};
+pub use migration::{AddOutboxDeadLetters, AddOutboxTraceParent, CreateOutbox};
 
 use chrono::{SubsecRound, Utc};
 use sea_orm::entity::prelude::*;
@@ -33,6 +38,7 @@ pub async fn enqueue<C: ConnectionTrait>(
         delivered_at: Set(None),
         last_error: Set(None),
         trace_parent: Set(crate::trace_context::current_traceparent()),
+        dead_lettered_at: Set(None),
     })
     .exec_without_returning(conn)
     .await?;

@@ -22,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_create_cases::Migration),
             Box::new(m20261201_000002_create_persons_charges_evidence::Migration),
             Box::new(m20261215_060002_add_case_changes::Migration),
+            Box::new(docket_platform::audit::AddAuditEntryCount),
         ]
     }
 }

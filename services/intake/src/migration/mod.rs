@@ -25,6 +25,8 @@ impl MigratorTrait for Migrator {
             Box::new(docket_platform::outbox::AddOutboxTraceParent),
             Box::new(m20261215_060001_add_allegation_changes::Migration),
             Box::new(docket_platform::lease::AddLeaseIncarnation),
+            Box::new(docket_platform::outbox::AddOutboxDeadLetters),
+            Box::new(docket_platform::audit::AddAuditEntryCount),
         ]
     }
 }

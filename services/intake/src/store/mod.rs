@@ -4,6 +4,7 @@
 //! transaction, and so does every read that shows a sealed identity in clear.
 
 mod correct;
+mod dead_letters;
 mod disclose;
 mod history;
 mod query;
@@ -19,6 +20,7 @@ use docket_platform::sealing::Sealer;
 use sea_orm::DatabaseConnection;
 
 pub use correct::{CorrectedField, Correction};
+pub use dead_letters::DeadLetterDecision;
 pub use query::AllegationQuery;
 pub use submit::Submission;
 pub use triage::TriageCommand;

@@ -146,6 +146,16 @@ impl AllegationStore {
                         original: original_of_original,
                     });
                 }
+                // The duplicate is delivered to the original's case, which exists only once the
+                // original was accepted (a terminal status): refuse now what case management
+                // would refuse on every delivery.
+                let status = AllegationStatus::from_code(&original.status)?;
+                if status != AllegationStatus::Accepted {
+                    return Err(IntakeError::DuplicateOfUnaccepted {
+                        target: *of,
+                        status: status.code(),
+                    });
+                }
                 update = update.col_expr(allegation::Column::DuplicateOfId, Expr::value(*of));
             }
             TriageCommand::Accept { join_case, .. } => {

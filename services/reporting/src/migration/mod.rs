@@ -21,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(docket_platform::lease::CreateLeases),
             Box::new(m20261128_000010_add_case_references::Migration),
             Box::new(docket_platform::lease::AddLeaseIncarnation),
+            Box::new(docket_platform::audit::AddAuditEntryCount),
         ]
     }
 }

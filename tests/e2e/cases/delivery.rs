@@ -3,11 +3,17 @@
 //! (accepted in intake); `provenance` shows that no other is believed.
 
 use docket_e2e::{
-    Backend, TestApp, accept, allegation, cases_of, deliver, held_by_intake, on_every_backend,
-    snapshot, submit, triaged,
+    Backend, TestApp, accept, allegation, deliver, held_by_intake, on_every_backend, snapshot,
+    submit, triaged,
 };
+use std::num::NonZeroU64;
+use std::time::Duration;
+
+use docket_intake::DISPATCH_LEASE;
+use docket_platform::ServiceKind;
 use docket_platform::auth::Role;
 use docket_proto::docket::cases::v1 as pb;
+use sea_orm::{ConnectionTrait, Database};
 use tonic::Code;
 
 use super::casualties;
@@ -115,12 +121,37 @@ async fn a_duplicate_joins_its_originals_case_without_adding_victims(backend: Ba
     app.stop().await;
 }
 
+/// Intake's dispatcher kept from running: its lease held, far into the future, by no replica.
+async fn hold_the_dispatchers_lease(app: &TestApp, until_ms: i64) {
+    let db = Database::connect(app.settings.database_url(ServiceKind::Intake))
+        .await
+        .unwrap();
+    db.execute_unprepared(&format!(
+        "INSERT INTO leases (name, holder, incarnation, expires_at_ms) \
+         VALUES ('{DISPATCH_LEASE}', 'elsewhere', 'elsewhere', {until_ms}) \
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+         incarnation = excluded.incarnation, expires_at_ms = excluded.expires_at_ms"
+    ))
+    .await
+    .unwrap();
+    db.close().await.unwrap();
+}
+
 async fn a_duplicate_of_an_allegation_in_no_case_waits_for_its_original(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = TestApp::spawn_with(backend, |settings| {
+        settings.leases.ttl_seconds = NonZeroU64::new(1).unwrap();
+    })
+    .await
+    else {
         return;
     };
-    // The original is registered but not yet accepted: it is in no case.
-    let original = submit(&mut app.intake().await, allegation()).await;
+    // Intake's deliveries wait (its dispatcher sees its lease taken within a third of the TTL):
+    // the original is accepted but not yet delivered, so it is in no case.
+    hold_the_dispatchers_lease(&app, i64::MAX / 2).await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let mut intake = app.intake().await;
+    let original = submit(&mut intake, allegation()).await;
+    accept(&mut intake, &original).await;
     let mut second = snapshot(7);
     second.duplicate_of_id = original.clone();
     let duplicate_id = triaged(&app, second).await;
@@ -144,11 +175,13 @@ async fn a_duplicate_of_an_allegation_in_no_case_waits_for_its_original(backend:
         .into_inner();
     assert!(none.cases.is_empty(), "nothing was written");
 
-    // Once the original is accepted and delivered, the duplicate's next delivery joins it.
-    accept(&mut app.intake().await, &original).await;
-    let [case] = cases_of(&mut app.cases().await, &original)
+    // Once the original is delivered, the duplicate's next delivery joins it.
+    let case = dispatcher
+        .receive_allegation(receive(held_by_intake(&app, &original).await))
         .await
-        .try_into()
+        .unwrap()
+        .into_inner()
+        .r#case
         .unwrap();
     let linked = dispatcher
         .receive_allegation(receive(duplicate))
@@ -156,5 +189,6 @@ async fn a_duplicate_of_an_allegation_in_no_case_waits_for_its_original(backend:
         .unwrap()
         .into_inner();
     assert_eq!(linked.r#case.unwrap().id, case.id);
+    hold_the_dispatchers_lease(&app, 0).await;
     app.stop().await;
 }

@@ -166,32 +166,27 @@ impl Intake {
                     dispatcher.clone().run(delivery.clone(), signal)
                 }),
         );
-        dispatching.spawn(self.refusals.write_until(self.db, shutdown.clone()));
         let service = IntakeServiceServer::new(self.api)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);
         let routes = Routes::new(service)
             .add_service(AuditServiceServer::new(self.audit))
             .add_service(EventServiceServer::new(self.events));
-        let served = self
-            .host
-            .serve(
-                routes,
-                &[
-                    SERVICE_NAME,
-                    audit_service_server::SERVICE_NAME,
-                    event_service_server::SERVICE_NAME,
-                ],
-                self.auth,
-                shutdown,
-            )
-            .await;
-        // The dispatcher stops on the same signal; wait for it so no delivery is cut short, and
-        // for the refusals counted last to be audited.
-        while let Some(finished) = dispatching.join_next().await {
-            if let Err(error) = finished {
-                tracing::error!(%error, "the outbox dispatcher or the refusal audit failed");
-            }
+        let serving = self.host.serve(
+            routes,
+            &[
+                SERVICE_NAME,
+                audit_service_server::SERVICE_NAME,
+                event_service_server::SERVICE_NAME,
+            ],
+            self.auth,
+            shutdown.clone(),
+        );
+        // Refused calls are audited meanwhile, and those counted last before it returns.
+        let served = self.refusals.write_while(self.db, shutdown, serving).await;
+        // The dispatcher stops on the same signal; wait for it so no delivery is cut short.
+        if let Some(Err(error)) = dispatching.join_next().await {
+            tracing::error!(%error, "the outbox dispatcher failed");
         }
         Ok(served?)
     }

@@ -155,8 +155,6 @@ impl Reporting {
     /// Serves until `shutdown`, following the event streams meanwhile.
     pub async fn serve(self, shutdown: ShutdownSignal) -> anyhow::Result<()> {
         let mut following = tokio::task::JoinSet::new();
-        // Refused calls counted last are audited before the service is done.
-        following.spawn(self.refusals.write_until(self.db, shutdown.clone()));
         for (projector, lease) in self.projectors {
             following.spawn(lease.hold(shutdown.clone(), move |signal, fence| {
                 projector.clone().run(signal, fence)
@@ -164,15 +162,14 @@ impl Reporting {
         }
         let routes = Routes::new(ReportingServiceServer::new(self.api))
             .add_service(AuditServiceServer::new(self.audit));
-        let served = self
-            .host
-            .serve(
-                routes,
-                &[SERVICE_NAME, audit_service_server::SERVICE_NAME],
-                self.auth,
-                shutdown,
-            )
-            .await;
+        let serving = self.host.serve(
+            routes,
+            &[SERVICE_NAME, audit_service_server::SERVICE_NAME],
+            self.auth,
+            shutdown.clone(),
+        );
+        // Refused calls are audited meanwhile, and those counted last before it returns.
+        let served = self.refusals.write_while(self.db, shutdown, serving).await;
         while following.join_next().await.is_some() {}
         Ok(served?)
     }

@@ -110,15 +110,18 @@ impl Refusals {
         self.write_every(db, shutdown, WINDOW).await;
     }
 
-    /// Runs `serving` while writing what is pending every [`WINDOW`], then once more after
-    /// `shutdown`; returns what `serving` returned, once both are done.
+    /// Runs `serving` (a service draining its calls after `shutdown`) while writing what is
+    /// pending every [`WINDOW`]; once it has returned, writes what was counted meanwhile and
+    /// returns what it returned. Dropped (a crash), it writes nothing more.
     pub async fn write_while<F: std::future::Future>(
         self,
         db: DatabaseConnection,
         shutdown: ShutdownSignal,
         serving: F,
     ) -> F::Output {
-        let (served, ()) = tokio::join!(serving, self.write_until(db, shutdown));
+        let periodic = self.clone().write_until(db.clone(), shutdown);
+        let (served, ()) = tokio::join!(serving, periodic);
+        self.write(&db).await;
         served
     }
 

@@ -255,11 +255,10 @@ async fn lease_row(db: &DatabaseConnection, lease: &str) -> (String, String) {
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
             db.get_database_backend(),
-            match db.get_database_backend() {
-                sea_orm::DatabaseBackend::Postgres => {
-                    "SELECT holder, incarnation FROM leases WHERE name = $1"
-                }
-                _ => "SELECT holder, incarnation FROM leases WHERE name = ?",
+            if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+                "SELECT holder, incarnation FROM leases WHERE name = $1"
+            } else {
+                "SELECT holder, incarnation FROM leases WHERE name = ?"
             },
             [lease.into()],
         ))

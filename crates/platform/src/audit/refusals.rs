@@ -146,7 +146,7 @@ impl Refusals {
         let taken: Vec<(Key, Tally)> = {
             let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
             let mut taken: Vec<_> = pending.drain().collect();
-            taken.sort_by(|a, b| a.1.first.cmp(&b.1.first));
+            taken.sort_by_key(|(_, tally)| tally.first);
             taken
         };
         if taken.is_empty() {

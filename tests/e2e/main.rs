@@ -20,6 +20,7 @@ mod repair;
 mod reporting;
 mod s3;
 mod sealing;
+mod streams;
 mod submission;
 mod tls;
 mod tokens;

@@ -6,7 +6,9 @@ use docket_e2e::{Backend, IntakeClient, TestApp, on_every_backend};
 use docket_platform::auth::Role;
 use docket_proto::docket::intake::v1 as pb;
 
-use crate::evidence::{blobs, bytes_of, download, metadata, new_allegation, sha256, upload};
+use crate::evidence::{
+    blobs, bytes_of, download, metadata, mismatches, new_allegation, sha256, upload, verify,
+};
 
 on_every_backend!(the_same_bytes_uploaded_again_heal_a_damaged_file);
 
@@ -101,14 +103,10 @@ async fn the_same_bytes_uploaded_again_heal_a_damaged_file(backend: Backend) {
         "{}",
         repaired[1].note
     );
-    let verified = app
-        .intake_as(Role::Supervisor)
+    let verified = verify(&mut app.intake_as(Role::Supervisor).await, "")
         .await
-        .verify_evidence(pb::VerifyEvidenceRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!((verified.files_checked, verified.mismatches.len()), (1, 0));
+        .unwrap();
+    assert_eq!((verified.len(), mismatches(&verified).len()), (1, 0));
     assert_eq!(std::fs::read(&file).unwrap(), video);
     app.stop().await;
 }

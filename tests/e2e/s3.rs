@@ -11,7 +11,7 @@ use docket_e2e::{Backend, TestApp, allegation, submit_request};
 use docket_proto::docket::intake::v1 as pb;
 use docket_proto::docket::intake::v1::upload_evidence_request::Payload;
 
-use crate::evidence::download;
+use crate::evidence::{download, mismatches, verify};
 use crate::repair::{custody, repairs};
 
 struct S3Server {
@@ -171,14 +171,15 @@ async fn evidence_can_live_in_s3_compatible_storage() {
     );
     let id = first.evidence.unwrap().id;
     assert_eq!(download(&mut intake, &id).await.unwrap(), video);
-    let verified = app
-        .intake_as(docket_platform::auth::Role::Supervisor)
-        .await
-        .verify_evidence(pb::VerifyEvidenceRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!((verified.files_checked, verified.mismatches.len()), (1, 0));
+    let verified = verify(
+        &mut app
+            .intake_as(docket_platform::auth::Role::Supervisor)
+            .await,
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!((verified.len(), mismatches(&verified).len()), (1, 0));
 
     // Someone with write access to the bucket alters the object; the same video uploaded again
     // heals it, and the custody of the first record says so.

@@ -14,6 +14,7 @@ data_dir = "./data"
 parties = []
 shutdown_grace_seconds = 20
 request_timeout_seconds = 30
+stream_idle_timeout_seconds = 60
 
 [log]
 filter = "info"
@@ -75,8 +76,14 @@ pub struct Settings {
     pub parties: Vec<String>,
     /// How long in-flight requests may take to finish after a shutdown signal.
     pub shutdown_grace_seconds: u64,
-    /// How long one request may take before it is cancelled.
+    /// How long one unary call may take before it is cancelled; a server stream must have
+    /// started within it. Streams of messages are not bounded by it (see the next).
     pub request_timeout_seconds: u64,
+    /// How long a stream may go without a message before it is ended: an upload whose client
+    /// sends nothing, a download (or any server stream) whose client takes nothing while a
+    /// message waits for it. A server stream waiting for something to send (new events, say)
+    /// is not idle, and a stream that keeps moving may last as long as it needs.
+    pub stream_idle_timeout_seconds: std::num::NonZeroU64,
     pub log: LogSettings,
     pub auth: AuthSettings,
     pub sealing: SealingSettings,
@@ -588,6 +595,8 @@ mod tests {
         assert_eq!(settings.mode, Mode::Development);
         assert_eq!(settings.auth.issuer, "docket");
         assert!(settings.sealing.keys.is_empty());
+        assert_eq!(settings.request_timeout_seconds, 30);
+        assert_eq!(settings.stream_idle_timeout_seconds.get(), 60);
     }
 
     #[test]

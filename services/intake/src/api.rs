@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::delivery::ToCaseManagement;
 use crate::error::IntakeError;
-use crate::evidence::{self, DownloadStream, EvidenceDesk};
+use crate::evidence::{self, DownloadStream, EvidenceDesk, VerifyStream};
 use crate::receipt::{ReceiptKey, receipt_hash};
 use crate::receipt_guard::ReceiptGuard;
 use crate::request;
@@ -338,10 +338,12 @@ impl IntakeService for IntakeApi {
         Ok(Response::new(self.evidence.list(&query).await?))
     }
 
+    type VerifyEvidenceStream = VerifyStream;
+
     async fn verify_evidence(
         &self,
         request: Request<pb::VerifyEvidenceRequest>,
-    ) -> Result<Response<pb::VerifyEvidenceResponse>, Status> {
+    ) -> Result<Response<Self::VerifyEvidenceStream>, Status> {
         let call = call_context(&request)?;
         let id = evidence::request::verify(request.get_ref()).map_err(IntakeError::from)?;
         Ok(Response::new(self.evidence.verify(&call, id).await?))

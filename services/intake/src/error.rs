@@ -85,7 +85,12 @@ impl From<IntakeError> for Status {
             }
             IntakeError::UploadBroken(ref cause) => {
                 tracing::info!(%cause, "an upload broke off");
-                Status::cancelled(error.to_string())
+                // An upload left idle is ended by the host with DEADLINE_EXCEEDED: say so.
+                if cause.code() == tonic::Code::DeadlineExceeded {
+                    Status::deadline_exceeded(error.to_string())
+                } else {
+                    Status::cancelled(error.to_string())
+                }
             }
             IntakeError::BlobLost { .. } => {
                 tracing::error!(%error, "evidence lost");

@@ -18,6 +18,7 @@ use tracing::Level;
 
 use tonic::transport::ServerTlsConfig;
 
+use super::deadlines::DeadlineLayer;
 use super::health::{HealthListener, health_service};
 use super::metered::MeteredLayer;
 use super::shed::ShedLayer;
@@ -31,8 +32,11 @@ use crate::shutdown::ShutdownSignal;
 /// How a host treats requests and shutdown.
 #[derive(Debug, Clone)]
 pub struct HostOptions {
-    /// How long one request may run before it is cancelled.
+    /// How long one unary call may run before it is cancelled, and a server stream may take
+    /// to start; streams are bounded by `stream_idle_timeout` instead.
     pub request_timeout: Duration,
+    /// How long a stream may go without a message before it is ended (see `grpc::deadlines`).
+    pub stream_idle_timeout: Duration,
     /// How long in-flight requests may take to finish after shutdown begins.
     pub shutdown_grace: Duration,
     /// Server TLS (and mutual TLS), or `None` for plaintext.
@@ -48,6 +52,7 @@ impl HostOptions {
     pub fn from_settings(settings: &Settings) -> Result<Self, TlsError> {
         Ok(Self {
             request_timeout: Duration::from_secs(settings.request_timeout_seconds),
+            stream_idle_timeout: Duration::from_secs(settings.stream_idle_timeout_seconds.get()),
             shutdown_grace: Duration::from_secs(settings.shutdown_grace_seconds),
             tls: super::tls::server_config(&settings.tls)?,
             max_concurrent_requests_per_connection: settings
@@ -190,6 +195,10 @@ impl GrpcHost {
             .layer(MeteredLayer::new(name))
             .layer(ShedLayer::new(options.max_in_flight_requests))
             .layer(auth)
+            .layer(DeadlineLayer::new(
+                options.request_timeout,
+                options.stream_idle_timeout,
+            ))
             .into_inner();
 
         let names: Vec<&'static str> = service_names.to_vec();
@@ -260,15 +269,16 @@ async fn beside_health_listener(
         // A dropped sender also means the main listener is gone.
         let _ = health_stop.await;
     };
-    let health = health_listener.serve(name, server_builder(options), reporter, stop);
+    let server = server_builder(options).timeout(options.request_timeout);
+    let health = health_listener.serve(name, server, reporter, stop);
     tokio::try_join!(main, health).map(|((), ())| ())
 }
 
 /// A server with the host's limits, shared by the main listener and the health listener; the
-/// main one adds TLS and its layers.
+/// main one adds TLS and its layers (time limits among them: tonic's own timeout would cut
+/// every stream at the request timeout), the health one tonic's timeout.
 fn server_builder(options: &HostOptions) -> Server {
     Server::builder()
-        .timeout(options.request_timeout)
         .concurrency_limit_per_connection(options.max_concurrent_requests_per_connection)
         .http2_adaptive_window(Some(true))
 }

@@ -1,8 +1,10 @@
 //! Hosting a service over gRPC the same way everywhere: bind first (port 0 allowed), then serve
 //! the service's routes beside health and reflection (v1 and v1alpha, for grpcurl 1.8), behind
-//! request ids and tracing, until shutdown, then drain under a grace period. Optionally, health
-//! alone on a plaintext listener of its own, for probes that cannot speak TLS.
+//! request ids, tracing and time limits (`deadlines`), until shutdown, then drain under a grace
+//! period. Optionally, health alone on a plaintext listener of its own, for probes that cannot
+//! speak TLS.
 
+mod deadlines;
 mod health;
 mod host;
 mod layers;

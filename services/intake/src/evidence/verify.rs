@@ -1,4 +1,5 @@
-//! Re-reading stored files and comparing them with the hash they are stored under, and recording
+//! Re-reading stored files and comparing them with the hash they are stored under, streaming a
+//! result per file as it is checked (a whole store outlasts any request timeout), and recording
 //! the repair of one that an upload of the same bytes healed.
 
 use docket_domain::evidence::CustodyEventKind;
@@ -9,6 +10,10 @@ use docket_platform::journal;
 use docket_proto::docket::intake::v1 as pb;
 use sea_orm::entity::prelude::*;
 use sea_orm::{QueryOrder, QuerySelect};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::Status;
+use tracing::Instrument as _;
 
 use super::EvidenceDesk;
 use super::blobs::{Condition, Damage};
@@ -16,14 +21,22 @@ use super::records::{self, record_custody};
 use crate::entity::evidence;
 use crate::error::IntakeError;
 
+/// The messages of a verification.
+pub type VerifyStream = ReceiverStream<Result<pb::VerifyEvidenceResponse, Status>>;
+
+/// Results waiting to be sent: the verification runs at most this far ahead of its client.
+const QUEUED_CHECKS: usize = 16;
+
 impl EvidenceDesk {
-    /// Re-reads the file of evidence `id`, or every file when `None`; records a custody event
-    /// for every record checked, and reports the files that no longer match.
+    /// Re-reads the file of evidence `id`, or every file when `None`, in the background, and
+    /// streams one message per file as it is checked; records a custody event for every record
+    /// checked. An unknown `id` is refused before the stream starts; a client that goes away
+    /// stops the verification at the next file.
     pub async fn verify(
         &self,
         call: &CallContext,
         id: Option<Uuid>,
-    ) -> Result<pb::VerifyEvidenceResponse, IntakeError> {
+    ) -> Result<VerifyStream, IntakeError> {
         let digests: Vec<String> = match id {
             Some(id) => vec![records::find(&self.db, id).await?.sha256],
             None => {
@@ -37,53 +50,101 @@ impl EvidenceDesk {
                     .await?
             }
         };
-        let mut mismatches = Vec::new();
-        for sha256 in &digests {
-            let problem = self.check(sha256).await;
-            let holders: Vec<Uuid> = evidence::Entity::find()
-                .select_only()
-                .column(evidence::Column::Id)
-                .filter(evidence::Column::Sha256.eq(sha256.as_str()))
-                .into_tuple()
-                .all(&self.db)
-                .await?;
-            let (note, found) = match &problem {
-                None => ("intact".to_owned(), sha256.clone()),
-                Some(problem) => (format!("MISMATCH: {problem}"), problem.clone()),
-            };
-            let txn = begin_write(&self.db).await?;
-            for holder in &holders {
-                record_custody(
-                    &txn,
-                    *holder,
-                    CustodyEventKind::Verified,
-                    call.subject(),
-                    &found,
-                    &note,
-                )
-                .await?;
+        let (sender, receiver) = mpsc::channel(QUEUED_CHECKS);
+        let desk = self.clone();
+        let call = call.clone();
+        tokio::spawn(
+            async move {
+                if let Err(error) = desk.verify_each(&call, &digests, &sender).await {
+                    let _ = sender.send(Err(Status::from(error))).await;
+                }
             }
-            let targets = holders.iter().map(Uuid::to_string).collect();
-            journal::record(
-                &txn,
-                &AuditRecord::succeeded(call, "verify evidence", targets),
-                None,
-            )
-            .await?;
-            txn.commit().await?;
-            if let Some(problem) = problem {
-                tracing::error!(%sha256, %problem, "EVIDENCE FILE FAILED VERIFICATION");
-                mismatches.push(pb::BlobCheck {
-                    sha256: sha256.clone(),
-                    evidence_ids: holders.iter().map(Uuid::to_string).collect(),
-                    intact: false,
-                    problem,
-                });
+            .in_current_span(),
+        );
+        Ok(ReceiverStream::new(receiver))
+    }
+
+    /// Checks `digests` one by one, sending each result; stops when the client is gone.
+    async fn verify_each(
+        &self,
+        call: &CallContext,
+        digests: &[String],
+        sender: &mpsc::Sender<Result<pb::VerifyEvidenceResponse, Status>>,
+    ) -> Result<(), IntakeError> {
+        let files_total = i64::try_from(digests.len()).unwrap_or(i64::MAX);
+        let mut mismatches_found = 0i64;
+        for (files_checked, sha256) in (1i64..).zip(digests) {
+            let check = self.verify_one(call, sha256).await?;
+            if !check.intact {
+                mismatches_found += 1;
+            }
+            let message = pb::VerifyEvidenceResponse {
+                files_checked,
+                check: Some(check),
+                files_total,
+                mismatches_found,
+            };
+            if sender.send(Ok(message)).await.is_err() {
+                tracing::info!(
+                    files_checked,
+                    files_total,
+                    "the client left: verification stopped"
+                );
+                return Ok(());
             }
         }
-        Ok(pb::VerifyEvidenceResponse {
-            files_checked: i64::try_from(digests.len()).unwrap_or(i64::MAX),
-            mismatches,
+        tracing::info!(files_total, mismatches_found, "verification done");
+        Ok(())
+    }
+
+    /// Re-reads the blob of `sha256` and records the outcome in the custody of every record
+    /// that holds it.
+    async fn verify_one(
+        &self,
+        call: &CallContext,
+        sha256: &str,
+    ) -> Result<pb::BlobCheck, IntakeError> {
+        let problem = self.check(sha256).await;
+        let holders: Vec<Uuid> = evidence::Entity::find()
+            .select_only()
+            .column(evidence::Column::Id)
+            .filter(evidence::Column::Sha256.eq(sha256))
+            .order_by_asc(evidence::Column::Id)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let (note, found) = match &problem {
+            None => ("intact".to_owned(), sha256.to_owned()),
+            Some(problem) => (format!("MISMATCH: {problem}"), problem.clone()),
+        };
+        let txn = begin_write(&self.db).await?;
+        for holder in &holders {
+            record_custody(
+                &txn,
+                *holder,
+                CustodyEventKind::Verified,
+                call.subject(),
+                &found,
+                &note,
+            )
+            .await?;
+        }
+        let targets = holders.iter().map(Uuid::to_string).collect();
+        journal::record(
+            &txn,
+            &AuditRecord::succeeded(call, "verify evidence", targets),
+            None,
+        )
+        .await?;
+        txn.commit().await?;
+        if let Some(problem) = &problem {
+            tracing::error!(%sha256, %problem, "EVIDENCE FILE FAILED VERIFICATION");
+        }
+        Ok(pb::BlobCheck {
+            sha256: sha256.to_owned(),
+            evidence_ids: holders.iter().map(Uuid::to_string).collect(),
+            intact: problem.is_none(),
+            problem: problem.unwrap_or_default(),
         })
     }
 

@@ -1,0 +1,345 @@
+//! How long a call may take. A unary call is cancelled after the request timeout, as is a
+//! server stream that has not started by then. A stream of messages is bounded by idleness
+//! instead, never by its length: a 1 GiB upload over a slow field link may take an hour, but an
+//! upload whose client sends nothing for the idle timeout, or a download whose client takes
+//! nothing for as long while a message waits for it, is ended with DEADLINE_EXCEEDED, so that a
+//! stalled client cannot hold a handler, a temporary file or an open blob for ever.
+//!
+//! Which methods stream comes from the descriptor sets the host serves (Docket's own, health
+//! and reflection), so a new streaming RPC is treated as one without anyone listing it.
+//!
+//! A server stream waiting for something to send (an event stream with no new event) is not
+//! idle: only a message the client does not take counts. hyper polls a response body only when
+//! the client's flow-control window has room, so the stall cannot be seen from inside the body;
+//! a small task pulls the body instead and hands each frame on through a one-frame channel, and
+//! it is that hand-over which must not wait longer than the idle timeout.
+
+use std::collections::HashMap;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::sync::LazyLock;
+use std::task::{Context, Poll, ready};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body::Frame;
+use prost::Message as _;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, Sleep};
+use tonic::Status;
+use tonic::body::Body;
+use tower::{Layer, Service};
+use tracing::Instrument as _;
+
+/// Applies the request timeout to unary calls and the idle timeout to streams.
+#[derive(Debug, Clone)]
+pub struct DeadlineLayer {
+    limits: Limits,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    request: Duration,
+    idle: Duration,
+}
+
+impl DeadlineLayer {
+    pub fn new(request_timeout: Duration, stream_idle_timeout: Duration) -> Self {
+        Self {
+            limits: Limits {
+                request: request_timeout,
+                idle: stream_idle_timeout,
+            },
+        }
+    }
+}
+
+impl<S> Layer<S> for DeadlineLayer {
+    type Service = Deadlines<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Deadlines {
+            inner,
+            limits: self.limits,
+        }
+    }
+}
+
+/// The service [`DeadlineLayer`] wraps.
+#[derive(Debug, Clone)]
+pub struct Deadlines<S> {
+    inner: S,
+    limits: Limits,
+}
+
+type Boxed<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+impl<S, ResBody> Service<http::Request<Body>> for Deadlines<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<ResBody>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<tonic::codegen::StdError>,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = Boxed<Self::Response, S::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let Limits { request: timeout, idle } = self.limits;
+        let shape = shape_of(request.uri().path());
+        let request = if shape.client_streaming {
+            request.map(|body| Body::new(IdleRequest::new(body, idle)))
+        } else {
+            request
+        };
+        let answer = self.inner.call(request);
+        let span = tracing::Span::current();
+        Box::pin(async move {
+            // The handler of a client stream drains it before answering: only idleness bounds it.
+            let response = if shape.client_streaming {
+                answer.await?
+            } else {
+                match tokio::time::timeout(timeout, answer).await {
+                    Ok(response) => response?,
+                    Err(_) => return Ok(timed_out(timeout)),
+                }
+            };
+            Ok(if shape.server_streaming {
+                response.map(|body| watch_consumer(body, idle, span))
+            } else {
+                response.map(Body::new)
+            })
+        })
+    }
+}
+
+/// The answer to a call that ran out of time: CANCELLED, as tonic's own timeout answered.
+fn timed_out(timeout: Duration) -> http::Response<Body> {
+    Status::cancelled(format!(
+        "Timeout expired: the call took longer than the request timeout ({} s)",
+        timeout.as_secs()
+    ))
+    .into_http()
+}
+
+/// What an idle stream ends with. Never CANCELLED: tonic reads a cancelled request body as the
+/// clean end of the stream, and a cut upload must not look complete.
+fn idle_status(idle: Duration, whose: &str) -> Status {
+    Status::deadline_exceeded(format!(
+        "the stream was idle: {whose} for {} s (stream_idle_timeout_seconds), so it was ended",
+        idle.as_secs()
+    ))
+}
+
+/// Whether a method's requests and answers are streams.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Shape {
+    client_streaming: bool,
+    server_streaming: bool,
+}
+
+/// The shape of the method at `path` (`/package.Service/Method`); unary when unknown.
+fn shape_of(path: &str) -> Shape {
+    static SHAPES: LazyLock<HashMap<String, Shape>> = LazyLock::new(|| {
+        [
+            docket_proto::FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ]
+        .into_iter()
+        .flat_map(shapes)
+        .collect()
+    });
+    SHAPES.get(path).copied().unwrap_or_default()
+}
+
+/// Every method of the descriptor set `encoded`, by path, with its shape.
+fn shapes(encoded: &[u8]) -> Vec<(String, Shape)> {
+    let Ok(set) = prost_types::FileDescriptorSet::decode(encoded) else {
+        // Compiled-in descriptor sets decode, or reflection would have failed at start-up.
+        tracing::error!("a descriptor set does not decode: its streams get the request timeout");
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for file in set.file {
+        let package = file.package();
+        for service in &file.service {
+            let service_name = match package {
+                "" => service.name().to_owned(),
+                package => format!("{package}.{}", service.name()),
+            };
+            for method in &service.method {
+                let shape = Shape {
+                    client_streaming: method.client_streaming(),
+                    server_streaming: method.server_streaming(),
+                };
+                found.push((format!("/{service_name}/{}", method.name()), shape));
+            }
+        }
+    }
+    found
+}
+
+pin_project_lite::pin_project! {
+    /// A request stream that fails with DEADLINE_EXCEEDED once the handler has waited the idle
+    /// timeout for the client's next frame. Time the handler spends elsewhere does not count.
+    struct IdleRequest {
+        #[pin]
+        inner: Body,
+        #[pin]
+        timer: Sleep,
+        waiting: bool,
+        expired: bool,
+        idle: Duration,
+    }
+}
+
+impl IdleRequest {
+    fn new(inner: Body, idle: Duration) -> Self {
+        Self {
+            inner,
+            timer: tokio::time::sleep(idle),
+            waiting: false,
+            expired: false,
+            idle,
+        }
+    }
+}
+
+impl http_body::Body for IdleRequest {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        let mut this = self.project();
+        if *this.expired {
+            return Poll::Ready(Some(Err(idle_status(*this.idle, "the client sent nothing"))));
+        }
+        if let Poll::Ready(frame) = this.inner.poll_frame(cx) {
+            *this.waiting = false;
+            return Poll::Ready(frame);
+        }
+        if !*this.waiting {
+            *this.waiting = true;
+            this.timer.as_mut().reset(Instant::now() + *this.idle);
+        }
+        ready!(this.timer.poll(cx));
+        *this.expired = true;
+        tracing::info!(
+            idle_seconds = this.idle.as_secs(),
+            "the client sent nothing for the idle timeout: its stream is ended"
+        );
+        Poll::Ready(Some(Err(idle_status(*this.idle, "the client sent nothing"))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        !self.expired && self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+type Handed = Result<Frame<Bytes>, Status>;
+
+/// The response body `body`, pulled by a task that ends it with DEADLINE_EXCEEDED when the
+/// client leaves a frame untaken for `idle`; the producer's stream is dropped at once then, so
+/// that whatever it holds (an open blob, a database cursor) is released.
+fn watch_consumer<B>(body: B, idle: Duration, span: tracing::Span) -> Body
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<tonic::codegen::StdError>,
+{
+    let (frames, handed) = mpsc::channel::<Handed>(1);
+    tokio::spawn(pull(Box::pin(body), frames, idle).instrument(span));
+    Body::new(HandedOn { handed })
+}
+
+async fn pull<B>(mut body: Pin<Box<B>>, frames: mpsc::Sender<Handed>, idle: Duration)
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<tonic::codegen::StdError>,
+{
+    loop {
+        // Room in the channel means the client took the frame before: it is not stalled.
+        let room = match tokio::time::timeout(idle, frames.reserve()).await {
+            Ok(Ok(room)) => room,
+            Ok(Err(_)) => return, // the client went away
+            Err(_) => break,
+        };
+        let next = tokio::select! {
+            next = poll_fn(|cx| body.as_mut().poll_frame(cx)) => next,
+            () = frames.closed() => return,
+        };
+        match next {
+            Some(Ok(frame)) => room.send(Ok(frame)),
+            Some(Err(error)) => {
+                room.send(Err(Status::from_error(error.into())));
+                return;
+            }
+            None => return,
+        }
+    }
+    drop(body);
+    tracing::info!(
+        idle_seconds = idle.as_secs(),
+        "the client took nothing for the idle timeout: its stream is ended"
+    );
+    // The end is said once the client reads again; if it never does, it goes with the connection.
+    let status = idle_status(idle, "the client took nothing");
+    let mut trailers = http::HeaderMap::new();
+    let end = match status.add_header(&mut trailers) {
+        Ok(()) => Ok(Frame::trailers(trailers)),
+        Err(status) => Err(status),
+    };
+    let _ = frames.send(end).await;
+}
+
+/// The frames [`pull`] hands on.
+struct HandedOn {
+    handed: mpsc::Receiver<Handed>,
+}
+
+impl http_body::Body for HandedOn {
+    type Data = Bytes;
+    type Error = Status;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
+        self.handed.poll_recv(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streaming_methods_are_known_from_the_descriptor_sets() {
+        let upload = shape_of("/docket.intake.v1.IntakeService/UploadEvidence");
+        assert!(upload.client_streaming && !upload.server_streaming);
+        let download = shape_of("/docket.intake.v1.IntakeService/DownloadEvidence");
+        assert!(!download.client_streaming && download.server_streaming);
+        let reflection = shape_of("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo");
+        assert!(reflection.client_streaming && reflection.server_streaming);
+        assert!(shape_of("/grpc.health.v1.Health/Watch").server_streaming);
+        assert_eq!(
+            shape_of("/docket.intake.v1.IntakeService/SubmitAllegation"),
+            Shape::default()
+        );
+        assert_eq!(shape_of("/no.such.Service/Method"), Shape::default());
+    }
+}

@@ -172,9 +172,7 @@ async fn evidence_can_live_in_s3_compatible_storage() {
     let id = first.evidence.unwrap().id;
     assert_eq!(download(&mut intake, &id).await.unwrap(), video);
     let verified = verify(
-        &mut app
-            .intake_as(docket_platform::auth::Role::Supervisor)
-            .await,
+        &mut app.intake_as(docket_platform::auth::Role::Supervisor).await,
         "",
     )
     .await

@@ -79,7 +79,8 @@ async fn an_upload_slower_than_the_request_timeout_arrives_whole(backend: Backen
     let allegation_id = new_allegation(&mut intake).await;
     let file = bytes_of(21 * 64 * 1024, 5);
     let started = Instant::now();
-    let upload = SlowUpload::start(app.intake().await, metadata(&allegation_id, &sha256(&file))).await;
+    let upload =
+        SlowUpload::start(app.intake().await, metadata(&allegation_id, &sha256(&file))).await;
     // A thin field link: a 64 KiB message every 250 ms, about 5 s in all.
     for chunk in file.chunks(64 * 1024) {
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -181,7 +182,10 @@ async fn a_download_whose_reader_stalls_is_cut(backend: Backend) {
     };
     assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
     assert!(status.message().contains("idle"), "{status:?}");
-    assert!(received < file.len(), "the reader did not get the whole file");
+    assert!(
+        received < file.len(),
+        "the reader did not get the whole file"
+    );
 
     // A reader that keeps reading gets it all.
     assert_eq!(download(&mut intake, &stored.id).await.unwrap(), file);
@@ -201,9 +205,14 @@ async fn verifying_the_whole_store_outlasts_the_request_timeout(backend: Backend
     let mut digests = Vec::new();
     for seed in 0..FILES {
         let file = bytes_of(FILE_BYTES, seed);
-        upload(&mut intake, metadata(&allegation_id, ""), &file, 1024 * 1024)
-            .await
-            .unwrap();
+        upload(
+            &mut intake,
+            metadata(&allegation_id, ""),
+            &file,
+            1024 * 1024,
+        )
+        .await
+        .unwrap();
         digests.push(sha256(&file));
     }
     digests.sort();
@@ -220,7 +229,11 @@ async fn verifying_the_whole_store_outlasts_the_request_timeout(backend: Backend
     assert_eq!(messages.len(), usize::from(FILES), "a message per file");
     for (message, (checked, digest)) in messages.iter().zip((1..).zip(&digests)) {
         assert_eq!(
-            (message.files_checked, message.files_total, message.mismatches_found),
+            (
+                message.files_checked,
+                message.files_total,
+                message.mismatches_found
+            ),
             (checked, total, 0),
             "progress is counted as it goes"
         );

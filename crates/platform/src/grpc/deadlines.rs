@@ -91,10 +91,20 @@ where
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let Limits { request: timeout, idle } = self.limits;
+        let Limits {
+            request: timeout,
+            idle,
+        } = self.limits;
         let shape = shape_of(request.uri().path());
+        // Named in the log when a stream is ended; unary calls need no copy.
+        let method = if shape == Shape::default() {
+            String::new()
+        } else {
+            request.uri().path().to_owned()
+        };
         let request = if shape.client_streaming {
-            request.map(|body| Body::new(IdleRequest::new(body, idle)))
+            let method = method.clone();
+            request.map(|body| Body::new(IdleRequest::new(body, idle, method)))
         } else {
             request
         };
@@ -111,7 +121,7 @@ where
                 }
             };
             Ok(if shape.server_streaming {
-                response.map(|body| watch_consumer(body, idle, span))
+                response.map(|body| watch_consumer(body, idle, method, span))
             } else {
                 response.map(Body::new)
             })
@@ -198,17 +208,19 @@ pin_project_lite::pin_project! {
         waiting: bool,
         expired: bool,
         idle: Duration,
+        method: String,
     }
 }
 
 impl IdleRequest {
-    fn new(inner: Body, idle: Duration) -> Self {
+    fn new(inner: Body, idle: Duration, method: String) -> Self {
         Self {
             inner,
             timer: tokio::time::sleep(idle),
             waiting: false,
             expired: false,
             idle,
+            method,
         }
     }
 }
@@ -223,7 +235,10 @@ impl http_body::Body for IdleRequest {
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
         let mut this = self.project();
         if *this.expired {
-            return Poll::Ready(Some(Err(idle_status(*this.idle, "the client sent nothing"))));
+            return Poll::Ready(Some(Err(idle_status(
+                *this.idle,
+                "the client sent nothing",
+            ))));
         }
         if let Poll::Ready(frame) = this.inner.poll_frame(cx) {
             *this.waiting = false;
@@ -236,10 +251,14 @@ impl http_body::Body for IdleRequest {
         ready!(this.timer.poll(cx));
         *this.expired = true;
         tracing::info!(
+            method = %this.method,
             idle_seconds = this.idle.as_secs(),
             "the client sent nothing for the idle timeout: its stream is ended"
         );
-        Poll::Ready(Some(Err(idle_status(*this.idle, "the client sent nothing"))))
+        Poll::Ready(Some(Err(idle_status(
+            *this.idle,
+            "the client sent nothing",
+        ))))
     }
 
     fn is_end_stream(&self) -> bool {
@@ -256,18 +275,22 @@ type Handed = Result<Frame<Bytes>, Status>;
 /// The response body `body`, pulled by a task that ends it with DEADLINE_EXCEEDED when the
 /// client leaves a frame untaken for `idle`; the producer's stream is dropped at once then, so
 /// that whatever it holds (an open blob, a database cursor) is released.
-fn watch_consumer<B>(body: B, idle: Duration, span: tracing::Span) -> Body
+fn watch_consumer<B>(body: B, idle: Duration, method: String, span: tracing::Span) -> Body
 where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<tonic::codegen::StdError>,
 {
     let (frames, handed) = mpsc::channel::<Handed>(1);
-    tokio::spawn(pull(Box::pin(body), frames, idle).instrument(span));
+    tokio::spawn(pull(Box::pin(body), frames, idle, method).instrument(span));
     Body::new(HandedOn { handed })
 }
 
-async fn pull<B>(mut body: Pin<Box<B>>, frames: mpsc::Sender<Handed>, idle: Duration)
-where
+async fn pull<B>(
+    mut body: Pin<Box<B>>,
+    frames: mpsc::Sender<Handed>,
+    idle: Duration,
+    method: String,
+) where
     B: http_body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<tonic::codegen::StdError>,
 {
@@ -293,6 +316,7 @@ where
     }
     drop(body);
     tracing::info!(
+        %method,
         idle_seconds = idle.as_secs(),
         "the client took nothing for the idle timeout: its stream is ended"
     );

@@ -34,10 +34,10 @@ use tonic::Streaming;
 pub use blobs::BlobStore;
 use blobs::Committed;
 pub use download::DownloadStream;
-pub use verify::VerifyStream;
 use receive::{Limits, receive};
 use records::{custody_message, evidence_message, record_custody};
 use request::{EvidenceQuery, upload_header};
+pub use verify::VerifyStream;
 
 use crate::entity::{allegation, evidence};
 use crate::error::IntakeError;

@@ -131,9 +131,24 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<&'static str>)> {
             vec!["allegation.alleged_perpetrators[0].party_code"],
         ),
         (
+            "a malformed victims' side",
+            |r| a(r).victims[0].affiliation_party_code = "az".into(),
+            vec!["allegation.victims[0].affiliation_party_code"],
+        ),
+        (
+            "an age band for adults",
+            |r| a(r).victims[0].age_band = common::AgeBand::Under5.into(),
+            vec!["allegation.victims[0].age_band"],
+        ),
+        (
+            "an age band the contract lacks",
+            |r| a(r).victims[1].age_band = 99,
+            vec!["allegation.victims[1].age_band"],
+        ),
+        (
             "more than 100 victim groups",
             |r| {
-                let group = a(r).victims[0];
+                let group = a(r).victims[0].clone();
                 a(r).victims = vec![group; 101];
             },
             vec!["allegation.victims"],

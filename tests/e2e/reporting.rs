@@ -5,6 +5,7 @@ mod rendered;
 mod restart;
 mod seed;
 mod situation;
+mod what_counts;
 
 use std::time::Duration;
 
@@ -30,6 +31,7 @@ async fn ask(
             group_by: group_by.iter().map(|d| (*d).into()).collect(),
             filters,
             audience: audience.into(),
+            include_uncounted: false,
         })
         .await
         .unwrap()
@@ -125,6 +127,7 @@ async fn figures_follow_intake_and_case_management_and_survive_a_restart(backend
         harm: common::Harm::Killed.into(),
         age_group: common::AgeGroup::Adult.into(),
         sex: common::Sex::Male.into(),
+        ..Default::default()
     }];
     let execution = submit(execution).await;
     let repeat = submit(allegation()).await;

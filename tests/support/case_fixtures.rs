@@ -70,6 +70,7 @@ fn victims(
         harm: harm.into(),
         age_group: age_group.into(),
         sex: sex.into(),
+        ..Default::default()
     }
 }
 
@@ -86,6 +87,7 @@ pub fn case_message(title: &str, party: &str) -> pb::Case {
             harm: common::Harm::Killed.into(),
             age_group: common::AgeGroup::Adult.into(),
             sex: common::Sex::Male.into(),
+            ..Default::default()
         }],
         ..pb::Case::default()
     }

@@ -54,6 +54,7 @@ pub fn allegation() -> pb::Allegation {
                 harm: common::Harm::Killed.into(),
                 age_group: common::AgeGroup::Adult.into(),
                 sex: common::Sex::Female.into(),
+                ..Default::default()
             },
             common::VictimGroup {
                 count: 1,
@@ -61,6 +62,7 @@ pub fn allegation() -> pb::Allegation {
                 harm: common::Harm::Injured.into(),
                 age_group: common::AgeGroup::Child.into(),
                 sex: common::Sex::Male.into(),
+                ..Default::default()
             },
         ],
         source_urls: vec!["https://example.org/reports/ganja-2020-10-11".into()],

@@ -55,6 +55,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_violation_type_maps_onto_crimes_of_the_built_in_taxonomy() {
+        use docket_domain::incident::ViolationType;
+        let taxonomy = load(None).unwrap();
+        for violation in ViolationType::ALL {
+            let codes = violation.rome_statute_art8();
+            assert_eq!(
+                codes.is_empty(),
+                *violation == ViolationType::Other,
+                "{violation} is mapped"
+            );
+            for code in codes {
+                assert!(
+                    taxonomy.crimes().iter().any(|c| c.code.as_str() == *code),
+                    "{violation} maps onto {code}, which the taxonomy lacks"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn the_built_in_taxonomy_holds_every_war_crime_of_article_8_2_a_and_b() {
         let taxonomy = load(None).unwrap();
         assert_eq!(taxonomy.crimes().len(), 8 + 26);

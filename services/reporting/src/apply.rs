@@ -10,6 +10,7 @@ use docket_proto::docket::events::v1::event_payload::Kind;
 use docket_proto::parse_time;
 use sea_orm::{ConnectionTrait, DbErr};
 
+use crate::counting;
 use crate::facts::{self, AllegationItem, CaseItem, ChargeRow, VictimRow, normalised, or_unknown};
 use crate::rollup::Delta;
 
@@ -128,17 +129,7 @@ pub fn case(c: &ev::CaseChanged) -> CaseItem {
         place: or_unknown(Some(&c.place_name)),
         parties: normalised(c.party_codes.clone()),
         crimes: normalised(c.crime_type_codes.clone()),
-        victims: c
-            .victims
-            .iter()
-            .map(|group| VictimRow {
-                count: i64::from(group.count),
-                status: enum_name(group.status, common::VictimStatus::as_str_name),
-                harm: enum_name(group.harm, common::Harm::as_str_name),
-                age_group: enum_name(group.age_group, common::AgeGroup::as_str_name),
-                sex: enum_name(group.sex, common::Sex::as_str_name),
-            })
-            .collect(),
+        victims: c.victims.iter().map(victim_row).collect(),
         charges: c
             .charges
             .iter()
@@ -150,5 +141,26 @@ pub fn case(c: &ev::CaseChanged) -> CaseItem {
                 status: charge.status.clone(),
             })
             .collect(),
+        close_reason: Some(c.close_reason.trim())
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned),
+        only_fabricated_evidence: c.only_fabricated_evidence,
+    }
+}
+
+/// One casualty figure as counted: the victims' side `unknown` when not given, children by
+/// their age band where known (see `crate::counting::age_band`).
+fn victim_row(group: &common::VictimGroup) -> VictimRow {
+    let age_group = enum_name(group.age_group, common::AgeGroup::as_str_name);
+    let band = (group.age_band != 0)
+        .then(|| enum_name(group.age_band, common::AgeBand::as_str_name));
+    VictimRow {
+        count: i64::from(group.count),
+        status: enum_name(group.status, common::VictimStatus::as_str_name),
+        harm: enum_name(group.harm, common::Harm::as_str_name),
+        age_band: counting::age_band(&age_group, band.as_deref()),
+        age_group,
+        sex: enum_name(group.sex, common::Sex::as_str_name),
+        party: or_unknown(Some(&group.affiliation_party_code)),
     }
 }

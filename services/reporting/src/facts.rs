@@ -7,6 +7,7 @@
 
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
+use crate::counting;
 use crate::sql::{execute, query};
 
 /// What an unknown week or place is counted as.
@@ -26,6 +27,13 @@ pub struct AllegationItem {
     pub parties: Vec<String>,
 }
 
+impl AllegationItem {
+    /// Its level of verification, by the counting rule.
+    pub fn verification(&self) -> String {
+        counting::allegation_verification(&self.status)
+    }
+}
+
 /// A case, as counted.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CaseItem {
@@ -41,6 +49,22 @@ pub struct CaseItem {
     pub crimes: Vec<String>,
     pub victims: Vec<VictimRow>,
     pub charges: Vec<ChargeRow>,
+    /// Why it was closed, such as `CLOSE_REASON_NOT_A_CRIME`; `None` while it is not.
+    pub close_reason: Option<String>,
+    /// Whether it rests only on evidence judged fabricated.
+    pub only_fabricated_evidence: bool,
+}
+
+impl CaseItem {
+    /// Whether it counts, or why not (`DIMENSION_COUNTING`), by the counting rule.
+    pub fn counting(&self) -> String {
+        counting::case_counting(self).to_owned()
+    }
+
+    /// Its level of verification (`DIMENSION_VERIFICATION`), by the counting rule.
+    pub fn verification(&self) -> String {
+        counting::case_verification(self).to_owned()
+    }
 }
 
 /// One group of a case's casualty figures.
@@ -51,6 +75,10 @@ pub struct VictimRow {
     pub harm: String,
     pub age_group: String,
     pub sex: String,
+    /// The victims' side, a party code, or [`UNKNOWN`].
+    pub party: String,
+    /// `DIMENSION_AGE_BAND`: the children's band where known, the age group otherwise.
+    pub age_band: String,
 }
 
 /// One charge of a case.
@@ -199,8 +227,9 @@ pub async fn insert_allegations<C: ConnectionTrait>(
     items: &[AllegationItem],
 ) -> Result<(), DbErr> {
     let mut facts = Rows::new(
-        "allegation_facts (allegation_id, status, received_time, incident_week, place)",
-        5,
+        "allegation_facts (allegation_id, status, received_time, incident_week, place, \
+         verification)",
+        6,
     );
     let mut violations = Rows::new("allegation_violations (allegation_id, violation_type)", 2);
     let mut parties = Rows::new("allegation_parties (allegation_id, party_code)", 2);
@@ -214,6 +243,7 @@ pub async fn insert_allegations<C: ConnectionTrait>(
                     item.received_time.into(),
                     nullable(&item.week),
                     nullable(&item.place),
+                    item.verification().into(),
                 ],
             )
             .await?;
@@ -237,8 +267,8 @@ pub async fn insert_allegations<C: ConnectionTrait>(
 pub async fn load_case<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<CaseItem>, DbErr> {
     let rows = query(
         conn,
-        "SELECT status, incident_week, place, reference, opened_time FROM case_facts \
-         WHERE case_id = ?",
+        "SELECT status, incident_week, place, reference, opened_time, close_reason, \
+         only_fabricated_evidence FROM case_facts WHERE case_id = ?",
         vec![id.into()],
     )
     .await?;
@@ -249,8 +279,8 @@ pub async fn load_case<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<
     let place: Option<String> = row.try_get_by_index(2)?;
     let victims = query(
         conn,
-        "SELECT count, victim_status, harm, age_group, sex FROM case_victims WHERE case_id = ? \
-         ORDER BY position",
+        "SELECT count, victim_status, harm, age_group, sex, victim_party, age_band \
+         FROM case_victims WHERE case_id = ? ORDER BY position",
         vec![id.into()],
     )
     .await?
@@ -262,6 +292,8 @@ pub async fn load_case<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<
             harm: row.try_get_by_index(2)?,
             age_group: row.try_get_by_index(3)?,
             sex: row.try_get_by_index(4)?,
+            party: or_unknown(row.try_get_by_index::<Option<String>>(5)?.as_deref()),
+            age_band: row.try_get_by_index(6)?,
         })
     })
     .collect::<Result<_, DbErr>>()?;
@@ -305,6 +337,8 @@ pub async fn load_case<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<
         .await?,
         victims,
         charges,
+        close_reason: row.try_get_by_index(5)?,
+        only_fabricated_evidence: row.try_get_by_index(6)?,
     }))
 }
 
@@ -317,14 +351,16 @@ pub async fn store_case<C: ConnectionTrait>(conn: &C, item: &CaseItem) -> Result
 /// Inserts `items`, none of them stored yet, with a few statements for all of them.
 pub async fn insert_cases<C: ConnectionTrait>(conn: &C, items: &[CaseItem]) -> Result<(), DbErr> {
     let mut facts = Rows::new(
-        "case_facts (case_id, status, incident_week, place, reference, opened_time)",
-        6,
+        "case_facts (case_id, status, incident_week, place, reference, opened_time, \
+         close_reason, only_fabricated_evidence, counting, verification)",
+        10,
     );
     let mut parties = Rows::new("case_parties (case_id, party_code)", 2);
     let mut crimes = Rows::new("case_crime_types (case_id, crime_type_code)", 2);
     let mut victims = Rows::new(
-        "case_victims (case_id, position, count, victim_status, harm, age_group, sex)",
-        7,
+        "case_victims (case_id, position, count, victim_status, harm, age_group, sex, \
+         victim_party, age_band)",
+        9,
     );
     let mut charges = Rows::new(
         "case_charges (charge_id, case_id, person_id, crime_type_code, in_absentia, status)",
@@ -342,6 +378,10 @@ pub async fn insert_cases<C: ConnectionTrait>(conn: &C, items: &[CaseItem]) -> R
                     nullable(&item.place),
                     item.reference.clone().into(),
                     item.opened_time.into(),
+                    item.close_reason.clone().into(),
+                    item.only_fabricated_evidence.into(),
+                    item.counting().into(),
+                    item.verification().into(),
                 ],
             )
             .await?;
@@ -363,6 +403,8 @@ pub async fn insert_cases<C: ConnectionTrait>(conn: &C, items: &[CaseItem]) -> R
                         group.harm.clone().into(),
                         group.age_group.clone().into(),
                         group.sex.clone().into(),
+                        nullable(&group.party),
+                        group.age_band.clone().into(),
                     ],
                 )
                 .await?;

@@ -10,6 +10,7 @@ mod access;
 mod api;
 mod apply;
 mod audience;
+mod counting;
 pub mod bulk;
 mod export;
 mod facts;

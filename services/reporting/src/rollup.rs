@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 use docket_proto::docket::reporting::v1::{Dimension, Measure};
 use sea_orm::{ConnectionTrait, DbErr};
 
+use crate::counting;
 use crate::facts::{AllegationItem, CaseItem, Rows};
 use crate::sql::query;
 use crate::suppress::Cell;
@@ -49,7 +50,16 @@ fn one(value: &String) -> &[String] {
     std::slice::from_ref(value)
 }
 
-fn allegation_units(item: &AllegationItem) -> Vec<(Measure, Vec<Unit<'_>>)> {
+/// An item's derived values, held while its units borrow them.
+struct Derived {
+    verification: String,
+    counted: bool,
+}
+
+fn allegation_units<'a>(
+    item: &'a AllegationItem,
+    derived: &'a Derived,
+) -> Vec<(Measure, Vec<Unit<'a>>)> {
     let unit = Unit::new(
         1,
         vec![
@@ -58,36 +68,43 @@ fn allegation_units(item: &AllegationItem) -> Vec<(Measure, Vec<Unit<'_>>)> {
             (Dimension::AllegationStatus, one(&item.status)),
             (Dimension::IncidentWeek, one(&item.week)),
             (Dimension::Place, one(&item.place)),
+            (Dimension::Verification, one(&derived.verification)),
         ],
     );
     vec![(Measure::Allegations, vec![unit])]
 }
 
-fn case_units<'a>(item: &'a CaseItem) -> Vec<(Measure, Vec<Unit<'a>>)> {
+/// The units of a case. Rollups hold only what the counting rule counts (`crate::counting`):
+/// a case that does not count, and a charge that is not a charge filed, weigh nothing.
+fn case_units<'a>(item: &'a CaseItem, derived: &'a Derived) -> Vec<(Measure, Vec<Unit<'a>>)> {
+    let counted = i64::from(derived.counted);
     let case = vec![
         (Dimension::Party, item.parties.as_slice()),
         (Dimension::CaseStatus, one(&item.status)),
         (Dimension::IncidentWeek, one(&item.week)),
         (Dimension::Place, one(&item.place)),
+        (Dimension::Verification, one(&derived.verification)),
     ];
     let with = |more: Vec<(Dimension, &'a [String])>| {
         let mut values = case.clone();
         values.extend(more);
         values
     };
-    let cases = Unit::new(1, with(vec![(Dimension::CrimeType, &item.crimes)]));
+    let cases = Unit::new(counted, with(vec![(Dimension::CrimeType, &item.crimes)]));
     let victims = item
         .victims
         .iter()
         .map(|group| {
             Unit::new(
-                group.count,
+                counted * group.count,
                 with(vec![
                     (Dimension::CrimeType, &item.crimes),
                     (Dimension::VictimStatus, one(&group.status)),
                     (Dimension::Harm, one(&group.harm)),
                     (Dimension::AgeGroup, one(&group.age_group)),
                     (Dimension::Sex, one(&group.sex)),
+                    (Dimension::VictimParty, one(&group.party)),
+                    (Dimension::AgeBand, one(&group.age_band)),
                 ]),
             )
         })
@@ -97,10 +114,11 @@ fn case_units<'a>(item: &'a CaseItem) -> Vec<(Measure, Vec<Unit<'a>>)> {
         .iter()
         .map(|charge| {
             Unit::new(
-                1,
+                counted * i64::from(counting::charge_counts(&charge.status)),
                 with(vec![
                     (Dimension::CrimeType, one(&charge.crime)),
                     (Dimension::InAbsentia, one(&charge.in_absentia)),
+                    (Dimension::ChargeStatus, one(&charge.status)),
                 ]),
             )
         })
@@ -147,7 +165,12 @@ impl Delta {
     /// The allegation `before` (if it was stored) becomes `after` (if it still is).
     pub fn allegation(&mut self, before: Option<&AllegationItem>, after: Option<&AllegationItem>) {
         for (item, sign) in [(before, -1), (after, 1)] {
-            for (measure, units) in item.map(allegation_units).unwrap_or_default() {
+            let Some(item) = item else { continue };
+            let derived = Derived {
+                verification: item.verification(),
+                counted: true,
+            };
+            for (measure, units) in allegation_units(item, &derived) {
                 self.add(measure, &units, sign);
             }
         }
@@ -156,7 +179,12 @@ impl Delta {
     /// The case `before` (if it was stored) becomes `after` (if it still is).
     pub fn case(&mut self, before: Option<&CaseItem>, after: Option<&CaseItem>) {
         for (item, sign) in [(before, -1), (after, 1)] {
-            for (measure, units) in item.map(case_units).unwrap_or_default() {
+            let Some(item) = item else { continue };
+            let derived = Derived {
+                verification: item.verification(),
+                counted: item.counting() == counting::COUNTED,
+            };
+            for (measure, units) in case_units(item, &derived) {
                 self.add(measure, &units, sign);
             }
         }
@@ -189,9 +217,17 @@ impl Delta {
     }
 }
 
-/// Whether the rollups answer a query of `measure` grouped by `group_by` with `filters` filters.
-pub fn covers(measure: Measure, group_by: &[Dimension], filters: usize) -> bool {
+/// Whether the rollups answer a query of `measure` grouped by `group_by` with `filters` filters,
+/// counting only what the counting rule counts (as the rollups do) unless `include_uncounted`.
+pub fn covers(
+    measure: Measure,
+    group_by: &[Dimension],
+    filters: usize,
+    include_uncounted: bool,
+) -> bool {
     filters == 0
+        && !include_uncounted
+        && !group_by.contains(&Dimension::Counting)
         && group_by.len() <= 2
         && matches!(
             measure,
@@ -274,6 +310,8 @@ mod tests {
                     harm: "HARM_KILLED".into(),
                     age_group: "AGE_GROUP_CHILD".into(),
                     sex: "SEX_FEMALE".into(),
+                    party: "AZ".into(),
+                    age_band: "AGE_BAND_UNDER_5".into(),
                 },
                 VictimRow {
                     count: 2,
@@ -281,6 +319,8 @@ mod tests {
                     harm: "HARM_INJURED".into(),
                     age_group: "AGE_GROUP_ADULT".into(),
                     sex: "SEX_MALE".into(),
+                    party: "unknown".into(),
+                    age_band: "AGE_GROUP_ADULT".into(),
                 },
             ],
             charges: vec![ChargeRow {
@@ -290,6 +330,8 @@ mod tests {
                 in_absentia: "true".into(),
                 status: "CHARGE_STATUS_FILED".into(),
             }],
+            close_reason: None,
+            only_fabricated_evidence: false,
         }
     }
 
@@ -344,6 +386,38 @@ mod tests {
             ),
             1
         );
+    }
+
+    #[test]
+    fn victims_count_by_their_side_and_a_case_that_does_not_count_weighs_nothing() {
+        let mut delta = Delta::default();
+        delta.case(None, Some(&case()));
+        assert_eq!(
+            cell(
+                &delta,
+                Measure::Victims,
+                "DIMENSION_VICTIM_PARTY",
+                "AZ",
+                ""
+            ),
+            3
+        );
+        assert_eq!(
+            cell(
+                &delta,
+                Measure::Victims,
+                "DIMENSION_AGE_BAND",
+                "AGE_BAND_UNDER_5",
+                ""
+            ),
+            3
+        );
+        let mut closed = case();
+        closed.status = "CASE_STATUS_CLOSED".into();
+        closed.close_reason = Some("CLOSE_REASON_NOT_A_CRIME".into());
+        delta.case(Some(&case()), Some(&closed));
+        delta.0.retain(|_, v| *v != 0);
+        assert_eq!(delta, Delta::default());
     }
 
     #[test]

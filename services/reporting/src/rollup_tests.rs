@@ -39,6 +39,7 @@ impl Dice {
 }
 
 const PARTIES: &[&str] = &["AM", "AZ", "XX"];
+const PARTIES_OR_NONE: &[&str] = &["AM", "AZ", ""];
 const CRIMES: &[&str] = &["icc.8.2.b.i", "icc.8.2.a.i", "icc.8.2.b.xxi"];
 const PLACES: &[&str] = &["Ganja", "Stepanakert", ""];
 
@@ -53,10 +54,12 @@ fn victims(dice: &mut Dice) -> Vec<common::VictimGroup> {
     (0..dice.roll(4))
         .map(|_| common::VictimGroup {
             count: dice.roll(9) as i32,
-            status: dice.roll(4) as i32,
-            harm: dice.roll(4) as i32,
+            status: dice.roll(11) as i32,
+            harm: dice.roll(10) as i32,
             age_group: dice.roll(5) as i32,
             sex: dice.roll(4) as i32,
+            affiliation_party_code: dice.pick(PARTIES_OR_NONE).to_owned(),
+            age_band: dice.roll(4) as i32,
         })
         .collect()
 }
@@ -96,14 +99,25 @@ fn case(dice: &mut Dice, n: u64) -> Kind {
                 person_id: format!("p{}", dice.roll(5)),
                 crime_type_code: dice.pick(CRIMES).to_owned(),
                 in_absentia: dice.roll(2) == 0,
-                status: "CHARGE_STATUS_FILED".into(),
+                status: dice
+                    .pick(&[
+                        "CHARGE_STATUS_FILED",
+                        "CHARGE_STATUS_WITHDRAWN",
+                        "CHARGE_STATUS_CONVICTED",
+                        "CHARGE_STATUS_ACQUITTED",
+                    ])
+                    .to_owned(),
             })
             .collect(),
+        close_reason: dice
+            .pick(&["", "", "", "CLOSE_REASON_NOT_A_CRIME", "CLOSE_REASON_MERGED"])
+            .to_owned(),
+        only_fabricated_evidence: dice.roll(6) == 0,
         ..Default::default()
     })
 }
 
-const DIMENSIONS: [pb::Dimension; 12] = [
+const DIMENSIONS: [pb::Dimension; 16] = [
     pb::Dimension::Party,
     pb::Dimension::CrimeType,
     pb::Dimension::ViolationType,
@@ -116,6 +130,10 @@ const DIMENSIONS: [pb::Dimension; 12] = [
     pb::Dimension::InAbsentia,
     pb::Dimension::IncidentWeek,
     pb::Dimension::Place,
+    pb::Dimension::VictimParty,
+    pb::Dimension::AgeBand,
+    pb::Dimension::Verification,
+    pb::Dimension::ChargeStatus,
 ];
 
 #[tokio::test]
@@ -183,12 +201,13 @@ async fn every_rollup_equals_its_group_by() {
             }
         }
         for group_by in groupings {
-            assert!(rollup::covers(measure, &group_by, 0));
+            assert!(rollup::covers(measure, &group_by, 0, false));
             let query = Query {
                 measure,
                 group_by: group_by.clone(),
                 filters: vec![],
                 public: false,
+                include_uncounted: false,
             };
             let from_facts = statistics::count(&db, &query).await.unwrap();
             let from_rollups = rollup::read(&db, measure, &group_by).await.unwrap();

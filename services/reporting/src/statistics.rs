@@ -9,6 +9,7 @@ use docket_domain::Violations;
 use docket_proto::docket::reporting::v1 as pb;
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
+use crate::counting;
 use crate::rollup;
 use crate::sql::query;
 use crate::suppress::{Cell, suppress};
@@ -20,6 +21,8 @@ pub struct Query {
     pub group_by: Vec<pb::Dimension>,
     pub filters: Vec<(pb::Dimension, Vec<String>)>,
     pub public: bool,
+    /// Count what the counting rule leaves out too (`crate::counting`).
+    pub include_uncounted: bool,
 }
 
 /// How the measure is computed: its base tables, the id it counts, the aggregate.
@@ -94,6 +97,11 @@ fn source(measure: pb::Measure, dimension: pb::Dimension) -> Option<Source> {
         D::AgeGroup if victims => Source::Column("v.age_group"),
         D::Sex if victims => Source::Column("v.sex"),
         D::InAbsentia if charges => Source::Column("g.in_absentia"),
+        D::VictimParty if victims => Source::Column("COALESCE(v.victim_party, 'unknown')"),
+        D::AgeBand if victims => Source::Column("v.age_band"),
+        D::Verification => Source::Column("f.verification"),
+        D::ChargeStatus if charges => Source::Column("g.status"),
+        D::Counting if !allegations => Source::Column("f.counting"),
         D::IncidentWeek => Source::Column("COALESCE(f.incident_week, 'unknown')"),
         D::Place => Source::Column("COALESCE(f.place, 'unknown')"),
         D::Unspecified
@@ -105,7 +113,11 @@ fn source(measure: pb::Measure, dimension: pb::Dimension) -> Option<Source> {
         | D::Harm
         | D::AgeGroup
         | D::Sex
-        | D::InAbsentia => return None,
+        | D::InAbsentia
+        | D::VictimParty
+        | D::AgeBand
+        | D::ChargeStatus
+        | D::Counting => return None,
     })
 }
 
@@ -186,6 +198,7 @@ pub fn parse(request: pb::QueryStatisticsRequest) -> Result<Query, Violations> {
         group_by,
         filters,
         public,
+        include_uncounted: request.include_uncounted,
     })
 }
 
@@ -195,8 +208,12 @@ pub async fn run<C: ConnectionTrait>(
     query: &Query,
     threshold: i64,
 ) -> Result<pb::QueryStatisticsResponse, DbErr> {
-    let (total, mut cells) = if rollup::covers(query.measure, &query.group_by, query.filters.len())
-    {
+    let (total, mut cells) = if rollup::covers(
+        query.measure,
+        &query.group_by,
+        query.filters.len(),
+        query.include_uncounted,
+    ) {
         rollup::read(conn, query.measure, &query.group_by).await?
     } else {
         count(conn, query).await?
@@ -226,7 +243,7 @@ pub async fn count<C: ConnectionTrait>(conn: &C, query: &Query) -> Result<(i64, 
     let Some(base) = base(query.measure) else {
         return Ok((0, Vec::new()));
     };
-    let mut conditions = Vec::new();
+    let mut conditions = rule_conditions(query);
     let mut values: Vec<Value> = Vec::new();
     for (dimension, accepted) in &query.filters {
         let marks = vec!["?"; accepted.len()].join(", ");
@@ -284,6 +301,33 @@ pub async fn count<C: ConnectionTrait>(conn: &C, query: &Query) -> Result<(i64, 
         cells.sort_by(|a, b| a.keys.cmp(&b.keys));
     }
     Ok((total, cells))
+}
+
+/// The counting rule (`crate::counting`) as SQL conditions over `query`'s base tables: only
+/// cases that count, and only charges filed, unless the query asks for the others — by
+/// `include_uncounted`, or, for charges, by filtering on the charge status.
+fn rule_conditions(query: &Query) -> Vec<String> {
+    use pb::Measure as M;
+    let mut conditions = Vec::new();
+    if query.include_uncounted {
+        return conditions;
+    }
+    if matches!(query.measure, M::Cases | M::Victims | M::Charges | M::Accused) {
+        conditions.push(format!("f.counting = '{}'", counting::COUNTED));
+    }
+    let charge_status_asked = query
+        .filters
+        .iter()
+        .any(|(dimension, _)| *dimension == pb::Dimension::ChargeStatus);
+    if matches!(query.measure, M::Charges | M::Accused) && !charge_status_asked {
+        let ended = counting::ENDED_CHARGES
+            .iter()
+            .map(|status| format!("'{status}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        conditions.push(format!("g.status NOT IN ({ended})"));
+    }
+    conditions
 }
 
 async fn query_rows<C: ConnectionTrait>(

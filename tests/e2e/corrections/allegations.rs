@@ -171,6 +171,7 @@ async fn by(
             group_by: vec![dimension.into()],
             filters: vec![],
             audience: rep::Audience::Internal.into(),
+            include_uncounted: false,
         })
         .await
         .unwrap()

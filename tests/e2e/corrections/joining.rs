@@ -37,6 +37,7 @@ fn related() -> pb::Allegation {
             harm: common::Harm::Killed.into(),
             age_group: common::AgeGroup::Adult.into(),
             sex: common::Sex::Female.into(),
+            ..Default::default()
         },
         common::VictimGroup {
             count: 2,
@@ -44,6 +45,7 @@ fn related() -> pb::Allegation {
             harm: common::Harm::Killed.into(),
             age_group: common::AgeGroup::Elderly.into(),
             sex: common::Sex::Female.into(),
+            ..Default::default()
         },
     ];
     related
@@ -60,6 +62,7 @@ async fn counted(reporting: &mut ReportingClient, victims: i64, cases: i64) {
                     group_by: vec![],
                     filters: vec![],
                     audience: rep::Audience::Internal.into(),
+                    include_uncounted: false,
                 })
                 .await
                 .unwrap()

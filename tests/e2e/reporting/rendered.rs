@@ -22,7 +22,7 @@ on_every_backend!(the_report_shows_the_figures_of_the_statistics_in_a_browser);
 use rep::Dimension as D;
 use rep::Measure as M;
 
-async fn render(client: &mut ReportingClient, audience: rep::Audience) -> String {
+pub(super) async fn render(client: &mut ReportingClient, audience: rep::Audience) -> String {
     client
         .render_report(rep::RenderReportRequest {
             audience: audience.into(),
@@ -34,7 +34,7 @@ async fn render(client: &mut ReportingClient, audience: rep::Audience) -> String
 }
 
 /// The text of the element carrying `data-cell="{key}"`, its tags stripped.
-fn cell(html: &str, key: &str) -> String {
+pub(super) fn cell(html: &str, key: &str) -> String {
     let marker = format!("data-cell=\"{key}\"");
     let start = html
         .find(&marker)

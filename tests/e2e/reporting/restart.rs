@@ -34,6 +34,7 @@ fn varied(i: usize) -> pb::Allegation {
         harm: common::Harm::Killed.into(),
         age_group: [common::AgeGroup::Child, common::AgeGroup::Adult][i % 2].into(),
         sex: [common::Sex::Female, common::Sex::Male, common::Sex::Unknown][i % 3].into(),
+        ..Default::default()
     }];
     sent
 }
@@ -182,6 +183,7 @@ async fn ask(
             group_by: group_by.iter().map(|d| (*d).into()).collect(),
             filters: vec![],
             audience: audience.into(),
+            include_uncounted: false,
         })
         .await;
     match answer {

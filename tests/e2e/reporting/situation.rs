@@ -14,6 +14,9 @@
 //! | execution 2 | AZ | icc.8.2.a.i | unknown | killed: 1 POW adult M | |
 //! | defilement | AM | icc.8.2.b.xxi | unknown | body defiled: 3 hors de combat adult M | |
 //!
+//! The victims' side: the civilians shelled and the bodies defiled are AZ's, the prisoners of
+//! war executed AM's — 27 and 3 people harmed.
+//!
 //! A second report of shelling 1 (with its own count of four dead) is linked to it as a
 //! duplicate and adds no victims. Totals: 6 cases, 30 people harmed (26 killed), 5 charges
 //! against 5 persons.
@@ -37,8 +40,13 @@ pub struct Situation {
     pub shelling: [String; 3],
     pub executions: [String; 2],
     pub defilement: String,
+    /// Ids of the first shelling case (the one with the leaders' charges) and of the
+    /// defilement case.
+    pub shelling_1_id: String,
+    pub defilement_id: String,
 }
 
+/// A group of victims on AZ's side; the prisoners of war below are AM's.
 fn group(
     count: i32,
     status: common::VictimStatus,
@@ -52,6 +60,8 @@ fn group(
         harm: harm.into(),
         age_group: age_group.into(),
         sex: sex.into(),
+        affiliation_party_code: "AZ".into(),
+        age_band: 0,
     }
 }
 
@@ -220,8 +230,9 @@ pub async fn build(app: &TestApp) -> Situation {
         charge(app, &shelling_1.id, leader, "icc.8.2.b.i", true).await;
     }
 
-    let pow = |count| {
-        group(
+    let pow = |count| common::VictimGroup {
+        affiliation_party_code: "AM".into(),
+        ..group(
             count,
             common::VictimStatus::PrisonerOfWar,
             common::Harm::Killed,
@@ -269,6 +280,8 @@ pub async fn build(app: &TestApp) -> Situation {
     )
     .await;
     Situation {
+        shelling_1_id: shelling_1.id.clone(),
+        defilement_id: defilement.id.clone(),
         shelling: [
             shelling_1.reference,
             shelling_2.reference,

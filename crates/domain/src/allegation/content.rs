@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use crate::Violations;
 use crate::coded::coded_enum;
 use crate::incident::{
-    AgeGroup, AllegedPerpetrator, Harm, IncidentPeriod, Location, LocationInput, Sex,
-    TimePrecision, VictimGroup, VictimStatus, ViolationType,
+    AllegedPerpetrator, IncidentPeriod, Location, LocationInput, TimePrecision, VictimGroup,
+    ViolationType,
 };
 use crate::party::KnownParties;
 use crate::text::{bounded_text, optional_bounded};
@@ -185,15 +185,7 @@ pub struct PerpetratorInput {
     pub description: String,
 }
 
-/// The raw parts of a victim group; a `None` category was left unspecified.
-#[derive(Debug, Clone, Default)]
-pub struct VictimGroupInput {
-    pub count: i64,
-    pub status: Option<VictimStatus>,
-    pub harm: Option<Harm>,
-    pub age_group: Option<AgeGroup>,
-    pub sex: Option<Sex>,
-}
+pub use crate::incident::VictimGroupInput;
 
 /// A submission as it arrives, decoded from the wire but not yet checked. A `None` enum was left
 /// unspecified.
@@ -267,9 +259,7 @@ impl NewAllegation {
             input.alleged_perpetrators,
             |p| AllegedPerpetrator::parse(&p.party_code, p.unit, p.description),
         );
-        let victims = parse_list(&mut v, "victims", input.victims, |g| {
-            VictimGroup::parse(g.count, g.status, g.harm, g.age_group, g.sex)
-        });
+        let victims = parse_list(&mut v, "victims", input.victims, VictimGroup::parse);
         let source_urls = parse_list(&mut v, "source_urls", input.source_urls, |url| {
             SourceUrl::parse(&url).map_err(|reason| Violations::single("", reason))
         });
@@ -305,9 +295,20 @@ impl NewAllegation {
         }
     }
 
-    /// Checks every perpetrator's party against the deployment's list of parties.
+    /// Checks every perpetrator's party and every victims' side against the deployment's list
+    /// of parties.
     pub fn check_parties(&self, known: &KnownParties) -> Result<(), Violations> {
         let mut violations = Violations::default();
+        for (index, group) in self.victims.iter().enumerate() {
+            if let Some(party) = &group.affiliation
+                && !known.admits(party)
+            {
+                violations.add(
+                    format!("victims[{index}].affiliation_party_code"),
+                    known.refusal(),
+                );
+            }
+        }
         for (index, perpetrator) in self.alleged_perpetrators.iter().enumerate() {
             if let Some(party) = perpetrator.party()
                 && !known.admits(party)

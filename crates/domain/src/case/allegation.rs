@@ -100,7 +100,21 @@ mod tests {
             harm,
             age_group,
             sex: Sex::Female,
+            affiliation: None,
+            age_band: None,
         }
+    }
+
+    #[test]
+    fn victims_of_another_side_are_not_the_same_people() {
+        let side = |code: &str| {
+            let mut group = civilians(2, Harm::Killed, AgeGroup::Adult);
+            group.affiliation = crate::party::PartyCode::parse(code).ok();
+            group
+        };
+        let joined = join_victims(vec![side("AZ")], vec![side("AM"), side("AZ")]);
+        assert_eq!(joined.len(), 2);
+        assert_eq!((joined[0].count, joined[1].count), (4, 2));
     }
 
     #[test]

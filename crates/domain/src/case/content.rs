@@ -165,10 +165,16 @@ fn parse_field(
             }
             let mut groups = Vec::with_capacity(victims.len());
             for (index, g) in victims.into_iter().enumerate() {
-                if let Some(group) = v.nest(
-                    &format!("{name}[{index}]"),
-                    VictimGroup::parse(g.count, g.status, g.harm, g.age_group, g.sex),
-                ) {
+                let field = format!("{name}[{index}]");
+                if let Some(group) = v.nest(&field, VictimGroup::parse(g)) {
+                    if let Some(party) = &group.affiliation
+                        && !parties.admits(party)
+                    {
+                        v.add(
+                            format!("{field}.affiliation_party_code"),
+                            parties.refusal(),
+                        );
+                    }
                     groups.push(group);
                 }
             }

@@ -49,6 +49,15 @@ impl Verdict {
     pub fn supports_reliance(self) -> bool {
         matches!(self, Verdict::Authentic | Verdict::LikelyAuthentic)
     }
+
+    /// Whether an item with this standing is judged fabricated: a case resting only on such
+    /// items is left out of the office's figures.
+    pub fn judged_fabricated(self) -> bool {
+        matches!(
+            self,
+            Verdict::LikelyFabricated | Verdict::FabricatedOrManipulated
+        )
+    }
 }
 
 #[cfg(test)]

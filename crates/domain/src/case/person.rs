@@ -82,7 +82,8 @@ pub enum PersonRoleDetails {
         affiliation: Option<PartyCode>,
         mode_of_liability: ModeOfLiability,
     },
-    Victim,
+    /// A victim, with the party they belong to (the victims' side) when known.
+    Victim { affiliation: Option<PartyCode> },
     Witness {
         pseudonym: Option<Pseudonym>,
         protective_measures: Vec<ProtectiveMeasure>,
@@ -115,9 +116,14 @@ impl PersonRoleDetails {
         refuse(
             &mut v,
             "affiliation_party_code",
-            !suspect && !input.affiliation_party_code.is_empty(),
-            "suspect",
+            witness && !input.affiliation_party_code.is_empty(),
+            "suspect or a victim",
         );
+        let affiliation = match input.affiliation_party_code.as_str() {
+            "" => None,
+            _ if witness => None,
+            code => v.check("affiliation_party_code", PartyCode::parse(code)),
+        };
         refuse(
             &mut v,
             "mode_of_liability",
@@ -137,16 +143,12 @@ impl PersonRoleDetails {
             "witness",
         );
         let details = match role {
-            PersonRole::Victim => Some(PersonRoleDetails::Victim),
+            PersonRole::Victim => Some(PersonRoleDetails::Victim { affiliation }),
             PersonRole::Suspect => {
                 let position = if input.position.trim().is_empty() {
                     None
                 } else {
                     v.check("position", Position::parse(input.position))
-                };
-                let affiliation = match input.affiliation_party_code.as_str() {
-                    "" => None,
-                    code => v.check("affiliation_party_code", PartyCode::parse(code)),
                 };
                 if input.mode_of_liability.is_none() {
                     v.add("mode_of_liability", "is required for a suspect");
@@ -189,7 +191,7 @@ impl PersonRoleDetails {
     pub fn role(&self) -> PersonRole {
         match self {
             PersonRoleDetails::Suspect { .. } => PersonRole::Suspect,
-            PersonRoleDetails::Victim => PersonRole::Victim,
+            PersonRoleDetails::Victim { .. } => PersonRole::Victim,
             PersonRoleDetails::Witness { .. } => PersonRole::Witness,
         }
     }
@@ -224,6 +226,27 @@ mod tests {
         })
         .unwrap();
         assert_eq!(suspect.role(), PersonRole::Suspect);
+    }
+
+    #[test]
+    fn a_victim_records_their_side_and_a_witness_none() {
+        let victim = PersonRoleDetails::parse(PersonRoleInput {
+            role: Some(PersonRole::Victim),
+            affiliation_party_code: "AZ".into(),
+            ..PersonRoleInput::default()
+        })
+        .unwrap();
+        assert!(matches!(
+            victim,
+            PersonRoleDetails::Victim { affiliation: Some(ref p) } if p.as_str() == "AZ"
+        ));
+        let error = PersonRoleDetails::parse(PersonRoleInput {
+            role: Some(PersonRole::Witness),
+            affiliation_party_code: "AZ".into(),
+            ..PersonRoleInput::default()
+        })
+        .unwrap_err();
+        assert_eq!(fields(&error), ["affiliation_party_code"]);
     }
 
     #[test]

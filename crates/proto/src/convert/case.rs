@@ -132,7 +132,7 @@ pub fn parse_received_allegation(
     {
         if let Some(g) = v.nest(
             &format!("victims[{index}]"),
-            VictimGroup::parse(g.count, g.status, g.harm, g.age_group, g.sex),
+            VictimGroup::parse(g),
         ) {
             victims.push(g);
         }

@@ -23,9 +23,10 @@ pub fn violation_type(raw: i32) -> String {
     name(raw, "VIOLATION_TYPE_", common::ViolationType::as_str_name)
 }
 
-/// A victim group, such as `2 civilian killed adult female`.
+/// A victim group, such as `2 civilian killed adult female`, then the children's age band and
+/// the victims' side where known: `3 civilian killed child male under_5, side AZ`.
 pub fn victim_group(group: &common::VictimGroup) -> String {
-    format!(
+    let mut text = format!(
         "{} {} {} {} {}",
         group.count,
         name(
@@ -36,7 +37,20 @@ pub fn victim_group(group: &common::VictimGroup) -> String {
         name(group.harm, "HARM_", common::Harm::as_str_name),
         name(group.age_group, "AGE_GROUP_", common::AgeGroup::as_str_name),
         name(group.sex, "SEX_", common::Sex::as_str_name),
-    )
+    );
+    if group.age_band != 0 {
+        text.push(' ');
+        text.push_str(&name(
+            group.age_band,
+            "AGE_BAND_",
+            common::AgeBand::as_str_name,
+        ));
+    }
+    if !group.affiliation_party_code.is_empty() {
+        text.push_str(", side ");
+        text.push_str(&group.affiliation_party_code);
+    }
+    text
 }
 
 /// An alleged perpetrator, such as `AM, 4th brigade: rocket artillery`.
@@ -104,8 +118,19 @@ mod tests {
             harm: common::Harm::Killed.into(),
             age_group: common::AgeGroup::Adult.into(),
             sex: common::Sex::Male.into(),
+            ..common::VictimGroup::default()
         };
         assert_eq!(victim_group(&group), "2 prisoner_of_war killed adult male");
+        let children = common::VictimGroup {
+            age_group: common::AgeGroup::Child.into(),
+            age_band: common::AgeBand::Under5.into(),
+            affiliation_party_code: "AM".into(),
+            ..group
+        };
+        assert_eq!(
+            victim_group(&children),
+            "2 prisoner_of_war killed child male under_5, side AM"
+        );
         assert_eq!(violation_type(99), "unknown(99)");
         let p = common::AllegedPerpetrator {
             party_code: "AZ".into(),

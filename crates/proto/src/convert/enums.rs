@@ -5,7 +5,7 @@ use docket_domain::Violations;
 use docket_domain::allegation::{AllegationStatus, Channel};
 use docket_domain::evidence::{CollectionMethod, CustodyEventKind};
 use docket_domain::incident::{
-    AgeGroup, Harm, LocationPrecision, Sex, TimePrecision, VictimStatus, ViolationType,
+    AgeBand, AgeGroup, Harm, LocationPrecision, Sex, TimePrecision, VictimStatus, ViolationType,
 };
 
 use docket_domain::case::{
@@ -64,16 +64,22 @@ macro_rules! enum_map {
 enum_map!(ViolationType <=> common::ViolationType {
     Killing, IllTreatment, Torture, DesecrationOfBodies, AttackOnCivilians,
     AttackOnCivilianObjects, SexualViolence, EnforcedDisappearance, HostageTaking, Pillage,
-    ForcedDisplacement, UseOfProhibitedWeapons, Other,
+    ForcedDisplacement, UseOfProhibitedWeapons, Other, IndiscriminateAttack, AttackOnHospitals,
+    AttackOnSchools, AttackOnCulturalProperty, OutrageUponPersonalDignity,
 });
 enum_map!(TimePrecision <=> common::TimePrecision { Exact, Hour, Day, Week, Month, Year });
 enum_map!(LocationPrecision <=> common::LocationPrecision {
     Exact, Neighbourhood, Settlement, AdminArea, Country,
 });
 enum_map!(VictimStatus <=> common::VictimStatus {
-    Civilian, Combatant, PrisonerOfWar, HorsDeCombat, Unknown,
+    Civilian, Combatant, PrisonerOfWar, HorsDeCombat, Unknown, CivilianDetainee, MedicalPersonnel,
+    ReligiousPersonnel, Journalist, HumanitarianWorker,
 });
-enum_map!(Harm <=> common::Harm { Killed, Injured, IllTreated, BodyDefiled });
+enum_map!(Harm <=> common::Harm {
+    Killed, Injured, IllTreated, BodyDefiled, Missing, Detained, Tortured, SexualViolence,
+    Displaced,
+});
+enum_map!(AgeBand <=> common::AgeBand { Under5, From5To11, From12To17 });
 enum_map!(AgeGroup <=> common::AgeGroup { Child, Adult, Elderly, Unknown });
 enum_map!(Sex <=> common::Sex { Female, Male, Unknown });
 enum_map!(Channel <=> intake::Channel {
@@ -120,6 +126,13 @@ impl From<docket_domain::incident::VictimGroup> for common::VictimGroup {
             harm: common::Harm::from(group.harm).into(),
             age_group: common::AgeGroup::from(group.age_group).into(),
             sex: common::Sex::from(group.sex).into(),
+            affiliation_party_code: group
+                .affiliation
+                .map(|party| party.as_str().to_owned())
+                .unwrap_or_default(),
+            age_band: group
+                .age_band
+                .map_or(0, |band| common::AgeBand::from(band).into()),
         }
     }
 }

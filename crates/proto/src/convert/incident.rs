@@ -71,6 +71,8 @@ pub(crate) fn victims(
                 harm: decode_enum::<common::Harm, _>(v, &path("harm"), g.harm),
                 age_group: decode_enum::<common::AgeGroup, _>(v, &path("age_group"), g.age_group),
                 sex: decode_enum::<common::Sex, _>(v, &path("sex"), g.sex),
+                affiliation_party_code: g.affiliation_party_code,
+                age_band: decode_enum::<common::AgeBand, _>(v, &path("age_band"), g.age_band),
             }
         })
         .collect()

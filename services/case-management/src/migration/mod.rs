@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261201_000001_create_cases;
 mod m20261201_000002_create_persons_charges_evidence;
 mod m20261215_060002_add_case_changes;
+mod m20261216_050001_add_victim_sides;
 
 pub(crate) use m20261215_060002_add_case_changes::HISTORY;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000002_create_persons_charges_evidence::Migration),
             Box::new(m20261215_060002_add_case_changes::Migration),
             Box::new(docket_platform::audit::AddAuditEntryCount),
+            Box::new(m20261216_050001_add_victim_sides::Migration),
         ]
     }
 }

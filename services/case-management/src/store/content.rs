@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use docket_domain::UnknownCode;
 use docket_domain::case::{CaseContent, CaseStatus, CloseReason};
-use docket_domain::incident::{AgeGroup, Harm, Sex, VictimGroup, VictimStatus};
+use docket_domain::incident::{AgeBand, AgeGroup, Harm, Sex, VictimGroup, VictimStatus};
+use docket_domain::party::PartyCode;
 use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
 use sea_orm::{DatabaseTransaction, QueryOrder};
@@ -95,6 +96,8 @@ pub(super) async fn write_victims(
             harm: Set(g.harm.code().to_owned()),
             age_group: Set(g.age_group.code().to_owned()),
             sex: Set(g.sex.code().to_owned()),
+            affiliation_party_code: Set(g.affiliation.as_ref().map(|p| p.as_str().to_owned())),
+            age_band: Set(g.age_band.map(|b| b.code().to_owned())),
         });
     victim_group::Entity::insert_many(rows)
         .exec_without_returning(txn)
@@ -121,6 +124,17 @@ pub(super) async fn read_victims(
                 harm: Harm::from_code(&g.harm)?,
                 age_group: AgeGroup::from_code(&g.age_group)?,
                 sex: Sex::from_code(&g.sex)?,
+                // Written from a domain value, so well formed; a code the deployment no longer
+                // lists stays what it was.
+                affiliation: g
+                    .affiliation_party_code
+                    .as_deref()
+                    .and_then(|code| PartyCode::parse(code).ok()),
+                age_band: g
+                    .age_band
+                    .as_deref()
+                    .map(AgeBand::from_code)
+                    .transpose()?,
             })
         })
         .collect::<Result<_, UnknownCode>>()

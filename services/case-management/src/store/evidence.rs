@@ -198,6 +198,28 @@ async fn exists<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<(), CaseE
         .ok_or(CaseError::CaseNotFound(case_id))
 }
 
+/// Whether case `case_id` rests only on evidence judged fabricated: it has linked evidence
+/// (unlinked items aside) and every linked item stands judged fabricated.
+pub(super) async fn only_fabricated_evidence<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+) -> Result<bool, CaseError> {
+    let linked = evidence::Entity::find()
+        .filter(evidence::Column::CaseId.eq(case_id))
+        .filter(evidence::Column::UnlinkedAt.is_null())
+        .all(conn)
+        .await?;
+    if linked.is_empty() {
+        return Ok(false);
+    }
+    let standing = standings(conn, case_id).await?;
+    Ok(linked.iter().all(|item| {
+        standing
+            .get(&item.evidence_id)
+            .is_some_and(|verdict| verdict.judged_fabricated())
+    }))
+}
+
 /// The latest verdict of each assessed item of case `case_id`. Ids are UUID v7, so the last by
 /// id is the latest.
 async fn standings<C: ConnectionTrait>(

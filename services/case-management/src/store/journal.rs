@@ -13,6 +13,7 @@ use sea_orm::prelude::Uuid;
 
 use super::CaseStore;
 use super::charge::charges_of;
+use super::evidence::only_fabricated_evidence;
 use super::history;
 use super::read::load_one;
 use crate::entity::case;
@@ -52,7 +53,13 @@ impl CaseStore {
             reason,
         };
         history::record(txn, &case, &charges, version, change).await?;
-        journal::record(txn, audit, Some(&case_changed(case, charges))).await?;
+        let fabricated = only_fabricated_evidence(txn, case_id).await?;
+        journal::record(
+            txn,
+            audit,
+            Some(&case_changed(case, charges, fabricated)),
+        )
+        .await?;
         Ok(())
     }
 
@@ -62,8 +69,16 @@ impl CaseStore {
     }
 }
 
-fn case_changed(case: pb::Case, charges: Vec<pb::Charge>) -> ev::EventPayload {
+fn case_changed(
+    case: pb::Case,
+    charges: Vec<pb::Charge>,
+    only_fabricated_evidence: bool,
+) -> ev::EventPayload {
     let status = case.status().as_str_name().to_owned();
+    let close_reason = match case.close_reason() {
+        pb::CloseReason::Unspecified => String::new(),
+        reason => reason.as_str_name().to_owned(),
+    };
     let snapshot = ev::CaseChanged {
         case_id: case.id,
         reference: case.reference,
@@ -85,6 +100,8 @@ fn case_changed(case: pb::Case, charges: Vec<pb::Charge>) -> ev::EventPayload {
                 in_absentia: charge.in_absentia,
             })
             .collect(),
+        close_reason,
+        only_fabricated_evidence,
     };
     ev::EventPayload {
         kind: Some(ev::event_payload::Kind::CaseChanged(snapshot)),

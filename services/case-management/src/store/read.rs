@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use docket_domain::UnknownCode;
 use docket_domain::case::{CaseStatus, CloseReason};
 use docket_domain::incident::{
-    AgeGroup, Harm, LocationPrecision, Sex, TimePrecision, VictimStatus, ViolationType,
+    AgeBand, AgeGroup, Harm, LocationPrecision, Sex, TimePrecision, VictimStatus, ViolationType,
 };
 use docket_proto::docket::cases::v1 as pb;
 use docket_proto::docket::common::v1 as common;
@@ -112,6 +112,11 @@ pub(super) async fn load_many<C: ConnectionTrait>(
             harm: wire::<common::Harm, _>(Harm::from_code(&g.harm)?),
             age_group: wire::<common::AgeGroup, _>(AgeGroup::from_code(&g.age_group)?),
             sex: wire::<common::Sex, _>(Sex::from_code(&g.sex)?),
+            affiliation_party_code: g.affiliation_party_code.unwrap_or_default(),
+            age_band: match g.age_band {
+                Some(band) => wire::<common::AgeBand, _>(AgeBand::from_code(&band)?),
+                None => 0,
+            },
         };
         victims.entry(g.case_id).or_default().push(message);
     }

@@ -98,12 +98,17 @@ fn item(i: usize) -> (AllegationItem, CaseItem) {
         parties: parties.clone(),
     };
     let victims = (0..1 + i % 3)
-        .map(|g| VictimRow {
-            count: 1 + ((i + g) % 4) as i64,
-            status: "VICTIM_STATUS_CIVILIAN".into(),
-            harm: pick(&HARMS, g),
-            age_group: pick(&AGES, g + 5),
-            sex: pick(&SEXES, g + 6),
+        .map(|g| {
+            let age_group = pick(&AGES, g + 5);
+            VictimRow {
+                count: 1 + ((i + g) % 4) as i64,
+                status: "VICTIM_STATUS_CIVILIAN".into(),
+                harm: pick(&HARMS, g),
+                age_band: age_group.clone(),
+                age_group,
+                sex: pick(&SEXES, g + 6),
+                party: pick(&PARTIES, g + 7),
+            }
         })
         .collect();
     let charges = if i.is_multiple_of(10) {
@@ -133,6 +138,8 @@ fn item(i: usize) -> (AllegationItem, CaseItem) {
         crimes,
         victims,
         charges,
+        close_reason: None,
+        only_fabricated_evidence: false,
     };
     (allegation, case)
 }
@@ -229,6 +236,7 @@ fn question(n: usize, filtered: bool) -> rep::QueryStatisticsRequest {
         group_by: group_by.iter().map(|d| (*d).into()).collect(),
         filters,
         audience: rep::Audience::Internal.into(),
+        include_uncounted: false,
     }
 }
 

@@ -104,6 +104,7 @@ fn allegation() -> pb::Allegation {
             harm: common::Harm::Killed.into(),
             age_group: common::AgeGroup::Adult.into(),
             sex: common::Sex::Female.into(),
+            ..Default::default()
         }],
         source_urls: vec!["https://example.org/reports/ganja".into()],
         ..Default::default()

@@ -15,6 +15,10 @@ pub struct Model {
     pub harm: String,
     pub age_group: String,
     pub sex: String,
+    /// The victims' side, a party code; `NULL` when not known.
+    pub affiliation_party_code: Option<String>,
+    /// The children's age band, when known.
+    pub age_band: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20261128_000001_create_allegations;
 mod m20261128_000002_create_evidence;
 mod m20261215_060001_add_allegation_changes;
+mod m20261216_050001_add_victim_sides;
 
 pub(crate) use m20261215_060001_add_allegation_changes::HISTORY;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(docket_platform::lease::AddLeaseIncarnation),
             Box::new(docket_platform::outbox::AddOutboxDeadLetters),
             Box::new(docket_platform::audit::AddAuditEntryCount),
+            Box::new(m20261216_050001_add_victim_sides::Migration),
         ]
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use docket_domain::UnknownCode;
 use docket_domain::allegation::{AllegationStatus, Channel};
 use docket_domain::incident::{
-    AgeGroup, Harm, LocationPrecision, Sex, TimePrecision, VictimStatus, ViolationType,
+    AgeBand, AgeGroup, Harm, LocationPrecision, Sex, TimePrecision, VictimStatus, ViolationType,
 };
 use docket_proto::docket::common::v1 as common;
 use docket_proto::docket::intake::v1 as pb;
@@ -221,5 +221,10 @@ fn victim_group_message(row: victim_group::Model) -> Result<common::VictimGroup,
         harm: wire::<common::Harm, _>(Harm::from_code(&row.harm)?),
         age_group: wire::<common::AgeGroup, _>(AgeGroup::from_code(&row.age_group)?),
         sex: wire::<common::Sex, _>(Sex::from_code(&row.sex)?),
+        affiliation_party_code: row.affiliation_party_code.unwrap_or_default(),
+        age_band: match row.age_band {
+            Some(band) => wire::<common::AgeBand, _>(AgeBand::from_code(&band)?),
+            None => 0,
+        },
     })
 }

@@ -458,7 +458,7 @@ fn recorded(
                 victims: new
                     .victims()
                     .iter()
-                    .map(|g| common::VictimGroup::from(*g))
+                    .map(|g| common::VictimGroup::from(g.clone()))
                     .collect(),
                 incident_start_time: new.incident_period().map(|p| timestamp(p.start())),
                 place_name: new
@@ -574,6 +574,8 @@ impl Stored {
                 harm: g.harm.code().to_owned(),
                 age_group: g.age_group.code().to_owned(),
                 sex: g.sex.code().to_owned(),
+                affiliation_party_code: g.affiliation.as_ref().map(|p| p.as_str().to_owned()),
+                age_band: g.age_band.map(|b| b.code().to_owned()),
             });
         }
         for (position, url) in (0..).zip(new.source_urls()) {

@@ -171,6 +171,7 @@ mod tests {
                     harm: common::Harm::Killed.into(),
                     age_group: common::AgeGroup::Adult.into(),
                     sex: common::Sex::Female.into(),
+                    ..Default::default()
                 }],
                 ..Default::default()
             };

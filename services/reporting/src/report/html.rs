@@ -89,6 +89,11 @@ pub fn document(page: &Page) -> String {
             t = page.threshold
         );
     }
+    let _ = write!(
+        html,
+        "<p class=\"note\" id=\"counting-rule\">{}</p>",
+        escape(crate::counting::RULE)
+    );
     totals(&mut html, page);
     for chart in &page.charts {
         section(&mut html, chart);

@@ -41,12 +41,15 @@ pub async fn render<C: ConnectionTrait>(
         group_by,
         filters: Vec::new(),
         public: report.public,
+        // The report gives the office's figures: what the counting rule counts.
+        include_uncounted: false,
     };
     let run = |query: Query| async move { statistics::run(conn, &query, threshold).await };
     use pb::Dimension as D;
     use pb::Measure as M;
     let crimes = run(ask(M::Cases, vec![D::CrimeType, D::Party])).await?;
     let harm = run(ask(M::Victims, vec![D::Harm])).await?;
+    let sides = run(ask(M::Victims, vec![D::VictimParty, D::Harm])).await?;
     let age_sex = run(ask(M::Victims, vec![D::AgeGroup, D::Sex])).await?;
     let weekly_cases = run(ask(M::Cases, vec![D::IncidentWeek])).await?;
     let weekly_victims = run(ask(M::Victims, vec![D::IncidentWeek])).await?;
@@ -72,6 +75,12 @@ pub async fn render<C: ConnectionTrait>(
             &crimes,
         ),
         Chart::crossed("victims-by-harm", "People harmed, by harm", "harm", &harm),
+        Chart::crossed(
+            "victims-by-side",
+            "People harmed, by the victims' side and harm",
+            "victims' side",
+            &sides,
+        ),
         Chart::crossed(
             "victims-by-age-and-sex",
             "People harmed, by age group and sex",

@@ -26,7 +26,9 @@ pub(super) fn set_details(row: &mut case_person::ActiveModel, details: &PersonRo
             row.affiliation_party_code = Set(affiliation.as_ref().map(|p| p.as_str().to_owned()));
             row.mode_of_liability = Set(Some(mode_of_liability.code().to_owned()));
         }
-        PersonRoleDetails::Victim => {}
+        PersonRoleDetails::Victim { affiliation } => {
+            row.affiliation_party_code = Set(affiliation.as_ref().map(|p| p.as_str().to_owned()));
+        }
         PersonRoleDetails::Witness {
             pseudonym,
             protective_measures,

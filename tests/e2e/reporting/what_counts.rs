@@ -16,6 +16,7 @@ use super::{keys, rows};
 on_every_backend!(
     the_seed_situation_counts_by_the_victims_side_as_well_as_the_perpetrators,
     a_case_closed_as_not_a_crime_and_a_withdrawn_charge_leave_the_figures_but_stay_queryable,
+    a_case_resting_only_on_fabricated_evidence_counts_again_once_that_evidence_is_unlinked,
 );
 
 use rep::Audience::Internal;
@@ -133,7 +134,14 @@ async fn the_seed_situation_counts_by_the_victims_side_as_well_as_the_perpetrato
     )
     .await;
     assert_eq!(charged_civilians.total, 10);
-    let allegations = count(&mut analyst, M::Allegations, &[D::Verification], vec![], false).await;
+    let allegations = count(
+        &mut analyst,
+        M::Allegations,
+        &[D::Verification],
+        vec![],
+        false,
+    )
+    .await;
     assert_eq!(
         rows(&allegations),
         [
@@ -196,8 +204,12 @@ async fn a_case_closed_as_not_a_crime_and_a_withdrawn_charge_leave_the_figures_b
     // The office's figures: without the case closed as not a crime and the withdrawn charge.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let cases = count(&mut analyst, M::Cases, &[], vec![], false).await.total;
-        let charges = count(&mut analyst, M::Charges, &[], vec![], false).await.total;
+        let cases = count(&mut analyst, M::Cases, &[], vec![], false)
+            .await
+            .total;
+        let charges = count(&mut analyst, M::Charges, &[], vec![], false)
+            .await
+            .total;
         if (cases, charges) == (5, 4) {
             break;
         }
@@ -262,6 +274,89 @@ async fn a_case_closed_as_not_a_crime_and_a_withdrawn_charge_leave_the_figures_b
     assert_eq!(cell(&report, "totals/cases"), "5");
     assert_eq!(cell(&report, "totals/victims"), "27");
     assert_eq!(cell(&report, "totals/charges"), "4");
-    assert!(report.contains("closed as not a crime"), "the rule is stated");
+    assert!(
+        report.contains("closed as not a crime"),
+        "the rule is stated"
+    );
     assert_eq!(cell(&report, "victims-by-side/AM/HARM_KILLED"), "3");
+}
+
+/// Waits until the office's figures count `victims` people harmed.
+async fn victims_settle(client: &mut ReportingClient, victims: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let counted = count(client, M::Victims, &[], vec![], false).await.total;
+        if counted == victims {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{counted} people harmed counted, not {victims}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn a_case_resting_only_on_fabricated_evidence_counts_again_once_that_evidence_is_unlinked(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let seed = situation::build(&app).await;
+    let mut analyst = app.reporting_as(Role::Analyst).await;
+    super::seed::settled(&mut analyst).await;
+
+    // "There are many fake videos": the only video of the defilement is judged fabricated.
+    let video = app.stored_evidence(b"a video of the defilement").await;
+    let mut investigator = app.cases().await;
+    investigator
+        .link_evidence(pb::LinkEvidenceRequest {
+            case_id: seed.defilement_id.clone(),
+            etag: String::new(),
+            evidence_id: video.clone(),
+            description: "Video: soldiers defiling bodies".into(),
+        })
+        .await
+        .unwrap();
+    // Linked but not yet judged, the case still counts.
+    victims_settle(&mut analyst, 30).await;
+    app.cases_as(Role::Analyst)
+        .await
+        .record_assessment(pb::RecordAssessmentRequest {
+            case_id: seed.defilement_id.clone(),
+            etag: String::new(),
+            assessment: Some(pb::Assessment {
+                evidence_id: video.clone(),
+                verdict: pb::Verdict::FabricatedOrManipulated.into(),
+                method: pb::AssessmentMethod::ForensicMediaAnalysis.into(),
+                examiner: "Forensic laboratory".into(),
+                findings: "Spliced from two recordings.".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap();
+    victims_settle(&mut analyst, 27).await;
+    let why = count(&mut analyst, M::Victims, &[D::Counting], vec![], true).await;
+    assert_eq!(
+        rows(&why),
+        [
+            (keys(&["counted"]), 27, false),
+            (keys(&["fabricated_evidence"]), 3, false)
+        ]
+    );
+
+    // Unlinked, the fabricated video no longer stands for the case: it rests on nothing judged
+    // fabricated, and counts again.
+    investigator
+        .unlink_evidence(pb::UnlinkEvidenceRequest {
+            case_id: seed.defilement_id.clone(),
+            etag: String::new(),
+            evidence_id: video,
+            reason: "Judged fabricated; it proves nothing in this case.".into(),
+        })
+        .await
+        .unwrap();
+    victims_settle(&mut analyst, 30).await;
 }

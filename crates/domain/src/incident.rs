@@ -588,7 +588,10 @@ mod tests {
             ..children()
         })
         .unwrap();
-        assert_eq!(group.affiliation.as_ref().map(PartyCode::as_str), Some("AZ"));
+        assert_eq!(
+            group.affiliation.as_ref().map(PartyCode::as_str),
+            Some("AZ")
+        );
         assert_eq!(VictimGroup::parse(children()).unwrap().affiliation, None);
         let error = VictimGroup::parse(VictimGroupInput {
             affiliation_party_code: "az".into(),

@@ -11,6 +11,7 @@ mod violations;
 
 pub mod allegation;
 pub mod case;
+pub mod casualty;
 pub mod evidence;
 pub mod history;
 pub mod incident;

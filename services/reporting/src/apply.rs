@@ -152,8 +152,8 @@ pub fn case(c: &ev::CaseChanged) -> CaseItem {
 /// their age band where known (see `crate::counting::age_band`).
 fn victim_row(group: &common::VictimGroup) -> VictimRow {
     let age_group = enum_name(group.age_group, common::AgeGroup::as_str_name);
-    let band = (group.age_band != 0)
-        .then(|| enum_name(group.age_band, common::AgeBand::as_str_name));
+    let band =
+        (group.age_band != 0).then(|| enum_name(group.age_band, common::AgeBand::as_str_name));
     VictimRow {
         count: i64::from(group.count),
         status: enum_name(group.status, common::VictimStatus::as_str_name),

@@ -100,7 +100,10 @@ mod tests {
     #[test]
     fn cases_closed_as_not_a_crime_or_merged_do_not_count() {
         let closed = |reason: &str| case("CASE_STATUS_CLOSED", Some(reason));
-        assert_eq!(case_counting(&closed("CLOSE_REASON_NOT_A_CRIME")), NOT_A_CRIME);
+        assert_eq!(
+            case_counting(&closed("CLOSE_REASON_NOT_A_CRIME")),
+            NOT_A_CRIME
+        );
         assert_eq!(case_counting(&closed("CLOSE_REASON_MERGED")), MERGED);
         assert_eq!(
             case_counting(&closed("CLOSE_REASON_INSUFFICIENT_EVIDENCE")),
@@ -129,7 +132,10 @@ mod tests {
             case_verification(&case("CASE_STATUS_OPEN", None)),
             "accepted"
         );
-        assert_eq!(allegation_verification("ALLEGATION_STATUS_RECEIVED"), "reported");
+        assert_eq!(
+            allegation_verification("ALLEGATION_STATUS_RECEIVED"),
+            "reported"
+        );
     }
 
     #[test]

@@ -393,13 +393,7 @@ mod tests {
         let mut delta = Delta::default();
         delta.case(None, Some(&case()));
         assert_eq!(
-            cell(
-                &delta,
-                Measure::Victims,
-                "DIMENSION_VICTIM_PARTY",
-                "AZ",
-                ""
-            ),
+            cell(&delta, Measure::Victims, "DIMENSION_VICTIM_PARTY", "AZ", ""),
             3
         );
         assert_eq!(

@@ -110,7 +110,13 @@ fn case(dice: &mut Dice, n: u64) -> Kind {
             })
             .collect(),
         close_reason: dice
-            .pick(&["", "", "", "CLOSE_REASON_NOT_A_CRIME", "CLOSE_REASON_MERGED"])
+            .pick(&[
+                "",
+                "",
+                "",
+                "CLOSE_REASON_NOT_A_CRIME",
+                "CLOSE_REASON_MERGED",
+            ])
             .to_owned(),
         only_fabricated_evidence: dice.roll(6) == 0,
         ..Default::default()

@@ -312,7 +312,10 @@ fn rule_conditions(query: &Query) -> Vec<String> {
     if query.include_uncounted {
         return conditions;
     }
-    if matches!(query.measure, M::Cases | M::Victims | M::Charges | M::Accused) {
+    if matches!(
+        query.measure,
+        M::Cases | M::Victims | M::Charges | M::Accused
+    ) {
         conditions.push(format!("f.counting = '{}'", counting::COUNTED));
     }
     let charge_status_asked = query

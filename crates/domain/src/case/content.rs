@@ -170,10 +170,7 @@ fn parse_field(
                     if let Some(party) = &group.affiliation
                         && !parties.admits(party)
                     {
-                        v.add(
-                            format!("{field}.affiliation_party_code"),
-                            parties.refusal(),
-                        );
+                        v.add(format!("{field}.affiliation_party_code"), parties.refusal());
                     }
                     groups.push(group);
                 }

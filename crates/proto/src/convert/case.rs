@@ -130,10 +130,7 @@ pub fn parse_received_allegation(
         .into_iter()
         .enumerate()
     {
-        if let Some(g) = v.nest(
-            &format!("victims[{index}]"),
-            VictimGroup::parse(g),
-        ) {
+        if let Some(g) = v.nest(&format!("victims[{index}]"), VictimGroup::parse(g)) {
             victims.push(g);
         }
     }

@@ -130,11 +130,7 @@ pub(super) async fn read_victims(
                     .affiliation_party_code
                     .as_deref()
                     .and_then(|code| PartyCode::parse(code).ok()),
-                age_band: g
-                    .age_band
-                    .as_deref()
-                    .map(AgeBand::from_code)
-                    .transpose()?,
+                age_band: g.age_band.as_deref().map(AgeBand::from_code).transpose()?,
             })
         })
         .collect::<Result<_, UnknownCode>>()

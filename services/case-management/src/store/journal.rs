@@ -54,12 +54,7 @@ impl CaseStore {
         };
         history::record(txn, &case, &charges, version, change).await?;
         let fabricated = only_fabricated_evidence(txn, case_id).await?;
-        journal::record(
-            txn,
-            audit,
-            Some(&case_changed(case, charges, fabricated)),
-        )
-        .await?;
+        journal::record(txn, audit, Some(&case_changed(case, charges, fabricated))).await?;
         Ok(())
     }
 

@@ -47,7 +47,10 @@ impl MigrationTrait for Migration {
                 .await?;
         }
         let columns = [
-            ("allegation_facts", text_column("verification", Some("reported"))),
+            (
+                "allegation_facts",
+                text_column("verification", Some("reported")),
+            ),
             ("case_facts", text_column("close_reason", None)),
             (
                 "case_facts",
@@ -58,7 +61,10 @@ impl MigrationTrait for Migration {
             ("case_facts", text_column("counting", Some("counted"))),
             ("case_facts", text_column("verification", Some("accepted"))),
             ("case_victims", text_column("victim_party", None)),
-            ("case_victims", text_column("age_band", Some("AGE_GROUP_UNKNOWN"))),
+            (
+                "case_victims",
+                text_column("age_band", Some("AGE_GROUP_UNKNOWN")),
+            ),
         ];
         // One column per statement: SQLite alters one thing at a time.
         for (table, mut column) in columns {

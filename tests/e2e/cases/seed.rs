@@ -199,6 +199,24 @@ async fn a_suspect_stands_in_two_cases_and_is_charged_in_absentia(backend: Backe
         .await
         .unwrap_err();
     assert_eq!(twice.code(), Code::FailedPrecondition);
+    // A victim records their side beside the suspects' party.
+    let victim = investigator
+        .add_person(pb::AddPersonRequest {
+            case_id: second.id.clone(),
+            etag: String::new(),
+            person: Some(pb::Person {
+                role: pb::PersonRole::Victim.into(),
+                display_name: "Named in the shelling report".into(),
+                affiliation_party_code: "AZ".into(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .person
+        .unwrap();
+    assert_eq!(victim.affiliation_party_code, "AZ");
 
     // Adding persons changed the case: work from its current etag.
     let first = get(&mut investigator, &first.id).await;

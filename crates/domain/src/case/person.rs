@@ -119,11 +119,6 @@ impl PersonRoleDetails {
             witness && !input.affiliation_party_code.is_empty(),
             "suspect or a victim",
         );
-        let affiliation = match input.affiliation_party_code.as_str() {
-            "" => None,
-            _ if witness => None,
-            code => v.check("affiliation_party_code", PartyCode::parse(code)),
-        };
         refuse(
             &mut v,
             "mode_of_liability",
@@ -142,6 +137,11 @@ impl PersonRoleDetails {
             !witness && !input.protective_measures.is_empty(),
             "witness",
         );
+        let affiliation = match input.affiliation_party_code.as_str() {
+            "" => None,
+            _ if witness => None,
+            code => v.check("affiliation_party_code", PartyCode::parse(code)),
+        };
         let details = match role {
             PersonRole::Victim => Some(PersonRoleDetails::Victim { affiliation }),
             PersonRole::Suspect => {

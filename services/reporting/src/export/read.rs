@@ -16,6 +16,8 @@ pub struct CaseRow {
     pub case_id: String,
     pub reference: Option<String>,
     pub status: String,
+    /// Whether the counting rule counts the case, or why not (`crate::counting`).
+    pub counting: String,
     pub opened_time: Option<DateTime<Utc>>,
     pub incident_week: Option<String>,
     pub place: Option<String>,
@@ -41,6 +43,8 @@ pub struct Charge {
     pub person_id: String,
     pub crime_type: String,
     pub in_absentia: bool,
+    /// Its status name, such as `CHARGE_STATUS_FILED`.
+    pub status: String,
 }
 
 /// Whether cases can be exported filtered by `dimension`: as statistics filter cases, but
@@ -68,8 +72,8 @@ pub async fn page<C: ConnectionTrait>(
     limit: u64,
 ) -> Result<Vec<CaseRow>, DbErr> {
     let mut sql = String::from(
-        "SELECT f.case_id, f.reference, f.status, f.opened_time, f.incident_week, f.place \
-         FROM case_facts f WHERE f.case_id > ?",
+        "SELECT f.case_id, f.reference, f.status, f.opened_time, f.incident_week, f.place, \
+         f.counting FROM case_facts f WHERE f.case_id > ?",
     );
     let mut values: Vec<Value> = vec![after.into()];
     for (dimension, accepted) in filters {
@@ -90,6 +94,7 @@ pub async fn page<C: ConnectionTrait>(
             opened_time: row.try_get_by_index(3)?,
             incident_week: row.try_get_by_index(4)?,
             place: row.try_get_by_index(5)?,
+            counting: row.try_get_by_index(6)?,
             ..CaseRow::default()
         });
     }
@@ -148,7 +153,7 @@ async fn complete<C: ConnectionTrait>(conn: &C, cases: &mut [CaseRow]) -> Result
         owner(cases, &position, &row)?.casualties.push(group);
     }
     for row in rows(
-        "SELECT case_id, person_id, crime_type_code, in_absentia FROM case_charges \
+        "SELECT case_id, person_id, crime_type_code, in_absentia, status FROM case_charges \
          WHERE case_id IN ({ids}) ORDER BY case_id, charge_id",
     )
     .await?
@@ -158,6 +163,7 @@ async fn complete<C: ConnectionTrait>(conn: &C, cases: &mut [CaseRow]) -> Result
             person_id: row.try_get_by_index(1)?,
             crime_type: row.try_get_by_index(2)?,
             in_absentia: in_absentia == "true",
+            status: row.try_get_by_index(4)?,
         };
         owner(cases, &position, &row)?.charges.push(charge);
     }

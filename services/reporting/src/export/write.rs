@@ -7,6 +7,7 @@
 use serde_json::{Value, json};
 
 use super::read::{CaseRow, Casualties};
+use crate::counting;
 
 /// A figure: exact for the office, a band for publication.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,16 +69,23 @@ impl Edition {
                 .map(|g| g.count)
                 .sum()
         };
-        let mut accused: Vec<&str> = case.charges.iter().map(|c| c.person_id.as_str()).collect();
+        // Charges filed, by the counting rule: withdrawn ones and acquittals are left out.
+        let filed: Vec<_> = case
+            .charges
+            .iter()
+            .filter(|c| counting::charge_counts(&c.status))
+            .collect();
+        let mut accused: Vec<&str> = filed.iter().map(|c| c.person_id.as_str()).collect();
         accused.sort_unstable();
         accused.dedup();
-        let mut charged: Vec<String> = case.charges.iter().map(|c| c.crime_type.clone()).collect();
+        let mut charged: Vec<String> = filed.iter().map(|c| c.crime_type.clone()).collect();
         charged.sort();
         charged.dedup();
-        let in_absentia = case.charges.iter().filter(|c| c.in_absentia).count();
+        let in_absentia = filed.iter().filter(|c| c.in_absentia).count();
         let mut cells = vec![
             ("reference", Cell::Text(case.reference.clone())),
             ("status", Cell::Text(Some(case.status.clone()))),
+            ("counting", Cell::Text(Some(case.counting.clone()))),
             (
                 "opened_date",
                 Cell::Text(case.opened_time.map(|t| t.format("%Y-%m-%d").to_string())),
@@ -93,7 +101,15 @@ impl Edition {
             ("injured", self.figure(harmed("HARM_INJURED"))),
             ("ill_treated", self.figure(harmed("HARM_ILL_TREATED"))),
             ("body_defiled", self.figure(harmed("HARM_BODY_DEFILED"))),
-            ("charges", self.figure(count(case.charges.len()))),
+            ("missing", self.figure(harmed("HARM_MISSING"))),
+            ("detained", self.figure(harmed("HARM_DETAINED"))),
+            ("tortured", self.figure(harmed("HARM_TORTURED"))),
+            (
+                "sexual_violence",
+                self.figure(harmed("HARM_SEXUAL_VIOLENCE")),
+            ),
+            ("displaced", self.figure(harmed("HARM_DISPLACED"))),
+            ("charges", self.figure(count(filed.len()))),
             ("charges_in_absentia", self.figure(count(in_absentia))),
             ("accused", self.figure(count(accused.len()))),
             ("charged_crime_types", Cell::List(charged)),
@@ -213,6 +229,7 @@ mod tests {
             case_id: "0192".into(),
             reference: Some("CASE-2020-000001".into()),
             status: "CASE_STATUS_OPEN".into(),
+            counting: "counted".into(),
             opened_time: chrono::DateTime::from_timestamp(1_602_500_000, 0),
             incident_week: Some("2020-W41".into()),
             place: Some("=Ganja, \"Shahriyar\"\nstreet".into()),
@@ -225,11 +242,20 @@ mod tests {
                 sex: "SEX_FEMALE".into(),
                 count: 7,
             }],
-            charges: vec![Charge {
-                person_id: "p1".into(),
-                crime_type: "icc.8.2.b.i".into(),
-                in_absentia: true,
-            }],
+            charges: vec![
+                Charge {
+                    person_id: "p1".into(),
+                    crime_type: "icc.8.2.b.i".into(),
+                    in_absentia: true,
+                    status: "CHARGE_STATUS_FILED".into(),
+                },
+                Charge {
+                    person_id: "p2".into(),
+                    crime_type: "icc.8.2.a.i".into(),
+                    in_absentia: false,
+                    status: "CHARGE_STATUS_WITHDRAWN".into(),
+                },
+            ],
         }
     }
 
@@ -256,8 +282,8 @@ mod tests {
         };
         assert_eq!(
             office.csv(&case()),
-            "CASE-2020-000001,CASE_STATUS_OPEN,2020-10-12,2020-W41,AM;AZ,icc.8.2.b.i,7,7,0,0,0,\
-             1,1,1,icc.8.2.b.i,\"'=Ganja, \"\"Shahriyar\"\" street\",\
+            "CASE-2020-000001,CASE_STATUS_OPEN,counted,2020-10-12,2020-W41,AM;AZ,icc.8.2.b.i,7,7,\
+             0,0,0,0,0,0,0,0,1,1,1,icc.8.2.b.i,\"'=Ganja, \"\"Shahriyar\"\" street\",\
              VICTIM_STATUS_CIVILIAN/HARM_KILLED/AGE_GROUP_CHILD/SEX_FEMALE=7"
         );
         let public = Edition {
@@ -269,7 +295,7 @@ mod tests {
         assert_eq!(parsed["killed"], "6-10");
         assert_eq!(parsed["charges_in_absentia"], "1-5");
         assert!(parsed.get("place").is_none() && parsed.get("casualty_groups").is_none());
-        assert_eq!(public.csv_header().split(',').count(), 15);
+        assert_eq!(public.csv_header().split(',').count(), 21);
         assert!(line.starts_with("{\"reference\":\"CASE-2020-000001\""));
     }
 }

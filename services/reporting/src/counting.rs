@@ -42,11 +42,15 @@ pub fn charge_counts(status: &str) -> bool {
 /// Whether `case` counts, or why not: [`COUNTED`], [`NOT_A_CRIME`], [`MERGED`] or
 /// [`FABRICATED_EVIDENCE`].
 pub fn case_counting(case: &CaseItem) -> &'static str {
-    match case.close_reason.as_deref() {
-        Some("CLOSE_REASON_NOT_A_CRIME") => NOT_A_CRIME,
-        Some("CLOSE_REASON_MERGED") => MERGED,
-        _ if case.only_fabricated_evidence => FABRICATED_EVIDENCE,
-        _ => COUNTED,
+    let reason = case.close_reason.as_deref().unwrap_or_default();
+    if reason == "CLOSE_REASON_NOT_A_CRIME" {
+        NOT_A_CRIME
+    } else if reason == "CLOSE_REASON_MERGED" {
+        MERGED
+    } else if case.only_fabricated_evidence {
+        FABRICATED_EVIDENCE
+    } else {
+        COUNTED
     }
 }
 
@@ -78,9 +82,9 @@ pub fn allegation_verification(status: &str) -> String {
 /// The `DIMENSION_AGE_BAND` value of a victim group: the children's band where known, the age
 /// group otherwise.
 pub fn age_band(age_group: &str, band: Option<&str>) -> String {
-    match band {
-        Some(band) if age_group == "AGE_GROUP_CHILD" => band.to_owned(),
-        _ => age_group.to_owned(),
+    match band.filter(|_| age_group == "AGE_GROUP_CHILD") {
+        Some(band) => band.to_owned(),
+        None => age_group.to_owned(),
     }
 }
 

@@ -70,9 +70,10 @@ fn case_changed(
     only_fabricated_evidence: bool,
 ) -> ev::EventPayload {
     let status = case.status().as_str_name().to_owned();
-    let close_reason = match case.close_reason() {
-        pb::CloseReason::Unspecified => String::new(),
-        reason => reason.as_str_name().to_owned(),
+    let close_reason = if case.close_reason() == pb::CloseReason::Unspecified {
+        String::new()
+    } else {
+        case.close_reason().as_str_name().to_owned()
     };
     let snapshot = ev::CaseChanged {
         case_id: case.id,

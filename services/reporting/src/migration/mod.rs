@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m20261128_000001_create_projections;
 mod m20261128_000003_create_rollups;
 mod m20261128_000010_add_case_references;
+mod m20261216_070001_create_releases;
 
 /// Every reporting migration, oldest first.
 #[derive(Debug)]
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000010_add_case_references::Migration),
             Box::new(docket_platform::lease::AddLeaseIncarnation),
             Box::new(docket_platform::audit::AddAuditEntryCount),
+            Box::new(m20261216_070001_create_releases::Migration),
         ]
     }
 }

@@ -1,0 +1,288 @@
+//! Computing the tables of a release from the cases as projected, in memory, so that the same
+//! cases give the same tables byte for byte on either database.
+//!
+//! Every counted thing — a case, a victim group (weighted by its count), a charge, a charged
+//! person — is a *unit* with a set of values per dimension (a case alleged against two parties
+//! has two). Units with the same values in every dimension the catalogue uses for their measure
+//! are one *atom*, and each cell is a sum of atoms: a unit counts in a cell when each of the
+//! cell's keys is among its values. The atoms are what the audit reasons about: the unknowns
+//! that the published cells constrain.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Datelike, NaiveDate, Weekday};
+
+use super::catalogue::{Dim, Measure, TableSpec};
+use super::gazetteer::Gazetteer;
+use crate::facts::{CaseItem, UNKNOWN};
+
+/// One table, computed: its cells ordered by their keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    pub spec: TableSpec,
+    pub cells: Vec<Cell>,
+}
+
+/// One cell: its keys, its true count and the atoms (of the table's measure) it sums.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cell {
+    pub keys: Vec<String>,
+    pub value: i64,
+    pub atoms: Vec<usize>,
+}
+
+/// The tables of a release and the atoms of each measure (their weights).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Computed {
+    pub tables: Vec<Table>,
+    pub atoms: BTreeMap<Measure, Vec<i64>>,
+}
+
+/// The month (`2020-10`) of the ISO week `week` (`2020-W41`): the month of its Thursday, as
+/// ISO 8601 assigns a week to a year.
+pub fn month_of_week(week: &str) -> String {
+    let parsed = week.split_once("-W").and_then(|(year, number)| {
+        let date =
+            NaiveDate::from_isoywd_opt(year.parse().ok()?, number.parse().ok()?, Weekday::Thu)?;
+        Some(format!("{:04}-{:02}", date.year(), date.month()))
+    });
+    parsed.unwrap_or_else(|| UNKNOWN.to_owned())
+}
+
+type Values = BTreeMap<Dim, BTreeSet<String>>;
+
+fn set<I: IntoIterator<Item = S>, S: Into<String>>(values: I) -> BTreeSet<String> {
+    values.into_iter().map(Into::into).collect()
+}
+
+/// The units of each measure.
+fn units(cases: &[CaseItem], gazetteer: &Gazetteer) -> BTreeMap<Measure, Vec<(i64, Values)>> {
+    let mut units: BTreeMap<Measure, Vec<(i64, Values)>> = BTreeMap::new();
+    let mut persons: BTreeMap<&str, Values> = BTreeMap::new();
+    for case in cases {
+        let mut common = Values::new();
+        common.insert(Dim::Party, set(case.parties.iter().cloned()));
+        common.insert(Dim::Month, set([month_of_week(&case.week)]));
+        let region = if case.place == UNKNOWN {
+            UNKNOWN.to_owned()
+        } else {
+            gazetteer.region(&case.place)
+        };
+        common.insert(Dim::Region, set([region]));
+        let mut whole = common.clone();
+        whole.insert(Dim::CrimeType, set(case.crimes.iter().cloned()));
+        units
+            .entry(Measure::Cases)
+            .or_default()
+            .push((1, whole.clone()));
+        for group in case.victims.iter().filter(|g| g.count > 0) {
+            let mut values = whole.clone();
+            values.insert(Dim::Harm, set([group.harm.clone()]));
+            values.insert(Dim::VictimStatus, set([group.status.clone()]));
+            values.insert(Dim::AgeGroup, set([group.age_group.clone()]));
+            values.insert(Dim::Sex, set([group.sex.clone()]));
+            units
+                .entry(Measure::Victims)
+                .or_default()
+                .push((group.count, values));
+        }
+        for charge in &case.charges {
+            let mut values = common.clone();
+            values.insert(Dim::CrimeType, set([charge.crime.clone()]));
+            values.insert(Dim::InAbsentia, set([charge.in_absentia.clone()]));
+            units
+                .entry(Measure::Charges)
+                .or_default()
+                .push((1, values.clone()));
+            let person = persons.entry(charge.person_id.as_str()).or_default();
+            for (dim, more) in values {
+                person.entry(dim).or_default().extend(more);
+            }
+        }
+    }
+    units.insert(
+        Measure::Accused,
+        persons.into_values().map(|values| (1, values)).collect(),
+    );
+    units
+}
+
+/// Every combination of one value from each of `sets`.
+fn combinations(sets: &[&BTreeSet<String>]) -> Vec<Vec<String>> {
+    let mut out = vec![Vec::new()];
+    for values in sets {
+        out = out
+            .into_iter()
+            .flat_map(|prefix| {
+                values.iter().map(move |v| {
+                    let mut keys = prefix.clone();
+                    keys.push(v.clone());
+                    keys
+                })
+            })
+            .collect();
+    }
+    out
+}
+
+/// The tables of `catalogue` over `cases`, places turned into regions by `gazetteer`.
+pub fn compute(catalogue: &[TableSpec], cases: &[CaseItem], gazetteer: &Gazetteer) -> Computed {
+    let units = units(cases, gazetteer);
+    let empty = BTreeSet::new();
+    let mut atoms_by_measure = BTreeMap::new();
+    let mut tables = Vec::new();
+    for measure in Measure::ALL {
+        let specs: Vec<&TableSpec> = catalogue.iter().filter(|s| s.measure == measure).collect();
+        if specs.is_empty() {
+            continue;
+        }
+        let used: BTreeSet<Dim> = specs.iter().flat_map(|s| s.by.iter().copied()).collect();
+        let mut atoms: BTreeMap<Vec<&BTreeSet<String>>, i64> = BTreeMap::new();
+        for (weight, values) in units.get(&measure).into_iter().flatten() {
+            let signature = used
+                .iter()
+                .map(|d| values.get(d).unwrap_or(&empty))
+                .collect();
+            *atoms.entry(signature).or_default() += weight;
+        }
+        let used: Vec<Dim> = used.into_iter().collect();
+        let atoms: Vec<(Vec<&BTreeSet<String>>, i64)> = atoms.into_iter().collect();
+        atoms_by_measure.insert(measure, atoms.iter().map(|(_, w)| *w).collect());
+        for spec in specs {
+            let positions: Vec<usize> = spec
+                .by
+                .iter()
+                .filter_map(|d| used.iter().position(|u| u == d))
+                .collect();
+            let mut cells: BTreeMap<Vec<String>, Cell> = BTreeMap::new();
+            if spec.by.is_empty() {
+                cells.insert(
+                    Vec::new(),
+                    Cell {
+                        keys: Vec::new(),
+                        value: 0,
+                        atoms: Vec::new(),
+                    },
+                );
+            }
+            for (index, (signature, weight)) in atoms.iter().enumerate() {
+                let sets: Vec<&BTreeSet<String>> =
+                    positions.iter().map(|p| signature[*p]).collect();
+                for keys in combinations(&sets) {
+                    let cell = cells.entry(keys.clone()).or_insert_with(|| Cell {
+                        keys,
+                        value: 0,
+                        atoms: Vec::new(),
+                    });
+                    cell.value += weight;
+                    cell.atoms.push(index);
+                }
+            }
+            tables.push((
+                catalogue.iter().position(|s| s == spec).unwrap_or_default(),
+                Table {
+                    spec: spec.clone(),
+                    cells: cells.into_values().collect(),
+                },
+            ));
+        }
+    }
+    // Back to the catalogue's order.
+    tables.sort_by_key(|(position, _)| *position);
+    Computed {
+        tables: tables.into_iter().map(|(_, t)| t).collect(),
+        atoms: atoms_by_measure,
+    }
+}
+
+#[cfg(test)]
+pub mod tests {
+    use super::*;
+    use crate::facts::{ChargeRow, VictimRow};
+
+    pub fn case(id: &str, parties: &[&str], place: &str, victims: &[(&str, i64)]) -> CaseItem {
+        CaseItem {
+            id: id.into(),
+            status: "CASE_STATUS_OPEN".into(),
+            week: "2020-W41".into(),
+            place: place.into(),
+            parties: parties.iter().map(|p| (*p).to_owned()).collect(),
+            crimes: vec!["icc.8.2.b.i".into()],
+            victims: victims
+                .iter()
+                .map(|(harm, count)| VictimRow {
+                    count: *count,
+                    status: "VICTIM_STATUS_CIVILIAN".into(),
+                    harm: (*harm).into(),
+                    age_group: "AGE_GROUP_ADULT".into(),
+                    sex: "SEX_FEMALE".into(),
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_week_of_a_thursday_gives_the_month() {
+        assert_eq!(month_of_week("2020-W41"), "2020-10");
+        // 2020-W53 runs from 28 December 2020 to 3 January 2021; its Thursday is 31 December.
+        assert_eq!(month_of_week("2020-W53"), "2020-12");
+        assert_eq!(month_of_week("unknown"), "unknown");
+    }
+
+    #[test]
+    fn a_case_against_two_parties_counts_in_both_and_once_in_the_total() {
+        let catalogue = super::super::catalogue::parse(
+            &docket_platform::settings::ReleaseSettings::default().tables,
+        )
+        .unwrap();
+        let mut two = case(
+            "c1",
+            &["AM", "AZ"],
+            "Ganja, Shahriyar street",
+            &[("HARM_KILLED", 3)],
+        );
+        two.charges.push(ChargeRow {
+            charge_id: "g1".into(),
+            person_id: "p1".into(),
+            crime: "icc.8.2.b.i".into(),
+            in_absentia: "true".into(),
+            status: "CHARGE_STATUS_FILED".into(),
+        });
+        let mut other = case("c2", &["AZ"], "Nowhere", &[("HARM_INJURED", 2)]);
+        other.charges.push(ChargeRow {
+            charge_id: "g2".into(),
+            person_id: "p1".into(),
+            crime: "icc.8.2.a.i".into(),
+            in_absentia: "false".into(),
+            status: "CHARGE_STATUS_FILED".into(),
+        });
+        let computed = compute(&catalogue, &[two, other], &Gazetteer::load(None).unwrap());
+        let table = |name: &str| {
+            computed
+                .tables
+                .iter()
+                .find(|t| t.spec.name == name)
+                .unwrap()
+                .cells
+                .iter()
+                .map(|c| (c.keys.join("/"), c.value))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(table("victims"), [(String::new(), 5)]);
+        assert_eq!(
+            table("victims_by_party"),
+            [("AM".into(), 3), ("AZ".into(), 5)]
+        );
+        assert_eq!(
+            table("victims_by_region"),
+            [("Ganja".into(), 3), ("unknown".into(), 2)]
+        );
+        assert_eq!(table("accused"), [(String::new(), 1)]);
+        assert_eq!(
+            table("accused_by_in_absentia"),
+            [("false".into(), 1), ("true".into(), 1)]
+        );
+        let _ = VictimRow::default();
+    }
+}

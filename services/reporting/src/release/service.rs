@@ -124,10 +124,13 @@ impl Releases {
             )));
         }
         let earlier = store::earlier(&self.db).await?;
-        let snapshot = store::snapshot(&self.db).await?;
+        let mut accumulator = tables::Accumulator::new(&self.catalogue, &self.gazetteer);
+        let positions = store::snapshot(&self.db, |case| accumulator.add(case)).await?;
+        let computed = accumulator.finish();
         let number = earlier.last().map_or(0, |e| e.number) + 1;
         let created_time = chrono::Utc::now();
-        let (document, kept) = self.compose(number, title, created_time, &snapshot, &earlier)?;
+        let (document, kept) =
+            self.compose(number, title, created_time, &positions, computed, &earlier)?;
         let signed = document::sign(&document, &self.key).context("cannot write the release")?;
         let file = String::from_utf8(signed.file).context("the release is not UTF-8")?;
         let txn = docket_platform::db::begin_write(&self.db).await?;
@@ -155,16 +158,17 @@ impl Releases {
         ))
     }
 
-    /// The document of release `number` over `snapshot`, and the true value of every cell.
+    /// The document of release `number` of the tables `computed` at `positions`, and the true
+    /// value of every cell.
     pub fn compose(
         &self,
         number: i64,
         title: &str,
         created_time: chrono::DateTime<chrono::Utc>,
-        snapshot: &store::Snapshot,
+        positions: &store::Positions,
+        computed: tables::Computed,
         earlier: &[store::Earlier],
     ) -> Result<(Document, Vec<EarlierCell>), ReleaseError> {
-        let computed = tables::compute(&self.catalogue, &snapshot.cases, &self.gazetteer);
         let earlier_cells: Vec<EarlierCell> = earlier
             .iter()
             .flat_map(|e| e.cells.iter().cloned())
@@ -221,8 +225,7 @@ impl Releases {
             number,
             title: title.to_owned(),
             created_time: created_time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            positions: snapshot
-                .positions
+            positions: positions
                 .iter()
                 .map(|(stream, sequence)| document::Position {
                     stream: stream.clone(),

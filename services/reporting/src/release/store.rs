@@ -12,16 +12,19 @@ use super::protect::EarlierCell;
 use crate::facts::{CaseItem, ChargeRow, VictimRow, or_unknown};
 use crate::sql::{execute, query};
 
-/// The cases as projected, and where each stream stood when they were read.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    pub positions: Vec<(String, i64)>,
-    pub cases: Vec<CaseItem>,
-}
+/// Cases read per page.
+const PAGE: usize = 5_000;
 
-/// Reads every case and the stream positions in one read transaction, so that the positions
-/// are exactly those of the cases read (the projector moves facts and cursor together).
-pub async fn snapshot(db: &DatabaseConnection) -> Result<Snapshot, DbErr> {
+/// Where each stream stood (by name, ordered) when the cases given to `each` were read.
+pub type Positions = Vec<(String, i64)>;
+
+/// Reads every case, a page at a time in the order of their ids, giving each to `each`, and
+/// the stream positions, all in one read transaction, so that the positions are exactly those
+/// of the cases read (the projector moves facts and cursor together).
+pub async fn snapshot(
+    db: &DatabaseConnection,
+    mut each: impl FnMut(&CaseItem),
+) -> Result<Positions, DbErr> {
     // SQLite's read transaction sees one snapshot already (WAL); PostgreSQL's default READ
     // COMMITTED would see each statement's own.
     let txn = if db.get_database_backend() == DbBackend::Postgres {
@@ -44,11 +47,33 @@ pub async fn snapshot(db: &DatabaseConnection) -> Result<Snapshot, DbErr> {
         positions.push((row.try_get_by_index(0)?, row.try_get_by_index(1)?));
     }
     positions.sort();
+    let mut after = String::new();
+    loop {
+        let page = page(&txn, &after).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id.clone();
+        for case in &page {
+            each(case);
+        }
+        if page.len() < PAGE {
+            break;
+        }
+    }
+    txn.commit().await?;
+    Ok(positions)
+}
+
+/// The cases after `after` in id order, at most [`PAGE`] of them, with their parties, crime
+/// types, casualty figures and charges.
+async fn page<C: ConnectionTrait>(conn: &C, after: &str) -> Result<Vec<CaseItem>, DbErr> {
     let mut cases: BTreeMap<String, CaseItem> = BTreeMap::new();
     for row in query(
-        &txn,
-        "SELECT case_id, status, incident_week, place FROM case_facts",
-        vec![],
+        conn,
+        &format!(
+            "SELECT case_id, status, incident_week, place FROM case_facts WHERE case_id > ? \
+             ORDER BY case_id LIMIT {PAGE}"
+        ),
+        vec![after.into()],
     )
     .await?
     {
@@ -66,34 +91,46 @@ pub async fn snapshot(db: &DatabaseConnection) -> Result<Snapshot, DbErr> {
             },
         );
     }
-    let pairs = |sql: &'static str| {
-        let txn = &txn;
-        async move {
-            let mut pairs = Vec::new();
-            for row in query(txn, sql, vec![]).await? {
-                pairs.push((
-                    row.try_get_by_index::<String>(0)?,
-                    row.try_get_by_index::<String>(1)?,
-                ));
-            }
-            Ok::<_, DbErr>(pairs)
-        }
+    let (Some(first), Some(last)) = (
+        cases.keys().next().cloned(),
+        cases.keys().next_back().cloned(),
+    ) else {
+        return Ok(Vec::new());
     };
-    for (id, party) in pairs("SELECT case_id, party_code FROM case_parties").await? {
-        if let Some(case) = cases.get_mut(&id) {
-            case.parties.push(party);
+    let range = || vec![first.as_str().into(), last.as_str().into()];
+    let mut pairs = Vec::new();
+    for (table, column) in [
+        ("case_parties", "party_code"),
+        ("case_crime_types", "crime_type_code"),
+    ] {
+        for row in query(
+            conn,
+            &format!("SELECT case_id, {column} FROM {table} WHERE case_id >= ? AND case_id <= ?"),
+            range(),
+        )
+        .await?
+        {
+            pairs.push((
+                table,
+                row.try_get_by_index::<String>(0)?,
+                row.try_get_by_index::<String>(1)?,
+            ));
         }
     }
-    for (id, crime) in pairs("SELECT case_id, crime_type_code FROM case_crime_types").await? {
+    for (table, id, value) in pairs {
         if let Some(case) = cases.get_mut(&id) {
-            case.crimes.push(crime);
+            if table == "case_parties" {
+                case.parties.push(value);
+            } else {
+                case.crimes.push(value);
+            }
         }
     }
     for row in query(
-        &txn,
+        conn,
         "SELECT case_id, count, victim_status, harm, age_group, sex FROM case_victims \
-         ORDER BY case_id, position",
-        vec![],
+         WHERE case_id >= ? AND case_id <= ? ORDER BY case_id, position",
+        range(),
     )
     .await?
     {
@@ -109,10 +146,10 @@ pub async fn snapshot(db: &DatabaseConnection) -> Result<Snapshot, DbErr> {
         }
     }
     for row in query(
-        &txn,
+        conn,
         "SELECT case_id, charge_id, person_id, crime_type_code, in_absentia, status \
-         FROM case_charges",
-        vec![],
+         FROM case_charges WHERE case_id >= ? AND case_id <= ?",
+        range(),
     )
     .await?
     {
@@ -127,7 +164,6 @@ pub async fn snapshot(db: &DatabaseConnection) -> Result<Snapshot, DbErr> {
             });
         }
     }
-    txn.commit().await?;
     let mut cases: Vec<CaseItem> = cases.into_values().collect();
     // Rows come in whatever order the database likes; the items must not depend on it.
     for case in &mut cases {
@@ -135,7 +171,7 @@ pub async fn snapshot(db: &DatabaseConnection) -> Result<Snapshot, DbErr> {
         case.crimes.sort();
         case.charges.sort_by(|a, b| a.charge_id.cmp(&b.charge_id));
     }
-    Ok(Snapshot { positions, cases })
+    Ok(cases)
 }
 
 /// A cell's true value as the office keeps it (never published as such).

@@ -55,55 +55,44 @@ fn set<I: IntoIterator<Item = S>, S: Into<String>>(values: I) -> BTreeSet<String
     values.into_iter().map(Into::into).collect()
 }
 
-/// The units of each measure.
-fn units(cases: &[CaseItem], gazetteer: &Gazetteer) -> BTreeMap<Measure, Vec<(i64, Values)>> {
-    let mut units: BTreeMap<Measure, Vec<(i64, Values)>> = BTreeMap::new();
-    let mut persons: BTreeMap<&str, Values> = BTreeMap::new();
-    for case in cases {
-        let mut common = Values::new();
-        common.insert(Dim::Party, set(case.parties.iter().cloned()));
-        common.insert(Dim::Month, set([month_of_week(&case.week)]));
-        let region = if case.place == UNKNOWN {
-            UNKNOWN.to_owned()
-        } else {
-            gazetteer.region(&case.place)
-        };
-        common.insert(Dim::Region, set([region]));
-        let mut whole = common.clone();
-        whole.insert(Dim::CrimeType, set(case.crimes.iter().cloned()));
-        units
-            .entry(Measure::Cases)
-            .or_default()
-            .push((1, whole.clone()));
-        for group in case.victims.iter().filter(|g| g.count > 0) {
-            let mut values = whole.clone();
-            values.insert(Dim::Harm, set([group.harm.clone()]));
-            values.insert(Dim::VictimStatus, set([group.status.clone()]));
-            values.insert(Dim::AgeGroup, set([group.age_group.clone()]));
-            values.insert(Dim::Sex, set([group.sex.clone()]));
-            units
-                .entry(Measure::Victims)
-                .or_default()
-                .push((group.count, values));
-        }
-        for charge in &case.charges {
-            let mut values = common.clone();
-            values.insert(Dim::CrimeType, set([charge.crime.clone()]));
-            values.insert(Dim::InAbsentia, set([charge.in_absentia.clone()]));
-            units
-                .entry(Measure::Charges)
-                .or_default()
-                .push((1, values.clone()));
-            let person = persons.entry(charge.person_id.as_str()).or_default();
-            for (dim, more) in values {
-                person.entry(dim).or_default().extend(more);
-            }
-        }
+/// The units one case contributes to each measure; its charges also go to their persons in
+/// `persons` (a person is one unit across every case, counted at the end).
+fn case_units(
+    case: &CaseItem,
+    gazetteer: &Gazetteer,
+    persons: &mut BTreeMap<String, Values>,
+) -> Vec<(Measure, i64, Values)> {
+    let mut units = Vec::new();
+    let mut common = Values::new();
+    common.insert(Dim::Party, set(case.parties.iter().cloned()));
+    common.insert(Dim::Month, set([month_of_week(&case.week)]));
+    let region = if case.place == UNKNOWN {
+        UNKNOWN.to_owned()
+    } else {
+        gazetteer.region(&case.place)
+    };
+    common.insert(Dim::Region, set([region]));
+    let mut whole = common.clone();
+    whole.insert(Dim::CrimeType, set(case.crimes.iter().cloned()));
+    for group in case.victims.iter().filter(|g| g.count > 0) {
+        let mut values = whole.clone();
+        values.insert(Dim::Harm, set([group.harm.clone()]));
+        values.insert(Dim::VictimStatus, set([group.status.clone()]));
+        values.insert(Dim::AgeGroup, set([group.age_group.clone()]));
+        values.insert(Dim::Sex, set([group.sex.clone()]));
+        units.push((Measure::Victims, group.count, values));
     }
-    units.insert(
-        Measure::Accused,
-        persons.into_values().map(|values| (1, values)).collect(),
-    );
+    units.push((Measure::Cases, 1, whole));
+    for charge in &case.charges {
+        let mut values = common.clone();
+        values.insert(Dim::CrimeType, set([charge.crime.clone()]));
+        values.insert(Dim::InAbsentia, set([charge.in_absentia.clone()]));
+        let person = persons.entry(charge.person_id.clone()).or_default();
+        for (dim, more) in &values {
+            person.entry(*dim).or_default().extend(more.iter().cloned());
+        }
+        units.push((Measure::Charges, 1, values));
+    }
     units
 }
 
@@ -125,30 +114,80 @@ fn combinations(sets: &[&BTreeSet<String>]) -> Vec<Vec<String>> {
     out
 }
 
-/// The tables of `catalogue` over `cases`, places turned into regions by `gazetteer`.
-pub fn compute(catalogue: &[TableSpec], cases: &[CaseItem], gazetteer: &Gazetteer) -> Computed {
-    let units = units(cases, gazetteer);
-    let empty = BTreeSet::new();
-    let mut atoms_by_measure = BTreeMap::new();
-    let mut tables = Vec::new();
-    for measure in Measure::ALL {
-        let specs: Vec<&TableSpec> = catalogue.iter().filter(|s| s.measure == measure).collect();
-        if specs.is_empty() {
-            continue;
+/// An atom's values: one set per dimension the measure's tables use, in order.
+type Signature = Vec<BTreeSet<String>>;
+
+/// The atoms of every measure, gathered case by case: memory holds atoms, not cases, so a
+/// release over a million cases needs no more than one over a thousand.
+#[derive(Debug)]
+pub struct Accumulator<'a> {
+    catalogue: &'a [TableSpec],
+    gazetteer: &'a Gazetteer,
+    /// The dimensions each measure's tables use, in order.
+    used: BTreeMap<Measure, Vec<Dim>>,
+    atoms: BTreeMap<Measure, BTreeMap<Signature, i64>>,
+    persons: BTreeMap<String, Values>,
+}
+
+impl<'a> Accumulator<'a> {
+    pub fn new(catalogue: &'a [TableSpec], gazetteer: &'a Gazetteer) -> Self {
+        let mut used: BTreeMap<Measure, BTreeSet<Dim>> = BTreeMap::new();
+        for spec in catalogue {
+            used.entry(spec.measure)
+                .or_default()
+                .extend(spec.by.iter().copied());
         }
-        let used: BTreeSet<Dim> = specs.iter().flat_map(|s| s.by.iter().copied()).collect();
-        let mut atoms: BTreeMap<Vec<&BTreeSet<String>>, i64> = BTreeMap::new();
-        for (weight, values) in units.get(&measure).into_iter().flatten() {
-            let signature = used
-                .iter()
-                .map(|d| values.get(d).unwrap_or(&empty))
-                .collect();
-            *atoms.entry(signature).or_default() += weight;
+        Self {
+            catalogue,
+            gazetteer,
+            used: used
+                .into_iter()
+                .map(|(m, d)| (m, d.into_iter().collect()))
+                .collect(),
+            atoms: BTreeMap::new(),
+            persons: BTreeMap::new(),
         }
-        let used: Vec<Dim> = used.into_iter().collect();
-        let atoms: Vec<(Vec<&BTreeSet<String>>, i64)> = atoms.into_iter().collect();
-        atoms_by_measure.insert(measure, atoms.iter().map(|(_, w)| *w).collect());
-        for spec in specs {
+    }
+
+    fn add_unit(&mut self, measure: Measure, weight: i64, values: &Values) {
+        let Some(used) = self.used.get(&measure) else {
+            return;
+        };
+        let signature = used
+            .iter()
+            .map(|d| values.get(d).cloned().unwrap_or_default())
+            .collect();
+        *self
+            .atoms
+            .entry(measure)
+            .or_default()
+            .entry(signature)
+            .or_default() += weight;
+    }
+
+    /// Counts one case.
+    pub fn add(&mut self, case: &CaseItem) {
+        let mut persons = std::mem::take(&mut self.persons);
+        for (measure, weight, values) in case_units(case, self.gazetteer, &mut persons) {
+            self.add_unit(measure, weight, &values);
+        }
+        self.persons = persons;
+    }
+
+    /// The tables, in the catalogue's order.
+    pub fn finish(mut self) -> Computed {
+        for values in std::mem::take(&mut self.persons).into_values() {
+            self.add_unit(Measure::Accused, 1, &values);
+        }
+        let empty = BTreeMap::new();
+        let mut atoms_by_measure = BTreeMap::new();
+        let mut tables = Vec::new();
+        for spec in self.catalogue {
+            let used = &self.used[&spec.measure];
+            let atoms = self.atoms.get(&spec.measure).unwrap_or(&empty);
+            atoms_by_measure
+                .entry(spec.measure)
+                .or_insert_with(|| atoms.values().copied().collect::<Vec<i64>>());
             let positions: Vec<usize> = spec
                 .by
                 .iter()
@@ -167,7 +206,7 @@ pub fn compute(catalogue: &[TableSpec], cases: &[CaseItem], gazetteer: &Gazettee
             }
             for (index, (signature, weight)) in atoms.iter().enumerate() {
                 let sets: Vec<&BTreeSet<String>> =
-                    positions.iter().map(|p| signature[*p]).collect();
+                    positions.iter().map(|p| &signature[*p]).collect();
                 for keys in combinations(&sets) {
                     let cell = cells.entry(keys.clone()).or_insert_with(|| Cell {
                         keys,
@@ -178,21 +217,25 @@ pub fn compute(catalogue: &[TableSpec], cases: &[CaseItem], gazetteer: &Gazettee
                     cell.atoms.push(index);
                 }
             }
-            tables.push((
-                catalogue.iter().position(|s| s == spec).unwrap_or_default(),
-                Table {
-                    spec: spec.clone(),
-                    cells: cells.into_values().collect(),
-                },
-            ));
+            tables.push(Table {
+                spec: spec.clone(),
+                cells: cells.into_values().collect(),
+            });
+        }
+        Computed {
+            tables,
+            atoms: atoms_by_measure,
         }
     }
-    // Back to the catalogue's order.
-    tables.sort_by_key(|(position, _)| *position);
-    Computed {
-        tables: tables.into_iter().map(|(_, t)| t).collect(),
-        atoms: atoms_by_measure,
+}
+
+/// The tables of `catalogue` over `cases`, places turned into regions by `gazetteer`.
+pub fn compute(catalogue: &[TableSpec], cases: &[CaseItem], gazetteer: &Gazetteer) -> Computed {
+    let mut accumulator = Accumulator::new(catalogue, gazetteer);
+    for case in cases {
+        accumulator.add(case);
     }
+    accumulator.finish()
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ mod hosting;
 mod leases;
 mod outage;
 mod receipts;
+mod releases;
 mod repair;
 mod reporting;
 mod s3;

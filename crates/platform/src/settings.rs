@@ -380,6 +380,100 @@ pub struct ReportingSettings {
     pub database_url: Option<String>,
     /// For the public audience, counts from 1 up to this are withheld. Default 5.
     pub suppression_threshold: i64,
+    /// What a release publishes, and how it is protected and signed.
+    #[serde(default)]
+    pub release: ReleaseSettings,
+}
+
+/// Releases: the fixed tables the public reads, the gazetteer that turns places into regions,
+/// and the office's signing key.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseSettings {
+    /// The catalogue of tables every release publishes, in order. Default: totals; victims by
+    /// party, by harm, by month and by region; cases by crime type × party and by region;
+    /// charges and persons charged, in absentia or not.
+    #[serde(default = "default_release_tables")]
+    pub tables: Vec<ReleaseTableSettings>,
+    /// A CSV file `place,region` (a header line first): the administrative region of each place
+    /// name. Unset: a small built-in gazetteer for development and tests.
+    #[serde(default)]
+    pub gazetteer_file: Option<PathBuf>,
+    /// The narrowest range of values a withheld cell may be known to lie in, given everything
+    /// published. Unset: the suppression threshold.
+    #[serde(default)]
+    pub min_range: Option<i64>,
+    /// The office's Ed25519 signing key: 64 hex characters (the 32-byte seed). Required in
+    /// production; in development one is generated and kept in `data_dir/release-signing-dev.key`.
+    #[serde(default)]
+    pub signing_key: Option<String>,
+}
+
+impl Default for ReleaseSettings {
+    fn default() -> Self {
+        Self {
+            tables: default_release_tables(),
+            gazetteer_file: None,
+            min_range: None,
+            signing_key: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ReleaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReleaseSettings")
+            .field("tables", &self.tables)
+            .field("gazetteer_file", &self.gazetteer_file)
+            .field("min_range", &self.min_range)
+            .field(
+                "signing_key",
+                &self.signing_key.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// One table of the release catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseTableSettings {
+    /// Its name, such as `victims_by_party`.
+    pub name: String,
+    /// `cases`, `victims`, `charges` or `accused`.
+    pub measure: String,
+    /// At most two of `party`, `crime_type`, `harm`, `victim_status`, `age_group`, `sex`,
+    /// `month`, `region`, `in_absentia`; none for a total.
+    #[serde(default)]
+    pub by: Vec<String>,
+}
+
+fn default_release_tables() -> Vec<ReleaseTableSettings> {
+    let table = |name: &str, measure: &str, by: &[&str]| ReleaseTableSettings {
+        name: name.to_owned(),
+        measure: measure.to_owned(),
+        by: by.iter().map(|d| (*d).to_owned()).collect(),
+    };
+    vec![
+        table("cases", "cases", &[]),
+        table("victims", "victims", &[]),
+        table("charges", "charges", &[]),
+        table("accused", "accused", &[]),
+        table("victims_by_party", "victims", &["party"]),
+        table("victims_by_harm", "victims", &["harm"]),
+        table("victims_by_side_and_harm", "victims", &["victim_party", "harm"]),
+        table("victims_by_age_band_and_sex", "victims", &["age_band", "sex"]),
+        table("victims_by_month", "victims", &["month"]),
+        table("victims_by_region", "victims", &["region"]),
+        table(
+            "cases_by_crime_type_party",
+            "cases",
+            &["crime_type", "party"],
+        ),
+        table("cases_by_region", "cases", &["region"]),
+        table("charges_by_in_absentia", "charges", &["in_absentia"]),
+        table("accused_by_in_absentia", "accused", &["in_absentia"]),
+    ]
 }
 
 /// The three services of a deployment.

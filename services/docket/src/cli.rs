@@ -39,6 +39,9 @@ enum Command {
     /// Writes the rendered statistics report (one self-contained HTML file) fetched from
     /// reporting.
     Report(crate::report::ReportArgs),
+    /// Works with published releases.
+    #[command(subcommand)]
+    Release(crate::release::ReleaseCommand),
     /// Prints a development token (HS256, signed with this deployment's development secret).
     Token {
         /// The role the token carries: intake_officer, analyst, investigator, prosecutor,
@@ -100,7 +103,8 @@ impl Cli {
             Command::Serve { .. }
             | Command::Token { .. }
             | Command::Migrate { .. }
-            | Command::Report(_) => settings.log.filter.as_str(),
+            | Command::Report(_)
+            | Command::Release(_) => settings.log.filter.as_str(),
         };
         let telemetry = docket_platform::telemetry::init(
             filter,
@@ -123,6 +127,7 @@ impl Cli {
             }
             Command::Bench(args) => crate::bench::run(args).await,
             Command::Report(args) => crate::report::run(settings, args).await,
+            Command::Release(command) => crate::release::run(command),
             Command::Migrate { service } => {
                 let kinds = match service {
                     Some(service) => vec![service.into()],

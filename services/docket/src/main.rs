@@ -2,6 +2,7 @@
 
 mod bench;
 mod cli;
+mod release;
 mod report;
 mod serve;
 

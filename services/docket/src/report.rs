@@ -20,17 +20,17 @@ pub struct ReportArgs {
     /// Where to write the HTML document (replaced if it exists).
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
-    /// Who the report is for: `public` (small counts suppressed; safe to publish) or
-    /// `internal` (exact counts; not for publication).
+    /// Which edition: `public` (small counts suppressed, the office's preview of live figures;
+    /// what the public reads are releases) or `internal` (exact counts; not for publication).
     #[arg(long, value_enum, default_value_t = Audience::Public)]
     audience: Audience,
     /// Reporting's URL, such as http://127.0.0.1:50053; by default the `reporting.url`
     /// setting.
     #[arg(long)]
     url: Option<String>,
-    /// A file holding the bearer token to send. Without it a development deployment mints a
-    /// five-minute token (`analyst` for the internal report, `public_reporter` for the public
-    /// one); a production deployment needs the file.
+    /// A file holding the bearer token to send (an office role: `public_reporter` reads only
+    /// releases). Without it a development deployment mints a five-minute `analyst` token; a
+    /// production deployment needs the file.
     #[arg(long, value_name = "FILE")]
     token_file: Option<PathBuf>,
 }
@@ -99,10 +99,8 @@ fn token(settings: &Settings, args: &ReportArgs) -> anyhow::Result<String> {
     if settings.mode != Mode::Development {
         bail!("a production deployment mints no tokens: give --token-file");
     }
-    let role = match args.audience {
-        Audience::Public => Role::PublicReporter,
-        Audience::Internal => Role::Analyst,
-    };
+    // Live figures are the office's, whichever edition: the public reads releases.
+    let role = Role::Analyst;
     Ok(
         TokenIssuer::development(settings)?.mint(
             "docket-report",

@@ -4,9 +4,12 @@ use docket_platform::auth::{Access, MethodAccess, Role};
 
 use Role::{Analyst, Investigator, Prosecutor, PublicReporter, Supervisor};
 
-/// Statistics, exports and reports: the office, and the public reporter (public audience only,
-/// checked by the service).
-const READERS: &[Role] = &[
+/// Live statistics, exports and reports: the office only. Answers suppressed one by one cannot
+/// hold against a reader who may ask many overlapping questions, so the public reads releases.
+const READERS: &[Role] = &[Analyst, Investigator, Prosecutor, Supervisor];
+
+/// Releases: the office and the public reporter.
+const RELEASE_READERS: &[Role] = &[
     Analyst,
     Investigator,
     Prosecutor,
@@ -18,5 +21,9 @@ pub const REPORTING_ACCESS: &[MethodAccess] = &[
     ("QueryStatistics", Access::Roles(READERS)),
     ("ExportCases", Access::Roles(READERS)),
     ("RenderReport", Access::Roles(READERS)),
+    ("CreateRelease", Access::Roles(&[Supervisor])),
+    ("ListReleases", Access::Roles(RELEASE_READERS)),
+    ("GetRelease", Access::Roles(RELEASE_READERS)),
+    ("ExportRelease", Access::Roles(RELEASE_READERS)),
     ("GetProjectionStatus", Access::Roles(&[Analyst, Supervisor])),
 ];

@@ -11,6 +11,7 @@ use sea_orm::DatabaseConnection;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
+use crate::release::service::Releases;
 use crate::sql::query;
 use crate::{audience, export, report, statistics};
 
@@ -20,6 +21,7 @@ pub struct ReportingApi {
     db: DatabaseConnection,
     threshold: i64,
     streams: Vec<(&'static str, Arc<AtomicBool>)>,
+    releases: Releases,
 }
 
 impl ReportingApi {
@@ -27,11 +29,13 @@ impl ReportingApi {
         db: DatabaseConnection,
         threshold: i64,
         streams: Vec<(&'static str, Arc<AtomicBool>)>,
+        releases: Releases,
     ) -> Self {
         Self {
             db,
             threshold,
             streams,
+            releases,
         }
     }
 }
@@ -120,5 +124,46 @@ impl ReportingService for ReportingApi {
             streams.push(status);
         }
         Ok(Response::new(pb::GetProjectionStatusResponse { streams }))
+    }
+
+    async fn create_release(
+        &self,
+        request: Request<pb::CreateReleaseRequest>,
+    ) -> Result<Response<pb::CreateReleaseResponse>, Status> {
+        let release = self.releases.create(&request.into_inner().title).await?;
+        Ok(Response::new(pb::CreateReleaseResponse {
+            release: Some(release),
+        }))
+    }
+
+    async fn list_releases(
+        &self,
+        _request: Request<pb::ListReleasesRequest>,
+    ) -> Result<Response<pb::ListReleasesResponse>, Status> {
+        Ok(Response::new(pb::ListReleasesResponse {
+            releases: self.releases.list().await?,
+        }))
+    }
+
+    async fn get_release(
+        &self,
+        request: Request<pb::GetReleaseRequest>,
+    ) -> Result<Response<pb::GetReleaseResponse>, Status> {
+        let release = self.releases.get(request.into_inner().number).await?;
+        Ok(Response::new(pb::GetReleaseResponse {
+            release: Some(release),
+        }))
+    }
+
+    async fn export_release(
+        &self,
+        request: Request<pb::ExportReleaseRequest>,
+    ) -> Result<Response<pb::ExportReleaseResponse>, Status> {
+        let number = request.into_inner().number;
+        let file = self.releases.signed_file(number).await?;
+        Ok(Response::new(pb::ExportReleaseResponse {
+            file: file.into_bytes().into(),
+            file_name: format!("docket-release-{number:06}.json"),
+        }))
     }
 }

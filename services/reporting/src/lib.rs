@@ -3,8 +3,9 @@
 //! publication.
 //!
 //! Each stream has a [`projector::Projector`] that applies events and advances its cursor in
-//! one transaction. [`statistics`] turns a request into SQL over the fact tables; [`suppress`]
-//! withholds what must not be published.
+//! one transaction. [`statistics`] turns a request into SQL over the fact tables for the office;
+//! [`suppress`] withholds what must not be shown beside them. The public reads only
+//! [`release`]s: fixed tables protected together and signed.
 
 mod access;
 mod api;
@@ -16,6 +17,7 @@ mod export;
 mod facts;
 mod migration;
 mod projector;
+pub mod release;
 mod report;
 mod rollup;
 mod sql;
@@ -123,6 +125,7 @@ impl Reporting {
                 db.clone(),
                 settings.reporting.suppression_threshold,
                 streams,
+                release::service::Releases::from_settings(db.clone(), settings)?,
             ),
             audit: AuditApi::new(db.clone()),
             auth: AuthLayer::new(

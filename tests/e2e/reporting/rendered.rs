@@ -114,7 +114,8 @@ async fn the_report_shows_the_figures_of_the_statistics_in_a_browser(backend: Ba
         assert_eq!(cell(&internal, key), value, "{key}");
     }
 
-    let mut public = app.reporting_as(Role::PublicReporter).await;
+    // The office previews the public edition; the public itself reads releases.
+    let mut public = app.reporting_as(Role::Analyst).await;
     let published = render(&mut public, rep::Audience::Public).await;
     agrees_with_statistics(&mut public, &published, rep::Audience::Public).await;
     assert_eq!(cell(&published, "totals/victims"), "30");
@@ -138,13 +139,17 @@ async fn the_report_shows_the_figures_of_the_statistics_in_a_browser(backend: Ba
             assert!(!html.contains(secret), "the report shows {secret}");
         }
     }
-    let refused = public
-        .render_report(rep::RenderReportRequest {
-            audience: rep::Audience::Internal.into(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(refused.code(), Code::PermissionDenied);
+    // A public reader renders nothing live, whichever edition: it reads releases.
+    let mut reader = app.reporting_as(Role::PublicReporter).await;
+    for audience in [rep::Audience::Internal, rep::Audience::Public] {
+        let refused = reader
+            .render_report(rep::RenderReportRequest {
+                audience: audience.into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+    }
     bad_requests_are_refused_field_by_field(&mut analyst).await;
 
     if let Some(dom) = rendered_by_chromium(&published).await {

@@ -78,6 +78,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let workload = workload::Workload::connect(baseline, intake_addr, &token).await?;
     let analyst = issuer.mint("bench", Role::Analyst, Duration::from_secs(3_600))?;
     let reporting = statistics::client(reporting_addr, workload::Bearer::new(&analyst)?).await?;
+    let supervisor = issuer.mint("bench", Role::Supervisor, Duration::from_secs(3_600))?;
+    let supervisor =
+        statistics::client(reporting_addr, workload::Bearer::new(&supervisor)?).await?;
 
     let step = Duration::from_secs(args.seconds);
     let mut report = Report::new(args.database_url.is_some());
@@ -110,7 +113,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             let grouped = statistics::query(&client, step, false).await;
             // Counting from the fact tables is slow at this size: a few calls are enough.
             let filtered = statistics::query(&client, step / 5, true).await;
-            report.statistics(size, load_seconds, echo, grouped, filtered);
+            eprintln!("  CreateRelease at {size}…");
+            let release = statistics::release(&supervisor, size).await;
+            report.statistics(size, load_seconds, echo, grouped, filtered, release);
         }
     }
     report.peak_memory(services.peak_memory_mb());

@@ -65,6 +65,7 @@ impl Report {
         echo: Stats,
         grouped: Stats,
         filtered: Stats,
+        release: Result<f64, String>,
     ) {
         let p99_ratio = if echo.p99_ms > 0.0 {
             grouped.p99_ms / echo.p99_ms
@@ -78,6 +79,7 @@ impl Report {
             grouped,
             filtered,
             p99_ratio,
+            release,
         });
     }
 
@@ -142,6 +144,13 @@ impl Report {
                 ));
             }
             out.push_str("(grouped: unfiltered, answered from the rollups; filtered: one filter, counted from the fact tables)\n");
+            out.push_str("\nCreateRelease over everything loaded (default catalogue, audit included; target < 60 s at 10^6):\n");
+            for row in &self.statistics {
+                match &row.release {
+                    Ok(seconds) => out.push_str(&format!("{:>9} | {seconds:>6.1} s\n", row.items)),
+                    Err(error) => out.push_str(&format!("{:>9} | failed: {error}\n", row.items)),
+                }
+            }
         }
         if let Some(mb) = self.peak_memory_mb {
             out.push_str(&format!(

@@ -60,6 +60,9 @@ pub struct StatisticsRow {
     pub filtered: Stats,
     /// `grouped` p99 over echo p99.
     pub p99_ratio: f64,
+    /// Seconds one `CreateRelease` over everything loaded took (tables, protection and audit,
+    /// signing, storing), or why it failed.
+    pub release: Result<f64, String>,
 }
 
 /// The i-th generated allegation and its case: spread over parties, crimes, weeks and places
@@ -212,6 +215,19 @@ pub async fn client(addr: SocketAddr, bearer: Bearer) -> anyhow::Result<Reportin
         connect(addr).await?,
         bearer,
     ))
+}
+
+/// Creates one release over everything loaded; the seconds it took.
+pub async fn release(supervisor: &Reporting, items: usize) -> Result<f64, String> {
+    let started = Instant::now();
+    supervisor
+        .clone()
+        .create_release(rep::CreateReleaseRequest {
+            title: format!("Benchmark at {items} cases"),
+        })
+        .await
+        .map_err(|status| format!("{:?}: {}", status.code(), status.message()))?;
+    Ok(started.elapsed().as_secs_f64())
 }
 
 /// The two-dimensional questions asked in turn.

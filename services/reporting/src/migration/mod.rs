@@ -7,6 +7,7 @@ mod m20261128_000001_create_projections;
 mod m20261128_000003_create_rollups;
 mod m20261128_000010_add_case_references;
 mod m20261216_050001_add_victim_sides_and_counting;
+mod m20261216_070001_create_releases;
 
 /// Every reporting migration, oldest first.
 #[derive(Debug)]
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(docket_platform::lease::AddLeaseIncarnation),
             Box::new(docket_platform::audit::AddAuditEntryCount),
             Box::new(m20261216_050001_add_victim_sides_and_counting::Migration),
+            Box::new(m20261216_070001_create_releases::Migration),
         ]
     }
 }

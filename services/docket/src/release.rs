@@ -1,0 +1,48 @@
+//! `docket release verify FILE`: checks a published release offline.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Subcommand;
+use docket_reporting::release::document;
+
+/// What `docket release` does.
+#[derive(Debug, Subcommand)]
+pub enum ReleaseCommand {
+    /// Checks a release file (from `ExportRelease`) offline: its Ed25519 signature over the
+    /// document, and, with `--public-key`, that the office's key made it. Exits non-zero when
+    /// it does not verify.
+    Verify {
+        /// The release file.
+        file: PathBuf,
+        /// The office's published public key (base64). Without it, the file is only checked
+        /// against the key it carries, which proves it unaltered, not whose it is.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+}
+
+pub fn run(command: ReleaseCommand) -> anyhow::Result<()> {
+    match command {
+        ReleaseCommand::Verify { file, public_key } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let verified = document::verify(&bytes, public_key.as_deref())
+                .with_context(|| format!("{} does not verify", file.display()))?;
+            println!(
+                "release {} \"{}\" verified: signed by {}{}, document SHA-256 {}, {} tables",
+                verified.document.number,
+                verified.document.title,
+                verified.public_key,
+                if public_key.is_some() {
+                    " (the expected key)"
+                } else {
+                    " (compare with the office's published key)"
+                },
+                verified.document_sha256,
+                verified.document.tables.len()
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Releases: the only figures the public reads. A release is a fixed catalogue of tables
+//! ([`catalogue`]) computed from the projections at recorded stream positions ([`tables`]),
+//! protected as a whole and against every earlier release ([`protect`]), written as one
+//! signed document ([`document`]) and stored for good ([`store`]).
+
+pub mod catalogue;
+pub mod document;
+pub mod gazetteer;
+pub mod protect;
+pub mod service;
+pub mod store;
+pub mod tables;

@@ -38,7 +38,11 @@ async fn three_hundred_bad_fields_are_listed_up_to_fifty_and_counted(backend: Ba
         .get_details_bad_request()
         .expect("the list of bad fields")
         .field_violations;
-    assert_eq!(listed.len(), 51, "fifty listed, and one saying how many more");
+    assert_eq!(
+        listed.len(),
+        51,
+        "fifty listed, and one saying how many more"
+    );
     assert_eq!(listed[0].field, "allegation.victims[0].count");
     let more = &listed[50];
     assert_eq!(more.field, "…");
@@ -49,9 +53,10 @@ async fn three_hundred_bad_fields_are_listed_up_to_fifty_and_counted(backend: Ba
         .expect("a count");
     assert!(left_out >= 250, "{}", more.description);
     assert!(
-        status
-            .message()
-            .starts_with(&format!("invalid request: {} fields are invalid", left_out + 50)),
+        status.message().starts_with(&format!(
+            "invalid request: {} fields are invalid",
+            left_out + 50
+        )),
         "{}",
         status.message()
     );
@@ -110,18 +115,40 @@ async fn a_request_that_is_not_protobuf_is_invalid_argument(backend: Backend) {
     let officer = app.token(Role::IntakeOfficer, "officer.aliyev");
     let cases: [(&str, &str, &[u8], Option<&str>); 4] = [
         // Field 1 (`receipt`, a string) holding bytes that are not UTF-8.
-        ("a receipt not in UTF-8", "CheckAllegationStatus", &[0x0a, 0x02, 0xff, 0xfe], None),
-        ("an id not in UTF-8", "GetAllegation", &[0x0a, 0x02, 0xc3, 0x28], Some(&officer)),
+        (
+            "a receipt not in UTF-8",
+            "CheckAllegationStatus",
+            &[0x0a, 0x02, 0xff, 0xfe],
+            None,
+        ),
+        (
+            "an id not in UTF-8",
+            "GetAllegation",
+            &[0x0a, 0x02, 0xc3, 0x28],
+            Some(&officer),
+        ),
         // Field 2 (`allegation`) whose field 3 says 16 bytes follow and one does.
-        ("a message cut short", "SubmitAllegation", &[0x12, 0x03, 0x1a, 0x10, 0x41], Some(&officer)),
+        (
+            "a message cut short",
+            "SubmitAllegation",
+            &[0x12, 0x03, 0x1a, 0x10, 0x41],
+            Some(&officer),
+        ),
         // A varint that never ends.
-        ("a broken varint", "ListAllegations", &[0x08, 0xff, 0xff], Some(&officer)),
+        (
+            "a broken varint",
+            "ListAllegations",
+            &[0x08, 0xff, 0xff],
+            Some(&officer),
+        ),
     ];
     for (case, method, bytes, token) in cases {
         let status = call_raw(&app, method, bytes, token).await;
         assert_eq!(status.code(), Code::InvalidArgument, "{case}: {status:?}");
         assert!(
-            status.message().contains("not a well-formed protobuf message"),
+            status
+                .message()
+                .contains("not a well-formed protobuf message"),
             "{case}: {}",
             status.message()
         );
@@ -173,7 +200,9 @@ async fn a_token_whose_subject_names_no_one_is_unauthenticated(backend: Backend)
                 .map(|_| ())
         }
     };
-    list("officer.aliyev".into()).await.expect("a usable subject");
+    list("officer.aliyev".into())
+        .await
+        .expect("a usable subject");
     for (case, sub) in [
         ("empty", String::new()),
         ("blank", "   ".into()),
@@ -195,7 +224,12 @@ async fn an_unusable_request_id_is_replaced_before_it_is_logged_or_audited(backe
     let mut intake = app.intake().await;
     let long = "x".repeat(4_000);
     let mut echoed = Vec::new();
-    for given in ["job-42.retry_3", long.as_str(), "id with spaces", "forged\tfield"] {
+    for given in [
+        "job-42.retry_3",
+        long.as_str(),
+        "id with spaces",
+        "forged\tfield",
+    ] {
         let mut request = tonic::Request::new(submit_request(allegation()));
         request
             .metadata_mut()
@@ -212,7 +246,10 @@ async fn an_unusable_request_id_is_replaced_before_it_is_logged_or_audited(backe
     }
     assert_eq!(echoed[0], "job-42.retry_3", "a short safe id is kept");
     for id in &echoed[1..] {
-        assert!(uuid::Uuid::parse_str(id).is_ok(), "replaced by a new one: {id:?}");
+        assert!(
+            uuid::Uuid::parse_str(id).is_ok(),
+            "replaced by a new one: {id:?}"
+        );
     }
     let audited: Vec<String> = app
         .audit_as(app.intake_addr, Role::Supervisor)
@@ -225,6 +262,9 @@ async fn an_unusable_request_id_is_replaced_before_it_is_logged_or_audited(backe
         .into_iter()
         .map(|entry| entry.request_id)
         .collect();
-    assert_eq!(audited, echoed, "the audit chain holds the ids the client was given");
+    assert_eq!(
+        audited, echoed,
+        "the audit chain holds the ids the client was given"
+    );
     app.stop().await;
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use docket_e2e::{Backend, Bearer, IntakeClient, TestApp, allegation, channel, on_every_backend, submit_request};
+use docket_e2e::{
+    Backend, Bearer, IntakeClient, TestApp, allegation, channel, on_every_backend, submit_request,
+};
 use docket_proto::docket::intake::v1 as pb;
 use docket_proto::docket::intake::v1::intake_service_client::IntakeServiceClient;
 use tonic::Code;
@@ -24,13 +26,18 @@ const WRONG_RECEIPT: &str = "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH";
 /// whole host's in-flight limit (512), as in the attack that took intake down.
 const FLOODERS: usize = 600;
 const FLOOD_CONNECTIONS: usize = 10;
-/// Each flooder's pause after an answer: the flood is bounded, so that what is measured is the
-/// service's defence and not two shared cores saturated by the test's own client.
-const FLOOD_PAUSE: Duration = Duration::from_millis(250);
-/// Officers calling at once, and calls each makes per run.
+/// Each flooder's pause after an answer, its start staggered over one pause: the flood is bounded
+/// (about `FLOODERS / FLOOD_PAUSE` calls a second, spread evenly), so that what is measured is
+/// the service's defence and not two shared cores saturated by the test's own debug-built client
+/// in bursts.
+const FLOOD_PAUSE: Duration = Duration::from_secs(5);
+/// Officers calling at once, and calls each makes per window.
 const OFFICERS: usize = 4;
-const CALLS_PER_OFFICER: usize = 60;
-/// Runs compared at most: one bad tail on a loaded machine is not a verdict, three are.
+const CALLS_PER_WINDOW: usize = 10;
+/// Windows of officers' calls, idle and flooded in turn, so that whatever else loads the
+/// machine meanwhile weighs on both sides alike: 6 × 4 × 10 = 240 calls on each side.
+const WINDOW_PAIRS: usize = 6;
+/// Comparisons made at most: one bad tail on a loaded machine is not a verdict, three are.
 const ATTEMPTS: usize = 3;
 
 async fn an_anonymous_flood_leaves_officers_their_capacity_and_their_speed(backend: Backend) {
@@ -51,33 +58,46 @@ async fn an_anonymous_flood_leaves_officers_their_capacity_and_their_speed(backe
     for _ in 0..OFFICERS {
         officers.push(app.intake().await);
     }
-    officer_run(&officers, &id, 10).await.expect("warm-up");
+    officer_run(&officers, &id, CALLS_PER_WINDOW)
+        .await
+        .expect("warm-up");
+    let flood = Flood::start(&app).await;
 
     let mut verdicts = Vec::new();
     for attempt in 1..=ATTEMPTS {
-        let idle = officer_run(&officers, &id, CALLS_PER_OFFICER)
-            .await
-            .expect("idle, every officer's call succeeds");
-        let flood = Flood::start(&app).await;
-        let during = officer_run(&officers, &id, CALLS_PER_OFFICER).await;
-        let refused_with_retry_info = flood.stop().await;
-        let during = during.unwrap_or_else(|status| {
-            panic!("during an anonymous flood an officer's call failed: {status:?}")
-        });
-        assert!(
-            refused_with_retry_info > 0,
-            "the flood's guesses were refused with RESOURCE_EXHAUSTED and RetryInfo"
-        );
+        let (mut idle, mut during) = (Vec::new(), Vec::new());
+        for _ in 0..WINDOW_PAIRS {
+            flood.pause();
+            idle.extend(
+                officer_run(&officers, &id, CALLS_PER_WINDOW)
+                    .await
+                    .unwrap_or_else(|status| {
+                        panic!("while the flood paused an officer's call failed: {status:?}")
+                    }),
+            );
+            flood.resume();
+            let flooded = officer_run(&officers, &id, CALLS_PER_WINDOW).await;
+            during.extend(flooded.unwrap_or_else(|status| {
+                panic!("during an anonymous flood an officer's call failed: {status:?}")
+            }));
+        }
+        let (idle_median, flood_median) = (median(&idle), median(&during));
         let (idle_p99, flood_p99) = (p99(idle), p99(during));
         eprintln!(
-            "attempt {attempt}: officers' p99 idle {idle_p99:?}, during the flood {flood_p99:?}; \
-             {refused_with_retry_info} guesses refused"
+            "attempt {attempt}: officers' p99 idle {idle_p99:?}, during the flood {flood_p99:?} \
+             (medians {idle_median:?}, {flood_median:?}); {} guesses refused so far",
+            flood.refused_with_retry_info()
         );
         verdicts.push((idle_p99, flood_p99));
         if flood_p99 <= idle_p99 * 2 {
             break;
         }
     }
+    let refused_with_retry_info = flood.stop().await;
+    assert!(
+        refused_with_retry_info > 0,
+        "the flood's guesses were refused with RESOURCE_EXHAUSTED and RetryInfo"
+    );
     let last = verdicts.last().copied().unwrap();
     assert!(
         last.1 <= last.0 * 2,
@@ -93,25 +113,35 @@ async fn officer_run(
     id: &str,
     calls: usize,
 ) -> Result<Vec<Duration>, tonic::Status> {
-    let runs = officers.iter().cloned().map(|mut officer| {
-        let id = id.to_owned();
-        tokio::spawn(async move {
-            let mut latencies = Vec::with_capacity(calls);
-            for _ in 0..calls {
-                let started = Instant::now();
-                officer
-                    .get_allegation(pb::GetAllegationRequest { id: id.clone() })
-                    .await?;
-                latencies.push(started.elapsed());
-            }
-            Ok::<_, tonic::Status>(latencies)
+    let runs: Vec<_> = officers
+        .iter()
+        .cloned()
+        .map(|mut officer| {
+            let id = id.to_owned();
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(calls);
+                for _ in 0..calls {
+                    let started = Instant::now();
+                    officer
+                        .get_allegation(pb::GetAllegationRequest { id: id.clone() })
+                        .await?;
+                    latencies.push(started.elapsed());
+                }
+                Ok::<_, tonic::Status>(latencies)
+            })
         })
-    });
+        .collect();
     let mut all = Vec::new();
-    for run in futures_util::future::join_all(runs).await {
-        all.extend(run.expect("an officer's task")?);
+    for run in runs {
+        all.extend(run.await.expect("an officer's task")?);
     }
     Ok(all)
+}
+
+fn median(latencies: &[Duration]) -> Duration {
+    let mut sorted = latencies.to_vec();
+    sorted.sort_unstable();
+    sorted[sorted.len() / 2]
 }
 
 fn p99(mut latencies: Vec<Duration>) -> Duration {
@@ -120,9 +150,10 @@ fn p99(mut latencies: Vec<Duration>) -> Duration {
     latencies[index]
 }
 
-/// Anonymous callers guessing receipts as fast as they are answered (bar a short pause).
+/// Anonymous callers guessing receipts, each pausing `FLOOD_PAUSE` after an answer.
 struct Flood {
     stop: Arc<AtomicBool>,
+    active: Arc<AtomicBool>,
     refused_with_retry_info: Arc<AtomicUsize>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -130,16 +161,26 @@ struct Flood {
 impl Flood {
     async fn start(app: &TestApp) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
+        let active = Arc::new(AtomicBool::new(true));
         let refused = Arc::new(AtomicUsize::new(0));
         let answered = Arc::new(AtomicUsize::new(0));
         let mut tasks = Vec::new();
-        for _ in 0..FLOOD_CONNECTIONS {
+        let per_connection = FLOODERS / FLOOD_CONNECTIONS;
+        for connection in 0..FLOOD_CONNECTIONS {
             let client = app.intake_with(Bearer::none()).await;
-            for _ in 0..FLOODERS / FLOOD_CONNECTIONS {
+            for n in 0..per_connection {
                 let (mut client, stop) = (client.clone(), Arc::clone(&stop));
+                let active = Arc::clone(&active);
                 let (refused, answered) = (Arc::clone(&refused), Arc::clone(&answered));
+                let flooder = u32::try_from(n * FLOOD_CONNECTIONS + connection).unwrap();
+                let stagger = FLOOD_PAUSE * flooder / u32::try_from(FLOODERS).unwrap();
                 tasks.push(tokio::spawn(async move {
+                    tokio::time::sleep(stagger).await;
                     while !stop.load(Ordering::Relaxed) {
+                        if !active.load(Ordering::Relaxed) {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            continue;
+                        }
                         let answer = client
                             .check_allegation_status(pb::CheckAllegationStatusRequest {
                                 receipt: WRONG_RECEIPT.into(),
@@ -157,20 +198,33 @@ impl Flood {
                 }));
             }
         }
-        // Under way: every flooder has had a first answer, or a second has passed (the old
-        // guard kept answers waiting), whichever comes first.
+        // Under way: every flooder has had a first answer, or a pause and a second have passed
+        // (the old guard kept answers waiting), whichever comes first.
         let started = Instant::now();
         while answered.load(Ordering::Relaxed) < FLOODERS
-            && started.elapsed() < Duration::from_secs(1)
+            && started.elapsed() < FLOOD_PAUSE + Duration::from_secs(1)
         {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        tokio::time::sleep(FLOOD_PAUSE).await;
         Self {
             stop,
+            active,
             refused_with_retry_info: refused,
             tasks,
         }
+    }
+
+    /// Flooders stop calling (those in flight go on); [`Flood::resume`] starts them again.
+    fn pause(&self) {
+        self.active.store(false, Ordering::Relaxed);
+    }
+
+    fn resume(&self) {
+        self.active.store(true, Ordering::Relaxed);
+    }
+
+    fn refused_with_retry_info(&self) -> usize {
+        self.refused_with_retry_info.load(Ordering::Relaxed)
     }
 
     /// Stops the flood; how many of its calls were refused with RetryInfo.
@@ -196,7 +250,10 @@ async fn guessing_receipts_too_fast_is_refused_at_once_with_the_time_to_wait(bac
     let mut guesses = 0;
     let refusal = loop {
         guesses += 1;
-        assert!(guesses <= 10, "ten wrong receipts in a row were all checked");
+        assert!(
+            guesses <= 10,
+            "ten wrong receipts in a row were all checked"
+        );
         let started = Instant::now();
         let answer = forwarded_client(&app, &format!("203.0.113.{guesses}"))
             .await
@@ -211,7 +268,10 @@ async fn guessing_receipts_too_fast_is_refused_at_once_with_the_time_to_wait(bac
             other => panic!("a wrong receipt answered {other:?}: {answer:?}"),
         }
     };
-    assert_eq!(guesses, 5, "four wrong receipts are forgiven, the fifth waits");
+    assert_eq!(
+        guesses, 5,
+        "four wrong receipts are forgiven, the fifth waits"
+    );
     let (status, took) = refusal;
     let wait = status
         .get_details_retry_info()
@@ -269,7 +329,11 @@ async fn behind_a_trusted_proxy_one_guesser_does_not_lock_out_other_sources(back
         })
         .await
         .unwrap_err();
-    assert_eq!(forged.code(), Code::NotFound, "another address, per the proxy");
+    assert_eq!(
+        forged.code(),
+        Code::NotFound,
+        "another address, per the proxy"
+    );
 
     // Another source behind the same proxy is not held back by the guesser.
     let status = forwarded_client(&app, "203.0.113.7")

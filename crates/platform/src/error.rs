@@ -109,11 +109,25 @@ mod tests {
         let listed = status.get_details_bad_request().unwrap().field_violations;
         assert_eq!(listed.len(), MAX_LISTED_VIOLATIONS + 1);
         assert_eq!(listed[MAX_LISTED_VIOLATIONS].field, "…");
-        assert!(listed[MAX_LISTED_VIOLATIONS].description.contains("250 more"));
-        assert!(status.message().starts_with("invalid request: 300 fields are invalid"));
+        assert!(
+            listed[MAX_LISTED_VIOLATIONS]
+                .description
+                .contains("250 more")
+        );
+        assert!(
+            status
+                .message()
+                .starts_with("invalid request: 300 fields are invalid")
+        );
         assert!(status.message().len() < 1_000, "{}", status.message());
 
         let few = invalid_argument(&Violations::single("narrative", "is required"));
-        assert_eq!(few.get_details_bad_request().unwrap().field_violations.len(), 1);
+        assert_eq!(
+            few.get_details_bad_request()
+                .unwrap()
+                .field_violations
+                .len(),
+            1
+        );
     }
 }

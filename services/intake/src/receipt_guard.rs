@@ -160,9 +160,7 @@ fn bucket(address: IpAddr) -> IpAddr {
         IpAddr::V4(_) => address,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
             Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6(Ipv6Addr::from(
-                u128::from(v6) & (u128::MAX << 64),
-            )),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64))),
         },
     }
 }
@@ -235,7 +233,10 @@ mod tests {
         }
         for n in 0..1_000u32 {
             let client = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + n));
-            guard.admit(client).expect("new clients are let in").failed();
+            guard
+                .admit(client)
+                .expect("new clients are let in")
+                .failed();
             assert!(guard.remembered() <= 64);
         }
         assert!(guard.admit(guesser).is_ok(), "forgotten, as the oldest");

@@ -289,7 +289,12 @@ mod tests {
 
     #[test]
     fn only_printable_subjects_of_a_sane_length_name_a_caller() {
-        for good in ["officer.aliyev", "intake", "svc:reporting@docket", "Ağa.Məmmədov"] {
+        for good in [
+            "officer.aliyev",
+            "intake",
+            "svc:reporting@docket",
+            "Ağa.Məmmədov",
+        ] {
             assert_eq!(unusable_subject(good), None, "{good}");
         }
         let long = "a".repeat(MAX_SUBJECT_BYTES + 1);

@@ -62,7 +62,9 @@ impl AddressRange {
     pub fn contains(&self, address: IpAddr) -> bool {
         match (self.network, canonical(address)) {
             (IpAddr::V4(network), IpAddr::V4(address)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(network) & mask == u32::from(address) & mask
             }
             (IpAddr::V6(network), IpAddr::V6(address)) => {
@@ -79,9 +81,7 @@ impl AddressRange {
 /// An IPv4 address seen through an IPv6 socket (`::ffff:a.b.c.d`) as the IPv4 address it is.
 fn canonical(address: IpAddr) -> IpAddr {
     match address {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         IpAddr::V4(_) => address,
     }
 }
@@ -215,18 +215,25 @@ mod tests {
 
     #[test]
     fn the_header_counts_only_from_a_trusted_proxy_and_only_its_last_entry() {
-        let behind_proxy = ClientAddresses::from_settings(&limits(
-            Some("X-Forwarded-For"),
-            &["10.0.0.0/8"],
-        ));
+        let behind_proxy =
+            ClientAddresses::from_settings(&limits(Some("X-Forwarded-For"), &["10.0.0.0/8"]));
         let from_proxy = request_from("10.0.0.5:4000", &["6.6.6.6, 203.0.113.9"]);
-        assert_eq!(behind_proxy.of(&from_proxy), Some("203.0.113.9".parse().unwrap()));
+        assert_eq!(
+            behind_proxy.of(&from_proxy),
+            Some("203.0.113.9".parse().unwrap())
+        );
         let two_lines = request_from("10.0.0.5:4000", &["6.6.6.6", "203.0.113.10:5123"]);
-        assert_eq!(behind_proxy.of(&two_lines), Some("203.0.113.10".parse().unwrap()));
+        assert_eq!(
+            behind_proxy.of(&two_lines),
+            Some("203.0.113.10".parse().unwrap())
+        );
         let garbage = request_from("10.0.0.5:4000", &["not an address"]);
         assert_eq!(behind_proxy.of(&garbage), Some("10.0.0.5".parse().unwrap()));
         let direct = request_from("198.51.100.1:4000", &["203.0.113.9"]);
-        assert_eq!(behind_proxy.of(&direct), Some("198.51.100.1".parse().unwrap()));
+        assert_eq!(
+            behind_proxy.of(&direct),
+            Some("198.51.100.1".parse().unwrap())
+        );
 
         let off = ClientAddresses::from_settings(&limits(None, &["10.0.0.0/8"]));
         assert_eq!(off.of(&from_proxy), Some("10.0.0.5".parse().unwrap()));

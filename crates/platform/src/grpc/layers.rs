@@ -141,6 +141,9 @@ mod tests {
         let twice = ids(&with_ids(&[b"one", b"two"]));
         assert_eq!(twice.len(), 1);
         assert!(uuid::Uuid::parse_str(&twice[0]).is_ok());
-        assert!(ids(&with_ids(&[])).is_empty(), "none given: the request-id layer makes one");
+        assert!(
+            ids(&with_ids(&[])).is_empty(),
+            "none given: the request-id layer makes one"
+        );
     }
 }

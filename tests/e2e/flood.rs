@@ -26,17 +26,19 @@ const WRONG_RECEIPT: &str = "AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH";
 /// whole host's in-flight limit (512), as in the attack that took intake down.
 const FLOODERS: usize = 600;
 const FLOOD_CONNECTIONS: usize = 10;
-/// Each flooder's pause after an answer, its start staggered over one pause: the flood is bounded
-/// (about `FLOODERS / FLOOD_PAUSE` calls a second, spread evenly), so that what is measured is
-/// the service's defence and not two shared cores saturated by the test's own debug-built client
-/// in bursts.
-const FLOOD_PAUSE: Duration = Duration::from_secs(5);
-/// Officers calling at once, and calls each makes per window.
-const OFFICERS: usize = 4;
-const CALLS_PER_WINDOW: usize = 10;
+/// Each flooder calls once a period (when its last call has been answered), the flooders'
+/// phases spread over it: the flood is bounded (`FLOODERS / FLOOD_PERIOD` calls a second, spread
+/// evenly), so that what is measured is the service's defence and not two shared cores
+/// saturated by the test's own debug-built client. The old guard kept each of these calls
+/// waiting up to 10 s, so that nearly all 600 were in flight at once.
+const FLOOD_PERIOD: Duration = Duration::from_secs(10);
+/// Officers calling at once, and calls each makes per window: few at once, so that one stall of
+/// the machine spoils few samples.
+const OFFICERS: usize = 2;
+const CALLS_PER_WINDOW: usize = 20;
 /// Windows of officers' calls, idle and flooded in turn, so that whatever else loads the
-/// machine meanwhile weighs on both sides alike: 6 × 4 × 10 = 240 calls on each side.
-const WINDOW_PAIRS: usize = 6;
+/// machine meanwhile weighs on both sides alike: 8 × 2 × 20 = 320 calls on each side.
+const WINDOW_PAIRS: usize = 8;
 /// Comparisons made at most: one bad tail on a loaded machine is not a verdict, three are.
 const ATTEMPTS: usize = 3;
 
@@ -150,12 +152,14 @@ fn p99(mut latencies: Vec<Duration>) -> Duration {
     latencies[index]
 }
 
-/// Anonymous callers guessing receipts, each pausing `FLOOD_PAUSE` after an answer.
+/// Anonymous callers guessing receipts, each once a `FLOOD_PERIOD`. They run on a runtime and
+/// thread of their own, as an attacker's machine would: their client work does not queue in
+/// front of the services' tasks, only their calls reach the services.
 struct Flood {
     stop: Arc<AtomicBool>,
     active: Arc<AtomicBool>,
     refused_with_retry_info: Arc<AtomicUsize>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    thread: std::thread::JoinHandle<()>,
 }
 
 impl Flood {
@@ -164,45 +168,23 @@ impl Flood {
         let active = Arc::new(AtomicBool::new(true));
         let refused = Arc::new(AtomicUsize::new(0));
         let answered = Arc::new(AtomicUsize::new(0));
-        let mut tasks = Vec::new();
-        let per_connection = FLOODERS / FLOOD_CONNECTIONS;
-        for connection in 0..FLOOD_CONNECTIONS {
-            let client = app.intake_with(Bearer::none()).await;
-            for n in 0..per_connection {
-                let (mut client, stop) = (client.clone(), Arc::clone(&stop));
-                let active = Arc::clone(&active);
-                let (refused, answered) = (Arc::clone(&refused), Arc::clone(&answered));
-                let flooder = u32::try_from(n * FLOOD_CONNECTIONS + connection).unwrap();
-                let stagger = FLOOD_PAUSE * flooder / u32::try_from(FLOODERS).unwrap();
-                tasks.push(tokio::spawn(async move {
-                    tokio::time::sleep(stagger).await;
-                    while !stop.load(Ordering::Relaxed) {
-                        if !active.load(Ordering::Relaxed) {
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                            continue;
-                        }
-                        let answer = client
-                            .check_allegation_status(pb::CheckAllegationStatusRequest {
-                                receipt: WRONG_RECEIPT.into(),
-                            })
-                            .await;
-                        if let Err(status) = answer
-                            && status.code() == Code::ResourceExhausted
-                            && status.get_details_retry_info().is_some()
-                        {
-                            refused.fetch_add(1, Ordering::Relaxed);
-                        }
-                        answered.fetch_add(1, Ordering::Relaxed);
-                        tokio::time::sleep(FLOOD_PAUSE).await;
-                    }
-                }));
-            }
-        }
-        // Under way: every flooder has had a first answer, or a pause and a second have passed
+        let thread = {
+            let (stop, active) = (Arc::clone(&stop), Arc::clone(&active));
+            let (refused, answered) = (Arc::clone(&refused), Arc::clone(&answered));
+            let addr = app.intake_addr;
+            std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(flood(addr, stop, active, refused, answered));
+            })
+        };
+        // Under way: every flooder has had a first answer, or a period and a second have passed
         // (the old guard kept answers waiting), whichever comes first.
         let started = Instant::now();
         while answered.load(Ordering::Relaxed) < FLOODERS
-            && started.elapsed() < FLOOD_PAUSE + Duration::from_secs(1)
+            && started.elapsed() < FLOOD_PERIOD + Duration::from_secs(1)
         {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
@@ -210,7 +192,7 @@ impl Flood {
             stop,
             active,
             refused_with_retry_info: refused,
-            tasks,
+            thread,
         }
     }
 
@@ -230,13 +212,64 @@ impl Flood {
     /// Stops the flood; how many of its calls were refused with RetryInfo.
     async fn stop(self) -> usize {
         self.stop.store(true, Ordering::Relaxed);
-        for task in &self.tasks {
-            task.abort();
-        }
-        for task in self.tasks {
-            let _ = task.await;
-        }
+        let thread = self.thread;
+        tokio::task::spawn_blocking(move || thread.join())
+            .await
+            .unwrap()
+            .expect("the flood's thread");
         self.refused_with_retry_info.load(Ordering::Relaxed)
+    }
+}
+
+/// The flooders, until `stop`; each calls only while `active`.
+async fn flood(
+    addr: std::net::SocketAddr,
+    stop: Arc<AtomicBool>,
+    active: Arc<AtomicBool>,
+    refused: Arc<AtomicUsize>,
+    answered: Arc<AtomicUsize>,
+) {
+    let mut tasks = Vec::new();
+    let per_connection = FLOODERS / FLOOD_CONNECTIONS;
+    for connection in 0..FLOOD_CONNECTIONS {
+        let client = IntakeServiceClient::with_interceptor(channel(addr).await, Bearer::none());
+        for n in 0..per_connection {
+            let mut client = client.clone();
+            let active = Arc::clone(&active);
+            let (refused, answered) = (Arc::clone(&refused), Arc::clone(&answered));
+            let flooder = u32::try_from(n * FLOOD_CONNECTIONS + connection).unwrap();
+            let stagger = FLOOD_PERIOD * flooder / u32::try_from(FLOODERS).unwrap();
+            tasks.push(tokio::spawn(async move {
+                // Each at its own phase, kept through pauses: the calls stay spread evenly.
+                let first = tokio::time::Instant::now() + stagger;
+                let mut ticks = tokio::time::interval_at(first, FLOOD_PERIOD);
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                loop {
+                    ticks.tick().await;
+                    if !active.load(Ordering::Relaxed) {
+                        continue;
+                    }
+                    let answer = client
+                        .check_allegation_status(pb::CheckAllegationStatusRequest {
+                            receipt: WRONG_RECEIPT.into(),
+                        })
+                        .await;
+                    if let Err(status) = answer
+                        && status.code() == Code::ResourceExhausted
+                        && status.get_details_retry_info().is_some()
+                    {
+                        refused.fetch_add(1, Ordering::Relaxed);
+                    }
+                    answered.fetch_add(1, Ordering::Relaxed);
+                }
+            }));
+        }
+    }
+    while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for task in &tasks {
+        task.abort();
     }
 }
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed expectation is a failed test
 
 mod access;
+mod answers;
 mod audit;
 mod bad_input;
 mod cases;
@@ -12,6 +13,7 @@ mod dead_letters;
 mod delivery;
 mod events;
 mod evidence;
+mod flood;
 mod hosting;
 mod leases;
 mod outage;

@@ -48,6 +48,8 @@ acquire_timeout_ms = 2000
 [limits]
 max_concurrent_requests_per_connection = 64
 max_in_flight_requests = 512
+max_in_flight_anonymous_requests = 32
+trusted_proxies = []
 
 [intake]
 listen = "127.0.0.1:50051"
@@ -265,6 +267,19 @@ pub struct LimitSettings {
     /// Calls a service handles at once across all connections; more are refused at once with
     /// RESOURCE_EXHAUSTED (load shedding) rather than queued. At least 1.
     pub max_in_flight_requests: std::num::NonZeroUsize,
+    /// Calls without a caller (public methods such as `CheckAllegationStatus`, reflection) a
+    /// service handles at once; more are refused at once with RESOURCE_EXHAUSTED. They are
+    /// counted apart from `max_in_flight_requests`, so that anonymous callers can never take
+    /// the capacity staff need. At least 1.
+    pub max_in_flight_anonymous_requests: std::num::NonZeroUsize,
+    /// A header in which a reverse proxy in front of the services names the client it
+    /// forwards, such as `x-forwarded-for` (its last entry is taken: the one the proxy
+    /// appended). Honoured only on connections from `trusted_proxies`. Unset (the default): the
+    /// client is the connection's peer.
+    pub client_address_header: Option<String>,
+    /// The proxies whose `client_address_header` is believed: addresses or CIDR ranges, such as
+    /// `["10.0.0.0/8"]`. Empty (the default): none.
+    pub trusted_proxies: Vec<crate::grpc::AddressRange>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -539,9 +554,11 @@ impl Settings {
             .prefix("DOCKET")
             .prefix_separator("__")
             .separator("__")
-            // Only `parties` is a list; splitting other values on commas would cut database URLs.
+            // Only `parties` and `limits.trusted_proxies` are lists; splitting other values on
+            // commas would cut database URLs.
             .list_separator(",")
             .with_list_parse_key("parties")
+            .with_list_parse_key("limits.trusted_proxies")
             .try_parsing(true);
         Ok(builder.add_source(environment).build()?.try_deserialize()?)
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use docket_domain::party::KnownParties;
 use docket_platform::auth::CallContext;
+use docket_platform::grpc::ClientAddress;
 use docket_proto::docket::intake::v1 as pb;
 use docket_proto::docket::intake::v1::intake_service_server::IntakeService;
 use tonic::{Request, Response, Status, Streaming};
@@ -274,24 +275,25 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::CheckAllegationStatusRequest>,
     ) -> Result<Response<pb::CheckAllegationStatusResponse>, Status> {
-        let peer = request
-            .remote_addr()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |addr| addr.ip());
-        let delay = self.guard.delay(peer);
-        if !delay.is_zero() {
-            tokio::time::sleep(delay).await;
-        }
+        // The host attaches the client's address (behind a trusted proxy, the one it names).
+        let client = ClientAddress::of(&request)
+            .or_else(|| request.remote_addr().map(|addr| addr.ip()))
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
         let request = request.into_inner();
-        // A malformed receipt cannot match anything, so it is not a guess worth slowing down.
+        // A malformed receipt cannot match anything, so it is not a guess worth counting.
         let receipt = request::receipt(&request).map_err(IntakeError::from)?;
+        let admitted = self.guard.admit(client).map_err(|retry_after| {
+            tracing::debug!(%client, ?retry_after, "receipt asked again too soon: refused");
+            IntakeError::TooManyGuesses { retry_after }
+        })?;
         match self.store.status_by_receipt(&receipt_hash(receipt)).await? {
             Some((status, message)) => Ok(Response::new(pb::CheckAllegationStatusResponse {
                 status: pb::AllegationStatus::from(status).into(),
                 message_for_source: message.unwrap_or_default(),
             })),
             None => {
-                self.guard.failed(peer);
-                tracing::info!(%peer, "status asked with an unknown receipt");
+                admitted.failed();
+                tracing::info!(%client, "status asked with an unknown receipt");
                 Err(Status::not_found("no allegation has this receipt"))
             }
         }

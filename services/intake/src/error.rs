@@ -48,6 +48,9 @@ pub enum IntakeError {
     CaseClosed(String),
     #[error("case management could not be asked about the case: {0}")]
     CaseManagementUnavailable(Status),
+    /// Wrong receipts came from this client too fast; it may ask again after `retry_after`.
+    #[error("too many wrong receipts from this address; try again in {retry_after:?}")]
+    TooManyGuesses { retry_after: std::time::Duration },
     #[error("database error: {0}")]
     Database(#[from] DbErr),
     /// The database could not be reached for a call that was waiting on others (a batch of
@@ -83,6 +86,12 @@ impl From<IntakeError> for Status {
                     "case management could not be reached to check the case; try again",
                 )
             }
+            // A message of the stream that is not well-formed protobuf: the caller's fault.
+            IntakeError::UploadBroken(ref cause)
+                if docket_platform::grpc::is_malformed_request(cause) =>
+            {
+                docket_platform::grpc::malformed_request(cause)
+            }
             IntakeError::UploadBroken(ref cause) => {
                 tracing::info!(%cause, "an upload broke off");
                 // An upload left idle is ended by the host with DEADLINE_EXCEEDED: say so.
@@ -100,6 +109,10 @@ impl From<IntakeError> for Status {
             | IntakeError::DuplicateOfDuplicate { .. }
             | IntakeError::DuplicateOfUnaccepted { .. }
             | IntakeError::CaseClosed(_) => Status::failed_precondition(error.to_string()),
+            IntakeError::TooManyGuesses { retry_after } => error::retry_later(
+                "too many wrong receipts from this address; try again later",
+                retry_after,
+            ),
             IntakeError::Database(ref db) if docket_platform::db::is_unavailable(db) => {
                 error::unavailable(&error)
             }

@@ -71,6 +71,36 @@ pub enum TokenRejected {
     Invalid(#[from] jsonwebtoken::errors::Error),
     #[error("{0}")]
     Role(#[from] super::UnknownRole),
+    #[error("the subject {0}")]
+    Subject(&'static str),
+}
+
+/// The longest subject accepted, in bytes: names of people and systems, not documents.
+pub const MAX_SUBJECT_BYTES: usize = 256;
+
+/// Why `subject` cannot name a caller, if it cannot. A subject goes into every audit entry and
+/// log line of its calls: it must be there, printable, and of a sane length.
+fn unusable_subject(subject: &str) -> Option<&'static str> {
+    if subject.is_empty() {
+        Some("is empty")
+    } else if subject.len() > MAX_SUBJECT_BYTES {
+        Some("is too long")
+    } else if subject
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || is_invisible_format(c))
+    {
+        Some("holds white space, control or invisible formatting characters")
+    } else {
+        None
+    }
+}
+
+/// Unicode format characters that change how text around them reads (bidirectional overrides
+/// and isolates, zero-width characters, the byte-order mark): a subject holding one could pass
+/// for another in a log or an audit listing.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}' | '\u{FEFF}' | '\u{00AD}' | '\u{061C}')
 }
 
 struct VerifyingKey {
@@ -138,6 +168,9 @@ impl TokenVerifier {
         {
             match decode::<Claims>(token, &candidate.key, &candidate.validation) {
                 Ok(data) => {
+                    if let Some(reason) = unusable_subject(&data.claims.sub) {
+                        return Err(TokenRejected::Subject(reason));
+                    }
                     return Ok(Caller {
                         subject: data.claims.sub,
                         role: data.claims.role.parse()?,
@@ -248,4 +281,34 @@ fn public_keys(path: &Path) -> Result<Vec<(DecodingKey, Algorithm)>, AuthSetupEr
         });
     }
     Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_printable_subjects_of_a_sane_length_name_a_caller() {
+        for good in [
+            "officer.aliyev",
+            "intake",
+            "svc:reporting@docket",
+            "Ağa.Məmmədov",
+        ] {
+            assert_eq!(unusable_subject(good), None, "{good}");
+        }
+        let long = "a".repeat(MAX_SUBJECT_BYTES + 1);
+        for bad in [
+            "",
+            " ",
+            "officer aliyev",
+            "officer\n2026-11-30 forged log line",
+            "\u{7}",
+            "admin\u{202E}verof",
+            "\u{200B}",
+            long.as_str(),
+        ] {
+            assert!(unusable_subject(bad).is_some(), "{bad:?}");
+        }
+    }
 }

@@ -18,15 +18,19 @@ use tracing::Level;
 
 use tonic::transport::ServerTlsConfig;
 
+use super::client::ClientAddresses;
 use super::deadlines::DeadlineLayer;
 use super::health::{HealthListener, health_service};
+use super::malformed::MalformedLayer;
 use super::metered::MeteredLayer;
 use super::shed::ShedLayer;
 use super::tls::TlsError;
 use crate::auth::AuthLayer;
 use crate::settings::{ServiceKind, Settings};
 
-use super::layers::{MakeRequestUuidV7, REQUEST_ID_HEADER, classifier, make_span};
+use super::layers::{
+    MakeRequestUuidV7, REQUEST_ID_HEADER, classifier, make_span, replace_unusable_request_id,
+};
 use crate::shutdown::ShutdownSignal;
 
 /// How a host treats requests and shutdown.
@@ -45,6 +49,11 @@ pub struct HostOptions {
     pub max_concurrent_requests_per_connection: usize,
     /// Calls the host handles at once; more are refused with RESOURCE_EXHAUSTED.
     pub max_in_flight_requests: usize,
+    /// Calls without a caller the host handles at once, apart from the others; more are
+    /// refused with RESOURCE_EXHAUSTED.
+    pub max_in_flight_anonymous_requests: usize,
+    /// How the host tells its clients' addresses (behind a trusted proxy or not).
+    pub client_addresses: ClientAddresses,
 }
 
 impl HostOptions {
@@ -60,6 +69,11 @@ impl HostOptions {
                 .max_concurrent_requests_per_connection
                 .get(),
             max_in_flight_requests: settings.limits.max_in_flight_requests.get(),
+            max_in_flight_anonymous_requests: settings
+                .limits
+                .max_in_flight_anonymous_requests
+                .get(),
+            client_addresses: ClientAddresses::from_settings(&settings.limits),
         })
     }
 }
@@ -179,6 +193,7 @@ impl GrpcHost {
             .add_service(reflection(service_names).build_v1()?)
             .add_service(reflection(service_names).build_v1alpha()?);
         let layers = ServiceBuilder::new()
+            .map_request(replace_unusable_request_id)
             .layer(SetRequestIdLayer::new(
                 http::HeaderName::from_static(REQUEST_ID_HEADER),
                 MakeRequestUuidV7,
@@ -193,12 +208,21 @@ impl GrpcHost {
                 REQUEST_ID_HEADER,
             )))
             .layer(MeteredLayer::new(name))
-            .layer(ShedLayer::new(options.max_in_flight_requests))
+            .map_request({
+                let addresses = options.client_addresses.clone();
+                move |request| addresses.tag(request)
+            })
+            // After auth, which tells anonymous calls from staff's.
             .layer(auth)
+            .layer(ShedLayer::new(
+                options.max_in_flight_requests,
+                options.max_in_flight_anonymous_requests,
+            ))
             .layer(DeadlineLayer::new(
                 options.request_timeout,
                 options.stream_idle_timeout,
             ))
+            .layer(MalformedLayer)
             .into_inner();
 
         let names: Vec<&'static str> = service_names.to_vec();

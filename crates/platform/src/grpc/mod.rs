@@ -4,13 +4,17 @@
 //! period. Optionally, health alone on a plaintext listener of its own, for probes that cannot
 //! speak TLS.
 
+mod client;
 mod deadlines;
 mod health;
 mod host;
 mod layers;
+mod malformed;
 mod metered;
 mod shed;
 pub mod tls;
 
+pub use client::{AddressRange, ClientAddress, ClientAddresses};
 pub use host::{GrpcHost, HostOptions};
 pub use layers::REQUEST_ID_HEADER;
+pub use malformed::{is_malformed_request, malformed_request};

@@ -1,26 +1,49 @@
 //! Load shedding: at most so many calls in flight per service; past that, a call is refused at
 //! once with RESOURCE_EXHAUSTED instead of queueing, so that a flood from one client degrades
 //! into fast refusals rather than slow answers for everyone. Health checks are never refused.
+//!
+//! Calls with no caller (public methods, reflection) draw on a small budget of their own and
+//! never on the one of authenticated callers: anyone on the network can send those, and they
+//! must not be able to take the capacity staff need. The layer runs after authentication, which
+//! says who the caller is (a token sent to a public method does not make its caller staff).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tonic::Status;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
 use tower::{Layer, Service};
 
-/// Limits a host to `limit` calls in flight.
+use crate::auth::CallContext;
+
+/// How long a refused client is asked to wait before it tries again.
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+/// Limits a host to `staff` calls of authenticated callers and `anonymous` calls without one
+/// in flight.
 #[derive(Debug, Clone)]
 pub struct ShedLayer {
-    permits: Arc<Semaphore>,
+    pools: Pools,
+}
+
+#[derive(Debug, Clone)]
+struct Pools {
+    staff: Arc<Semaphore>,
+    anonymous: Arc<Semaphore>,
 }
 
 impl ShedLayer {
-    pub fn new(limit: usize) -> Self {
+    pub fn new(staff: usize, anonymous: usize) -> Self {
         Self {
-            permits: Arc::new(Semaphore::new(limit.max(1))),
+            pools: Pools {
+                staff: Arc::new(Semaphore::new(staff.max(1))),
+                anonymous: Arc::new(Semaphore::new(anonymous.max(1))),
+            },
         }
     }
 }
@@ -31,7 +54,7 @@ impl<S> Layer<S> for ShedLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Shed {
             inner,
-            permits: Arc::clone(&self.permits),
+            pools: self.pools.clone(),
         }
     }
 }
@@ -40,7 +63,7 @@ impl<S> Layer<S> for ShedLayer {
 #[derive(Debug, Clone)]
 pub struct Shed<S> {
     inner: S,
-    permits: Arc<Semaphore>,
+    pools: Pools,
 }
 
 type Boxed<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
@@ -64,12 +87,24 @@ where
         if request.uri().path().starts_with("/grpc.health.v1.Health/") {
             return Box::pin(self.inner.call(request));
         }
-        let permit: OwnedSemaphorePermit = match Arc::clone(&self.permits).try_acquire_owned() {
+        let anonymous = request
+            .extensions()
+            .get::<CallContext>()
+            .is_none_or(|context| context.caller.is_none());
+        let pool = if anonymous {
+            &self.pools.anonymous
+        } else {
+            &self.pools.staff
+        };
+        let permit: OwnedSemaphorePermit = match Arc::clone(pool).try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
-                tracing::warn!(method = %request.uri().path(), "overloaded: call refused");
-                let status =
-                    Status::resource_exhausted("the service is overloaded; retry with backoff");
+                tracing::warn!(method = %request.uri().path(), anonymous, "overloaded: call refused");
+                let status = Status::with_error_details(
+                    Code::ResourceExhausted,
+                    "the service is overloaded; retry with backoff",
+                    ErrorDetails::with_retry_info(Some(RETRY_AFTER)),
+                );
                 return Box::pin(std::future::ready(Ok(status.into_http())));
             }
         };
@@ -100,7 +135,7 @@ mod tests {
                 Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
             }
         });
-        let mut service = ShedLayer::new(1).layer(inner);
+        let mut service = ShedLayer::new(1, 1).layer(inner);
         let request = || {
             http::Request::builder()
                 .uri("/docket.x.v1.X/Call")
@@ -125,5 +160,58 @@ mod tests {
         probe.await.unwrap().unwrap();
         let admitted = service.call(request()).await.unwrap();
         assert!(admitted.headers().get("grpc-status").is_none());
+    }
+
+    #[tokio::test]
+    async fn anonymous_calls_cannot_take_the_capacity_of_staff() {
+        let (release, released) = oneshot::channel::<()>();
+        let released = Arc::new(tokio::sync::Mutex::new(Some(released)));
+        let inner = tower::service_fn(move |_: http::Request<()>| {
+            let released = Arc::clone(&released);
+            async move {
+                // Taken apart from the wait, so that the lock is not held while waiting.
+                let wait = released.lock().await.take();
+                if let Some(wait) = wait {
+                    let _ = wait.await;
+                }
+                Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+            }
+        });
+        let mut service = ShedLayer::new(1, 1).layer(inner);
+        let call = |caller: Option<crate::auth::Caller>| {
+            let mut request = http::Request::builder()
+                .uri("/docket.x.v1.X/Call")
+                .body(())
+                .unwrap();
+            request.extensions_mut().insert(CallContext {
+                caller,
+                method: "/docket.x.v1.X/Call".into(),
+                request_id: String::new(),
+            });
+            request
+        };
+        let officer = || {
+            Some(crate::auth::Caller {
+                subject: "officer".into(),
+                role: crate::auth::Role::IntakeOfficer,
+            })
+        };
+        let holding = tokio::spawn(service.call(call(None)));
+        tokio::task::yield_now().await;
+        let refused = service.call(call(None)).await.unwrap();
+        assert_eq!(refused.headers().get("grpc-status").unwrap(), "8");
+        let status = Status::from_header_map(refused.headers()).unwrap();
+        assert_eq!(
+            status.get_details_retry_info().and_then(|r| r.retry_delay),
+            Some(RETRY_AFTER),
+            "the refusal says when to come back"
+        );
+        let staff = service.call(call(officer())).await.unwrap();
+        assert!(
+            staff.headers().get("grpc-status").is_none(),
+            "staff are admitted while the anonymous budget is spent"
+        );
+        release.send(()).unwrap();
+        holding.await.unwrap().unwrap();
     }
 }

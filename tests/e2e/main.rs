@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed expectation is a failed test
 
 mod access;
+mod at_rest;
 mod audit;
 mod bad_input;
 mod cases;

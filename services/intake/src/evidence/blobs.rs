@@ -95,7 +95,9 @@ impl BlobStore {
         if temporary.exists() {
             let _ = std::fs::remove_dir_all(&temporary);
         }
-        std::fs::create_dir_all(dir).map_err(|source| object_store::Error::Generic {
+        // Evidence is the office's alone: the directory is 0700 (and, the umask being 077,
+        // every file and directory the object store makes in it is too).
+        docket_platform::files::create_private_dir(dir).map_err(|source| object_store::Error::Generic {
             store: "LocalFileSystem",
             source: Box::new(source),
         })?;

@@ -24,8 +24,20 @@ const FIRST_NAMES: [&str; 15] = [
     "Anush", "Armen", "Narek", "Lilit", "Gor",
 ];
 const SURNAMES: [&str; 15] = [
-    "Mammadova", "Aliyeva", "Huseynova", "Hasanov", "Guliyev", "Ismayilov", "Karimov",
-    "Abbasova", "Petrosyan", "Hakobyan", "Sargsyan", "Grigoryan", "Harutyunyan", "Avetisyan",
+    "Mammadova",
+    "Aliyeva",
+    "Huseynova",
+    "Hasanov",
+    "Guliyev",
+    "Ismayilov",
+    "Karimov",
+    "Abbasova",
+    "Petrosyan",
+    "Hakobyan",
+    "Sargsyan",
+    "Grigoryan",
+    "Harutyunyan",
+    "Avetisyan",
     "Mkrtchyan",
 ];
 
@@ -72,9 +84,11 @@ impl Needles {
                     .contains(&String::from_utf8_lossy(window).to_ascii_lowercase())
         });
         hex_found
-            || haystack
-                .windows(32)
-                .any(|window| window.try_into().is_ok_and(|w: [u8; 32]| self.raw.contains(&w)))
+            || haystack.windows(32).any(|window| {
+                window
+                    .try_into()
+                    .is_ok_and(|w: [u8; 32]| self.raw.contains(&w))
+            })
     }
 }
 
@@ -121,7 +135,10 @@ async fn postgres_rows(app: &TestApp) -> Vec<(PathBuf, Vec<u8>)> {
                 .unwrap();
             for row in text {
                 let row: String = row.try_get_by_index(0).unwrap();
-                rows.push((PathBuf::from(format!("{}.{table}", kind.name())), row.into()));
+                rows.push((
+                    PathBuf::from(format!("{}.{table}", kind.name())),
+                    row.into(),
+                ));
             }
         }
         db.close().await.unwrap();
@@ -177,9 +194,8 @@ async fn a_dictionary_attack_on_a_copy_of_the_data_finds_no_source(backend: Back
         files(stopped.data_dir())
     };
     assert!(
-        copy.iter().any(|(_, bytes)| bytes
-            .windows(b"Shahriyar".len())
-            .any(|w| w == b"Shahriyar")),
+        copy.iter()
+            .any(|(_, bytes)| bytes.windows(b"Shahriyar".len()).any(|w| w == b"Shahriyar")),
         "the copy holds the allegations"
     );
     for (path, bytes) in &copy {
@@ -263,13 +279,14 @@ async fn unkeyed_fingerprints_of_earlier_versions_are_replaced_and_retries_still
 
     let app = app.restart().await;
     let rekeyed = fingerprint_of(&app, &request.request_id).await;
-    assert_eq!(rekeyed, stored, "the old value is rekeyed to what a retry computes");
+    assert_eq!(
+        rekeyed, stored,
+        "the old value is rekeyed to what a retry computes"
+    );
     if backend == Backend::Sqlite {
         for (path, bytes) in files(&app.settings.data_dir) {
             assert!(
-                !bytes
-                    .windows(64)
-                    .any(|w| w == unkeyed(&sent).as_bytes()),
+                !bytes.windows(64).any(|w| w == unkeyed(&sent).as_bytes()),
                 "{} still holds the unkeyed fingerprint",
                 path.display()
             );

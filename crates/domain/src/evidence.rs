@@ -268,7 +268,12 @@ mod tests {
 
     #[test]
     fn file_names_that_would_not_read_as_what_they_are_are_refused() {
-        for name in ["CON\u{202E}gpj.exe", "a\u{2067}b.mp4", "video\u{200B}.mp4", "\u{FEFF}x.jpg"] {
+        for name in [
+            "CON\u{202E}gpj.exe",
+            "a\u{2067}b.mp4",
+            "video\u{200B}.mp4",
+            "\u{FEFF}x.jpg",
+        ] {
             assert!(FileName::parse(name.into()).is_err(), "{name:?}");
         }
         for name in ["video.mp4", "ویدیو\u{200C}ها.mp4", "տեսանյութ.mp4"] {

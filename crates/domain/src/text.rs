@@ -133,7 +133,9 @@ mod tests {
 
     #[test]
     fn bidirectional_controls_and_invisible_formatting_are_told_apart_from_joiners() {
-        for c in ['\u{202E}', '\u{2066}', '\u{200E}', '\u{061C}', '\u{200B}', '\u{FEFF}'] {
+        for c in [
+            '\u{202E}', '\u{2066}', '\u{200E}', '\u{061C}', '\u{200B}', '\u{FEFF}',
+        ] {
             assert!(is_invisible_format(c), "U+{:04X}", u32::from(c));
         }
         for c in ['a', 'ş', '\u{200C}', '\u{200D}', ' ', '.'] {

@@ -196,7 +196,10 @@ fn create_sqlite_directory(url: &str) -> Result<(), DbErr> {
         .trim_start_matches("sqlite:")
         .trim_start_matches("//")
         .split_once('?')
-        .unwrap_or((url.trim_start_matches("sqlite:").trim_start_matches("//"), ""));
+        .unwrap_or((
+            url.trim_start_matches("sqlite:").trim_start_matches("//"),
+            "",
+        ));
     if path.is_empty() || path.starts_with(":memory:") {
         return Ok(());
     }

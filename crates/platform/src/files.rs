@@ -113,7 +113,8 @@ fn set_mode(path: &Path, mode: u32) -> io::Result<()> {
     Ok(())
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
@@ -129,8 +130,11 @@ mod tests {
         std::fs::create_dir(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::write(dir.join("intake.db"), b"x").unwrap();
-        std::fs::set_permissions(dir.join("intake.db"), std::fs::Permissions::from_mode(0o644))
-            .unwrap();
+        std::fs::set_permissions(
+            dir.join("intake.db"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
         std::fs::create_dir(dir.join("blobs")).unwrap();
         std::fs::set_permissions(dir.join("blobs"), std::fs::Permissions::from_mode(0o777))
             .unwrap();

@@ -121,10 +121,12 @@ impl Sealer {
                 .filter(|bytes| bytes.len() == 32)
                 .ok_or_else(bad_key)?;
             let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| bad_key())?;
-            let mut derive = <Hmac<Sha256> as Mac>::new_from_slice(&bytes).map_err(|_| bad_key())?;
+            let mut derive =
+                <Hmac<Sha256> as Mac>::new_from_slice(&bytes).map_err(|_| bad_key())?;
             derive.update(FINGERPRINT_KEY_LABEL);
-            let fingerprints = <Hmac<Sha256> as Mac>::new_from_slice(&derive.finalize().into_bytes())
-                .map_err(|_| bad_key())?;
+            let fingerprints =
+                <Hmac<Sha256> as Mac>::new_from_slice(&derive.finalize().into_bytes())
+                    .map_err(|_| bad_key())?;
             ciphers.insert(
                 id.to_owned(),
                 Key {

@@ -107,7 +107,10 @@ impl Intake {
             .await
             .context("cannot rekey the fingerprints of earlier submissions")?;
         if rekeyed > 0 {
-            tracing::info!(rekeyed, "replaced unkeyed submission fingerprints with keyed ones");
+            tracing::info!(
+                rekeyed,
+                "replaced unkeyed submission fingerprints with keyed ones"
+            );
         }
         let host = GrpcHost::bind_service(ServiceKind::Intake, settings, options).await?;
         let policy = AccessPolicy::from_tables(ACCESS);

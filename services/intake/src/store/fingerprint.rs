@@ -94,6 +94,7 @@ impl AllegationStore {
                 placeholder(backend, 2),
                 placeholder(backend, 3)
             );
+            let mut written = 0;
             for (id, old) in unkeyed {
                 // Anything else than a SHA-256 in hex is keyed as it is: it matches no retry,
                 // as it matched none before.
@@ -102,15 +103,22 @@ impl AllegationStore {
                     .sealer
                     .fingerprint(&digest)
                     .map_err(IntakeError::Sealing)?;
-                txn.execute_raw(Statement::from_sql_and_values(
-                    backend,
-                    sql.clone(),
-                    [keyed.into(), id.into(), old.into()],
-                ))
-                .await?;
-                rekeyed += 1;
+                written += txn
+                    .execute_raw(Statement::from_sql_and_values(
+                        backend,
+                        sql.clone(),
+                        [keyed.into(), id.into(), old.into()],
+                    ))
+                    .await?
+                    .rows_affected();
             }
             txn.commit().await?;
+            if written == 0 {
+                // Nothing this batch found could be rewritten: never loop on it.
+                tracing::warn!("unkeyed fingerprints remain that could not be rekeyed");
+                break;
+            }
+            rekeyed += written;
         }
         if rekeyed > 0 && backend == DbBackend::Sqlite {
             self.db

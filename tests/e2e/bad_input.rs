@@ -14,11 +14,15 @@ on_every_backend!(
     each_bad_submission_is_refused_field_by_field_and_writes_nothing,
     a_party_outside_the_configured_list_is_refused,
     bad_reads_and_triage_requests_name_their_fields,
+    what_only_one_database_could_store_is_refused_on_both,
 );
 
 fn timestamp(seconds: i64) -> Option<prost_types::Timestamp> {
     Some(prost_types::Timestamp { seconds, nanos: 0 })
 }
+
+/// 1 January 5000 BC: chrono and SQLite take it, PostgreSQL does not.
+const YEAR_5000_BC: i64 = -219_936_441_600;
 
 fn now_seconds() -> i64 {
     chrono::Utc::now().timestamp()
@@ -188,6 +192,47 @@ fn cases() -> Vec<(&'static str, Mutation, Vec<&'static str>)> {
             |r| a(r).location.as_mut().unwrap().country_code = "az".into(),
             vec!["allegation.location.country_code"],
         ),
+        // PostgreSQL refuses a NUL in text and a year before 4713 BC where SQLite stores them:
+        // both must refuse them alike, before writing anything.
+        (
+            "a NUL in the narrative",
+            |r| a(r).narrative.push('\0'),
+            vec!["allegation.narrative"],
+        ),
+        (
+            "a NUL in a place name",
+            |r| a(r).location.as_mut().unwrap().place_name = "Ganja\0".into(),
+            vec!["allegation.location.place_name"],
+        ),
+        (
+            "a NUL in a unit",
+            |r| a(r).alleged_perpetrators[0].unit = "\0".into(),
+            vec!["allegation.alleged_perpetrators[0].unit"],
+        ),
+        (
+            "a NUL in the source's name",
+            |r| a(r).source.as_mut().unwrap().name = "Leyla\0Mammadova".into(),
+            vec!["allegation.source.name"],
+        ),
+        (
+            "another control character in a description",
+            |r| a(r).alleged_perpetrators[0].description = "rocket\u{1b}[31m artillery".into(),
+            vec!["allegation.alleged_perpetrators[0].description"],
+        ),
+        (
+            "an incident in 5000 BC",
+            |r| {
+                let period = a(r).incident_period.as_mut().unwrap();
+                period.start_time = timestamp(YEAR_5000_BC);
+                period.end_time = None;
+            },
+            vec!["allegation.incident_period.start_time"],
+        ),
+        (
+            "an incident ending after the year 9999",
+            |r| a(r).incident_period.as_mut().unwrap().end_time = timestamp(253_402_300_800),
+            vec!["allegation.incident_period.end_time"],
+        ),
         (
             "several faults at once",
             |r| {
@@ -340,5 +385,118 @@ async fn bad_reads_and_triage_requests_name_their_fields(backend: Backend) {
         .allegation
         .unwrap();
     assert_eq!(still.status(), pb::AllegationStatus::Received);
+    app.stop().await;
+}
+
+/// Input SQLite would store and PostgreSQL refuse (a NUL in text, a year before 4713 BC), or
+/// that would mislead whoever reads it (a file name reversed by a bidirectional control), in
+/// the other requests: a list filter, an upload's metadata (refused before a byte is stored),
+/// a case opened by hand. The same answer on both databases, and nothing written.
+async fn what_only_one_database_could_store_is_refused_on_both(backend: Backend) {
+    use docket_proto::docket::intake::v1::upload_evidence_request::Payload;
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let mut intake = app.intake().await;
+    let list = intake
+        .list_allegations(pb::ListAllegationsRequest {
+            received_after: timestamp(YEAR_5000_BC),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(list.code(), Code::InvalidArgument, "{list:?}");
+    assert_eq!(field_violations(&list), ["received_after"]);
+
+    let allegation_id = intake
+        .submit_allegation(submit_request(allegation()))
+        .await
+        .unwrap()
+        .into_inner()
+        .allegation
+        .unwrap()
+        .id;
+    let metadata = pb::EvidenceMetadata {
+        allegation_id: allegation_id.clone(),
+        file_name: "video.mp4".into(),
+        collected_time: timestamp(1_603_000_000),
+        collected_by: "analyst.petrosyan".into(),
+        collection_method: pb::CollectionMethod::PlatformDownload.into(),
+        ..Default::default()
+    };
+    let uploads = [
+        (
+            "a NUL in who collected it",
+            pb::EvidenceMetadata {
+                collected_by: "analyst\0petrosyan".into(),
+                ..metadata.clone()
+            },
+            "metadata.collected_by",
+        ),
+        (
+            "a right-to-left override in the file name",
+            pb::EvidenceMetadata {
+                file_name: "CON\u{202e}gpj.exe".into(),
+                ..metadata.clone()
+            },
+            "metadata.file_name",
+        ),
+        (
+            "a zero-width space in the file name",
+            pb::EvidenceMetadata {
+                file_name: "video\u{200b}.mp4".into(),
+                ..metadata.clone()
+            },
+            "metadata.file_name",
+        ),
+        (
+            "a collection in 5000 BC",
+            pb::EvidenceMetadata {
+                collected_time: timestamp(YEAR_5000_BC),
+                ..metadata.clone()
+            },
+            "metadata.collected_time",
+        ),
+    ];
+    for (case, metadata, field) in uploads {
+        let status = intake
+            .upload_evidence(tokio_stream::iter([
+                pb::UploadEvidenceRequest {
+                    payload: Some(Payload::Metadata(metadata)),
+                },
+                pb::UploadEvidenceRequest {
+                    payload: Some(Payload::Chunk(b"a video".to_vec().into())),
+                },
+            ]))
+            .await
+            .expect_err(case);
+        assert_eq!(status.code(), Code::InvalidArgument, "{case}: {status:?}");
+        assert_eq!(field_violations(&status), [field], "{case}");
+    }
+    let evidence = intake
+        .list_evidence(pb::ListEvidenceRequest {
+            allegation_id,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .evidence;
+    assert!(evidence.is_empty(), "no record of a refused upload");
+    let blobs = app.settings.data_dir.join("blobs/sha256");
+    assert!(
+        std::fs::read_dir(&blobs).map_or(true, |mut d| d.next().is_none()),
+        "a refused upload left a file"
+    );
+
+    let mut cases = app.cases().await;
+    let mut case = docket_e2e::case_message("Execution of prisoners\0of war", "AZ");
+    case.summary = "Opened\0".into();
+    let status = cases
+        .open_case(docket_proto::docket::cases::v1::OpenCaseRequest { r#case: Some(case) })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert_eq!(field_violations(&status), ["case.title", "case.summary"]);
     app.stop().await;
 }

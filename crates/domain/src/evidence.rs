@@ -82,6 +82,15 @@ impl FileName {
         {
             return Err("must be a file name without directories or control characters".to_owned());
         }
+        // A name shown to an analyst must read as what it is: `CON\u{202E}gpj.exe` shows as
+        // `CONexe.jpg`.
+        if let Some(c) = name.chars().find(|&c| crate::text::is_invisible_format(c)) {
+            return Err(format!(
+                "must not contain invisible formatting characters such as bidirectional \
+                 controls (found U+{:04X}): the name would not read as what it is",
+                u32::from(c)
+            ));
+        }
         Ok(Self(name))
     }
 
@@ -255,6 +264,21 @@ mod tests {
                 "collection_method"
             ]
         );
+    }
+
+    #[test]
+    fn file_names_that_would_not_read_as_what_they_are_are_refused() {
+        for name in [
+            "CON\u{202E}gpj.exe",
+            "a\u{2067}b.mp4",
+            "video\u{200B}.mp4",
+            "\u{FEFF}x.jpg",
+        ] {
+            assert!(FileName::parse(name.into()).is_err(), "{name:?}");
+        }
+        for name in ["video.mp4", "ویدیو\u{200C}ها.mp4", "տեսանյութ.mp4"] {
+            assert!(FileName::parse(name.into()).is_ok(), "{name:?}");
+        }
     }
 
     #[test]

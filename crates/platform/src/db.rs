@@ -192,20 +192,36 @@ pub fn redact_url(url: &str) -> String {
 }
 
 fn create_sqlite_directory(url: &str) -> Result<(), DbErr> {
-    let path = url
+    let (path, query) = url
         .trim_start_matches("sqlite:")
         .trim_start_matches("//")
-        .split('?')
-        .next()
-        .unwrap_or_default();
+        .split_once('?')
+        .unwrap_or((
+            url.trim_start_matches("sqlite:").trim_start_matches("//"),
+            "",
+        ));
     if path.is_empty() || path.starts_with(":memory:") {
         return Ok(());
     }
-    match Path::new(path).parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => std::fs::create_dir_all(parent)
-            .map_err(|error| DbErr::Custom(format!("cannot create {}: {error}", parent.display()))),
-        _ => Ok(()),
+    let failed = |what: &Path, error: std::io::Error| {
+        DbErr::Custom(format!("cannot create {}: {error}", what.display()))
+    };
+    let path = Path::new(path);
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        crate::files::create_missing_dirs(parent).map_err(|e| failed(parent, e))?;
     }
+    // SQLite creates files 0644 less the umask, and gives its -wal and -shm the mode of the
+    // database: created 0600 here first, all three are the owner's alone whatever the umask.
+    if !query.split('&').any(|pair| pair == "mode=ro") {
+        crate::files::create_private_file(path).map_err(|e| failed(path, e))?;
+    }
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut companion = path.as_os_str().to_owned();
+        companion.push(suffix);
+        let companion = Path::new(&companion);
+        crate::files::restrict_file(companion).map_err(|e| failed(companion, e))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

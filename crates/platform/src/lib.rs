@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod etag;
 pub mod events;
+pub mod files;
 pub mod grpc;
 pub mod history;
 pub mod journal;

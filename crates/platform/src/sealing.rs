@@ -11,10 +11,16 @@ use std::collections::HashMap;
 
 use aes_gcm::aead::{Aead, Payload};
 use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use crate::settings::{Mode, Settings};
 
 const VERSION: &str = "v1";
+/// The version of a keyed fingerprint.
+const FINGERPRINT_VERSION: &str = "f1";
+/// What a fingerprint key is derived with from a sealing key, so the two never coincide.
+const FINGERPRINT_KEY_LABEL: &[u8] = b"docket fingerprint key v1";
 const NONCE_BYTES: usize = 12;
 /// The id of the key generated for a development deployment.
 const DEVELOPMENT_KEY_ID: &str = "dev";
@@ -53,7 +59,14 @@ pub enum SealError {
 #[derive(Clone)]
 pub struct Sealer {
     current: String,
-    keys: HashMap<String, Aes256Gcm>,
+    keys: HashMap<String, Key>,
+}
+
+/// One configured key: the cipher that seals, and the MAC that fingerprints.
+#[derive(Clone)]
+struct Key {
+    cipher: Aes256Gcm,
+    fingerprints: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -102,12 +115,25 @@ impl Sealer {
             if !valid_id {
                 return Err(SealingSetupError::BadKeyId(id.to_owned()));
             }
-            let cipher = hex::decode(key)
+            let bad_key = || SealingSetupError::BadKey(id.to_owned());
+            let bytes = hex::decode(key)
                 .ok()
                 .filter(|bytes| bytes.len() == 32)
-                .and_then(|bytes| Aes256Gcm::new_from_slice(&bytes).ok())
-                .ok_or_else(|| SealingSetupError::BadKey(id.to_owned()))?;
-            ciphers.insert(id.to_owned(), cipher);
+                .ok_or_else(bad_key)?;
+            let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| bad_key())?;
+            let mut derive =
+                <Hmac<Sha256> as Mac>::new_from_slice(&bytes).map_err(|_| bad_key())?;
+            derive.update(FINGERPRINT_KEY_LABEL);
+            let fingerprints =
+                <Hmac<Sha256> as Mac>::new_from_slice(&derive.finalize().into_bytes())
+                    .map_err(|_| bad_key())?;
+            ciphers.insert(
+                id.to_owned(),
+                Key {
+                    cipher,
+                    fingerprints,
+                },
+            );
         }
         if !ciphers.contains_key(current) {
             return Err(SealingSetupError::UnknownCurrentKey(current.to_owned()));
@@ -120,10 +146,11 @@ impl Sealer {
 
     /// Seals `plaintext` for `context` with the current key.
     pub fn seal(&self, plaintext: &str, context: &str) -> Result<String, SealError> {
-        let cipher = self
+        let cipher = &self
             .keys
             .get(&self.current)
-            .ok_or_else(|| SealError::UnknownKey(self.current.clone()))?;
+            .ok_or_else(|| SealError::UnknownKey(self.current.clone()))?
+            .cipher;
         let mut nonce = [0u8; NONCE_BYTES];
         getrandom::fill(&mut nonce).map_err(|e| SealError::Random(e.to_string()))?;
         let payload = Payload {
@@ -153,10 +180,11 @@ impl Sealer {
         ) else {
             return Err(SealError::Malformed);
         };
-        let cipher = self
+        let cipher = &self
             .keys
             .get(key_id)
-            .ok_or_else(|| SealError::UnknownKey(key_id.to_owned()))?;
+            .ok_or_else(|| SealError::UnknownKey(key_id.to_owned()))?
+            .cipher;
         let nonce: [u8; NONCE_BYTES] = hex::decode(nonce)
             .ok()
             .and_then(|n| n.try_into().ok())
@@ -170,6 +198,49 @@ impl Sealer {
             .decrypt(&Nonce::from(nonce), payload)
             .map_err(|_| SealError::Tampered)?;
         String::from_utf8(plaintext).map_err(|_| SealError::Malformed)
+    }
+
+    /// A keyed fingerprint of `digest` (a hash of something that holds sealed values) under the
+    /// current key: `f1:<key id>:<hex>`. Without the key it reveals nothing of what was hashed,
+    /// so no one can test candidate values against it.
+    pub fn fingerprint(&self, digest: &[u8]) -> Result<String, SealError> {
+        self.fingerprint_with(&self.current, digest)
+    }
+
+    /// Whether `stored`, a fingerprint, is that of `digest` under the key it names. A value
+    /// that is not a fingerprint, or names a key no longer configured, matches nothing.
+    pub fn fingerprint_matches(&self, stored: &str, digest: &[u8]) -> bool {
+        let mut parts = stored.split(':');
+        let (Some(FINGERPRINT_VERSION), Some(key_id), Some(_), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return false;
+        };
+        // Both are MACs under a secret key: comparing them in variable time reveals nothing.
+        self.fingerprint_with(key_id, digest)
+            .is_ok_and(|expected| expected == stored)
+    }
+
+    /// Whether `stored` is a fingerprint this sealer made (under any key), not a value from
+    /// before fingerprints were keyed.
+    pub fn is_fingerprint(stored: &str) -> bool {
+        stored
+            .strip_prefix(FINGERPRINT_VERSION)
+            .is_some_and(|rest| rest.starts_with(':'))
+    }
+
+    fn fingerprint_with(&self, key_id: &str, digest: &[u8]) -> Result<String, SealError> {
+        let mut mac = self
+            .keys
+            .get(key_id)
+            .ok_or_else(|| SealError::UnknownKey(key_id.to_owned()))?
+            .fingerprints
+            .clone();
+        mac.update(digest);
+        Ok(format!(
+            "{FINGERPRINT_VERSION}:{key_id}:{}",
+            hex::encode(mac.finalize().into_bytes())
+        ))
     }
 }
 
@@ -230,6 +301,25 @@ mod tests {
             sealer.open(&sealed, "ctx"),
             Err(SealError::Tampered)
         ));
+    }
+
+    #[test]
+    fn a_fingerprint_needs_the_key_and_survives_rotation() {
+        let before = Sealer::new("k1", [("k1", K1)]).unwrap();
+        let digest = [7u8; 32];
+        let print = before.fingerprint(&digest).unwrap();
+        assert!(print.starts_with("f1:k1:"));
+        assert!(Sealer::is_fingerprint(&print));
+        assert!(!Sealer::is_fingerprint(&hex::encode(digest)));
+        assert!(!print.contains(&hex::encode(digest)));
+        assert!(before.fingerprint_matches(&print, &digest));
+        assert!(!before.fingerprint_matches(&print, &[8u8; 32]));
+        assert!(!before.fingerprint_matches(&hex::encode(digest), &digest));
+        let after = Sealer::new("k2", [("k1", K1), ("k2", K2)]).unwrap();
+        assert!(after.fingerprint_matches(&print, &digest));
+        assert!(after.fingerprint(&digest).unwrap().starts_with("f1:k2:"));
+        let other = Sealer::new("k1", [("k1", K2)]).unwrap();
+        assert!(!other.fingerprint_matches(&print, &digest));
     }
 
     #[test]

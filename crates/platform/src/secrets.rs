@@ -18,7 +18,7 @@ pub fn load_or_create(file: &Path) -> io::Result<String> {
     getrandom::fill(&mut random).map_err(|e| io::Error::other(format!("no randomness: {e}")))?;
     let secret = hex::encode(random);
     if let Some(parent) = file.parent() {
-        fs::create_dir_all(parent)?;
+        crate::files::create_missing_dirs(parent)?;
     }
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);

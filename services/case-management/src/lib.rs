@@ -66,6 +66,7 @@ pub struct CaseManagement {
 
 impl CaseManagement {
     pub async fn start(settings: &Settings, options: HostOptions) -> anyhow::Result<Self> {
+        docket_platform::files::protect(&settings.data_dir);
         let parties = KnownParties::parse(&settings.parties)
             .map_err(|violations| anyhow::anyhow!("bad setting `parties`: {violations}"))?;
         let taxonomy = taxonomy::load(settings.case_management.taxonomy_file.as_deref())

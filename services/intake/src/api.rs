@@ -85,7 +85,8 @@ impl IntakeService for IntakeApi {
                 Submission {
                     id,
                     request_id: command.request_id,
-                    fingerprint: command.fingerprint,
+                    fingerprint: self.store.fingerprint(&command.digest)?,
+                    digest: command.digest,
                     receipt_hash: anonymous.then(|| receipt_hash(&self.receipts.receipt(id))),
                     allegation: command.allegation,
                 },

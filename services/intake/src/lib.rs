@@ -76,6 +76,7 @@ pub struct Intake {
 
 impl Intake {
     pub async fn start(settings: &Settings, options: HostOptions) -> anyhow::Result<Self> {
+        docket_platform::files::protect(&settings.data_dir);
         let parties = KnownParties::parse(&settings.parties)
             .map_err(|violations| anyhow::anyhow!("bad setting `parties`: {violations}"))?;
         let receipts = receipt::ReceiptKey::from_settings(settings)?;
@@ -96,10 +97,23 @@ impl Intake {
                     .with_context(|| format!("cannot open the blob store {}", dir.display()))?
             }
         };
-        let host = GrpcHost::bind_service(ServiceKind::Intake, settings, options).await?;
-        let policy = AccessPolicy::from_tables(ACCESS);
         let events = EventLog::new(db.clone());
         let dispatcher = Dispatcher::new(db.clone(), settings.outbox.dead_letter_policy());
+        let store =
+            store::AllegationStore::new(db.clone(), sealer, events.clone(), dispatcher.clone());
+        // Before serving: databases of earlier versions hold unkeyed fingerprints.
+        let rekeyed = store
+            .rekey_fingerprints()
+            .await
+            .context("cannot rekey the fingerprints of earlier submissions")?;
+        if rekeyed > 0 {
+            tracing::info!(
+                rekeyed,
+                "replaced unkeyed submission fingerprints with keyed ones"
+            );
+        }
+        let host = GrpcHost::bind_service(ServiceKind::Intake, settings, options).await?;
+        let policy = AccessPolicy::from_tables(ACCESS);
         let holder = HolderIdentity::claim(&settings.data_dir, ServiceKind::Intake.name()).await;
         let dispatch_lease =
             Lease::held_as(db.clone(), DISPATCH_LEASE, settings.leases.ttl(), holder);
@@ -113,7 +127,7 @@ impl Intake {
         Ok(Self {
             host,
             api: IntakeApi::new(
-                store::AllegationStore::new(db.clone(), sealer, events.clone(), dispatcher.clone()),
+                store,
                 evidence::EvidenceDesk::new(
                     db.clone(),
                     blobs,

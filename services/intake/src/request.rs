@@ -14,7 +14,7 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::store::{AllegationQuery, TriageCommand};
+use crate::store::{AllegationQuery, MessageDigest, TriageCommand};
 
 mod correction;
 
@@ -24,7 +24,9 @@ pub use correction::{changes, reopen, update};
 #[derive(Debug)]
 pub struct SubmitCommand {
     pub request_id: RequestId,
-    pub fingerprint: String,
+    /// The SHA-256 of the message, sealed fields included: kept in memory only, and stored
+    /// only keyed (see `store::fingerprint`).
+    pub digest: MessageDigest,
     pub allegation: NewAllegation,
 }
 
@@ -40,7 +42,7 @@ pub fn submit(
         return Err(v);
     };
     clear_output_only(&mut message);
-    let fingerprint = hex::encode(Sha256::digest(message.encode_to_vec()));
+    let digest = MessageDigest::new(Sha256::digest(message.encode_to_vec()).into());
     let allegation = match parse_new_allegation("allegation", message, now) {
         Ok(allegation) => v.nest(
             "allegation",
@@ -54,7 +56,7 @@ pub fn submit(
     match (request_id, allegation) {
         (Some(request_id), Some(allegation)) if v.is_empty() => Ok(SubmitCommand {
             request_id,
-            fingerprint,
+            digest,
             allegation,
         }),
         _ => Err(v),

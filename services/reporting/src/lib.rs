@@ -75,6 +75,7 @@ pub struct Reporting {
 
 impl Reporting {
     pub async fn start(settings: &Settings, options: HostOptions) -> anyhow::Result<Self> {
+        docket_platform::files::protect(&settings.data_dir);
         let url = settings.database_url(ServiceKind::Reporting);
         let verifier = TokenVerifier::from_settings(settings)?;
         let db = docket_platform::db::connect_and_migrate::<Migrator>(&url, &settings.database)

@@ -67,7 +67,10 @@ impl FiledDate {
             return Err("is required".to_owned());
         }
         let date = NaiveDate::parse_from_str(value, "%Y-%m-%d")
-            .map_err(|_| format!("{value:?} is not a date of the form YYYY-MM-DD"))?;
+            .ok()
+            // Years 1 to 9999, as everywhere else in the contract.
+            .filter(|date| (1..=9999).contains(&chrono::Datelike::year(date)))
+            .ok_or_else(|| format!("{value:?} is not a date of the form YYYY-MM-DD"))?;
         if date > (now + CLOCK_SKEW).date_naive() {
             return Err("must not be in the future".to_owned());
         }

@@ -95,9 +95,13 @@ impl BlobStore {
         if temporary.exists() {
             let _ = std::fs::remove_dir_all(&temporary);
         }
-        std::fs::create_dir_all(dir).map_err(|source| object_store::Error::Generic {
-            store: "LocalFileSystem",
-            source: Box::new(source),
+        // Evidence is the office's alone: the directory is 0700 (and, the umask being 077,
+        // every file and directory the object store makes in it is too).
+        docket_platform::files::create_private_dir(dir).map_err(|source| {
+            object_store::Error::Generic {
+                store: "LocalFileSystem",
+                source: Box::new(source),
+            }
         })?;
         // With fsync, a file and its directory entry are on disk before the upload completes
         // and before the rename that publishes it returns, as an S3 PUT is: the evidence record

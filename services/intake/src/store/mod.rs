@@ -6,6 +6,7 @@
 mod correct;
 mod dead_letters;
 mod disclose;
+mod fingerprint;
 mod history;
 mod query;
 mod read;
@@ -21,6 +22,7 @@ use sea_orm::DatabaseConnection;
 
 pub use correct::{CorrectedField, Correction};
 pub use dead_letters::DeadLetterDecision;
+pub use fingerprint::MessageDigest;
 pub use query::AllegationQuery;
 pub use submit::Submission;
 pub use triage::TriageCommand;

@@ -45,8 +45,10 @@ pub struct Submission {
     /// The id the allegation gets if this is not a retry.
     pub id: Uuid,
     pub request_id: RequestId,
-    /// SHA-256 of the submitted message, to recognise a retry.
+    /// The keyed fingerprint of the submitted message, stored to recognise a retry.
     pub fingerprint: String,
+    /// The SHA-256 of the submitted message, never stored: it is computed from sealed values.
+    pub digest: super::MessageDigest,
     /// SHA-256 of the receipt derived from `id`, for an anonymous source.
     pub receipt_hash: Option<String>,
     pub allegation: NewAllegation,
@@ -117,7 +119,7 @@ impl AllegationStore {
         call: &CallContext,
     ) -> Result<Submitted, IntakeError> {
         let request_id = submission.request_id.clone();
-        let fingerprint = submission.fingerprint.clone();
+        let digest = submission.digest.clone();
         match self.queue(submission, call).await {
             // A concurrent call with the same request id (in another replica) committed first.
             // (Only on PostgreSQL: SQLite's IMMEDIATE transactions serialise the check in
@@ -128,7 +130,7 @@ impl AllegationStore {
                     .one(&self.db)
                     .await?
                     .ok_or(IntakeError::Database(error))?;
-                check_same_request(&row, &fingerprint)?;
+                self.check_same_request(&row, &digest)?;
                 Ok(Submitted {
                     allegation: self.load_one(&self.db, row.id).await?,
                     created: false,
@@ -266,7 +268,7 @@ impl AllegationStore {
         for job in batch {
             let submission = &job.submission;
             let plan = if let Some(row) = stored.get(submission.request_id.as_str()) {
-                match check_same_request(row, &submission.fingerprint) {
+                match self.check_same_request(row, &submission.digest) {
                     Ok(()) => Plan::Stored(row.id),
                     Err(refusal) => Plan::Refused(refusal),
                 }
@@ -317,7 +319,7 @@ impl AllegationStore {
                 Plan::New(index) => answer(new[index].submission.id, true),
                 Plan::SameAs(index) => {
                     let first = &new[index].submission;
-                    if first.fingerprint == job.submission.fingerprint {
+                    if first.digest == job.submission.digest {
                         answer(first.id, false)
                     } else {
                         Err(reused(&references[index]))
@@ -391,11 +393,19 @@ impl AllegationStore {
     }
 }
 
-fn check_same_request(row: &allegation::Model, fingerprint: &str) -> Result<(), IntakeError> {
-    if row.request_fingerprint == fingerprint {
-        Ok(())
-    } else {
-        Err(reused(&row.reference))
+impl AllegationStore {
+    /// Whether stored `row` came from a message with the SHA-256 `digest`: a retry, or a
+    /// request id reused for another allegation (refused).
+    fn check_same_request(
+        &self,
+        row: &allegation::Model,
+        digest: &super::MessageDigest,
+    ) -> Result<(), IntakeError> {
+        if self.same_message(&row.request_fingerprint, digest) {
+            Ok(())
+        } else {
+            Err(reused(&row.reference))
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! `docket`: runs Docket's services (`docket serve`) and its operator commands.
 
+mod backup;
 mod bench;
 mod cli;
 mod release;

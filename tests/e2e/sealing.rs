@@ -2,19 +2,59 @@
 //! them, and every clear read in the audit log.
 
 use docket_e2e::{Backend, TestApp, allegation, on_every_backend, submit_request};
+use docket_intake::Intake;
 use docket_platform::ServiceKind;
 use docket_platform::auth::Role;
+use docket_platform::grpc::HostOptions;
 use docket_proto::docket::audit::v1 as audit;
 use docket_proto::docket::intake::v1 as pb;
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 
 on_every_backend!(
     the_database_alone_reveals_no_identity,
+    intake_refuses_to_start_without_the_key_that_sealed_its_sources_naming_it,
     identities_are_clear_only_to_the_roles_that_need_them_and_each_clear_read_is_audited,
 );
 
 const NAME: &str = "Leyla Mammadova";
 const CONTACT: &str = "+994 50 000 00 00";
+
+/// A restore without the keys, or a development key generated anew in place of the lost one:
+/// the service would answer with identities it can never open again, so it does not start, and
+/// says which key it needs.
+async fn intake_refuses_to_start_without_the_key_that_sealed_its_sources_naming_it(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    app.intake()
+        .await
+        .submit_allegation(submit_request(allegation()))
+        .await
+        .unwrap();
+    let settings = app.settings.clone();
+    let databases = app.stop().await;
+    let start = |settings: docket_platform::Settings| async move {
+        let options = HostOptions::from_settings(&settings).unwrap();
+        Intake::start(&settings, options).await.map(|_| ())
+    };
+
+    let mut others = settings.clone();
+    others.sealing.keys = [("k2".to_owned(), "22".repeat(32))].into();
+    others.sealing.current_key_id = Some("k2".into());
+    let refused = format!("{:#}", start(others).await.unwrap_err());
+    assert!(
+        refused.contains("allegations.source_name")
+            && refused.contains("key \"dev\", which is not configured"),
+        "{refused}"
+    );
+
+    std::fs::remove_file(settings.data_dir.join("sealing-dev.key")).unwrap();
+    let refused = format!("{:#}", start(settings.clone()).await.unwrap_err());
+    assert!(refused.contains("key \"dev\" does not open"), "{refused}");
+    drop(databases);
+}
 
 async fn the_database_alone_reveals_no_identity(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {

@@ -118,6 +118,11 @@ impl Sealer {
         })
     }
 
+    /// Whether the key `id` is configured.
+    pub fn has_key(&self, id: &str) -> bool {
+        self.keys.contains_key(id)
+    }
+
     /// Seals `plaintext` for `context` with the current key.
     pub fn seal(&self, plaintext: &str, context: &str) -> Result<String, SealError> {
         let cipher = self

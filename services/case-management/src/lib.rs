@@ -27,6 +27,7 @@ use docket_platform::auth::{
 };
 use docket_platform::events::{EVENT_ACCESS, EventApi, EventLog};
 use docket_platform::grpc::{GrpcHost, HostOptions};
+use docket_platform::sealed_keys::SealedColumn;
 use docket_platform::sealing::Sealer;
 use docket_platform::shutdown::ShutdownSignal;
 use docket_platform::{ServiceKind, Settings};
@@ -43,6 +44,27 @@ pub use migration::Migrator;
 /// The largest request case management accepts: a case of a hundred victim groups and a summary
 /// of 10 000 characters fit well within it.
 const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Where case management keeps sealed values (a witness's identity, sealed once the person
+/// is a witness anywhere): every key that sealed one must be there at start.
+const SEALED_COLUMNS: [SealedColumn; 2] = [
+    SealedColumn {
+        table: "persons",
+        column: "display_name",
+        id_column: "id",
+        context_prefix: "person",
+        context_field: "display_name",
+        condition: "identity_sealed",
+    },
+    SealedColumn {
+        table: "persons",
+        column: "contact",
+        id_column: "id",
+        context_prefix: "person",
+        context_field: "contact",
+        condition: "identity_sealed",
+    },
+];
 
 /// Who may call each method of each service this host serves; nothing else may be called.
 pub const ACCESS: &AccessTables = &[
@@ -81,6 +103,7 @@ impl CaseManagement {
                     docket_platform::db::redact_url(&url)
                 )
             })?;
+        docket_platform::sealed_keys::check(&sealer, &db, &SEALED_COLUMNS).await?;
         let host = GrpcHost::bind_service(ServiceKind::CaseManagement, settings, options).await?;
         let policy = AccessPolicy::from_tables(ACCESS);
         let events = EventLog::new(db.clone());

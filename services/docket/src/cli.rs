@@ -49,6 +49,10 @@ enum Command {
     /// Restores a snapshot of a backup repository into an empty data directory, after checking
     /// every file against the manifest: a missing or altered file refuses the restore.
     Restore(crate::backup::RestoreArgs),
+    /// Exports or imports the keys a backup needs and does not hold (sealing, receipt and
+    /// development token keys).
+    #[command(subcommand)]
+    Keys(crate::keys::KeysCommand),
     /// Prints a development token (HS256, signed with this deployment's development secret).
     Token {
         /// The role the token carries: intake_officer, analyst, investigator, prosecutor,
@@ -113,7 +117,8 @@ impl Cli {
             | Command::Report(_)
             | Command::Release(_)
             | Command::Backup(_)
-            | Command::Restore(_) => settings.log.filter.as_str(),
+            | Command::Restore(_)
+            | Command::Keys(_) => settings.log.filter.as_str(),
         };
         let telemetry = docket_platform::telemetry::init(
             filter,
@@ -139,6 +144,7 @@ impl Cli {
             Command::Release(command) => crate::release::run(command),
             Command::Backup(args) => crate::backup::backup(settings, args).await,
             Command::Restore(args) => crate::backup::restore(settings, args).await,
+            Command::Keys(command) => crate::keys::run(settings, command),
             Command::Migrate { service } => {
                 let kinds = match service {
                     Some(service) => vec![service.into()],

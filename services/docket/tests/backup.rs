@@ -2,7 +2,8 @@
 //! (in-process, over a temporary data directory): a backup mid-load, more writing, an
 //! incremental backup, the data directory wiped, the latest snapshot restored; then everything
 //! acknowledged before that backup is there, once, and checks. A snapshot with a byte changed or
-//! an evidence file missing is refused, by name.
+//! an evidence file missing is refused, by name. The keys, exported apart
+//! and imported after the restore, open the sealed identities again.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -144,19 +145,27 @@ async fn verify_chain(
         .into_inner()
 }
 
-/// The files a restore needs that are not in a backup: the development keys (what `docket keys
-/// export` and `import` carry).
-fn keys_of(data: &Path) -> Vec<(String, Vec<u8>)> {
-    std::fs::read_dir(data)
-        .unwrap()
-        .filter_map(Result::ok)
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .filter(|name| name.ends_with(".key") || name.ends_with(".secret"))
-        .map(|name| {
-            let bytes = std::fs::read(data.join(&name)).unwrap();
-            (name, bytes)
-        })
-        .collect()
+/// `docket keys export` into memory (standing for an encryption tool's pipe).
+fn export_keys(data: &Path) -> Vec<u8> {
+    let exported = docket(data, &["keys", "export"]);
+    assert!(exported.status.success(), "{}", text(&exported));
+    exported.stdout
+}
+
+/// `docket keys import` from `keys` on standard input.
+fn import_keys(data: &Path, keys: &[u8]) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_docket"))
+        .args(["keys", "import"])
+        .env("DOCKET__DATA_DIR", data)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(keys).unwrap();
+    let imported = child.wait_with_output().unwrap();
+    assert!(imported.status.success(), "{}", text(&imported));
 }
 
 fn wipe(data: &Path) {
@@ -232,19 +241,27 @@ async fn a_backup_taken_under_load_restores_everything_acknowledged_before_it() 
     let app = Arc::into_inner(app).unwrap();
     let settings = app.settings.clone();
     let databases = app.stop().await;
-    let keys = keys_of(&data);
+    let keys = export_keys(&data);
     wipe(&data);
     let restored = docket(&data, &["restore", "--from", &repo]);
     assert!(restored.status.success(), "{}", text(&restored));
-    for (name, bytes) in keys {
-        std::fs::write(data.join(name), bytes).unwrap();
-    }
+    import_keys(&data, &keys);
     let again = docket(&data, &["restore", "--from", &repo]);
     assert!(!again.status.success(), "a restore over data is refused");
     let mut app = TestApp::start_on(databases, settings).await;
 
     let mut intake = app.intake().await;
     let mut case_client = app.cases().await;
+    // Sealed identities open again with the imported keys.
+    let first = intake
+        .get_allegation(pb::GetAllegationRequest {
+            id: before[0].allegation_id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let source = first.allegation.unwrap().source.unwrap();
+    assert_eq!(source.name, allegation().source.unwrap().name);
     for ack in &before {
         intake
             .get_allegation(pb::GetAllegationRequest {

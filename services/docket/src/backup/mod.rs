@@ -18,7 +18,7 @@
 //! repository is not copied again. The manifest lists every file with its SHA-256, so that a
 //! restore refuses a snapshot with a file missing or changed before it writes anything.
 
-mod files;
+pub(crate) mod files;
 mod manifest;
 mod restore;
 mod sqlite;

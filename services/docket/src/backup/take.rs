@@ -101,7 +101,7 @@ async fn write_snapshot(
         let Some(source) = sqlite::file_of(&url) else {
             not_covered.push(format!(
                 "the {} database is not SQLite: back it up with pg_dump or continuous \
-                 archiving (docs/OPERATIONS.md)",
+                 archiving (docs/OPERATIONS.md), intake's before this command",
                 kind.name()
             ));
             continue;
@@ -130,21 +130,24 @@ async fn write_snapshot(
     }
 
     let (mut copied, mut held) = (0, 0);
-    match (
-        &settings.intake.blob_store_url,
-        databases.iter().any(|d| d.service == "intake"),
-    ) {
-        (Some(url), _) => not_covered.push(format!(
+    let intake_copied = databases.iter().any(|d| d.service == "intake");
+    match &settings.intake.blob_store_url {
+        Some(url) => not_covered.push(format!(
             "evidence files in {url}: keep them with the bucket's versioning or replication; \
-             the manifest's intake database names every one by its SHA-256"
+             intake's database names every one by its SHA-256"
         )),
-        (None, false) => {}
-        (None, true) => {
+        None => {
             let source = settings
                 .intake
                 .blob_dir
                 .clone()
                 .unwrap_or_else(|| settings.data_dir.join("blobs"));
+            if !intake_copied {
+                // Intake's database is dumped by other means, before this command: every
+                // evidence file it names was stored before the dump, so all the files stored
+                // now cover it.
+                referenced = stored_blobs(&source)?;
+            }
             let mut damaged = Vec::new();
             for (sha256, size) in &referenced {
                 let relative = files::blob_path(sha256);
@@ -190,6 +193,29 @@ async fn write_snapshot(
         not_covered,
     };
     Ok((manifest, copied, held))
+}
+
+/// Every evidence file in the local blob directory `dir`: SHA-256 (its name) and size.
+fn stored_blobs(dir: &Path) -> anyhow::Result<Vec<(String, i64)>> {
+    let mut found = Vec::new();
+    let Ok(prefixes) = std::fs::read_dir(dir.join("sha256")) else {
+        return Ok(found);
+    };
+    for prefix in prefixes {
+        for entry in std::fs::read_dir(prefix?.path())? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let is_digest = name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit());
+            if is_digest && entry.file_type()?.is_file() {
+                found.push((
+                    name,
+                    i64::try_from(entry.metadata()?.len()).unwrap_or(i64::MAX),
+                ));
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
 }
 
 /// Copies the blob `source` to `target` in the repository, through a temporary file, checking

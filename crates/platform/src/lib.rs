@@ -15,6 +15,7 @@ pub mod lease;
 pub mod metrics;
 pub mod outbox;
 pub mod paging;
+pub mod reseal;
 pub mod sealed_keys;
 pub mod sealing;
 pub mod secrets;

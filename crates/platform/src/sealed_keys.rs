@@ -62,12 +62,13 @@ pub async fn check(
 ) -> Result<(), MissingKeyError> {
     let backend = db.get_database_backend();
     for sealed in columns {
-        let key_id = match backend {
-            DbBackend::Postgres => format!("split_part({}, ':', 2)", sealed.column),
-            _ => format!(
+        let key_id = if backend == DbBackend::Postgres {
+            format!("split_part({}, ':', 2)", sealed.column)
+        } else {
+            format!(
                 "substr({c}, 4, instr(substr({c}, 4), ':') - 1)",
                 c = sealed.column
-            ),
+            )
         };
         let sql = format!(
             "SELECT DISTINCT {key_id} FROM {table} WHERE {column} LIKE 'v1:%' AND ({condition})",

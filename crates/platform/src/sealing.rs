@@ -118,6 +118,11 @@ impl Sealer {
         })
     }
 
+    /// The id of the key new values are sealed with.
+    pub fn current_key_id(&self) -> &str {
+        &self.current
+    }
+
     /// Whether the key `id` is configured.
     pub fn has_key(&self, id: &str) -> bool {
         self.keys.contains_key(id)

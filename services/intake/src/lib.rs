@@ -29,6 +29,7 @@ use docket_platform::events::{EVENT_ACCESS, EventApi, EventLog};
 use docket_platform::grpc::{GrpcHost, HostOptions};
 use docket_platform::lease::{HolderIdentity, Lease};
 use docket_platform::outbox::Dispatcher;
+use docket_platform::reseal::Resealer;
 use docket_platform::sealed_keys::SealedColumn;
 use docket_platform::sealing::Sealer;
 use docket_platform::shutdown::ShutdownSignal;
@@ -49,7 +50,7 @@ pub use receipt::receipt_hash;
 const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Where intake keeps sealed values: every key that sealed one must be there at start.
-const SEALED_COLUMNS: [SealedColumn; 2] = [
+static SEALED_COLUMNS: [SealedColumn; 2] = [
     SealedColumn {
         table: "allegations",
         column: "source_name",
@@ -93,6 +94,8 @@ pub struct Intake {
     /// Refused calls counted by `auth`, to be written to the audit chain in `db`.
     refusals: Refusals,
     db: sea_orm::DatabaseConnection,
+    /// Re-seals what old keys sealed, once serving.
+    resealer: Resealer,
 }
 
 impl Intake {
@@ -107,6 +110,7 @@ impl Intake {
             .await
             .with_context(|| format!("cannot open the intake database {}", redact(&url)))?;
         docket_platform::sealed_keys::check(&sealer, &db, &SEALED_COLUMNS).await?;
+        let resealer = Resealer::new(sealer.clone(), db.clone(), &SEALED_COLUMNS);
         let blobs = match (&settings.intake.blob_store_url, &settings.intake.blob_dir) {
             (Some(url), _) => evidence::BlobStore::s3(url, &settings.intake.blob_store_options)
                 .with_context(|| format!("cannot open the blob store {url}"))?,
@@ -134,6 +138,7 @@ impl Intake {
         )?;
         Ok(Self {
             host,
+            resealer,
             api: IntakeApi::new(
                 store::AllegationStore::new(db.clone(), sealer, events.clone(), dispatcher.clone()),
                 evidence::EvidenceDesk::new(
@@ -177,6 +182,8 @@ impl Intake {
     /// Serves until `shutdown`, delivering accepted allegations to case management meanwhile.
     pub async fn serve(self, shutdown: ShutdownSignal) -> anyhow::Result<()> {
         let (dispatcher, delivery) = (self.dispatcher, self.delivery);
+        // Dropped (and so stopped) when serving ends; each batch is one transaction.
+        let _resealing = self.resealer.spawn(shutdown.clone());
         // A set, so that dropping this future (a crash, as far as the database can tell) stops
         // the dispatcher too, without releasing its lease.
         let mut dispatching = tokio::task::JoinSet::new();

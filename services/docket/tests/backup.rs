@@ -245,7 +245,15 @@ async fn take_backup(
             assert!(dumped.status.success(), "{}", text(&dumped));
         }
     }
-    let taken = docket_async(settings, &["backup", "--out", repo]).await;
+    let mut args = vec!["backup".to_owned(), "--out".to_owned(), repo.to_owned()];
+    if backend == Backend::Postgres {
+        for kind in DUMP_ORDER {
+            let file = dumps.join(format!("{n}-{}.dump", kind.name()));
+            args.extend(["--add".to_owned(), file.to_str().unwrap().to_owned()]);
+        }
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let taken = docket_async(settings, &args).await;
     assert!(taken.status.success(), "{}", text(&taken));
     if backend == Backend::Postgres {
         assert!(
@@ -257,8 +265,15 @@ async fn take_backup(
     taken
 }
 
-/// On PostgreSQL: each database dropped, created empty and restored from dump `n`.
-fn restore_dumps(settings: &Settings, dumps: &Path, n: usize) {
+/// On PostgreSQL: each database dropped, created empty and restored from dump `n`, as the
+/// latest snapshot in `repository` holds it (checked by `docket restore` against the manifest).
+fn restore_dumps(settings: &Settings, repository: &Path, n: usize) {
+    let mut snapshots: Vec<_> = std::fs::read_dir(repository.join("snapshots"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    snapshots.sort();
+    let dumps = snapshots.pop().unwrap().join("added");
     let admin = std::env::var(docket_e2e::POSTGRES_VARIABLE).unwrap();
     for kind in DUMP_ORDER {
         let url = settings.database_url(kind);
@@ -340,11 +355,11 @@ async fn backup_under_load_then_restore(backend: Backend) {
     let databases = app.stop().await;
     let keys = export_keys(&settings);
     wipe(&data);
-    if backend == Backend::Postgres {
-        restore_dumps(&settings, dumps.path(), 2);
-    }
     let restored = docket(&settings, &["restore", "--from", &repo]);
     assert!(restored.status.success(), "{}", text(&restored));
+    if backend == Backend::Postgres {
+        restore_dumps(&settings, repository.path(), 2);
+    }
     import_keys(&settings, &keys);
     let again = docket(&settings, &["restore", "--from", &repo]);
     assert!(!again.status.success(), "a restore over data is refused");

@@ -30,6 +30,9 @@ pub struct Manifest {
     /// the databases under `snapshots/<name>/` and the evidence blobs under `blobs/`, which
     /// snapshots share.
     pub files: BTreeMap<String, FileEntry>,
+    /// The files added with `--add` (paths as in `files`), restored by hand.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub added: Vec<String>,
     /// What this backup does not hold and must be kept another way.
     pub not_covered: Vec<String>,
 }
@@ -168,6 +171,7 @@ mod tests {
             snapshot: "s".into(),
             databases: Vec::new(),
             files: entries,
+            added: Vec::new(),
             not_covered: Vec::new(),
         }
     }

@@ -5,7 +5,7 @@
 //! REPOSITORY/                      0700, every file 0600
 //!   blobs/sha256/<2 hex>/<digest>  evidence files, each copied once: blobs never change
 //!   snapshots/<UTC time>/          one per backup, complete once it has its manifest
-//!     reporting.db intake.db case-management.db manifest.json
+//!     reporting.db intake.db case-management.db manifest.json added/
 //! ```
 //!
 //! A backup copies the databases one after another, each as of one moment (`VACUUM INTO`
@@ -36,6 +36,11 @@ pub struct BackupArgs {
     /// evidence files it does not hold yet.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+    /// A file of your own to keep in the snapshot and its manifest (a `pg_dump` of each
+    /// PostgreSQL database, say); a restore checks it and leaves restoring it to you. Repeat for
+    /// several.
+    #[arg(long = "add", value_name = "FILE")]
+    pub add: Vec<PathBuf>,
 }
 
 /// `docket restore`.
@@ -51,5 +56,7 @@ pub struct RestoreArgs {
 
 /// The directory of snapshots in a repository.
 const SNAPSHOTS: &str = "snapshots";
+/// The directory of a snapshot holding the files added with `--add`.
+const ADDED: &str = "added";
 /// The directory of evidence files in a repository.
 const BLOBS: &str = "blobs";

@@ -24,6 +24,12 @@ pub async fn restore(settings: &Settings, args: RestoreArgs) -> anyhow::Result<(
             );
         }
     }
+    for path in &manifest.added {
+        println!(
+            "checked, restore it yourself: {}",
+            args.from.join(path).display()
+        );
+    }
     for line in &manifest.not_covered {
         println!("not covered by this backup: {line}");
     }

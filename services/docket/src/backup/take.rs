@@ -7,7 +7,7 @@ use anyhow::Context;
 use docket_platform::{ServiceKind, Settings};
 
 use super::manifest::{self, DatabaseCopy, FileEntry, Manifest};
-use super::{BLOBS, BackupArgs, SNAPSHOTS, files, sqlite};
+use super::{ADDED, BLOBS, BackupArgs, SNAPSHOTS, files, sqlite};
 
 /// The order the databases are copied in (see the module's note).
 const ORDER: [ServiceKind; 3] = [
@@ -27,7 +27,7 @@ pub struct Taken {
 }
 
 pub async fn backup(settings: &Settings, args: BackupArgs) -> anyhow::Result<()> {
-    let taken = take(settings, &args.out).await?;
+    let taken = take(settings, &args.out, &args.add).await?;
     println!("snapshot {}", taken.snapshot.display());
     println!(
         "evidence files: {} copied, {} already in the repository",
@@ -41,7 +41,11 @@ pub async fn backup(settings: &Settings, args: BackupArgs) -> anyhow::Result<()>
 }
 
 /// Takes a snapshot of the deployment `settings` describe into `repository`.
-pub async fn take(settings: &Settings, repository: &Path) -> anyhow::Result<Taken> {
+pub async fn take(
+    settings: &Settings,
+    repository: &Path,
+    added: &[PathBuf],
+) -> anyhow::Result<Taken> {
     let started = chrono::Utc::now();
     let name = started.format("%Y%m%dT%H%M%S%.3fZ").to_string();
     let snapshots = repository.join(SNAPSHOTS);
@@ -56,7 +60,12 @@ pub async fn take(settings: &Settings, repository: &Path) -> anyhow::Result<Take
     let done = snapshots.join(&name);
     anyhow::ensure!(!done.exists(), "{} exists already", done.display());
     files::create_private_dir(&partial)?;
-    let written = write_snapshot(settings, repository, &partial, &name, started).await;
+    let written = write_snapshot(settings, repository, &partial, &name, started)
+        .await
+        .and_then(|mut manifest| {
+            add_files(&mut manifest.0, &partial, &name, added)?;
+            Ok(manifest)
+        });
     let manifest = match written {
         Ok(manifest) => manifest,
         Err(error) => {
@@ -190,9 +199,37 @@ async fn write_snapshot(
         snapshot: name.to_owned(),
         databases,
         files: file_entries,
+        added: Vec::new(),
         not_covered,
     };
     Ok((manifest, copied, held))
+}
+
+/// Copies the operator's own files (`--add`: PostgreSQL dumps, say) into the snapshot's
+/// `added/` directory and lists them in the manifest, so that a restore checks them too.
+fn add_files(
+    manifest: &mut Manifest,
+    partial: &Path,
+    name: &str,
+    added: &[PathBuf],
+) -> anyhow::Result<()> {
+    if added.is_empty() {
+        return Ok(());
+    }
+    let dir = partial.join(ADDED);
+    files::create_private_dir(&dir)?;
+    for file in added {
+        let file_name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .with_context(|| format!("{} has no usable file name", file.display()))?;
+        let (sha256, bytes) = files::copy_private(file, &dir.join(file_name))
+            .with_context(|| format!("cannot add {}", file.display()))?;
+        let path = format!("{SNAPSHOTS}/{name}/{ADDED}/{file_name}");
+        manifest.added.push(path.clone());
+        manifest.files.insert(path, FileEntry { sha256, bytes });
+    }
+    Ok(())
 }
 
 /// Every evidence file in the local blob directory `dir`: SHA-256 (its name) and size.

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use docket_platform::Settings;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement,
+};
 
 use super::manifest::ChainHead;
 
@@ -52,7 +54,9 @@ pub struct Copy {
 
 impl Copy {
     pub async fn open(file: &Path) -> anyhow::Result<Self> {
-        let db = Database::connect(format!("sqlite://{}?mode=ro", file.display()))
+        let mut options = ConnectOptions::new(format!("sqlite://{}?mode=ro", file.display()));
+        options.sqlx_logging(false);
+        let db = Database::connect(options)
             .await
             .with_context(|| format!("cannot open the copy {}", file.display()))?;
         let mut copy = Self {

@@ -390,15 +390,20 @@ async fn backup_under_load_then_restore(backend: Backend) {
         }
     }
 
-    let checked = app
+    let mut verification = app
         .intake_as(Role::Supervisor)
         .await
         .verify_evidence(pb::VerifyEvidenceRequest::default())
         .await
         .unwrap()
         .into_inner();
-    assert!(checked.files_checked > 0);
-    assert!(checked.mismatches.is_empty(), "{:?}", checked.mismatches);
+    let mut last = None;
+    while let Some(message) = verification.message().await.unwrap() {
+        last = Some(message);
+    }
+    let last = last.expect("files were verified");
+    assert!(last.files_checked > 0 && last.files_checked == last.files_total);
+    assert_eq!(last.mismatches_found, 0, "{last:?}");
 
     for addr in [
         app.intake_addr,

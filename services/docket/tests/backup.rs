@@ -520,6 +520,7 @@ async fn ask(
             group_by: group_by.iter().map(|d| (*d).into()).collect(),
             filters: vec![],
             audience: rep::Audience::Internal.into(),
+            include_uncounted: false,
         })
         .await;
     match answer {

@@ -400,6 +400,12 @@ impl TestApp {
         self.databases
     }
 
+    /// Starts the services with `settings` on `databases` left by a stopped app, whose data may
+    /// have changed in between (restored from a backup, say).
+    pub async fn start_on(databases: TestDatabases, settings: Settings) -> Self {
+        Self::launch(databases, settings).await
+    }
+
     /// Stops the services and starts them again on the same data.
     pub async fn restart(self) -> Self {
         let settings = self.settings.clone();

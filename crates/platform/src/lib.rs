@@ -16,6 +16,8 @@ pub mod lease;
 pub mod metrics;
 pub mod outbox;
 pub mod paging;
+pub mod reseal;
+pub mod sealed_keys;
 pub mod sealing;
 pub mod secrets;
 pub mod settings;

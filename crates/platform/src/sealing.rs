@@ -144,6 +144,16 @@ impl Sealer {
         })
     }
 
+    /// The id of the key new values are sealed with.
+    pub fn current_key_id(&self) -> &str {
+        &self.current
+    }
+
+    /// Whether the key `id` is configured.
+    pub fn has_key(&self, id: &str) -> bool {
+        self.keys.contains_key(id)
+    }
+
     /// Seals `plaintext` for `context` with the current key.
     pub fn seal(&self, plaintext: &str, context: &str) -> Result<String, SealError> {
         let cipher = &self

@@ -476,8 +476,16 @@ fn default_release_tables() -> Vec<ReleaseTableSettings> {
         table("accused", "accused", &[]),
         table("victims_by_party", "victims", &["party"]),
         table("victims_by_harm", "victims", &["harm"]),
-        table("victims_by_side_and_harm", "victims", &["victim_party", "harm"]),
-        table("victims_by_age_band_and_sex", "victims", &["age_band", "sex"]),
+        table(
+            "victims_by_side_and_harm",
+            "victims",
+            &["victim_party", "harm"],
+        ),
+        table(
+            "victims_by_age_band_and_sex",
+            "victims",
+            &["age_band", "sex"],
+        ),
         table("victims_by_month", "victims", &["month"]),
         table("victims_by_region", "victims", &["region"]),
         table(

@@ -27,6 +27,8 @@ use docket_platform::auth::{
 };
 use docket_platform::events::{EVENT_ACCESS, EventApi, EventLog};
 use docket_platform::grpc::{GrpcHost, HostOptions};
+use docket_platform::reseal::Resealer;
+use docket_platform::sealed_keys::SealedColumn;
 use docket_platform::sealing::Sealer;
 use docket_platform::shutdown::ShutdownSignal;
 use docket_platform::{ServiceKind, Settings};
@@ -43,6 +45,27 @@ pub use migration::Migrator;
 /// The largest request case management accepts: a case of a hundred victim groups and a summary
 /// of 10 000 characters fit well within it.
 const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Where case management keeps sealed values (a witness's identity, sealed once the person
+/// is a witness anywhere): every key that sealed one must be there at start.
+static SEALED_COLUMNS: [SealedColumn; 2] = [
+    SealedColumn {
+        table: "persons",
+        column: "display_name",
+        id_column: "id",
+        context_prefix: "person",
+        context_field: "display_name",
+        condition: "identity_sealed",
+    },
+    SealedColumn {
+        table: "persons",
+        column: "contact",
+        id_column: "id",
+        context_prefix: "person",
+        context_field: "contact",
+        condition: "identity_sealed",
+    },
+];
 
 /// Who may call each method of each service this host serves; nothing else may be called.
 pub const ACCESS: &AccessTables = &[
@@ -62,6 +85,8 @@ pub struct CaseManagement {
     /// Refused calls counted by `auth`, to be written to the audit chain in `db`.
     refusals: Refusals,
     db: sea_orm::DatabaseConnection,
+    /// Re-seals what old keys sealed, once serving.
+    resealer: Resealer,
 }
 
 impl CaseManagement {
@@ -82,12 +107,15 @@ impl CaseManagement {
                     docket_platform::db::redact_url(&url)
                 )
             })?;
+        docket_platform::sealed_keys::check(&sealer, &db, &SEALED_COLUMNS).await?;
+        let resealer = Resealer::new(sealer.clone(), db.clone(), &SEALED_COLUMNS);
         let host = GrpcHost::bind_service(ServiceKind::CaseManagement, settings, options).await?;
         let policy = AccessPolicy::from_tables(ACCESS);
         let events = EventLog::new(db.clone());
         let refusals = Refusals::new();
         Ok(Self {
             host,
+            resealer,
             api: CaseApi::new(
                 store::CaseStore::new(db.clone(), sealer, events.clone()),
                 parties,
@@ -116,6 +144,8 @@ impl CaseManagement {
     }
 
     pub async fn serve(self, shutdown: ShutdownSignal) -> anyhow::Result<()> {
+        // Dropped (and so stopped) when serving ends; each batch is one transaction.
+        let _resealing = self.resealer.spawn(shutdown.clone());
         let service = CaseServiceServer::new(self.api)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);

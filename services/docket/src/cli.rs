@@ -42,6 +42,17 @@ enum Command {
     /// Works with published releases.
     #[command(subcommand)]
     Release(crate::release::ReleaseCommand),
+    /// Copies the SQLite databases of a running deployment (each as of one moment, writers
+    /// going on) and the evidence files they refer to into a backup repository, with a manifest
+    /// of every file's SHA-256; evidence files already in the repository are not copied again.
+    Backup(crate::backup::BackupArgs),
+    /// Restores a snapshot of a backup repository into an empty data directory, after checking
+    /// every file against the manifest: a missing or altered file refuses the restore.
+    Restore(crate::backup::RestoreArgs),
+    /// Exports or imports the keys a backup needs and does not hold (sealing, receipt and
+    /// development token keys).
+    #[command(subcommand)]
+    Keys(crate::keys::KeysCommand),
     /// Prints a development token (HS256, signed with this deployment's development secret).
     Token {
         /// The role the token carries: intake_officer, analyst, investigator, prosecutor,
@@ -104,7 +115,10 @@ impl Cli {
             | Command::Token { .. }
             | Command::Migrate { .. }
             | Command::Report(_)
-            | Command::Release(_) => settings.log.filter.as_str(),
+            | Command::Release(_)
+            | Command::Backup(_)
+            | Command::Restore(_)
+            | Command::Keys(_) => settings.log.filter.as_str(),
         };
         let telemetry = docket_platform::telemetry::init(
             filter,
@@ -128,6 +142,9 @@ impl Cli {
             Command::Bench(args) => crate::bench::run(args).await,
             Command::Report(args) => crate::report::run(settings, args).await,
             Command::Release(command) => crate::release::run(command),
+            Command::Backup(args) => crate::backup::backup(settings, args).await,
+            Command::Restore(args) => crate::backup::restore(settings, args).await,
+            Command::Keys(command) => crate::keys::run(settings, command),
             Command::Migrate { service } => {
                 let kinds = match service {
                     Some(service) => vec![service.into()],

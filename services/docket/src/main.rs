@@ -1,7 +1,9 @@
 //! `docket`: runs Docket's services (`docket serve`) and its operator commands.
 
+mod backup;
 mod bench;
 mod cli;
+mod keys;
 mod release;
 mod report;
 mod serve;

@@ -29,6 +29,8 @@ use docket_platform::events::{EVENT_ACCESS, EventApi, EventLog};
 use docket_platform::grpc::{GrpcHost, HostOptions};
 use docket_platform::lease::{HolderIdentity, Lease};
 use docket_platform::outbox::Dispatcher;
+use docket_platform::reseal::Resealer;
+use docket_platform::sealed_keys::SealedColumn;
 use docket_platform::sealing::Sealer;
 use docket_platform::shutdown::ShutdownSignal;
 use docket_platform::{ServiceKind, Settings};
@@ -46,6 +48,26 @@ pub use receipt::receipt_hash;
 /// The largest request intake accepts: a narrative of 100 000 characters of up to 4 bytes, a
 /// hundred URLs of 2 KiB and the rest fit well within it.
 const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Where intake keeps sealed values: every key that sealed one must be there at start.
+static SEALED_COLUMNS: [SealedColumn; 2] = [
+    SealedColumn {
+        table: "allegations",
+        column: "source_name",
+        id_column: "id",
+        context_prefix: "allegation",
+        context_field: "source_name",
+        condition: "TRUE",
+    },
+    SealedColumn {
+        table: "allegations",
+        column: "source_contact",
+        id_column: "id",
+        context_prefix: "allegation",
+        context_field: "source_contact",
+        condition: "TRUE",
+    },
+];
 
 /// Who may call each method of each service this host serves; nothing else may be called.
 pub const ACCESS: &AccessTables = &[
@@ -72,6 +94,8 @@ pub struct Intake {
     /// Refused calls counted by `auth`, to be written to the audit chain in `db`.
     refusals: Refusals,
     db: sea_orm::DatabaseConnection,
+    /// Re-seals what old keys sealed, once serving.
+    resealer: Resealer,
 }
 
 impl Intake {
@@ -86,6 +110,8 @@ impl Intake {
         let db = docket_platform::db::connect_and_migrate::<Migrator>(&url, &settings.database)
             .await
             .with_context(|| format!("cannot open the intake database {}", redact(&url)))?;
+        docket_platform::sealed_keys::check(&sealer, &db, &SEALED_COLUMNS).await?;
+        let resealer = Resealer::new(sealer.clone(), db.clone(), &SEALED_COLUMNS);
         let blobs = match (&settings.intake.blob_store_url, &settings.intake.blob_dir) {
             (Some(url), _) => evidence::BlobStore::s3(url, &settings.intake.blob_store_options)
                 .with_context(|| format!("cannot open the blob store {url}"))?,
@@ -126,6 +152,7 @@ impl Intake {
         )?;
         Ok(Self {
             host,
+            resealer,
             api: IntakeApi::new(
                 store,
                 evidence::EvidenceDesk::new(
@@ -169,6 +196,8 @@ impl Intake {
     /// Serves until `shutdown`, delivering accepted allegations to case management meanwhile.
     pub async fn serve(self, shutdown: ShutdownSignal) -> anyhow::Result<()> {
         let (dispatcher, delivery) = (self.dispatcher, self.delivery);
+        // Dropped (and so stopped) when serving ends; each batch is one transaction.
+        let _resealing = self.resealer.spawn(shutdown.clone());
         // A set, so that dropping this future (a crash, as far as the database can tell) stops
         // the dispatcher too, without releasing its lease.
         let mut dispatching = tokio::task::JoinSet::new();

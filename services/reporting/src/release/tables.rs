@@ -86,7 +86,11 @@ fn case_units(
         units.push((Measure::Victims, group.count, values));
     }
     units.push((Measure::Cases, 1, whole));
-    for charge in case.charges.iter().filter(|c| counting::charge_counts(&c.status)) {
+    for charge in case
+        .charges
+        .iter()
+        .filter(|c| counting::charge_counts(&c.status))
+    {
         let mut values = common.clone();
         values.insert(Dim::CrimeType, set([charge.crime.clone()]));
         values.insert(Dim::InAbsentia, set([charge.in_absentia.clone()]));
@@ -354,7 +358,9 @@ pub mod tests {
         };
         let mut counted = case("c1", &["AM"], "Nowhere", &[("HARM_KILLED", 3)]);
         counted.charges.push(charge("g1", "CHARGE_STATUS_FILED"));
-        counted.charges.push(charge("g2", "CHARGE_STATUS_WITHDRAWN"));
+        counted
+            .charges
+            .push(charge("g2", "CHARGE_STATUS_WITHDRAWN"));
         let mut not_a_crime = case("c2", &["AM"], "Nowhere", &[("HARM_KILLED", 7)]);
         not_a_crime.status = "CASE_STATUS_CLOSED".into();
         not_a_crime.close_reason = Some("CLOSE_REASON_NOT_A_CRIME".into());

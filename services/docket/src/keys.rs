@@ -1,0 +1,224 @@
+//! `docket keys export` and `docket keys import`: the keys without which a backup is useless
+//! (the sealing keys open sealed identities, the receipt key checks anonymous sources'
+//! receipts, the development token secret signs tokens), carried apart from the backup.
+//!
+//! The export is a settings fragment in TOML (`[sealing]`, `[intake] receipt_key`,
+//! `[auth] hs256_secret`) written to standard output only when that is not a terminal, for a
+//! pipe into an encryption tool: `docket keys export | age -r age1… > docket-keys.toml.age`.
+//! Its plaintext then never reaches a disk. Import reads it back from standard input and writes
+//! the development key files under the data directory (readable by their owner only), never
+//! replacing a different key; production keys are settings, and import says where they go.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Read, Write};
+use std::path::Path;
+
+use anyhow::Context;
+use docket_platform::Settings;
+use serde::{Deserialize, Serialize};
+
+use crate::backup::files;
+
+/// The id of the generated development sealing key (as `docket_platform::sealing` names it).
+const DEVELOPMENT_SEALING_KEY_ID: &str = "dev";
+const SEALING_FILE: &str = "sealing-dev.key";
+const RECEIPT_FILE: &str = "intake-receipt.key";
+const TOKEN_FILE: &str = "auth-hs256.secret";
+
+#[derive(Debug, clap::Subcommand)]
+pub enum KeysCommand {
+    /// Writes the sealing keys, the receipt key and the development token secret to standard
+    /// output (TOML), for a pipe into an encryption tool such as `age -r RECIPIENT`; refuses to
+    /// write them to a terminal.
+    Export,
+    /// Reads what `export` wrote from standard input (`age -d -i KEY FILE | docket keys
+    /// import`) and puts the development keys back under the data directory.
+    Import,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Exported {
+    #[serde(default)]
+    sealing: Sealing,
+    #[serde(default)]
+    intake: Intake,
+    #[serde(default)]
+    auth: Auth,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Sealing {
+    current_key_id: Option<String>,
+    #[serde(default)]
+    keys: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Intake {
+    receipt_key: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Auth {
+    hs256_secret: Option<String>,
+}
+
+pub fn run(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Export => {
+            let mut stdout = std::io::stdout();
+            anyhow::ensure!(
+                !stdout.is_terminal(),
+                "refusing to print keys on a terminal: pipe them into an encryption tool, \
+                 e.g. `docket keys export | age -r age1… > docket-keys.toml.age`"
+            );
+            let text = export(settings)?;
+            stdout.write_all(text.as_bytes())?;
+            stdout.flush()?;
+            Ok(())
+        }
+        KeysCommand::Import => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("cannot read the keys from standard input")?;
+            for line in import(settings, &text)? {
+                println!("{line}");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The keys of the deployment `settings` describe, as a TOML settings fragment.
+fn export(settings: &Settings) -> anyhow::Result<String> {
+    let data = &settings.data_dir;
+    let mut exported = Exported::default();
+    if settings.sealing.keys.is_empty() {
+        if let Some(key) = read_secret(&data.join(SEALING_FILE))? {
+            exported
+                .sealing
+                .keys
+                .insert(DEVELOPMENT_SEALING_KEY_ID.to_owned(), key);
+            exported.sealing.current_key_id = Some(DEVELOPMENT_SEALING_KEY_ID.to_owned());
+        }
+    } else {
+        exported.sealing.keys = settings.sealing.keys.clone();
+        exported.sealing.current_key_id = settings.sealing.current_key_id.clone();
+    }
+    exported.intake.receipt_key = match &settings.intake.receipt_key {
+        Some(key) => Some(key.clone()),
+        None => read_secret(&data.join(RECEIPT_FILE))?,
+    };
+    exported.auth.hs256_secret = match &settings.auth.hs256_secret {
+        Some(secret) => Some(secret.clone()),
+        None => read_secret(&data.join(TOKEN_FILE))?,
+    };
+    anyhow::ensure!(
+        !exported.sealing.keys.is_empty() || exported.intake.receipt_key.is_some(),
+        "no keys to export: none configured and none under {}",
+        data.display()
+    );
+    let body = toml::to_string(&exported)?;
+    Ok(format!(
+        "# Docket keys, exported {}. Keep this encrypted and apart from the backups.\n{body}",
+        chrono::Utc::now().to_rfc3339()
+    ))
+}
+
+/// Puts the keys of `text` back; returns what it did, a line each.
+fn import(settings: &Settings, text: &str) -> anyhow::Result<Vec<String>> {
+    let exported: Exported = toml::from_str(text).context("not what `docket keys export` wrote")?;
+    let data = &settings.data_dir;
+    files::create_private_dir(data)?;
+    let mut done = Vec::new();
+    for (id, key) in &exported.sealing.keys {
+        if id == DEVELOPMENT_SEALING_KEY_ID && settings.sealing.keys.is_empty() {
+            done.push(place(data, SEALING_FILE, key)?);
+        } else if settings.sealing.keys.get(id) != Some(key) {
+            done.push(format!(
+                "sealing key {id:?} is a configured key: set `sealing.keys.{id}` (and \
+                 `sealing.current_key_id`) from this file in your settings or secret store"
+            ));
+        }
+    }
+    if let Some(key) = &exported.intake.receipt_key {
+        if settings.intake.receipt_key.is_none() {
+            done.push(place(data, RECEIPT_FILE, key)?);
+        } else if settings.intake.receipt_key.as_ref() != Some(key) {
+            done.push("the receipt key differs from `intake.receipt_key`: set it".to_owned());
+        }
+    }
+    if let Some(secret) = &exported.auth.hs256_secret
+        && settings.auth.hs256_secret.is_none()
+    {
+        done.push(place(data, TOKEN_FILE, secret)?);
+    }
+    Ok(done)
+}
+
+/// Writes `secret` to the new private file `file` under `data`, unless it holds it already;
+/// refuses to replace another.
+fn place(data: &Path, file: &str, secret: &str) -> anyhow::Result<String> {
+    let path = data.join(file);
+    match read_secret(&path)? {
+        Some(existing) if existing == secret => {
+            Ok(format!("{} already holds this key", path.display()))
+        }
+        Some(_) => anyhow::bail!(
+            "{} holds another key: move it away first if this one replaces it",
+            path.display()
+        ),
+        None => {
+            files::write_private(&path, secret.as_bytes())?;
+            Ok(format!("wrote {}", path.display()))
+        }
+    }
+}
+
+/// The trimmed contents of `path`, or `None` when it does not exist.
+fn read_secret(path: &Path) -> anyhow::Result<Option<String>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text.trim().to_owned())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn development_keys_exported_and_imported_come_back_as_they_were() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::defaults().unwrap();
+        settings.data_dir = dir.path().to_owned();
+        for file in [SEALING_FILE, RECEIPT_FILE, TOKEN_FILE] {
+            docket_platform::secrets::load_or_create(&dir.path().join(file)).unwrap();
+        }
+        let before: Vec<String> = [SEALING_FILE, RECEIPT_FILE, TOKEN_FILE]
+            .iter()
+            .map(|f| std::fs::read_to_string(dir.path().join(f)).unwrap())
+            .collect();
+        let text = export(&settings).unwrap();
+        for file in [SEALING_FILE, RECEIPT_FILE, TOKEN_FILE] {
+            std::fs::remove_file(dir.path().join(file)).unwrap();
+        }
+        import(&settings, &text).unwrap();
+        let after: Vec<String> = [SEALING_FILE, RECEIPT_FILE, TOKEN_FILE]
+            .iter()
+            .map(|f| std::fs::read_to_string(dir.path().join(f)).unwrap())
+            .collect();
+        assert_eq!(before, after);
+        // Again: nothing to do. Another key in place: refused, by name.
+        import(&settings, &text).unwrap();
+        std::fs::write(dir.path().join(RECEIPT_FILE), "another").unwrap();
+        let refused = import(&settings, &text).unwrap_err().to_string();
+        assert!(refused.contains(RECEIPT_FILE), "{refused}");
+    }
+}

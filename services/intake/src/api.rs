@@ -284,7 +284,10 @@ impl IntakeService for IntakeApi {
         // A malformed receipt cannot match anything, so it is not a guess worth counting.
         let receipt = request::receipt(&request).map_err(IntakeError::from)?;
         let admitted = self.guard.admit(client).map_err(|retry_after| {
-            tracing::debug!(%client, ?retry_after, "receipt asked again too soon: refused");
+            // No address in the log: the caller may be a source who mistyped a receipt, and a
+            // source's address is as much theirs to keep as their name (the guard counts it in
+            // memory only).
+            tracing::debug!(?retry_after, "receipt asked again too soon: refused");
             IntakeError::TooManyGuesses { retry_after }
         })?;
         match self.store.status_by_receipt(&receipt_hash(receipt)).await? {
@@ -294,7 +297,7 @@ impl IntakeService for IntakeApi {
             })),
             None => {
                 admitted.failed();
-                tracing::info!(%client, "status asked with an unknown receipt");
+                tracing::info!("status asked with an unknown receipt");
                 Err(Status::not_found("no allegation has this receipt"))
             }
         }

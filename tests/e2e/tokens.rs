@@ -167,6 +167,8 @@ async fn production_accepts_eddsa_and_rs256_from_its_keys_and_nothing_else() {
         settings.sealing.keys.insert("k1".into(), "ab".repeat(32));
         settings.intake.receipt_key = Some("a receipt key of at least thirty-two bytes".into());
         settings.auth.service_token_file = Some(service_token.clone());
+        // Production also needs the office's release signing key (64 hex characters).
+        settings.reporting.release.signing_key = Some("cd".repeat(32));
     };
     let app = TestApp::spawn_with(Backend::Sqlite, configure)
         .await

@@ -1,9 +1,10 @@
 //! `docket keys export` and `docket keys import`: the keys without which a backup is useless
 //! (the sealing keys open sealed identities, the receipt key checks anonymous sources'
-//! receipts, the development token secret signs tokens), carried apart from the backup.
+//! receipts, the development token secret signs tokens, the release signing key proves the
+//! office's public releases its own), carried apart from the backup.
 //!
 //! The export is a settings fragment in TOML (`[sealing]`, `[intake] receipt_key`,
-//! `[auth] hs256_secret`) written to standard output only when that is not a terminal, for a
+//! `[auth] hs256_secret`, `[reporting.release] signing_key`) written to standard output only when that is not a terminal, for a
 //! pipe into an encryption tool: `docket keys export | age -r age1… > docket-keys.toml.age`.
 //! Its plaintext then never reaches a disk. Import reads it back from standard input and writes
 //! the development key files under the data directory (readable by their owner only), never
@@ -24,11 +25,13 @@ const DEVELOPMENT_SEALING_KEY_ID: &str = "dev";
 const SEALING_FILE: &str = "sealing-dev.key";
 const RECEIPT_FILE: &str = "intake-receipt.key";
 const TOKEN_FILE: &str = "auth-hs256.secret";
+/// The generated development release signing key (as `docket_reporting::release` names it).
+const RELEASE_SIGNING_FILE: &str = "release-signing-dev.key";
 
 #[derive(Debug, clap::Subcommand)]
 pub enum KeysCommand {
-    /// Writes the sealing keys, the receipt key and the development token secret to standard
-    /// output (TOML), for a pipe into an encryption tool such as `age -r RECIPIENT`; refuses to
+    /// Writes the sealing keys, the receipt key, the release signing key and the development
+    /// token secret to standard output (TOML), for a pipe into an encryption tool such as `age -r RECIPIENT`; refuses to
     /// write them to a terminal.
     Export,
     /// Reads what `export` wrote from standard input (`age -d -i KEY FILE | docket keys
@@ -45,6 +48,21 @@ struct Exported {
     intake: Intake,
     #[serde(default)]
     auth: Auth,
+    #[serde(default)]
+    reporting: Reporting,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reporting {
+    #[serde(default)]
+    release: Release,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Release {
+    signing_key: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -118,6 +136,10 @@ fn export(settings: &Settings) -> anyhow::Result<String> {
         Some(secret) => Some(secret.clone()),
         None => read_secret(&data.join(TOKEN_FILE))?,
     };
+    exported.reporting.release.signing_key = match &settings.reporting.release.signing_key {
+        Some(key) => Some(key.clone()),
+        None => read_secret(&data.join(RELEASE_SIGNING_FILE))?,
+    };
     anyhow::ensure!(
         !exported.sealing.keys.is_empty() || exported.intake.receipt_key.is_some(),
         "no keys to export: none configured and none under {}",
@@ -157,6 +179,16 @@ fn import(settings: &Settings, text: &str) -> anyhow::Result<Vec<String>> {
         && settings.auth.hs256_secret.is_none()
     {
         done.push(place(data, TOKEN_FILE, secret)?);
+    }
+    if let Some(key) = &exported.reporting.release.signing_key {
+        match &settings.reporting.release.signing_key {
+            None => done.push(place(data, RELEASE_SIGNING_FILE, key)?),
+            Some(configured) if configured != key => done.push(
+                "the release signing key differs from `reporting.release.signing_key`: set it"
+                    .to_owned(),
+            ),
+            Some(_) => {}
+        }
     }
     Ok(done)
 }
@@ -198,19 +230,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = Settings::defaults().unwrap();
         settings.data_dir = dir.path().to_owned();
-        for file in [SEALING_FILE, RECEIPT_FILE, TOKEN_FILE] {
+        for file in [SEALING_FILE, RECEIPT_FILE, TOKEN_FILE, RELEASE_SIGNING_FILE] {
             docket_platform::secrets::load_or_create(&dir.path().join(file)).unwrap();
         }
-        let before: Vec<String> = [SEALING_FILE, RECEIPT_FILE, TOKEN_FILE]
+        let before: Vec<String> = [SEALING_FILE, RECEIPT_FILE, TOKEN_FILE, RELEASE_SIGNING_FILE]
             .iter()
             .map(|f| std::fs::read_to_string(dir.path().join(f)).unwrap())
             .collect();
         let text = export(&settings).unwrap();
-        for file in [SEALING_FILE, RECEIPT_FILE, TOKEN_FILE] {
+        for file in [SEALING_FILE, RECEIPT_FILE, TOKEN_FILE, RELEASE_SIGNING_FILE] {
             std::fs::remove_file(dir.path().join(file)).unwrap();
         }
         import(&settings, &text).unwrap();
-        let after: Vec<String> = [SEALING_FILE, RECEIPT_FILE, TOKEN_FILE]
+        let after: Vec<String> = [SEALING_FILE, RECEIPT_FILE, TOKEN_FILE, RELEASE_SIGNING_FILE]
             .iter()
             .map(|f| std::fs::read_to_string(dir.path().join(f)).unwrap())
             .collect();

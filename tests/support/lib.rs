@@ -13,6 +13,7 @@ mod delivery;
 mod fixtures;
 mod flows;
 mod front;
+mod projections;
 mod proxy;
 
 use std::net::SocketAddr;
@@ -41,6 +42,7 @@ pub use delivery::{deliver, held_by_intake, triaged};
 pub use fixtures::{allegation, field_violations, submit_request};
 pub use flows::{accept, accept_new, cases_of, submit};
 pub use front::ServiceFront;
+pub use projections::{caught_up_together, cursors, statistics_without_time};
 pub use proxy::TcpProxy;
 
 /// The three services running over one set of test databases.

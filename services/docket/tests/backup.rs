@@ -13,7 +13,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use docket_e2e::{Backend, ReportingClient, TestApp, accept, allegation, cases_of, submit};
+use docket_e2e::{
+    Backend, TestApp, accept, allegation, cases_of, caught_up_together, statistics_without_time,
+    submit,
+};
 use docket_platform::auth::Role;
 use docket_platform::{ServiceKind, Settings};
 use docket_proto::docket::audit::v1 as audit;
@@ -421,7 +424,7 @@ async fn backup_under_load_then_restore(backend: Backend) {
     let rebuilt = app.start_another_reporting("reporting_rebuilt").await;
     let mut resumed = app.reporting_as(Role::Analyst).await;
     let mut scratch = app.reporting_at(rebuilt.addr, Role::Analyst).await;
-    caught_up_together(&mut resumed, &mut scratch).await;
+    caught_up_together(&mut resumed, &mut scratch, Duration::from_secs(60)).await;
     for measure in [
         rep::Measure::Allegations,
         rep::Measure::Cases,
@@ -433,8 +436,12 @@ async fn backup_under_load_then_restore(backend: Backend) {
             vec![rep::Dimension::CaseStatus],
             vec![rep::Dimension::AllegationStatus],
         ] {
-            let a = ask(&mut resumed, measure, &group_by).await;
-            let b = ask(&mut scratch, measure, &group_by).await;
+            let a =
+                statistics_without_time(&mut resumed, measure, &group_by, rep::Audience::Internal)
+                    .await;
+            let b =
+                statistics_without_time(&mut scratch, measure, &group_by, rep::Audience::Internal)
+                    .await;
             assert_eq!(a, b, "{measure:?} by {group_by:?}");
         }
     }
@@ -507,62 +514,4 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     found
-}
-
-async fn ask(
-    client: &mut ReportingClient,
-    measure: rep::Measure,
-    group_by: &[rep::Dimension],
-) -> Option<rep::QueryStatisticsResponse> {
-    let answer = client
-        .query_statistics(rep::QueryStatisticsRequest {
-            measure: measure.into(),
-            group_by: group_by.iter().map(|d| (*d).into()).collect(),
-            filters: vec![],
-            audience: rep::Audience::Internal.into(),
-            include_uncounted: false,
-        })
-        .await;
-    match answer {
-        Ok(answer) => Some(rep::QueryStatisticsResponse {
-            as_of: None,
-            ..answer.into_inner()
-        }),
-        Err(status) if status.code() == tonic::Code::InvalidArgument => None,
-        Err(status) => panic!("{measure:?} by {group_by:?}: {status:?}"),
-    }
-}
-
-async fn cursors(client: &mut ReportingClient) -> Vec<(String, i64, i64)> {
-    client
-        .get_projection_status(rep::GetProjectionStatusRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .streams
-        .into_iter()
-        .map(|s| (s.stream, s.last_sequence, s.lag_events))
-        .collect()
-}
-
-/// Waits until both reportings have applied the same events of each stream, with nothing left,
-/// twice in a row (intake may still be delivering again what case management lacked).
-async fn caught_up_together(a: &mut ReportingClient, b: &mut ReportingClient) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let mut previous = None;
-    loop {
-        let now = (cursors(a).await, cursors(b).await);
-        let settled = now.0 == now.1
-            && now.0.iter().all(|(_, last, lag)| *last > 0 && *lag == 0)
-            && previous.as_ref() == Some(&now);
-        if settled {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the two reportings did not catch up: {now:?}"
-        );
-        previous = Some(now);
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
 }

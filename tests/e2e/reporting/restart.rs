@@ -4,7 +4,10 @@
 
 use std::time::Duration;
 
-use docket_e2e::{Backend, ReportingClient, TestApp, allegation, on_every_backend, submit_request};
+use docket_e2e::{
+    Backend, TestApp, allegation, caught_up_together, on_every_backend, statistics_without_time,
+    submit_request,
+};
 use docket_platform::auth::Role;
 use docket_proto::docket::common::v1 as common;
 use docket_proto::docket::intake::v1 as pb;
@@ -102,10 +105,10 @@ async fn figures_after_stops_mid_stream_equal_a_rebuild_from_scratch(backend: Ba
 
     let mut resumed = app.reporting_as(Role::Analyst).await;
     let mut scratch = app.reporting_at(rebuilt.addr, Role::Analyst).await;
-    caught_up_together(&mut resumed, &mut scratch).await;
+    caught_up_together(&mut resumed, &mut scratch, Duration::from_secs(30)).await;
 
     let total = |answer: rep::QueryStatisticsResponse| answer.total;
-    let allegations = ask(
+    let allegations = statistics_without_time(
         &mut resumed,
         rep::Measure::Allegations,
         &[],
@@ -114,7 +117,7 @@ async fn figures_after_stops_mid_stream_equal_a_rebuild_from_scratch(backend: Ba
     .await
     .map(total);
     assert_eq!(allegations, Some(ALLEGATIONS as i64));
-    let cases = ask(
+    let cases = statistics_without_time(
         &mut resumed,
         rep::Measure::Cases,
         &[],
@@ -135,8 +138,8 @@ async fn figures_after_stops_mid_stream_equal_a_rebuild_from_scratch(backend: Ba
             groupings.extend(DIMENSIONS.iter().map(|d| vec![*d]));
             groupings.extend(DIMENSIONS.iter().map(|d| vec![rep::Dimension::Party, *d]));
             for group_by in groupings {
-                let a = ask(&mut resumed, measure, &group_by, audience).await;
-                let b = ask(&mut scratch, measure, &group_by, audience).await;
+                let a = statistics_without_time(&mut resumed, measure, &group_by, audience).await;
+                let b = statistics_without_time(&mut scratch, measure, &group_by, audience).await;
                 assert_eq!(a, b, "{measure:?} by {group_by:?} for {audience:?}");
                 compared += usize::from(a.is_some());
             }
@@ -169,64 +172,3 @@ const DIMENSIONS: [rep::Dimension; 12] = [
     rep::Dimension::IncidentWeek,
     rep::Dimension::Place,
 ];
-
-/// The answer without its time; `None` when the grouping does not apply to the measure.
-async fn ask(
-    client: &mut ReportingClient,
-    measure: rep::Measure,
-    group_by: &[rep::Dimension],
-    audience: rep::Audience,
-) -> Option<rep::QueryStatisticsResponse> {
-    let answer = client
-        .query_statistics(rep::QueryStatisticsRequest {
-            measure: measure.into(),
-            group_by: group_by.iter().map(|d| (*d).into()).collect(),
-            filters: vec![],
-            audience: audience.into(),
-            include_uncounted: false,
-        })
-        .await;
-    match answer {
-        Ok(answer) => Some(rep::QueryStatisticsResponse {
-            as_of: None,
-            ..answer.into_inner()
-        }),
-        Err(status) if status.code() == tonic::Code::InvalidArgument => None,
-        Err(status) => panic!("{measure:?} by {group_by:?}: {status:?}"),
-    }
-}
-
-/// Where each stream stands: (stream, last sequence applied, lag).
-async fn cursors(client: &mut ReportingClient) -> Vec<(String, i64, i64)> {
-    client
-        .get_projection_status(rep::GetProjectionStatusRequest {})
-        .await
-        .unwrap()
-        .into_inner()
-        .streams
-        .into_iter()
-        .map(|s| (s.stream, s.last_sequence, s.lag_events))
-        .collect()
-}
-
-/// Waits until both reportings have applied the same events of each stream, with nothing left
-/// to apply, twice in a row (case management may still be opening cases at first).
-async fn caught_up_together(a: &mut ReportingClient, b: &mut ReportingClient) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let mut previous = None;
-    loop {
-        let now = (cursors(a).await, cursors(b).await);
-        let settled = now.0 == now.1
-            && now.0.iter().all(|(_, last, lag)| *last > 0 && *lag == 0)
-            && previous.as_ref() == Some(&now);
-        if settled {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the two reportings did not catch up: {now:?}"
-        );
-        previous = Some(now);
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-}

@@ -1,7 +1,7 @@
 //! Files of a backup: written for their owner alone (directories 0700, files 0600), synced to
 //! disk before they count, and hashed with SHA-256 as they are copied.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::Path;
 
@@ -10,28 +10,7 @@ use sha2::{Digest, Sha256};
 /// Bytes read at a time when copying or hashing.
 const BUFFER_BYTES: usize = 1024 * 1024;
 
-/// Creates `dir` and its missing parents, each readable by its owner only.
-pub fn create_private_dir(dir: &Path) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)?;
-    restrict(dir, 0o700)
-}
-
-/// Sets the permissions of `path` to `mode` (an existing directory made by someone else, or a
-/// file SQLite created with the umask's permissions).
-pub fn restrict(path: &Path, mode: u32) -> io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(path, fs::Permissions::from_mode(mode))?;
-    }
-    #[cfg(not(unix))]
-    let _ = (path, mode);
-    Ok(())
-}
+pub use docket_platform::files::create_private_dir;
 
 /// A new file at `path` (which must not exist), readable by its owner only.
 pub fn create_private_file(path: &Path) -> io::Result<File> {
@@ -104,6 +83,8 @@ pub fn blob_path(sha256: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+
     use super::*;
 
     #[test]

@@ -118,7 +118,7 @@ async fn write_snapshot(
         let file_name = format!("{}.db", kind.name());
         let target = partial.join(&file_name);
         sqlite::snapshot(settings, &source, &target).await?;
-        files::restrict(&target, 0o600)?;
+        docket_platform::files::restrict_file(&target)?;
         let copy = sqlite::Copy::open(&target).await?;
         let facts = DatabaseCopy {
             service: kind.name().to_owned(),

@@ -14,17 +14,23 @@ use process::Server;
 mod process;
 
 fn grpcurl() -> Option<PathBuf> {
+    tool("grpcurl", "DOCKET_TEST_REQUIRE_GRPCURL")
+}
+
+/// `name` on `PATH`; when it is missing, the test does not run, unless `require` is set to 1
+/// (as in CI), which makes a missing tool a failure.
+fn tool(name: &str, require: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|path| {
         std::env::split_paths(&path)
-            .map(|dir| dir.join("grpcurl"))
+            .map(|dir| dir.join(name))
             .find(|candidate| candidate.is_file())
     });
     if found.is_none() {
         assert!(
-            std::env::var("DOCKET_TEST_REQUIRE_GRPCURL").as_deref() != Ok("1"),
-            "DOCKET_TEST_REQUIRE_GRPCURL=1 but grpcurl is not on PATH"
+            std::env::var(require).as_deref() != Ok("1"),
+            "{require}=1 but {name} is not on PATH"
         );
-        eprintln!("grpcurl is not on PATH: the grpcurl test does not run");
+        eprintln!("{name} is not on PATH: the test does not run");
     }
     found
 }
@@ -214,6 +220,47 @@ fn an_operator_drives_docket_with_grpcurl() {
         status.success(),
         "docket exits cleanly on SIGTERM: {status:?}"
     );
+}
+
+/// What each service serves, listed and described whole by reflection, as an operator's first
+/// look at a deployment: `grpcurl describe` with no argument and `buf curl --list-methods` ask
+/// about every service listed, both versions of reflection among them.
+#[test]
+fn every_service_listed_by_reflection_can_be_described() {
+    let Some(grpcurl) = grpcurl() else { return };
+    let buf = tool("buf", "DOCKET_TEST_REQUIRE_BUF");
+    let server = Server::start();
+    for (service, address) in &server.addresses {
+        let described = ok(&grpcurl, "", &[address, "describe"], None);
+        for expected in [
+            "grpc.reflection.v1.ServerReflection is a service",
+            "grpc.reflection.v1alpha.ServerReflection is a service",
+            "grpc.health.v1.Health is a service",
+            "docket.audit.v1.AuditService is a service",
+        ] {
+            assert!(
+                described.contains(expected),
+                "{service}: `describe` lacks {expected}"
+            );
+        }
+        let Some(buf) = &buf else { continue };
+        let listed = Command::new(buf)
+            .args(["curl", "--protocol", "grpc", "--http2-prior-knowledge"])
+            .args(["--list-methods", &format!("http://{address}")])
+            .output()
+            .unwrap();
+        let methods = String::from_utf8_lossy(&listed.stdout);
+        assert!(
+            listed.status.success(),
+            "{service}: buf curl --list-methods failed: {}",
+            String::from_utf8_lossy(&listed.stderr)
+        );
+        assert!(
+            methods.contains("docket.audit.v1.AuditService/VerifyAuditChain"),
+            "{service}: buf curl listed {methods}"
+        );
+    }
+    assert!(server.terminate().success());
 }
 
 /// The grpcurl session of the README, pasted as it stands (only the ports are this run's).

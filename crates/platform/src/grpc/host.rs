@@ -11,6 +11,7 @@ use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
+use tonic_reflection::pb::{v1, v1alpha};
 use tower::ServiceBuilder;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
@@ -190,8 +191,8 @@ impl GrpcHost {
 
         let routes = routes
             .add_service(health_service)
-            .add_service(reflection(service_names).build_v1()?)
-            .add_service(reflection(service_names).build_v1alpha()?);
+            .add_service(reflection(service_names, v1alpha::FILE_DESCRIPTOR_SET).build_v1()?)
+            .add_service(reflection(service_names, v1::FILE_DESCRIPTOR_SET).build_v1alpha()?);
         let layers = ServiceBuilder::new()
             .map_request(replace_unusable_request_id)
             .layer(SetRequestIdLayer::new(
@@ -315,8 +316,16 @@ pub(super) fn incoming(listener: TcpListener) -> TcpIncoming {
 /// Reflection that lists `service_names` and health (each host only what it serves) and knows
 /// every Docket message, health and the error details, so that grpcurl can show
 /// `google.rpc.BadRequest` in full.
-fn reflection(service_names: &[&'static str]) -> tonic_reflection::server::Builder<'static> {
+///
+/// Each version of the reflection service knows its own descriptor; `other_version` is the
+/// other one's, so that a client listing every service (`grpcurl describe` with no argument,
+/// `buf curl --list-methods`) can resolve both reflection services it is told about.
+fn reflection(
+    service_names: &[&'static str],
+    other_version: &'static [u8],
+) -> tonic_reflection::server::Builder<'static> {
     let builder = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(other_version)
         .register_encoded_file_descriptor_set(docket_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)

@@ -277,6 +277,11 @@ fn readme_session() -> String {
 #[test]
 fn the_readme_grpcurl_session_works_as_written() {
     let Some(grpcurl) = grpcurl() else { return };
+    // The session takes ids from the answers with jq, and lists methods with buf curl.
+    let Some(_) = tool("jq", "DOCKET_TEST_REQUIRE_GRPCURL") else {
+        return;
+    };
+    let buf = tool("buf", "DOCKET_TEST_REQUIRE_BUF");
     let server = Server::start();
     let mut script = readme_session().replace(
         "cargo run --release -q -p docket --",
@@ -313,11 +318,19 @@ fn the_readme_grpcurl_session_works_as_written() {
         "\"status\": \"SERVING\"",
         "\"name\": \"Leyla Mammadova\"",
         "\"action\": \"submit allegation\"",
+        "\"newValue\": \"At about 02:30 rockets hit",
         "\"intact\": true",
+        "\"firstBrokenSequence\": \"0\"",
     ] {
         assert!(
             stdout.contains(expected),
             "the README session printed no {expected}"
+        );
+    }
+    if buf.is_some() {
+        assert!(
+            stdout.contains("docket.reporting.v1.ReportingService/CreateRelease"),
+            "buf curl lists reporting's methods"
         );
     }
     assert!(

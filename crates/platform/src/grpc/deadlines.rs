@@ -14,22 +14,21 @@
 //! a small task pulls the body instead and hands each frame on through a one-frame channel, and
 //! it is that hand-over which must not wait longer than the idle timeout.
 
-use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
-use std::sync::LazyLock;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::Frame;
-use prost::Message as _;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, Sleep};
 use tonic::Status;
 use tonic::body::Body;
 use tower::{Layer, Service};
 use tracing::Instrument as _;
+
+use super::methods::{Shape, shape_of};
 
 /// Applies the request timeout to unary calls and the idle timeout to streams.
 #[derive(Debug, Clone)]
@@ -145,56 +144,6 @@ fn idle_status(idle: Duration, whose: &str) -> Status {
         "the stream was idle: {whose} for {} s (stream_idle_timeout_seconds), so it was ended",
         idle.as_secs()
     ))
-}
-
-/// Whether a method's requests and answers are streams.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Shape {
-    client_streaming: bool,
-    server_streaming: bool,
-}
-
-/// The shape of the method at `path` (`/package.Service/Method`); unary when unknown.
-fn shape_of(path: &str) -> Shape {
-    static SHAPES: LazyLock<HashMap<String, Shape>> = LazyLock::new(|| {
-        [
-            docket_proto::FILE_DESCRIPTOR_SET,
-            tonic_health::pb::FILE_DESCRIPTOR_SET,
-            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
-            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-        ]
-        .into_iter()
-        .flat_map(shapes)
-        .collect()
-    });
-    SHAPES.get(path).copied().unwrap_or_default()
-}
-
-/// Every method of the descriptor set `encoded`, by path, with its shape.
-fn shapes(encoded: &[u8]) -> Vec<(String, Shape)> {
-    let Ok(set) = prost_types::FileDescriptorSet::decode(encoded) else {
-        // Compiled-in descriptor sets decode, or reflection would have failed at start-up.
-        tracing::error!("a descriptor set does not decode: its streams get the request timeout");
-        return Vec::new();
-    };
-    let mut found = Vec::new();
-    for file in set.file {
-        let package = file.package();
-        for service in &file.service {
-            let service_name = match package {
-                "" => service.name().to_owned(),
-                package => format!("{package}.{}", service.name()),
-            };
-            for method in &service.method {
-                let shape = Shape {
-                    client_streaming: method.client_streaming(),
-                    server_streaming: method.server_streaming(),
-                };
-                found.push((format!("/{service_name}/{}", method.name()), shape));
-            }
-        }
-    }
-    found
 }
 
 pin_project_lite::pin_project! {
@@ -344,26 +293,5 @@ impl http_body::Body for HandedOn {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
         self.handed.poll_recv(cx)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn streaming_methods_are_known_from_the_descriptor_sets() {
-        let upload = shape_of("/docket.intake.v1.IntakeService/UploadEvidence");
-        assert!(upload.client_streaming && !upload.server_streaming);
-        let download = shape_of("/docket.intake.v1.IntakeService/DownloadEvidence");
-        assert!(!download.client_streaming && download.server_streaming);
-        let reflection = shape_of("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo");
-        assert!(reflection.client_streaming && reflection.server_streaming);
-        assert!(shape_of("/grpc.health.v1.Health/Watch").server_streaming);
-        assert_eq!(
-            shape_of("/docket.intake.v1.IntakeService/SubmitAllegation"),
-            Shape::default()
-        );
-        assert_eq!(shape_of("/no.such.Service/Method"), Shape::default());
     }
 }

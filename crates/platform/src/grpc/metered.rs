@@ -7,7 +7,14 @@ use std::time::Instant;
 
 use tower::{Layer, Service};
 
-/// Records each call's count, gRPC code and latency, labelled with the host's name.
+use super::methods::method;
+
+/// The `method` label of every path no Docket host serves: made-up paths, refused before any
+/// handler, must not each add series that anyone may create without a token.
+const UNKNOWN_METHOD: &str = "unknown";
+
+/// Records each call's count, gRPC code and latency, labelled with the host's name and the
+/// method (one [`UNKNOWN_METHOD`] label for every path that is not a method).
 #[derive(Debug, Clone)]
 pub struct MeteredLayer {
     service: &'static str,
@@ -55,7 +62,8 @@ where
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
         let call = Call {
             service: self.service,
-            method: request.uri().path().to_owned(),
+            method: method(request.uri().path())
+                .map_or(UNKNOWN_METHOD, |method| method.path.as_str()),
             started: Instant::now(),
         };
         let answer = self.inner.call(request);
@@ -83,7 +91,7 @@ where
 #[derive(Debug)]
 struct Call {
     service: &'static str,
-    method: String,
+    method: &'static str,
     started: Instant,
 }
 
@@ -92,7 +100,7 @@ impl Call {
         metrics::counter!(
             "docket_rpc_requests_total",
             "service" => self.service,
-            "method" => self.method.clone(),
+            "method" => self.method,
             "code" => code
         )
         .increment(1);
@@ -222,7 +230,7 @@ mod tests {
             inner: Frames(frames.into()),
             call: Some(Call {
                 service: "test",
-                method: "/docket.test.v1.Test/Stream".to_owned(),
+                method: "/docket.test.v1.Test/Stream",
                 started: Instant::now(),
             }),
             header_code,

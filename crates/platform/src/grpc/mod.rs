@@ -11,6 +11,7 @@ mod host;
 mod layers;
 mod malformed;
 mod metered;
+mod methods;
 mod shed;
 pub mod tls;
 

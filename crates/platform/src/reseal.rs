@@ -33,6 +33,8 @@ pub struct Resealer {
     sealer: Sealer,
     db: DatabaseConnection,
     columns: &'static [SealedColumn],
+    /// Waited between two batches (`sealing.reseal_pause_ms`).
+    pause: std::time::Duration,
 }
 
 impl Resealer {
@@ -41,7 +43,14 @@ impl Resealer {
             sealer,
             db,
             columns,
+            pause: std::time::Duration::ZERO,
         }
+    }
+
+    /// Waits `pause` between two batches, leaving the database to requests.
+    pub fn with_pause(mut self, pause: std::time::Duration) -> Self {
+        self.pause = pause;
+        self
     }
 
     /// Runs [`Resealer::run`] in the background until the returned guard is dropped.
@@ -74,6 +83,17 @@ impl Resealer {
                 total += resealed;
                 if found == 0 {
                     break;
+                }
+                if resealed > 0 {
+                    tracing::debug!(
+                        table = column.table,
+                        column = column.column,
+                        resealed,
+                        "a batch of sealed values re-sealed"
+                    );
+                }
+                if !self.pause.is_zero() {
+                    tokio::time::sleep(self.pause).await;
                 }
                 if resealed == 0 {
                     // Values no configured key opens (the start-up check names their key),

@@ -154,6 +154,10 @@ pub struct SealingSettings {
     /// keys stay listed so that what they sealed can still be opened. In development, when none
     /// is configured, a key `dev` is generated and kept in `data_dir/sealing-dev.key`.
     pub keys: std::collections::BTreeMap<String, String>,
+    /// Milliseconds each service waits between two batches of values it re-seals after a
+    /// rotation (0: none). A pause leaves the database to requests during a long rotation.
+    #[serde(default)]
+    pub reseal_pause_ms: u64,
 }
 
 impl std::fmt::Debug for SealingSettings {
@@ -161,6 +165,7 @@ impl std::fmt::Debug for SealingSettings {
         f.debug_struct("SealingSettings")
             .field("current_key_id", &self.current_key_id)
             .field("keys", &self.keys.keys().collect::<Vec<_>>())
+            .field("reseal_pause_ms", &self.reseal_pause_ms)
             .finish()
     }
 }

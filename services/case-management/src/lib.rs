@@ -108,7 +108,9 @@ impl CaseManagement {
                 )
             })?;
         docket_platform::sealed_keys::check(&sealer, &db, &SEALED_COLUMNS).await?;
-        let resealer = Resealer::new(sealer.clone(), db.clone(), &SEALED_COLUMNS);
+        let resealer = Resealer::new(sealer.clone(), db.clone(), &SEALED_COLUMNS).with_pause(
+            std::time::Duration::from_millis(settings.sealing.reseal_pause_ms),
+        );
         let host = GrpcHost::bind_service(ServiceKind::CaseManagement, settings, options).await?;
         let policy = AccessPolicy::from_tables(ACCESS);
         let events = EventLog::new(db.clone());

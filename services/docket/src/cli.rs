@@ -49,8 +49,9 @@ enum Command {
     /// Restores a snapshot of a backup repository into an empty data directory, after checking
     /// every file against the manifest: a missing or altered file refuses the restore.
     Restore(crate::backup::RestoreArgs),
-    /// Exports or imports the keys a backup needs and does not hold (sealing, receipt and
-    /// development token keys).
+    /// Exports or imports the keys a backup needs and does not hold (sealing, receipt, release
+    /// signing and development token keys): encrypted to age recipients, or split among holders
+    /// with a threshold.
     #[command(subcommand)]
     Keys(crate::keys::KeysCommand),
     /// Prints a development token (HS256, signed with this deployment's development secret).

@@ -3,6 +3,7 @@
 mod backup;
 mod bench;
 mod cli;
+mod crypt;
 mod keys;
 mod release;
 mod report;

@@ -164,25 +164,76 @@ async fn verify_chain(
         .into_inner()
 }
 
-/// `docket keys export` into memory (standing for an encryption tool's pipe).
-fn export_keys(settings: &Settings) -> Vec<u8> {
-    let exported = docket(settings, &["keys", "export"]);
-    assert!(exported.status.success(), "{}", text(&exported));
-    exported.stdout
+/// An age identity file in `dir` (as `age-keygen` writes it); returns it and its recipient.
+fn age_identity(dir: &Path, name: &str) -> (std::path::PathBuf, String) {
+    use age::secrecy::ExposeSecret;
+    let identity = age::x25519::Identity::generate();
+    let path = dir.join(name);
+    std::fs::write(&path, identity.to_string().expose_secret()).unwrap();
+    (path, identity.to_public().to_string())
 }
 
-/// `docket keys import` from `keys` on standard input.
-fn import_keys(settings: &Settings, keys: &[u8]) {
-    use std::io::Write;
-    let mut child = command(settings, &["keys", "import"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(keys).unwrap();
-    let imported = child.wait_with_output().unwrap();
-    assert!(imported.status.success(), "{}", text(&imported));
+/// Three key holders, any two of whom recover the keys.
+struct Holders {
+    dir: tempfile::TempDir,
+    identities: Vec<std::path::PathBuf>,
+    recipients: Vec<String>,
+}
+
+impl Holders {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (identities, recipients) = (1..=3)
+            .map(|n| age_identity(dir.path(), &format!("holder-{n}.key")))
+            .unzip();
+        Self {
+            dir,
+            identities,
+            recipients,
+        }
+    }
+
+    fn shares(&self) -> std::path::PathBuf {
+        self.dir.path().join("shares")
+    }
+
+    fn share(&self, n: usize) -> String {
+        self.shares()
+            .join(format!("docket-keys-share-{n}-of-3.age"))
+            .to_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+/// `docket keys export`, split 2 of 3 among `holders`, each share encrypted to its holder.
+fn export_keys(settings: &Settings, holders: &Holders) {
+    let out = holders.shares();
+    let mut args = vec!["keys", "export", "--threshold", "2", "--out"];
+    args.push(out.to_str().unwrap());
+    for recipient in &holders.recipients {
+        args.extend(["--recipient", recipient]);
+    }
+    let exported = docket(settings, &args);
+    assert!(exported.status.success(), "{}", text(&exported));
+    for n in 1..=3 {
+        let share = std::fs::read(holders.share(n)).unwrap();
+        assert!(share.starts_with(b"-----BEGIN AGE ENCRYPTED FILE-----"));
+    }
+}
+
+/// `docket keys import` from the shares `numbers`, each opened by its holder's identity.
+fn import_keys(settings: &Settings, holders: &Holders, numbers: &[usize]) -> Output {
+    let mut args = vec!["keys".to_owned(), "import".to_owned()];
+    for &n in numbers {
+        args.extend(["--share".to_owned(), holders.share(n)]);
+        args.extend([
+            "--identity".to_owned(),
+            holders.identities[n - 1].to_str().unwrap().to_owned(),
+        ]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    docket(settings, &args)
 }
 
 fn wipe(data: &Path) {
@@ -228,11 +279,13 @@ const DUMP_ORDER: [ServiceKind; 3] = [
     ServiceKind::CaseManagement,
 ];
 
-/// Takes backup number `n`: on PostgreSQL the dumps first, into `dumps`.
+/// Takes backup number `n`, encrypted to `recipient`: on PostgreSQL the dumps first, into
+/// `dumps`.
 async fn take_backup(
     backend: Backend,
     settings: &Settings,
     repo: &str,
+    recipient: &str,
     dumps: &Path,
     n: usize,
 ) -> Output {
@@ -248,7 +301,13 @@ async fn take_backup(
             assert!(dumped.status.success(), "{}", text(&dumped));
         }
     }
-    let mut args = vec!["backup".to_owned(), "--out".to_owned(), repo.to_owned()];
+    let mut args = vec![
+        "backup".to_owned(),
+        "--out".to_owned(),
+        repo.to_owned(),
+        "--recipient".to_owned(),
+        recipient.to_owned(),
+    ];
     if backend == Backend::Postgres {
         for kind in DUMP_ORDER {
             let file = dumps.join(format!("{n}-{}.dump", kind.name()));
@@ -269,8 +328,9 @@ async fn take_backup(
 }
 
 /// On PostgreSQL: each database dropped, created empty and restored from dump `n`, as the
-/// latest snapshot in `repository` holds it (checked by `docket restore` against the manifest).
-fn restore_dumps(settings: &Settings, repository: &Path, n: usize) {
+/// latest snapshot in `repository` holds it (checked by `docket restore` against the manifest),
+/// decrypted with `identity` (as `age -d -i` would).
+fn restore_dumps(settings: &Settings, repository: &Path, n: usize, identity: &Path) {
     let mut snapshots: Vec<_> = std::fs::read_dir(repository.join("snapshots"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -278,6 +338,7 @@ fn restore_dumps(settings: &Settings, repository: &Path, n: usize) {
     snapshots.sort();
     let dumps = snapshots.pop().unwrap().join("added");
     let admin = std::env::var(docket_e2e::POSTGRES_VARIABLE).unwrap();
+    let clear = tempfile::tempdir().unwrap();
     for kind in DUMP_ORDER {
         let url = settings.database_url(kind);
         let name = url.rsplit('/').next().unwrap().split('?').next().unwrap();
@@ -291,7 +352,14 @@ fn restore_dumps(settings: &Settings, repository: &Path, n: usize) {
                 .unwrap();
             assert!(done.status.success(), "{}", text(&done));
         }
-        let file = dumps.join(format!("{n}-{}.dump", kind.name()));
+        let sealed = std::fs::read(dumps.join(format!("{n}-{}.dump.age", kind.name()))).unwrap();
+        let key: age::x25519::Identity = std::fs::read_to_string(identity)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let file = clear.path().join(format!("{n}-{}.dump", kind.name()));
+        std::fs::write(&file, age::decrypt(&key, &sealed).unwrap()).unwrap();
         let restored = Command::new("pg_restore")
             .args(["--no-owner", "-d", url.as_str()])
             .arg(&file)
@@ -307,16 +375,38 @@ async fn backup_under_load_then_restore(backend: Backend) {
     let repository = tempfile::tempdir().unwrap();
     let repo = repository.path().to_str().unwrap().to_owned();
     let dumps = tempfile::tempdir().unwrap();
+    // The backups are encrypted to the office's backup key, which the backup host never holds.
+    let office = tempfile::tempdir().unwrap();
+    let (backup_identity, backup_recipient) = age_identity(office.path(), "backup.key");
+    let identity = backup_identity.to_str().unwrap().to_owned();
 
     let stop = Arc::new(AtomicBool::new(false));
     let workers: Vec<_> = (0..WORKERS)
         .map(|worker| tokio::spawn(work(app.clone(), worker, stop.clone())))
         .collect();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    take_backup(backend, &app.settings, &repo, dumps.path(), 1).await;
+    take_backup(
+        backend,
+        &app.settings,
+        &repo,
+        &backup_recipient,
+        dumps.path(),
+        1,
+    )
+    .await;
+    let first_manifest = latest_manifest(repository.path());
     tokio::time::sleep(Duration::from_secs(2)).await;
     let second_started = Instant::now();
-    let second = take_backup(backend, &app.settings, &repo, dumps.path(), 2).await;
+    let second = take_backup(
+        backend,
+        &app.settings,
+        &repo,
+        &backup_recipient,
+        dumps.path(),
+        2,
+    )
+    .await;
+    let manifest = latest_manifest(repository.path());
     tokio::time::sleep(Duration::from_secs(1)).await;
     stop.store(true, Ordering::Relaxed);
     let mut acknowledged = Vec::new();
@@ -332,16 +422,44 @@ async fn backup_under_load_then_restore(backend: Backend) {
         "only {} acknowledged",
         before.len()
     );
-    // The second backup copied only the evidence files the first did not.
+    // The second backup copied only the evidence files the first did not hold, and left the
+    // ones it held untouched.
     let second_text = text(&second);
-    let held = second_text
+    let counts: Vec<usize> = second_text
         .lines()
         .find_map(|line| line.strip_prefix("evidence files: "))
-        .and_then(|rest| rest.split(", ").nth(1))
-        .and_then(|held| held.split(' ').next())
-        .and_then(|n| n.parse::<usize>().ok())
+        .map(|rest| {
+            rest.split(", ")
+                .map(|part| part.split(' ').next().unwrap().parse().unwrap())
+                .collect()
+        })
         .unwrap_or_else(|| panic!("{second_text}"));
-    assert!(held > 0, "{second_text}");
+    let (blobs_then, blobs_now) = (blobs_of(&first_manifest), blobs_of(&manifest));
+    let new = blobs_now.difference(&blobs_then).count();
+    assert!(!blobs_then.is_empty() && new > 0, "{second_text}");
+    assert_eq!(
+        counts,
+        [new, blobs_now.len() - new],
+        "copied, already held: {second_text}"
+    );
+    for blob in &blobs_then {
+        assert_eq!(
+            first_manifest["files"][blob], manifest["files"][blob],
+            "{blob} is the same file in both snapshots"
+        );
+    }
+    // Encrypted: no database, dump or evidence file is readable on the backup host.
+    for file in walk(repository.path()).into_iter().filter(|p| p.is_file()) {
+        let bytes = std::fs::read(&file).unwrap();
+        if file.file_name().unwrap() == "manifest.json" {
+            continue;
+        }
+        assert!(
+            bytes.starts_with(b"age-encryption.org/v1"),
+            "{} is not encrypted",
+            file.display()
+        );
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -356,15 +474,58 @@ async fn backup_under_load_then_restore(backend: Backend) {
     let app = Arc::into_inner(app).unwrap();
     let settings = app.settings.clone();
     let databases = app.stop().await;
-    let keys = export_keys(&settings);
+    let holders = Holders::new();
+    export_keys(&settings, &holders);
     wipe(&data);
-    let restored = docket(&settings, &["restore", "--from", &repo]);
+    let refused = docket(&settings, &["restore", "--from", &repo]);
+    assert!(
+        !refused.status.success() && text(&refused).contains("--identity"),
+        "an encrypted snapshot needs its identity: {}",
+        text(&refused)
+    );
+    let (stranger, _) = age_identity(office.path(), "stranger.key");
+    let refused = docket(
+        &settings,
+        &[
+            "restore",
+            "--from",
+            &repo,
+            "--identity",
+            stranger.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        !refused.status.success() && text(&refused).contains("another key"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(std::fs::read_dir(&data).unwrap().count(), 0);
+    let restored = docket(
+        &settings,
+        &["restore", "--from", &repo, "--identity", &identity],
+    );
     assert!(restored.status.success(), "{}", text(&restored));
     if backend == Backend::Postgres {
-        restore_dumps(&settings, repository.path(), 2);
+        restore_dumps(&settings, repository.path(), 2, &backup_identity);
     }
-    import_keys(&settings, &keys);
-    let again = docket(&settings, &["restore", "--from", &repo]);
+    assert!(
+        !data.join("sealing-dev.key").exists(),
+        "a backup never holds the keys"
+    );
+    // One holder alone cannot bring the keys back; any two can.
+    let alone = import_keys(&settings, &holders, &[2]);
+    assert!(!alone.status.success());
+    assert!(
+        text(&alone).contains("2 of the 3 are needed"),
+        "{}",
+        text(&alone)
+    );
+    let imported = import_keys(&settings, &holders, &[3, 1]);
+    assert!(imported.status.success(), "{}", text(&imported));
+    let again = docket(
+        &settings,
+        &["restore", "--from", &repo, "--identity", &identity],
+    );
     assert!(!again.status.success(), "a restore over data is refused");
     let mut app = TestApp::start_on(databases, settings).await;
 
@@ -381,12 +542,14 @@ async fn backup_under_load_then_restore(backend: Backend) {
     let source = first.allegation.unwrap().source.unwrap();
     assert_eq!(source.name, allegation().source.unwrap().name);
     for ack in &before {
-        intake
+        let found = intake
             .get_allegation(pb::GetAllegationRequest {
                 id: ack.allegation_id.clone(),
             })
             .await
             .unwrap_or_else(|s| panic!("{} lost: {s:?}", ack.allegation_id));
+        let source = found.into_inner().allegation.unwrap().source.unwrap();
+        assert_eq!(source.name, allegation().source.unwrap().name);
         if ack.accepted {
             let found = cases_of(&mut case_client, &ack.allegation_id).await;
             assert_eq!(found.len(), 1, "cases of {}", ack.allegation_id);
@@ -408,18 +571,41 @@ async fn backup_under_load_then_restore(backend: Backend) {
     assert!(last.files_checked > 0 && last.files_checked == last.files_total);
     assert_eq!(last.mismatches_found, 0, "{last:?}");
 
-    for addr in [
-        app.intake_addr,
-        app.case_management_addr,
-        app.reporting_addr,
+    // Each audit chain verifies from its first entry through the head the manifest recorded;
+    // and goes on from there.
+    for (addr, service) in [
+        (app.intake_addr, "intake"),
+        (app.case_management_addr, "case-management"),
+        (app.reporting_addr, "reporting"),
     ] {
         let chain = verify_chain(&app, addr).await;
-        assert!(chain.intact, "{addr}: {chain:?}");
+        assert!(chain.intact, "{service}: {chain:?}");
+        let recorded = manifest["databases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["service"] == service)
+            .map(|d| d["audit_head"].clone())
+            .unwrap_or_default();
+        if let Some(sequence) = recorded["sequence"].as_i64() {
+            assert!(chain.entries_checked >= sequence, "{service}: {chain:?}");
+            if chain.entries_checked == sequence {
+                assert_eq!(chain.head_hash, recorded["entry_hash"], "{service}");
+            }
+        }
     }
-    // The chains go on from where the backup left them.
-    submit(&mut intake, allegation()).await;
-    let chain = verify_chain(&app, app.intake_addr).await;
-    assert!(chain.intact, "{chain:?}");
+    let intake_chain = verify_chain(&app, app.intake_addr).await;
+    let accepted_after = submit(&mut intake, allegation()).await;
+    accept(&mut intake, &accepted_after).await;
+    let continued = verify_chain(&app, app.intake_addr).await;
+    assert!(continued.intact, "{continued:?}");
+    assert!(continued.entries_checked > intake_chain.entries_checked);
+    let [_] = cases_of(&mut case_client, &accepted_after)
+        .await
+        .try_into()
+        .unwrap();
+    let cases_chain = verify_chain(&app, app.case_management_addr).await;
+    assert!(cases_chain.intact, "{cases_chain:?}");
 
     let rebuilt = app.start_another_reporting("reporting_rebuilt").await;
     let mut resumed = app.reporting_as(Role::Analyst).await;
@@ -444,6 +630,11 @@ async fn backup_under_load_then_restore(backend: Backend) {
                     .await;
             assert_eq!(a, b, "{measure:?} by {group_by:?}");
         }
+    }
+    // Caught up, every redelivery done: still one case per accepted allegation, none twice.
+    for ack in before.iter().filter(|a| a.accepted) {
+        let found = cases_of(&mut case_client, &ack.allegation_id).await;
+        assert_eq!(found.len(), 1, "cases of {}", ack.allegation_id);
     }
     rebuilt.stop().await;
     app.stop().await;
@@ -501,6 +692,29 @@ async fn a_snapshot_with_a_byte_changed_or_a_file_missing_is_refused_by_name() {
         0,
         "nothing written"
     );
+}
+
+/// The manifest of the latest snapshot in `repository`.
+fn latest_manifest(repository: &Path) -> serde_json::Value {
+    let mut snapshots: Vec<_> = std::fs::read_dir(repository.join("snapshots"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !p.file_name().unwrap().to_str().unwrap().starts_with('.'))
+        .collect();
+    snapshots.sort();
+    let text = std::fs::read(snapshots.pop().unwrap().join("manifest.json")).unwrap();
+    serde_json::from_slice(&text).unwrap()
+}
+
+/// The evidence files a manifest lists.
+fn blobs_of(manifest: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    manifest["files"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|path| path.starts_with("blobs/"))
+        .cloned()
+        .collect()
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {

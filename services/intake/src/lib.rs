@@ -111,7 +111,9 @@ impl Intake {
             .await
             .with_context(|| format!("cannot open the intake database {}", redact(&url)))?;
         docket_platform::sealed_keys::check(&sealer, &db, &SEALED_COLUMNS).await?;
-        let resealer = Resealer::new(sealer.clone(), db.clone(), &SEALED_COLUMNS);
+        let resealer = Resealer::new(sealer.clone(), db.clone(), &SEALED_COLUMNS).with_pause(
+            std::time::Duration::from_millis(settings.sealing.reseal_pause_ms),
+        );
         let blobs = match (&settings.intake.blob_store_url, &settings.intake.blob_dir) {
             (Some(url), _) => evidence::BlobStore::s3(url, &settings.intake.blob_store_options)
                 .with_context(|| format!("cannot open the blob store {url}"))?,

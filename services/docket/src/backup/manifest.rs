@@ -35,6 +35,9 @@ pub struct Manifest {
     pub added: Vec<String>,
     /// What this backup does not hold and must be kept another way.
     pub not_covered: Vec<String>,
+    /// The age recipients its files are encrypted to (`age1…`); empty when they are in clear.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub encrypted_to: Vec<String>,
 }
 
 /// One service's database as copied.
@@ -67,8 +70,13 @@ pub struct ChainHead {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileEntry {
+    /// The SHA-256 of the file as stored (encrypted or not): a repository can be checked
+    /// without its key.
     pub sha256: String,
     pub bytes: u64,
+    /// For a file encrypted to age recipients, the SHA-256 of its plaintext.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_sha256: Option<String>,
 }
 
 /// Why a snapshot cannot be trusted.
@@ -151,6 +159,21 @@ impl Manifest {
     }
 }
 
+/// The name of the latest complete snapshot in `repository` (a partial one is hidden).
+pub fn latest(repository: &Path) -> anyhow::Result<String> {
+    let dir = repository.join(super::SNAPSHOTS);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| anyhow::anyhow!("{} is not a backup repository: {e}", repository.display()))?
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|name| !name.starts_with('.'))
+        .collect();
+    names.sort();
+    names
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("{} holds no complete snapshot", dir.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,7 +185,14 @@ mod tests {
             std::fs::create_dir_all(full.parent().unwrap()).unwrap();
             std::fs::write(&full, bytes).unwrap();
             let (sha256, bytes) = files::hash_file(&full).unwrap();
-            entries.insert((*path).to_owned(), FileEntry { sha256, bytes });
+            entries.insert(
+                (*path).to_owned(),
+                FileEntry {
+                    sha256,
+                    bytes,
+                    clear_sha256: None,
+                },
+            );
         }
         Manifest {
             format: FORMAT,
@@ -173,6 +203,7 @@ mod tests {
             files: entries,
             added: Vec::new(),
             not_covered: Vec::new(),
+            encrypted_to: Vec::new(),
         }
     }
 
@@ -210,6 +241,7 @@ mod tests {
             FileEntry {
                 sha256: String::new(),
                 bytes: 0,
+                clear_sha256: None,
             },
         );
         assert!(matches!(

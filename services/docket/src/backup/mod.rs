@@ -2,11 +2,15 @@
 //! evidence files.
 //!
 //! ```text
-//! REPOSITORY/                      0700, every file 0600
-//!   blobs/sha256/<2 hex>/<digest>  evidence files, each copied once: blobs never change
-//!   snapshots/<UTC time>/          one per backup, complete once it has its manifest
-//!     reporting.db intake.db case-management.db manifest.json added/
+//! REPOSITORY/                           0700, every file 0600
+//!   blobs/sha256/<2 hex>/<digest>[.age] evidence files, each copied once: blobs never change
+//!   snapshots/<UTC time>/               one per backup, complete once it has its manifest
+//!     reporting.db[.age] intake.db[.age] case-management.db[.age] manifest.json added/
 //! ```
+//!
+//! With `--recipient`, every file but the manifest is an age file encrypted to the recipients
+//! (`.age`): the machine holding the repository cannot read it, and can still check it against
+//! the manifest, which records the SHA-256 of each file as stored and of its plaintext.
 //!
 //! A backup copies the databases one after another, each as of one moment (`VACUUM INTO`
 //! while writers go on), in the order that makes them agree once restored: reporting first,
@@ -22,6 +26,7 @@ pub(crate) mod files;
 mod manifest;
 mod restore;
 mod sqlite;
+mod stored;
 mod take;
 
 use std::path::PathBuf;
@@ -41,6 +46,12 @@ pub struct BackupArgs {
     /// several.
     #[arg(long = "add", value_name = "FILE")]
     pub add: Vec<PathBuf>,
+    /// An age recipient (`age1…`, from `age-keygen`) to encrypt every file of the snapshot to,
+    /// so that the machine holding the repository cannot read it; repeat for several (any one
+    /// of their identities restores it). The manifest stays readable: a repository is checked
+    /// without the key.
+    #[arg(long = "recipient", value_name = "AGE_RECIPIENT")]
+    pub recipients: Vec<String>,
 }
 
 /// `docket restore`.
@@ -52,6 +63,10 @@ pub struct RestoreArgs {
     /// The snapshot to restore (its name under `snapshots/`); the latest when left out.
     #[arg(long, value_name = "NAME")]
     pub snapshot: Option<String>,
+    /// The age identity file (`AGE-SECRET-KEY-1…`) that opens an encrypted snapshot; repeat
+    /// for several.
+    #[arg(long = "identity", value_name = "FILE")]
+    pub identities: Vec<PathBuf>,
 }
 
 /// The directory of snapshots in a repository.

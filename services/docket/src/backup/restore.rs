@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use docket_platform::{ServiceKind, Settings};
 
-use super::manifest::Manifest;
-use super::{BLOBS, RestoreArgs, SNAPSHOTS, files, sqlite};
+use super::manifest::{self, FileEntry, Manifest};
+use super::{BLOBS, RestoreArgs, SNAPSHOTS, files, sqlite, stored};
+use crate::crypt::{self, Identities};
 
 pub async fn restore(settings: &Settings, args: RestoreArgs) -> anyhow::Result<()> {
-    let manifest = restore_into(settings, &args.from, args.snapshot.as_deref())?;
+    let identities = Identities::read(&args.identities)?;
+    let manifest = restore_into(settings, &args.from, args.snapshot.as_deref(), &identities)?;
     println!(
         "restored snapshot {} ({} files)",
         manifest.snapshot,
@@ -25,8 +27,13 @@ pub async fn restore(settings: &Settings, args: RestoreArgs) -> anyhow::Result<(
         }
     }
     for path in &manifest.added {
+        let how = if manifest.encrypted_to.is_empty() {
+            ""
+        } else {
+            " (decrypt it with `age -d -i KEY`)"
+        };
         println!(
-            "checked, restore it yourself: {}",
+            "checked, restore it yourself{how}: {}",
             args.from.join(path).display()
         );
     }
@@ -42,10 +49,11 @@ pub fn restore_into(
     settings: &Settings,
     repository: &Path,
     snapshot: Option<&str>,
+    identities: &Identities,
 ) -> anyhow::Result<Manifest> {
     let name = match snapshot {
         Some(name) => name.to_owned(),
-        None => latest(repository)?,
+        None => manifest::latest(repository)?,
     };
     let manifest = Manifest::read(&repository.join(SNAPSHOTS).join(&name))?;
     let problems = manifest.check(repository);
@@ -59,8 +67,23 @@ pub fn restore_into(
         );
     }
 
+    if !manifest.encrypted_to.is_empty() {
+        anyhow::ensure!(
+            !identities.is_empty(),
+            "snapshot {name} is encrypted to {}: give the identity that opens it with \
+             --identity FILE",
+            manifest.encrypted_to.join(", ")
+        );
+        for (path, entry) in &manifest.files {
+            if entry.clear_sha256.is_some() {
+                stored::check_opens(&repository.join(path), identities)
+                    .with_context(|| format!("refusing to restore snapshot {name}: {path}"))?;
+            }
+        }
+    }
+
     // Where each file goes, all checked before the first is written.
-    let mut placements: Vec<(PathBuf, PathBuf, String)> = Vec::new();
+    let mut placements: Vec<(PathBuf, PathBuf, FileEntry)> = Vec::new();
     for database in &manifest.databases {
         let kind = ServiceKind::ALL
             .into_iter()
@@ -86,20 +109,20 @@ pub fn restore_into(
                 existing.display()
             );
         }
-        let sha256 = manifest
+        let entry = manifest
             .files
             .get(&database.file)
-            .map(|entry| entry.sha256.clone())
+            .cloned()
             .with_context(|| format!("the manifest does not list {}", database.file))?;
-        placements.push((repository.join(&database.file), target, sha256));
+        placements.push((repository.join(&database.file), target, entry));
     }
     let blob_prefix = format!("{BLOBS}/");
-    let blobs: Vec<(String, String)> = manifest
+    let blobs: Vec<(String, FileEntry)> = manifest
         .files
         .iter()
         .filter_map(|(path, entry)| {
             let relative = path.strip_prefix(&blob_prefix)?;
-            Some((relative.to_owned(), entry.sha256.clone()))
+            Some((relative.to_owned(), entry.clone()))
         })
         .collect();
     if !blobs.is_empty() {
@@ -120,11 +143,16 @@ pub fn restore_into(
             "{} holds files: restore only into an empty data directory",
             blob_dir.display()
         );
-        for (relative, sha256) in blobs {
+        for (relative, entry) in blobs {
+            // An encrypted blob is kept as `<digest>.age`; intake keeps it as `<digest>`.
+            let kept = relative
+                .strip_suffix(&crypt::encrypted_name(""))
+                .filter(|_| entry.clear_sha256.is_some())
+                .unwrap_or(&relative);
             placements.push((
                 repository.join(BLOBS).join(&relative),
-                blob_dir.join(&relative),
-                sha256,
+                blob_dir.join(kept),
+                entry,
             ));
         }
     }
@@ -135,18 +163,11 @@ pub fn restore_into(
             .extension()
             .is_some_and(|extension| extension == "db")
     });
-    for (source, target, sha256) in placements {
+    for (source, target, entry) in placements {
         let dir = target.parent().context("a restored file has a directory")?;
         files::create_private_dir(dir)?;
-        let (found, _) = files::copy_private(&source, &target)
+        stored::restore(&source, &target, &entry, identities)
             .with_context(|| format!("cannot restore {}", target.display()))?;
-        // Checked again as copied: the file could have changed since the check above.
-        anyhow::ensure!(
-            found == sha256,
-            "{} changed while it was restored (SHA-256 {found}, the manifest says {sha256}); \
-             empty the data directory and restore again",
-            source.display()
-        );
         files::sync_dir(dir)?;
     }
     Ok(manifest)
@@ -164,19 +185,4 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
-}
-
-/// The name of the latest complete snapshot in `repository`.
-fn latest(repository: &Path) -> anyhow::Result<String> {
-    let dir = repository.join(SNAPSHOTS);
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .with_context(|| format!("{} is not a backup repository", repository.display()))?
-        .filter_map(Result::ok)
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .filter(|name| !name.starts_with('.'))
-        .collect();
-    names.sort();
-    names
-        .pop()
-        .with_context(|| format!("{} holds no complete snapshot", dir.display()))
 }

@@ -7,7 +7,8 @@ use anyhow::Context;
 use docket_platform::{ServiceKind, Settings};
 
 use super::manifest::{self, DatabaseCopy, FileEntry, Manifest};
-use super::{ADDED, BLOBS, BackupArgs, SNAPSHOTS, files, sqlite};
+use super::{ADDED, BLOBS, BackupArgs, SNAPSHOTS, files, sqlite, stored};
+use crate::crypt::{self, Recipients};
 
 /// The order the databases are copied in (see the module's note).
 const ORDER: [ServiceKind; 3] = [
@@ -27,12 +28,19 @@ pub struct Taken {
 }
 
 pub async fn backup(settings: &Settings, args: BackupArgs) -> anyhow::Result<()> {
-    let taken = take(settings, &args.out, &args.add).await?;
+    let recipients = Recipients::parse(&args.recipients)?;
+    let taken = take(settings, &args.out, &args.add, recipients.as_ref()).await?;
     println!("snapshot {}", taken.snapshot.display());
     println!(
         "evidence files: {} copied, {} already in the repository",
         taken.blobs_copied, taken.blobs_already_held
     );
+    match &recipients {
+        Some(recipients) => println!("encrypted to {}", recipients.as_text().join(", ")),
+        None => println!(
+            "in clear: keep the repository on an encrypted volume, or give --recipient age1…"
+        ),
+    }
     println!("manifest SHA-256 {}", taken.manifest_sha256);
     for line in &taken.not_covered {
         println!("not covered: {line}");
@@ -45,6 +53,7 @@ pub async fn take(
     settings: &Settings,
     repository: &Path,
     added: &[PathBuf],
+    recipients: Option<&Recipients>,
 ) -> anyhow::Result<Taken> {
     let started = chrono::Utc::now();
     let name = started.format("%Y%m%dT%H%M%S%.3fZ").to_string();
@@ -60,10 +69,10 @@ pub async fn take(
     let done = snapshots.join(&name);
     anyhow::ensure!(!done.exists(), "{} exists already", done.display());
     files::create_private_dir(&partial)?;
-    let written = write_snapshot(settings, repository, &partial, &name, started)
+    let written = write_snapshot(settings, repository, &partial, &name, started, recipients)
         .await
         .and_then(|mut manifest| {
-            add_files(&mut manifest.0, &partial, &name, added)?;
+            add_files(&mut manifest.0, &partial, &name, added, recipients)?;
             Ok(manifest)
         });
     let manifest = match written {
@@ -96,6 +105,7 @@ async fn write_snapshot(
     partial: &Path,
     name: &str,
     started: chrono::DateTime<chrono::Utc>,
+    recipients: Option<&Recipients>,
 ) -> anyhow::Result<(Manifest, usize, usize)> {
     let mut not_covered = vec![
         "keys: the sealing keys, intake's receipt key and the token keys are not in a backup; \
@@ -116,13 +126,26 @@ async fn write_snapshot(
             continue;
         };
         let file_name = format!("{}.db", kind.name());
-        let target = partial.join(&file_name);
-        sqlite::snapshot(settings, &source, &target).await?;
-        docket_platform::files::restrict_file(&target)?;
-        let copy = sqlite::Copy::open(&target).await?;
+        // Encrypted, the plaintext copy is made beside the live database (which holds the same
+        // in clear), never in the repository.
+        let scratch = match recipients {
+            Some(_) => Some(scratch_dir(&source)?),
+            None => None,
+        };
+        let copied = match &scratch {
+            Some(dir) => dir.path().join(&file_name),
+            None => partial.join(&file_name),
+        };
+        sqlite::snapshot(settings, &source, &copied).await?;
+        docket_platform::files::restrict_file(&copied)?;
+        let stored_name = match recipients {
+            Some(_) => crypt::encrypted_name(&file_name),
+            None => file_name,
+        };
+        let copy = sqlite::Copy::open(&copied).await?;
         let facts = DatabaseCopy {
             service: kind.name().to_owned(),
-            file: format!("{SNAPSHOTS}/{name}/{file_name}"),
+            file: format!("{SNAPSHOTS}/{name}/{stored_name}"),
             migrations: copy.migrations().await?,
             audit_head: copy.audit_head().await?,
             stream_position: copy.stream_position().await?,
@@ -133,8 +156,22 @@ async fn write_snapshot(
             referenced = copy.evidence_blobs().await?;
         }
         copy.close().await;
-        let (sha256, bytes) = files::hash_file(&target)?;
-        file_entries.insert(facts.file.clone(), FileEntry { sha256, bytes });
+        let entry = match scratch {
+            Some(dir) => {
+                let (entry, _) = stored::store(&copied, &partial.join(&stored_name), recipients)?;
+                drop(dir);
+                entry
+            }
+            None => {
+                let (sha256, bytes) = files::hash_file(&copied)?;
+                FileEntry {
+                    sha256,
+                    bytes,
+                    clear_sha256: None,
+                }
+            }
+        };
+        file_entries.insert(facts.file.clone(), entry);
         databases.push(facts);
     }
 
@@ -157,30 +194,43 @@ async fn write_snapshot(
                 // now cover it.
                 referenced = stored_blobs(&source)?;
             }
+            // What the last snapshot recorded of the blobs it holds: an encrypted blob held
+            // already is not read again to learn its stored hash.
+            let previous = manifest::latest(repository)
+                .ok()
+                .and_then(|last| Manifest::read(&repository.join(SNAPSHOTS).join(last)).ok())
+                .map(|m| m.files)
+                .unwrap_or_default();
             let mut damaged = Vec::new();
             for (sha256, size) in &referenced {
-                let relative = files::blob_path(sha256);
+                let relative = match recipients {
+                    Some(_) => crypt::encrypted_name(&files::blob_path(sha256)),
+                    None => files::blob_path(sha256),
+                };
+                let path = format!("{BLOBS}/{relative}");
                 let target = repository.join(BLOBS).join(&relative);
-                let held_already = std::fs::metadata(&target)
-                    .is_ok_and(|m| i64::try_from(m.len()).is_ok_and(|len| len == *size));
-                if held_already {
-                    held += 1;
-                } else {
-                    match copy_blob(&source.join(&relative), &target, sha256) {
-                        Ok(()) => copied += 1,
+                let entry = match held_blob(&target, &path, sha256, *size, recipients, &previous) {
+                    Some(entry) => {
+                        held += 1;
+                        entry
+                    }
+                    None => match copy_blob(
+                        &source.join(files::blob_path(sha256)),
+                        &target,
+                        sha256,
+                        recipients,
+                    ) {
+                        Ok(entry) => {
+                            copied += 1;
+                            entry
+                        }
                         Err(error) => {
                             damaged.push(format!("{sha256}: {error:#}"));
                             continue;
                         }
-                    }
-                }
-                file_entries.insert(
-                    format!("{BLOBS}/{relative}"),
-                    FileEntry {
-                        sha256: sha256.clone(),
-                        bytes: u64::try_from(*size).unwrap_or_default(),
                     },
-                );
+                };
+                file_entries.insert(path, entry);
             }
             anyhow::ensure!(
                 damaged.is_empty(),
@@ -201,6 +251,7 @@ async fn write_snapshot(
         files: file_entries,
         added: Vec::new(),
         not_covered,
+        encrypted_to: recipients.map(|r| r.as_text().to_vec()).unwrap_or_default(),
     };
     Ok((manifest, copied, held))
 }
@@ -212,6 +263,7 @@ fn add_files(
     partial: &Path,
     name: &str,
     added: &[PathBuf],
+    recipients: Option<&Recipients>,
 ) -> anyhow::Result<()> {
     if added.is_empty() {
         return Ok(());
@@ -223,11 +275,15 @@ fn add_files(
             .file_name()
             .and_then(|n| n.to_str())
             .with_context(|| format!("{} has no usable file name", file.display()))?;
-        let (sha256, bytes) = files::copy_private(file, &dir.join(file_name))
+        let stored_name = match recipients {
+            Some(_) => crypt::encrypted_name(file_name),
+            None => file_name.to_owned(),
+        };
+        let (entry, _) = stored::store(file, &dir.join(&stored_name), recipients)
             .with_context(|| format!("cannot add {}", file.display()))?;
-        let path = format!("{SNAPSHOTS}/{name}/{ADDED}/{file_name}");
+        let path = format!("{SNAPSHOTS}/{name}/{ADDED}/{stored_name}");
         manifest.added.push(path.clone());
-        manifest.files.insert(path, FileEntry { sha256, bytes });
+        manifest.files.insert(path, entry);
     }
     Ok(())
 }
@@ -255,20 +311,72 @@ fn stored_blobs(dir: &Path) -> anyhow::Result<Vec<(String, i64)>> {
     Ok(found)
 }
 
-/// Copies the blob `source` to `target` in the repository, through a temporary file, checking
-/// that its bytes hash to the name it is kept under.
-fn copy_blob(source: &Path, target: &Path, sha256: &str) -> anyhow::Result<()> {
+/// The entry of a blob the repository holds already at `target` (`path` in manifests), or
+/// `None` when it must be copied. Blobs never change: a file there under the blob's name is it
+/// (each is renamed into place only once complete); in clear its size is checked too.
+fn held_blob(
+    target: &Path,
+    path: &str,
+    sha256: &str,
+    size: i64,
+    recipients: Option<&Recipients>,
+    previous: &BTreeMap<String, FileEntry>,
+) -> Option<FileEntry> {
+    let metadata = std::fs::metadata(target).ok()?;
+    match recipients {
+        None => (i64::try_from(metadata.len()).ok()? == size).then(|| FileEntry {
+            sha256: sha256.to_owned(),
+            bytes: metadata.len(),
+            clear_sha256: None,
+        }),
+        Some(_) => match previous.get(path) {
+            Some(entry) if entry.bytes == metadata.len() => Some(entry.clone()),
+            // Not in the last manifest (an interrupted backup left it): hashed once here.
+            Some(_) | None => {
+                let (stored, bytes) = files::hash_file(target).ok()?;
+                Some(FileEntry {
+                    sha256: stored,
+                    bytes,
+                    clear_sha256: Some(sha256.to_owned()),
+                })
+            }
+        },
+    }
+}
+
+/// A private scratch directory beside the live database `source`, removed when dropped.
+fn scratch_dir(source: &Path) -> anyhow::Result<tempfile::TempDir> {
+    let parent = source
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let dir = tempfile::Builder::new()
+        .prefix(".docket-backup-")
+        .tempdir_in(parent)
+        .with_context(|| format!("cannot make a scratch directory in {}", parent.display()))?;
+    docket_platform::files::create_private_dir(dir.path())?;
+    Ok(dir)
+}
+
+/// Copies (or encrypts) the blob `source` to `target` in the repository, through a temporary
+/// file, checking that its bytes hash to the name it is kept under.
+fn copy_blob(
+    source: &Path,
+    target: &Path,
+    sha256: &str,
+    recipients: Option<&Recipients>,
+) -> anyhow::Result<FileEntry> {
     let dir = target.parent().context("a blob's path has a directory")?;
     files::create_private_dir(dir)?;
     let temporary = dir.join(format!(".{sha256}.{}.tmp", uuid::Uuid::new_v4().simple()));
-    let copied = files::copy_private(source, &temporary);
+    let copied = stored::store(source, &temporary, recipients);
     let outcome = match copied {
-        Ok((found, _)) if found == sha256 => {
+        Ok((entry, found)) if found == sha256 => {
             std::fs::rename(&temporary, target)?;
             files::sync_dir(dir)?;
-            return Ok(());
+            return Ok(entry);
         }
-        Ok((found, _)) => anyhow::anyhow!("its bytes hash to {found}"),
+        Ok((_, found)) => anyhow::anyhow!("its bytes hash to {found}"),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
             anyhow::anyhow!("missing")
         }

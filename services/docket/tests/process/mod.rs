@@ -152,6 +152,20 @@ impl Server {
         }
     }
 
+    /// Kills the process with SIGKILL (`kill -9`: nothing is finished, flushed or released)
+    /// and waits for it.
+    pub fn kill9(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-KILL", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        self.wait(Duration::from_secs(15))
+    }
+
     /// Sends SIGTERM and waits for the process to exit.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         self.signal_terminate();

@@ -4,21 +4,29 @@
 //! office's public releases its own), carried apart from the backup.
 //!
 //! The export is a settings fragment in TOML (`[sealing]`, `[intake] receipt_key`,
-//! `[auth] hs256_secret`, `[reporting.release] signing_key`) written to standard output only when that is not a terminal, for a
-//! pipe into an encryption tool: `docket keys export | age -r age1… > docket-keys.toml.age`.
-//! Its plaintext then never reaches a disk. Import reads it back from standard input and writes
-//! the development key files under the data directory (readable by their owner only), never
-//! replacing a different key; production keys are settings, and import says where they go.
+//! `[auth] hs256_secret`, `[reporting.release] signing_key`). It leaves Docket in one of three
+//! ways: encrypted to one or more age recipients (`--recipient age1…`, any of whose identities
+//! opens it); split among several holders (`--recipient` once per holder and `--threshold K`:
+//! one share file each, encrypted to its holder, any K of them recovering the keys, fewer saying
+//! nothing); or in clear on standard output, only when that is not a terminal, for a pipe into
+//! an encryption tool. Import reads it back (decrypting with `--identity` files, or combining
+//! `--share` files) and writes the development key files under the data directory (readable by
+//! their owner only), never replacing a different key; production keys are settings, and
+//! import says where they go.
+
+mod holders;
+mod shares;
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use docket_platform::Settings;
 use serde::{Deserialize, Serialize};
 
 use crate::backup::files;
+use crate::crypt::{self, Identities, Recipients};
 
 /// The id of the generated development sealing key (as `docket_platform::sealing` names it).
 const DEVELOPMENT_SEALING_KEY_ID: &str = "dev";
@@ -31,12 +39,43 @@ const RELEASE_SIGNING_FILE: &str = "release-signing-dev.key";
 #[derive(Debug, clap::Subcommand)]
 pub enum KeysCommand {
     /// Writes the sealing keys, the receipt key, the release signing key and the development
-    /// token secret to standard output (TOML), for a pipe into an encryption tool such as `age -r RECIPIENT`; refuses to
-    /// write them to a terminal.
-    Export,
-    /// Reads what `export` wrote from standard input (`age -d -i KEY FILE | docket keys
-    /// import`) and puts the development keys back under the data directory.
-    Import,
+    /// token secret: encrypted to `--recipient` (standard output, armored), split among
+    /// holders (`--threshold`, files under `--out`), or in clear to a pipe (never a terminal).
+    Export(ExportArgs),
+    /// Puts back what `export` wrote: read from standard input (decrypted with `--identity`
+    /// when encrypted), or combined from `--share` files; the development keys go under the
+    /// data directory.
+    Import(ImportArgs),
+}
+
+/// `docket keys export`.
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// An age recipient (`age1…`, from `age-keygen`) to encrypt to; repeat for several. Without
+    /// `--threshold`, any one of their identities opens the export.
+    #[arg(long = "recipient", value_name = "AGE_RECIPIENT")]
+    recipients: Vec<String>,
+    /// Splits the keys among the recipients, one share each, any THRESHOLD of which recover
+    /// them (2 of 3, say); fewer reveal nothing.
+    #[arg(long, value_name = "THRESHOLD", requires = "out")]
+    threshold: Option<usize>,
+    /// The directory the share files are written to (with `--threshold`), one per recipient.
+    #[arg(long, value_name = "DIR", requires = "threshold")]
+    out: Option<PathBuf>,
+}
+
+/// `docket keys import`.
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// An age identity file (`AGE-SECRET-KEY-1…`) that opens the export or shares; repeat for
+    /// several (each holder's own).
+    #[arg(long = "identity", value_name = "FILE")]
+    identities: Vec<PathBuf>,
+    /// A share file written by `export --threshold` (encrypted, or already decrypted by its
+    /// holder); give at least the threshold. Without shares, the export is read from standard
+    /// input.
+    #[arg(long = "share", value_name = "FILE")]
+    shares: Vec<PathBuf>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -87,29 +126,75 @@ struct Auth {
 
 pub fn run(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
     match command {
-        KeysCommand::Export => {
-            let mut stdout = std::io::stdout();
-            anyhow::ensure!(
-                !stdout.is_terminal(),
-                "refusing to print keys on a terminal: pipe them into an encryption tool, \
-                 e.g. `docket keys export | age -r age1… > docket-keys.toml.age`"
-            );
-            let text = export(settings)?;
-            stdout.write_all(text.as_bytes())?;
-            stdout.flush()?;
-            Ok(())
+        KeysCommand::Export(args) => {
+            let recipients = Recipients::parse(&args.recipients)?;
+            match (recipients, args.threshold, args.out) {
+                (Some(recipients), Some(threshold), Some(out)) => {
+                    let text = export(settings)?;
+                    for line in
+                        holders::export_shares(text.as_bytes(), &recipients, threshold, &out)?
+                    {
+                        println!("{line}");
+                    }
+                    Ok(())
+                }
+                (None, Some(_), _) => anyhow::bail!(
+                    "--threshold needs a --recipient for each holder, who alone can open their share"
+                ),
+                (Some(recipients), None, _) => {
+                    let sealed = recipients.encrypt_armored(export(settings)?.as_bytes())?;
+                    write_stdout(&sealed)
+                }
+                (None, None, _) => {
+                    anyhow::ensure!(
+                        !std::io::stdout().is_terminal(),
+                        "refusing to print keys on a terminal: give `--recipient age1…`, or pipe \
+                         them into an encryption tool"
+                    );
+                    write_stdout(export(settings)?.as_bytes())
+                }
+                (Some(_), Some(_), None) => anyhow::bail!("--threshold needs --out DIR"),
+            }
         }
-        KeysCommand::Import => {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .context("cannot read the keys from standard input")?;
+        KeysCommand::Import(args) => {
+            let identities = Identities::read(&args.identities)?;
+            let text = if args.shares.is_empty() {
+                let mut bytes = Vec::new();
+                std::io::stdin()
+                    .read_to_end(&mut bytes)
+                    .context("cannot read the keys from standard input")?;
+                open(&identities, &bytes, "standard input")?
+            } else {
+                holders::combine_shares(&identities, &args.shares)?
+            };
+            let text = String::from_utf8(text).context("not what `docket keys export` wrote")?;
             for line in import(settings, &text)? {
                 println!("{line}");
             }
             Ok(())
         }
     }
+}
+
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout();
+    stdout.write_all(bytes)?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// `bytes` decrypted when they are an age file, as they are otherwise.
+pub(super) fn open(identities: &Identities, bytes: &[u8], what: &str) -> anyhow::Result<Vec<u8>> {
+    if !crypt::is_age(bytes) {
+        return Ok(bytes.to_vec());
+    }
+    anyhow::ensure!(
+        !identities.is_empty(),
+        "{what} is encrypted: give the identity that opens it with --identity FILE"
+    );
+    identities
+        .decrypt(bytes)
+        .with_context(|| format!("cannot decrypt {what}"))
 }
 
 /// The keys of the deployment `settings` describe, as a TOML settings fragment.

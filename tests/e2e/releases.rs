@@ -183,6 +183,15 @@ async fn get(client: &mut ReportingClient, number: i64) -> rep::Release {
         .unwrap()
 }
 
+async fn render(client: &mut ReportingClient, number: i64) -> String {
+    client
+        .render_release(rep::RenderReleaseRequest { number })
+        .await
+        .unwrap()
+        .into_inner()
+        .html
+}
+
 async fn export(client: &mut ReportingClient, number: i64) -> Vec<u8> {
     client
         .export_release(rep::ExportReleaseRequest { number })
@@ -252,6 +261,22 @@ async fn the_public_reads_only_protected_releases(backend: Backend) {
     attacks::nothing_withheld_can_be_worked_out(&second);
     attacks::no_place_is_published(&second, &export(&mut public, 2).await);
     attacks::successive_releases_give_nothing_away(&first, &second);
+    // The published report of each release: its figures as released, nothing withheld shown,
+    // no free-text place; the office's words, names and titles around them.
+    for release in [&first, &second] {
+        let html = render(&mut public, release.number).await;
+        attacks::the_report_shows_the_release_and_nothing_withheld(release, &html);
+    }
+    let missing = public
+        .render_release(rep::RenderReleaseRequest { number: 9 })
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    let invalid = public
+        .render_release(rep::RenderReleaseRequest { number: -1 })
+        .await
+        .unwrap_err();
+    assert_eq!(docket_e2e::field_violations(&invalid), ["number"]);
     let listed = public
         .list_releases(rep::ListReleasesRequest {})
         .await

@@ -411,8 +411,9 @@ pub struct ReportingSettings {
 #[serde(deny_unknown_fields)]
 pub struct ReleaseSettings {
     /// The catalogue of tables every release publishes, in order. Default: totals; victims by
-    /// party, by harm, by month and by region; cases by crime type × party and by region;
-    /// charges and persons charged, in absentia or not.
+    /// party, by harm, by the victims' side × harm and × status, by age band × sex, by month,
+    /// week and region; cases by month, week, crime type × party and region; charges and
+    /// persons charged, in absentia or not.
     #[serde(default = "default_release_tables")]
     pub tables: Vec<ReleaseTableSettings>,
     /// A CSV file `place,region` (a header line first): the administrative region of each place
@@ -427,6 +428,9 @@ pub struct ReleaseSettings {
     /// production; in development one is generated and kept in `data_dir/release-signing-dev.key`.
     #[serde(default)]
     pub signing_key: Option<String>,
+    /// What the published report says of the office, the period, its scope and its method.
+    #[serde(default)]
+    pub publication: PublicationSettings,
 }
 
 impl Default for ReleaseSettings {
@@ -436,6 +440,49 @@ impl Default for ReleaseSettings {
             gazetteer_file: None,
             min_range: None,
             signing_key: None,
+            publication: PublicationSettings::default(),
+        }
+    }
+}
+
+/// The words of the published report, carried into each release so that the signed file says
+/// what its figures are. How small counts are withheld and what is counted are stated from the
+/// release itself and the counting rule, not from here.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PublicationSettings {
+    /// Who publishes, such as `Office of the Prosecutor General`.
+    pub office_name: String,
+    /// The reporting period as the report states it, such as `27 September 2020 to 31 October
+    /// 2020`. Empty: the months of the incidents the release counts.
+    pub period: String,
+    /// What the figures cover.
+    pub scope: String,
+    /// How they were gathered and what they are (and are not).
+    pub method: String,
+    /// Each party's name by its code, such as `AM = "Armenia"`; a party not named here reads
+    /// as its code. Codes are matched without regard to case (environment keys are lower-cased).
+    pub party_names: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for PublicationSettings {
+    fn default() -> Self {
+        Self {
+            office_name: "The Office of the Prosecutor".to_owned(),
+            period: String::new(),
+            scope: "Allegations of war crimes and other serious violations of international \
+                    humanitarian law received by the office, and the cases opened from them: \
+                    the cases, the people harmed as recorded in the cases' casualty figures, \
+                    the charges filed and the persons charged."
+                .to_owned(),
+            method: "The figures are allegations under investigation, not findings of a court: \
+                     a case is counted from the moment it is opened, and a person harmed as \
+                     soon as a case records them. Allegations reach the office from victims, \
+                     witnesses, organisations and its own investigators; each is reviewed \
+                     before a case is opened, and one found to repeat another adds no one. \
+                     Places are published only as administrative regions."
+                .to_owned(),
+            party_names: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -446,6 +493,7 @@ impl std::fmt::Debug for ReleaseSettings {
             .field("tables", &self.tables)
             .field("gazetteer_file", &self.gazetteer_file)
             .field("min_range", &self.min_range)
+            .field("publication", &self.publication)
             .field(
                 "signing_key",
                 &self.signing_key.as_ref().map(|_| "<redacted>"),
@@ -463,7 +511,7 @@ pub struct ReleaseTableSettings {
     /// `cases`, `victims`, `charges` or `accused`.
     pub measure: String,
     /// At most two of `party`, `crime_type`, `harm`, `victim_status`, `age_group`, `sex`,
-    /// `month`, `region`, `in_absentia`; none for a total.
+    /// `victim_party`, `age_band`, `month`, `week`, `region`, `in_absentia`; none for a total.
     #[serde(default)]
     pub by: Vec<String>,
 }
@@ -491,7 +539,15 @@ fn default_release_tables() -> Vec<ReleaseTableSettings> {
             "victims",
             &["age_band", "sex"],
         ),
+        table(
+            "victims_by_side_and_status",
+            "victims",
+            &["victim_party", "victim_status"],
+        ),
         table("victims_by_month", "victims", &["month"]),
+        table("cases_by_month", "cases", &["month"]),
+        table("victims_by_week", "victims", &["week"]),
+        table("cases_by_week", "cases", &["week"]),
         table("victims_by_region", "victims", &["region"]),
         table(
             "cases_by_crime_type_party",

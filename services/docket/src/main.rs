@@ -2,6 +2,7 @@
 
 mod backup;
 mod bench;
+mod chromium;
 mod cli;
 mod crypt;
 mod keys;

@@ -1,10 +1,12 @@
-//! `docket release verify FILE`: checks a published release offline.
+//! `docket release verify FILE` checks a published release offline; `docket release render
+//! FILE` turns it into the public report, offline too.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Subcommand;
 use docket_reporting::release::document;
+use docket_reporting::report::published;
 
 /// What `docket release` does.
 #[derive(Debug, Subcommand)]
@@ -19,6 +21,24 @@ pub enum ReleaseCommand {
         /// against the key it carries, which proves it unaltered, not whose it is.
         #[arg(long)]
         public_key: Option<String>,
+    },
+    /// Renders a release file as the office's public report, offline, after verifying it: an
+    /// HTML document, and with Chromium installed a PDF (A4, its print layout) or a screenshot.
+    Render {
+        /// The release file.
+        file: PathBuf,
+        /// The office's published public key (base64), checked as by `verify`.
+        #[arg(long)]
+        public_key: Option<String>,
+        /// Where to write the HTML report.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Also print it to this PDF with headless Chromium.
+        #[arg(long, value_name = "FILE")]
+        pdf: Option<PathBuf>,
+        /// Also take a PNG screenshot of its first page-height with headless Chromium.
+        #[arg(long, value_name = "FILE")]
+        screenshot: Option<PathBuf>,
     },
 }
 
@@ -43,6 +63,24 @@ pub fn run(command: ReleaseCommand) -> anyhow::Result<()> {
                 verified.document.tables.len()
             );
             Ok(())
+        }
+        ReleaseCommand::Render {
+            file,
+            public_key,
+            out,
+            pdf,
+            screenshot,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let verified = document::verify(&bytes, public_key.as_deref())
+                .with_context(|| format!("{} does not verify", file.display()))?;
+            let html = published::document(&published::Signed {
+                document: &verified.document,
+                document_sha256: &verified.document_sha256,
+                public_key: &verified.public_key,
+            });
+            crate::report::publish(&html, &out, pdf.as_deref(), screenshot.as_deref())
         }
     }
 }

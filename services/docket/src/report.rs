@@ -20,6 +20,13 @@ pub struct ReportArgs {
     /// Where to write the HTML document (replaced if it exists).
     #[arg(long, value_name = "FILE")]
     out: PathBuf,
+    /// The public report of this published release (`RenderRelease`), rather than live
+    /// figures. What the office publishes; `--audience` does not apply.
+    #[arg(long, value_name = "NUMBER", conflicts_with = "audience")]
+    release: Option<i64>,
+    /// Also print the report to this PDF (A4) with headless Chromium (`/usr/bin/chromium`).
+    #[arg(long, value_name = "FILE")]
+    pdf: Option<PathBuf>,
     /// Which edition: `public` (small counts suppressed, the office's preview of live figures;
     /// what the public reads are releases) or `internal` (exact counts; not for publication).
     #[arg(long, value_enum, default_value_t = Audience::Public)]
@@ -69,23 +76,62 @@ pub async fn run(settings: &Settings, args: ReportArgs) -> anyhow::Result<()> {
             Ok(request)
         })
         .max_decoding_message_size(MAX_REPORT_BYTES);
-    let report = client
-        .render_report(pb::RenderReportRequest {
-            audience: pb::Audience::from(args.audience).into(),
-        })
-        .await
-        .map_err(|s| anyhow::anyhow!("{url} answered {:?}: {}", s.code(), s.message()))?
-        .into_inner();
-    write_atomically(&args.out, report.html.as_bytes())?;
-    eprintln!(
-        "wrote {} ({} report, {} bytes)",
-        args.out.display(),
-        match args.audience {
-            Audience::Public => "public",
-            Audience::Internal => "internal",
-        },
-        report.html.len()
-    );
+    let answered =
+        |s: tonic::Status| anyhow::anyhow!("{url} answered {:?}: {}", s.code(), s.message());
+    let (html, edition) = match args.release {
+        Some(number) => (
+            client
+                .render_release(pb::RenderReleaseRequest { number })
+                .await
+                .map_err(answered)?
+                .into_inner()
+                .html,
+            format!("release {number}"),
+        ),
+        None => (
+            client
+                .render_report(pb::RenderReportRequest {
+                    audience: pb::Audience::from(args.audience).into(),
+                })
+                .await
+                .map_err(answered)?
+                .into_inner()
+                .html,
+            match args.audience {
+                Audience::Public => "public preview".to_owned(),
+                Audience::Internal => "internal".to_owned(),
+            },
+        ),
+    };
+    eprintln!("{edition} report:");
+    publish(&html, &args.out, args.pdf.as_deref(), None)
+}
+
+/// Writes `html` to `out`, and prints it to `pdf` or screenshots it to `screenshot` with
+/// headless Chromium when asked.
+pub fn publish(
+    html: &str,
+    out: &Path,
+    pdf: Option<&Path>,
+    screenshot: Option<&Path>,
+) -> anyhow::Result<()> {
+    write_atomically(out, html.as_bytes())?;
+    eprintln!("wrote {} ({} bytes)", out.display(), html.len());
+    if let Some(pdf) = pdf {
+        crate::chromium::render(html, crate::chromium::Output::Pdf(pdf))?;
+        eprintln!("wrote {}", pdf.display());
+    }
+    if let Some(file) = screenshot {
+        crate::chromium::render(
+            html,
+            crate::chromium::Output::Screenshot {
+                file,
+                width: 1000,
+                height: 2400,
+            },
+        )?;
+        eprintln!("wrote {}", file.display());
+    }
     Ok(())
 }
 

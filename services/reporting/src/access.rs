@@ -25,5 +25,6 @@ pub const REPORTING_ACCESS: &[MethodAccess] = &[
     ("ListReleases", Access::Roles(RELEASE_READERS)),
     ("GetRelease", Access::Roles(RELEASE_READERS)),
     ("ExportRelease", Access::Roles(RELEASE_READERS)),
+    ("RenderRelease", Access::Roles(RELEASE_READERS)),
     ("GetProjectionStatus", Access::Roles(&[Analyst, Supervisor])),
 ];

@@ -166,4 +166,13 @@ impl ReportingService for ReportingApi {
             file_name: format!("docket-release-{number:06}.json"),
         }))
     }
+
+    async fn render_release(
+        &self,
+        request: Request<pb::RenderReleaseRequest>,
+    ) -> Result<Response<pb::RenderReleaseResponse>, Status> {
+        let number = request.into_inner().number;
+        let html = self.releases.render(number).await?;
+        Ok(Response::new(pb::RenderReleaseResponse { html }))
+    }
 }

@@ -18,7 +18,7 @@ mod facts;
 mod migration;
 mod projector;
 pub mod release;
-mod report;
+pub mod report;
 mod rollup;
 mod sql;
 mod statistics;

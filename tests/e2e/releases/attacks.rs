@@ -192,3 +192,77 @@ pub fn successive_releases_give_nothing_away(first: &rep::Release, second: &rep:
             || after[&("victims".to_owned(), vec![])].is_none()
     );
 }
+
+/// The text of the element carrying `data-cell="{key}"`, tags stripped; `None` if absent.
+fn report_cell(html: &str, key: &str) -> Option<String> {
+    let marker = format!("data-cell=\"{key}\"");
+    let rest = &html[html.find(&marker)?..];
+    let open = rest.find('>')? + 1;
+    let close = ["</td>", "</dd>"]
+        .iter()
+        .filter_map(|end| rest.find(end))
+        .min()?;
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in rest[open..close].chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    Some(text)
+}
+
+/// The public report of `release`: each figure as released (withheld ones read "withheld"
+/// or are left out), no free-text place, the office's words and the parties' names.
+pub fn the_report_shows_the_release_and_nothing_withheld(release: &rep::Release, html: &str) {
+    let mut shown = 0;
+    for table in &release.tables {
+        for cell in &table.cells {
+            let key = if cell.keys.is_empty() {
+                table.name.clone()
+            } else {
+                format!("{}/{}", table.name, cell.keys.join("/"))
+            };
+            match report_cell(html, &key) {
+                Some(text) if cell.withheld => assert_eq!(text, "withheld", "{key}"),
+                Some(text) => {
+                    assert_eq!(text.replace(',', ""), cell.value.to_string(), "{key}");
+                    shown += 1;
+                }
+                None => assert!(cell.withheld, "{key} is released but not in the report"),
+            }
+        }
+    }
+    assert!(shown > 0);
+    // AM's two victims, withheld in the release, are named as withheld beneath the chart.
+    assert!(matches!(
+        report_cell(html, "victims_by_party/AM").as_deref(),
+        None | Some("withheld")
+    ));
+    assert!(
+        html.contains("withheld (alleged party: AM, TRS, VAL)")
+            || html.contains("Withheld for alleged party: AM"),
+        "{html}"
+    );
+    for place in PLACES {
+        assert!(!html.contains(place), "{place:?} is in the report");
+    }
+    for word in ["Small", "Big", "Tesk", "farm"] {
+        assert!(!html.contains(word), "{word:?} is in the report");
+    }
+    for words in [
+        "Reporting period",
+        "Scope and method",
+        "allegations under investigation",
+        "How small counts are withheld",
+        "People harmed, by alleged party",
+    ] {
+        assert!(html.contains(words), "the report lacks {words:?}");
+    }
+    for banned in ["<script", "src=\"http", "href=\"http", "<link", "<iframe"] {
+        assert!(!html.contains(banned), "the report holds {banned}");
+    }
+}

@@ -35,7 +35,7 @@ impl Measure {
         }
     }
 
-    fn parse(name: &str) -> Option<Self> {
+    pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|m| m.name() == name)
     }
 }
@@ -55,13 +55,15 @@ pub enum Dim {
     AgeBand,
     /// The month of the incident's ISO week (the month holding its Thursday).
     Month,
+    /// The ISO week of the incident (`2020-W41`).
+    Week,
     /// The administrative region of the incident's place, from the gazetteer.
     Region,
     InAbsentia,
 }
 
 impl Dim {
-    pub const ALL: [Dim; 11] = [
+    pub const ALL: [Dim; 12] = [
         Dim::Party,
         Dim::CrimeType,
         Dim::Harm,
@@ -71,6 +73,7 @@ impl Dim {
         Dim::VictimParty,
         Dim::AgeBand,
         Dim::Month,
+        Dim::Week,
         Dim::Region,
         Dim::InAbsentia,
     ];
@@ -86,19 +89,20 @@ impl Dim {
             Dim::VictimParty => "victim_party",
             Dim::AgeBand => "age_band",
             Dim::Month => "month",
+            Dim::Week => "week",
             Dim::Region => "region",
             Dim::InAbsentia => "in_absentia",
         }
     }
 
-    fn parse(name: &str) -> Option<Self> {
+    pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|d| d.name() == name)
     }
 
     /// Whether the dimension applies to `measure`.
     pub fn applies(self, measure: Measure) -> bool {
         match self {
-            Dim::Party | Dim::CrimeType | Dim::Month | Dim::Region => true,
+            Dim::Party | Dim::CrimeType | Dim::Month | Dim::Week | Dim::Region => true,
             Dim::Harm
             | Dim::VictimStatus
             | Dim::AgeGroup

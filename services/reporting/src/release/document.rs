@@ -49,6 +49,24 @@ pub struct Shaping {
     pub min_range: i64,
     pub catalogue: Vec<TableSpec>,
     pub gazetteer_sha256: String,
+    pub publication: Publication,
+}
+
+/// What the published report says beside the figures: who publishes, the period, scope and
+/// method (from settings), and the names of the parties and titles of the crime types that
+/// appear in the tables, so that the signed file alone renders the report.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Publication {
+    pub office_name: String,
+    /// As set; empty when the report gives the months of the incidents counted.
+    pub period: String,
+    pub scope: String,
+    pub method: String,
+    /// Party code to name.
+    pub parties: std::collections::BTreeMap<String, String>,
+    /// Crime type code to title.
+    pub crime_types: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,6 +287,7 @@ mod tests {
                 min_range: 5,
                 catalogue: vec![],
                 gazetteer_sha256: String::new(),
+                publication: Publication::default(),
             },
             earlier_releases: vec![],
             tables_csv: tables_csv(&tables),

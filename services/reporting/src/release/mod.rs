@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod document;
 pub mod gazetteer;
 pub mod protect;
+pub mod publication;
 pub mod service;
 pub mod store;
 pub mod tables;

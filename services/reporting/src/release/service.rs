@@ -15,6 +15,7 @@ use super::catalogue::{self, TableSpec};
 use super::document::{self, Document};
 use super::gazetteer::Gazetteer;
 use super::protect::{self, EarlierCell, Withheld};
+use super::publication::Words;
 use super::{store, tables};
 
 /// Everything a release needs, read once from settings.
@@ -26,6 +27,7 @@ pub struct Releases {
     threshold: i64,
     min_range: i64,
     key: Arc<SigningKey>,
+    words: Arc<Words>,
 }
 
 impl std::fmt::Debug for Releases {
@@ -111,6 +113,7 @@ impl Releases {
             threshold,
             min_range: release.min_range.unwrap_or(threshold).max(0),
             key: Arc::new(signing_key(settings)?),
+            words: Arc::new(Words::from_settings(settings)?),
         })
     }
 
@@ -245,6 +248,7 @@ impl Releases {
                     })
                     .collect(),
                 gazetteer_sha256: self.gazetteer.sha256.clone(),
+                publication: self.words.for_tables(&computed.tables),
             },
             earlier_releases: earlier
                 .iter()
@@ -273,6 +277,20 @@ impl Releases {
     pub async fn get(&self, raw: i64) -> Result<pb::Release, ReleaseError> {
         let (document, sha, key) = read(&self.signed_file(raw).await?)?;
         Ok(to_pb(&document, &sha, &key, true))
+    }
+
+    /// The public report of release `number`.
+    pub async fn render(&self, raw: i64) -> Result<String, ReleaseError> {
+        let file = self.signed_file(raw).await?;
+        let verified =
+            document::verify(file.as_bytes(), None).context("a stored release does not verify")?;
+        Ok(crate::report::published::document(
+            &crate::report::published::Signed {
+                document: &verified.document,
+                document_sha256: &verified.document_sha256,
+                public_key: &verified.public_key,
+            },
+        ))
     }
 
     /// The signed file of release `number`.

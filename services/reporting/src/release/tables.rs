@@ -67,6 +67,7 @@ fn case_units(
     let mut common = Values::new();
     common.insert(Dim::Party, set(case.parties.iter().cloned()));
     common.insert(Dim::Month, set([month_of_week(&case.week)]));
+    common.insert(Dim::Week, set([case.week.clone()]));
     let region = if case.place == UNKNOWN {
         UNKNOWN.to_owned()
     } else {

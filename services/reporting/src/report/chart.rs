@@ -64,12 +64,16 @@ impl<'a> Series<'a> {
 /// One chart and its table.
 #[derive(Debug, Clone)]
 pub struct Chart {
-    pub id: &'static str,
-    pub title: &'static str,
-    pub category_label: &'static str,
+    pub id: String,
+    pub title: String,
+    pub category_label: String,
     pub categories: Vec<String>,
     pub series: Vec<String>,
     cells: BTreeMap<(String, String), Shown>,
+    /// How categories and series read, where not by [`label`].
+    names: BTreeMap<String, String>,
+    /// What a withheld cell reads.
+    pub withheld: &'static str,
 }
 
 impl Chart {
@@ -96,12 +100,14 @@ impl Chart {
             cells.insert((category.clone(), name), Shown::of(row));
         }
         Self {
-            id,
-            title,
-            category_label,
+            id: id.into(),
+            title: title.into(),
+            category_label: category_label.into(),
             categories,
             series: series.into_iter().collect(),
             cells,
+            names: BTreeMap::new(),
+            withheld: "suppressed",
         }
     }
 
@@ -125,13 +131,56 @@ impl Chart {
             }
         }
         Self {
-            id,
-            title,
-            category_label,
+            id: id.into(),
+            title: title.into(),
+            category_label: category_label.into(),
             categories: categories.into_iter().collect(),
             series: series.iter().map(|s| s.name.to_owned()).collect(),
             cells,
+            names: BTreeMap::new(),
+            withheld: "suppressed",
         }
+    }
+
+    /// A chart of given cells: `categories` and `series` in the order shown, `names` saying how
+    /// their keys read; withheld cells read "withheld".
+    pub fn of_cells(
+        id: String,
+        title: String,
+        category_label: String,
+        (categories, series): (Vec<String>, Vec<String>),
+        cells: BTreeMap<(String, String), Shown>,
+        names: BTreeMap<String, String>,
+    ) -> Self {
+        Self {
+            id,
+            title,
+            category_label,
+            categories,
+            series,
+            cells,
+            names,
+            withheld: "withheld",
+        }
+    }
+
+    /// How a category or series key reads.
+    pub fn name(&self, key: &str) -> String {
+        self.names.get(key).cloned().unwrap_or_else(|| label(key))
+    }
+
+    /// Takes out the categories whose every cell is withheld, so that a chart of few cases is
+    /// not a wall of withheld stubs; returns them, to be named once beneath.
+    pub fn take_withheld_categories(&mut self) -> Vec<String> {
+        let (kept, withheld): (Vec<String>, Vec<String>) = std::mem::take(&mut self.categories)
+            .into_iter()
+            .partition(|c| {
+                self.series
+                    .iter()
+                    .any(|s| self.cell(c, s) != Shown::Suppressed)
+            });
+        self.categories = kept;
+        withheld
     }
 
     /// The cell of `category` in `series`: a row that is not there counts nothing.

@@ -128,13 +128,13 @@ fn totals(html: &mut String, page: &Page) {
 }
 
 fn section(html: &mut String, chart: &Chart) {
-    let id = escape(chart.id);
+    let id = escape(&chart.id);
     let _ = write!(
         html,
         "<section id=\"{id}\"><h2>{}</h2>{}<table><thead><tr><th scope=\"col\">{}</th>",
-        escape(chart.title),
+        escape(&chart.title),
         bar_chart(chart),
-        escape(chart.category_label),
+        escape(&chart.category_label),
     );
     for series in &chart.series {
         let _ = write!(html, "<th scope=\"col\">{}</th>", escape(&label(series)));

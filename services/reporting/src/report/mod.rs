@@ -7,6 +7,7 @@
 
 mod chart;
 mod html;
+pub mod published;
 mod svg;
 
 use chrono::Utc;

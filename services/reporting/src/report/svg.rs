@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::chart::{Chart, Shown, label};
+use super::chart::{Chart, Shown};
 use super::html::escape;
 
 /// Colours of the series, told apart also by order and legend (and the table beside).
@@ -30,8 +30,8 @@ pub fn bar_chart(chart: &Chart) -> String {
          <defs><pattern id=\"{id}-hatch\" width=\"6\" height=\"6\" \
          patternUnits=\"userSpaceOnUse\" patternTransform=\"rotate(45)\">\
          <rect width=\"3\" height=\"6\" fill=\"#999\"/></pattern></defs>",
-        id = chart.id,
-        title = escape(chart.title),
+        id = escape(&chart.id),
+        title = escape(&chart.title),
     );
     legend(&mut svg, chart);
     if chart.categories.is_empty() {
@@ -49,7 +49,7 @@ pub fn bar_chart(chart: &Chart) -> String {
             "<text x=\"{}\" y=\"{}\" text-anchor=\"end\" class=\"category\">{}</text>",
             LABEL_WIDTH - 8,
             y + BAR_HEIGHT - 3,
-            escape(&label(category)),
+            escape(&shortened(&chart.name(category), 36)),
         );
         for (i, series) in chart.series.iter().enumerate() {
             bar(&mut svg, chart, y, i, chart.cell(category, series), max);
@@ -78,9 +78,9 @@ fn legend(svg: &mut String, chart: &Chart) {
              <text x=\"{}\" y=\"14\" class=\"legend\">{}</text>",
             colour(i),
             x + 16,
-            escape(&label(series)),
+            escape(&chart.name(series)),
         );
-        x += 24 + 8 * i64::try_from(series.chars().count()).unwrap_or(0);
+        x += 24 + 8 * i64::try_from(chart.name(series).chars().count()).unwrap_or(0);
     }
 }
 
@@ -99,17 +99,107 @@ fn bar(svg: &mut String, chart: &Chart, y: i64, i: usize, shown: Shown, max: i64
                 y + BAR_HEIGHT - 3,
             );
         }
+        Shown::Suppressed if chart.withheld != "suppressed" => {
+            // Published reports: a quiet word where the bar would be, no stub to read a
+            // length off.
+            let _ = write!(
+                svg,
+                "<text x=\"{}\" y=\"{}\" class=\"value withheld\">{}</text>",
+                LABEL_WIDTH + 4,
+                y + BAR_HEIGHT - 3,
+                chart.withheld,
+            );
+        }
         Shown::Suppressed => {
             let _ = write!(
                 svg,
                 "<rect x=\"{LABEL_WIDTH}\" y=\"{top}\" width=\"14\" height=\"{inner}\" \
                  fill=\"url(#{}-hatch)\" stroke=\"{}\"/>\
                  <text x=\"{}\" y=\"{}\" class=\"value suppressed\">suppressed</text>",
-                chart.id,
+                escape(&chart.id),
                 colour(i),
                 LABEL_WIDTH + 18,
                 y + BAR_HEIGHT - 3,
             );
         }
     }
+}
+
+/// `text` cut to `max` characters, an ellipsis marking the cut (the table beside has it whole).
+fn shortened(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+const COLUMNS_HEIGHT: i64 = 180;
+const AXIS: i64 = 40;
+
+/// A trend (one series over months or weeks, in order) as columns: the categories along the
+/// bottom, a label every few columns, the largest count on the axis. A withheld period is a
+/// grey tick on the baseline, not a column.
+pub fn columns(chart: &Chart) -> String {
+    let series = chart.series.first().cloned().unwrap_or_default();
+    let n = i64::try_from(chart.categories.len().max(1)).unwrap_or(1);
+    let plot = WIDTH - AXIS - 8;
+    let step = (plot / n).max(1);
+    let width = (step - step / 5).max(1);
+    let max = chart.max();
+    let label_every = usize::try_from((60 / step).max(1)).unwrap_or(1);
+    let base = COLUMNS_HEIGHT - 30;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {COLUMNS_HEIGHT}\" \
+         width=\"{WIDTH}\" height=\"{COLUMNS_HEIGHT}\" role=\"img\" \
+         aria-labelledby=\"{id}-svg-title\"><title id=\"{id}-svg-title\">{title}</title>\
+         <line x1=\"{AXIS}\" y1=\"{base}\" x2=\"{right}\" y2=\"{base}\" stroke=\"#888\"/>\
+         <text x=\"{tick}\" y=\"14\" text-anchor=\"end\" class=\"axis\">{max}</text>\
+         <line x1=\"{AXIS}\" y1=\"10\" x2=\"{right}\" y2=\"10\" stroke=\"#ddd\"/>\
+         <text x=\"{tick}\" y=\"{base}\" text-anchor=\"end\" class=\"axis\">0</text>",
+        id = escape(&chart.id),
+        title = escape(&chart.title),
+        right = WIDTH - 8,
+        tick = AXIS - 4,
+    );
+    let mut x = AXIS + step / 10;
+    for (i, category) in chart.categories.iter().enumerate() {
+        match chart.cell(category, &series) {
+            Shown::Count(value) => {
+                let height = value.saturating_mul(base - 10) / max;
+                let _ = write!(
+                    svg,
+                    "<rect x=\"{x}\" y=\"{}\" width=\"{width}\" height=\"{height}\" \
+                     fill=\"{}\"><title>{}: {value}</title></rect>",
+                    base - height,
+                    colour(0),
+                    escape(&chart.name(category)),
+                );
+            }
+            Shown::Suppressed => {
+                let _ = write!(
+                    svg,
+                    "<rect x=\"{x}\" y=\"{}\" width=\"{width}\" height=\"3\" \
+                     fill=\"#bbb\"><title>{}: {}</title></rect>",
+                    base + 2,
+                    escape(&chart.name(category)),
+                    chart.withheld,
+                );
+            }
+        }
+        if i % label_every == 0 {
+            let _ = write!(
+                svg,
+                "<text x=\"{x}\" y=\"{}\" class=\"axis\" \
+                 transform=\"rotate(35 {x} {})\">{}</text>",
+                base + 16,
+                base + 16,
+                escape(&chart.name(category)),
+            );
+        }
+        x += step;
+    }
+    svg.push_str("</svg>");
+    svg
 }

@@ -126,7 +126,8 @@ pub fn measure(registered: usize, asked: usize) -> RegisterRow {
     let mut found = 0;
     let began = Instant::now();
     for serial in 0..asked {
-        // Every other new person is someone registered already, spelled in another script.
+        // A new person drawn like the registered ones: the same given and family names in the
+        // same blocks, so each is compared with a whole block (their serial makes them new).
         let mut asking = draw.report(serial % registered.max(1));
         asking.person = Uuid::now_v7();
         let at = Instant::now();

@@ -181,8 +181,12 @@ pub fn jaro_winkler(a: &str, b: &str) -> f64 {
 /// each word of the name with fewer words is paired with its most similar word of the other,
 /// and the similarities averaged.
 pub fn name_similarity(a: &str, b: &str) -> f64 {
-    let a = latin_form(a);
-    let b = latin_form(b);
+    form_similarity(&latin_form(a), &latin_form(b))
+}
+
+/// [`name_similarity`] of two names already in their [`latin_form`]: what an index of opened
+/// names compares, having brought each name to its form once.
+pub fn form_similarity(a: &str, b: &str) -> f64 {
     let a: Vec<&str> = a.split(' ').filter(|w| !w.is_empty()).collect();
     let b: Vec<&str> = b.split(' ').filter(|w| !w.is_empty()).collect();
     let (fewer, more) = if a.len() <= b.len() { (a, b) } else { (b, a) };

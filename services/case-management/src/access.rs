@@ -21,6 +21,9 @@ const EXAMINERS: &[Role] = &[Analyst, Investigator];
 /// Roles that read what was changed in a case and why: those who read cases, except the
 /// `service` role, which has no use for a case's history.
 const HISTORY_READERS: &[Role] = &[Analyst, Investigator, Prosecutor, Supervisor];
+/// Roles that keep the casualty register: analysts match reports of victims, and those who
+/// build cases may too. Names are compared inside the service; no name is answered.
+const REGISTER_KEEPERS: &[Role] = &[Analyst, Investigator, Prosecutor, Supervisor];
 /// Only intake's dispatcher delivers accepted allegations.
 const DELIVERY: &[Role] = &[Service];
 /// The taxonomy is published law, not case data: every role may read it.
@@ -51,6 +54,10 @@ pub const CASE_ACCESS: &[MethodAccess] = &[
     ("ListPersons", Access::Roles(READERS)),
     // Taking a person out of a case is building it, like adding one.
     ("RemovePerson", Access::Roles(CASE_BUILDERS)),
+    ("ListCasualtyCandidates", Access::Roles(REGISTER_KEEPERS)),
+    ("ConfirmCasualtyMatch", Access::Roles(REGISTER_KEEPERS)),
+    ("RejectCasualtyMatch", Access::Roles(REGISTER_KEEPERS)),
+    ("UndoCasualtyMatch", Access::Roles(REGISTER_KEEPERS)),
     ("FileCharge", Access::Roles(PROSECUTORS)),
     ("UpdateChargeStatus", Access::Roles(PROSECUTORS)),
     ("ListCharges", Access::Roles(READERS)),

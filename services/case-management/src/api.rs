@@ -13,6 +13,7 @@ use tonic::{Request, Response, Status};
 
 use crate::error::CaseError;
 use crate::intake::IntakeEvidence;
+use crate::register::Decision;
 use crate::request;
 use crate::store::CaseStore;
 
@@ -38,6 +39,22 @@ impl CaseApi {
             intake,
             taxonomy: Arc::new(taxonomy),
         }
+    }
+}
+
+impl CaseApi {
+    /// A decision about a pair of named victims, `(person_id, other_person_id, reason)` as sent;
+    /// `None` undoes the latest.
+    async fn decide(
+        &self,
+        call: &CallContext,
+        (person, other, reason): (String, String, String),
+        decision: Option<Decision>,
+    ) -> Result<pb::CasualtyMatch, CaseError> {
+        let (a, b, reason) = request::casualty_pair(&person, &other, reason)?;
+        self.store
+            .decide_casualty_match(a, b, decision, reason.as_str(), call)
+            .await
     }
 }
 
@@ -247,6 +264,67 @@ impl CaseService for CaseApi {
             .remove_person(id, etag.as_deref(), person, reason, &call)
             .await?;
         Ok(Response::new(pb::RemovePersonResponse { etag }))
+    }
+
+    async fn list_casualty_candidates(
+        &self,
+        request: Request<pb::ListCasualtyCandidatesRequest>,
+    ) -> Answer<pb::ListCasualtyCandidatesResponse> {
+        let person = request::casualty_candidates(request.into_inner()).map_err(CaseError::from)?;
+        let candidates = self.store.casualty_candidates(person).await?;
+        Ok(Response::new(pb::ListCasualtyCandidatesResponse {
+            candidates,
+        }))
+    }
+
+    async fn confirm_casualty_match(
+        &self,
+        request: Request<pb::ConfirmCasualtyMatchRequest>,
+    ) -> Answer<pb::ConfirmCasualtyMatchResponse> {
+        let call = call_context(&request)?;
+        let r = request.into_inner();
+        let r#match = self
+            .decide(
+                &call,
+                (r.person_id, r.other_person_id, r.reason),
+                Some(Decision::Confirmed),
+            )
+            .await?;
+        Ok(Response::new(pb::ConfirmCasualtyMatchResponse {
+            r#match: Some(r#match),
+        }))
+    }
+
+    async fn reject_casualty_match(
+        &self,
+        request: Request<pb::RejectCasualtyMatchRequest>,
+    ) -> Answer<pb::RejectCasualtyMatchResponse> {
+        let call = call_context(&request)?;
+        let r = request.into_inner();
+        let r#match = self
+            .decide(
+                &call,
+                (r.person_id, r.other_person_id, r.reason),
+                Some(Decision::Rejected),
+            )
+            .await?;
+        Ok(Response::new(pb::RejectCasualtyMatchResponse {
+            r#match: Some(r#match),
+        }))
+    }
+
+    async fn undo_casualty_match(
+        &self,
+        request: Request<pb::UndoCasualtyMatchRequest>,
+    ) -> Answer<pb::UndoCasualtyMatchResponse> {
+        let call = call_context(&request)?;
+        let r = request.into_inner();
+        let r#match = self
+            .decide(&call, (r.person_id, r.other_person_id, r.reason), None)
+            .await?;
+        Ok(Response::new(pb::UndoCasualtyMatchResponse {
+            r#match: Some(r#match),
+        }))
     }
 
     async fn file_charge(

@@ -16,6 +16,8 @@ pub enum CaseError {
     CaseNotFound(Uuid),
     #[error("person {person} is not in case {case}")]
     PersonNotFound { case: Uuid, person: Uuid },
+    #[error("person {0} is not a victim with register details (`victim`) in any case")]
+    NotNamedVictim(Uuid),
     #[error("charge {charge} is not in case {case}")]
     ChargeNotFound { case: Uuid, charge: Uuid },
     #[error("evidence {evidence} is not linked to case {case}; link it first")]
@@ -88,6 +90,7 @@ impl From<CaseError> for Status {
             }
             CaseError::StaleEtag(_) => Status::aborted(error.to_string()),
             CaseError::EvidenceNotLinked { .. }
+            | CaseError::NotNamedVictim(_)
             | CaseError::IllegalTransition(_)
             | CaseError::IllegalChargeMove(_)
             | CaseError::Precondition(_) => Status::failed_precondition(error.to_string()),

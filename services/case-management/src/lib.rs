@@ -13,6 +13,7 @@ mod entity;
 mod error;
 mod intake;
 mod migration;
+pub mod register;
 mod request;
 mod store;
 mod taxonomy;
@@ -115,11 +116,14 @@ impl CaseManagement {
         let policy = AccessPolicy::from_tables(ACCESS);
         let events = EventLog::new(db.clone());
         let refusals = Refusals::new();
+        let store = store::CaseStore::load(db.clone(), sealer, events.clone())
+            .await
+            .context("cannot load the casualty register")?;
         Ok(Self {
             host,
             resealer,
             api: CaseApi::new(
-                store::CaseStore::new(db.clone(), sealer, events.clone()),
+                store,
                 parties,
                 taxonomy,
                 intake::IntakeEvidence::new(

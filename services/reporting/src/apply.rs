@@ -3,6 +3,8 @@
 //! idempotent (an item is replaced as a whole) and runs in the transaction that also advances
 //! the stream's cursor.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Datelike, Utc};
 use docket_proto::docket::common::v1 as common;
 use docket_proto::docket::events::v1 as ev;
@@ -12,6 +14,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::counting;
 use crate::facts::{self, AllegationItem, CaseItem, ChargeRow, VictimRow, normalised, or_unknown};
+use crate::named::{self, NamedRow};
 use crate::rollup::Delta;
 
 /// The ISO week of `time`, such as `2020-W41`.
@@ -74,13 +77,84 @@ pub async fn apply_facts<C: ConnectionTrait>(
         Some(Kind::CaseChanged(c)) => {
             let before = facts::load_case(conn, &c.case_id).await?;
             let after = case(c);
-            facts::store_case(conn, &after).await?;
-            delta.case(before.as_ref(), Some(&after));
-            Ok(())
+            replace_case(conn, before, after, delta).await
         }
         // Evidence is not counted yet; unknown kinds from a newer source are skipped.
         Some(Kind::EvidenceRecorded(_)) | None => Ok(()),
     }
+}
+
+/// Stores `after` in place of `before`, with what it counts of its victims, and recounts the
+/// other cases naming a register entry it names or named: where an entry counts depends on
+/// every case naming it (see [`crate::named`]).
+async fn replace_case<C: ConnectionTrait>(
+    conn: &C,
+    before: Option<CaseItem>,
+    mut after: CaseItem,
+    delta: &mut Delta,
+) -> Result<(), DbErr> {
+    let mut entries: Vec<String> = before
+        .iter()
+        .flat_map(|b| b.named.iter())
+        .chain(after.named.iter())
+        .map(|n| n.register_id.clone())
+        .collect();
+    entries.sort();
+    entries.dedup();
+    // Stored first with its groups as they are, so that the owners below see its new state.
+    after.victims = after.reported.clone();
+    facts::store_case(conn, &after).await?;
+    let mut neighbours: Vec<String> = facts::cases_naming(conn, &entries)
+        .await?
+        .into_iter()
+        .map(|(_, case, _)| case)
+        .filter(|case| *case != after.id)
+        .collect();
+    neighbours.sort();
+    neighbours.dedup();
+    let mut others = Vec::with_capacity(neighbours.len());
+    for id in &neighbours {
+        if let Some(item) = facts::load_case(conn, id).await? {
+            others.push(item);
+        }
+    }
+    let mut all_entries: Vec<String> = others
+        .iter()
+        .chain(std::iter::once(&after))
+        .flat_map(|c| c.named.iter().map(|n| n.register_id.clone()))
+        .collect();
+    all_entries.sort();
+    all_entries.dedup();
+    let naming = facts::cases_naming(conn, &all_entries).await?;
+    let elsewhere = |case: &CaseItem| -> HashSet<String> {
+        case.named
+            .iter()
+            .filter(|n| {
+                let cases = naming
+                    .iter()
+                    .filter(|(entry, _, _)| *entry == n.register_id)
+                    .map(|(_, c, counting)| (c.as_str(), counting.as_str()));
+                named::owner(cases).is_some_and(|owner| owner != case.id)
+            })
+            .map(|n| n.register_id.clone())
+            .collect()
+    };
+    after.victims = named::counted_victims(&after.reported, &after.named, &elsewhere(&after));
+    facts::store_counted_victims(conn, &after.id, &after.victims).await?;
+    delta.case(before.as_ref(), Some(&after));
+    for other in others {
+        let victims =
+            named::counted_victims(other.reported_groups(), &other.named, &elsewhere(&other));
+        if victims != other.victims {
+            facts::store_counted_victims(conn, &other.id, &victims).await?;
+            let recounted = CaseItem {
+                victims,
+                ..other.clone()
+            };
+            delta.case(Some(&other), Some(&recounted));
+        }
+    }
+    Ok(())
 }
 
 async fn replace_allegation<C: ConnectionTrait>(
@@ -129,7 +203,9 @@ pub fn case(c: &ev::CaseChanged) -> CaseItem {
         place: or_unknown(Some(&c.place_name)),
         parties: normalised(c.party_codes.clone()),
         crimes: normalised(c.crime_type_codes.clone()),
-        victims: c.victims.iter().map(victim_row).collect(),
+        victims: Vec::new(),
+        reported: c.victims.iter().map(victim_row).collect(),
+        named: c.named_victims.iter().map(named_row).collect(),
         charges: c
             .charges
             .iter()
@@ -145,6 +221,21 @@ pub fn case(c: &ev::CaseChanged) -> CaseItem {
             .filter(|r| !r.is_empty())
             .map(str::to_owned),
         only_fabricated_evidence: c.only_fabricated_evidence,
+    }
+}
+
+/// A victim known individually, as counted: like a group of one.
+fn named_row(n: &ev::NamedVictim) -> NamedRow {
+    let age_group = enum_name(n.age_group, common::AgeGroup::as_str_name);
+    let band = (n.age_band != 0).then(|| enum_name(n.age_band, common::AgeBand::as_str_name));
+    NamedRow {
+        register_id: n.register_id.clone(),
+        status: enum_name(n.status, common::VictimStatus::as_str_name),
+        harm: enum_name(n.harm, common::Harm::as_str_name),
+        age_band: counting::age_band(&age_group, band.as_deref()),
+        age_group,
+        sex: enum_name(n.sex, common::Sex::as_str_name),
+        party: or_unknown(Some(&n.affiliation_party_code)),
     }
 }
 

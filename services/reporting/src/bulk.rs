@@ -7,6 +7,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 
 pub use crate::facts::{AllegationItem, CaseItem, ChargeRow, UNKNOWN, VictimRow};
 use crate::facts::{insert_allegations, insert_cases};
+pub use crate::named::NamedRow;
 use crate::rollup::Delta;
 
 /// A load in progress. Items must be new: an item already stored makes its insert fail.

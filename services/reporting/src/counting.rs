@@ -20,7 +20,10 @@ pub const RULE: &str = "What counts: every figure counts cases, their victims an
      except cases closed as not a crime, cases closed as merged into another case (their victims \
      are counted in that case), and cases resting only on evidence judged fabricated. Charges \
      withdrawn or ended in acquittal are not counted as charges filed. Victims are counted from \
-     the cases' casualty figures, each group once, so a report received twice adds no one.";
+     the cases' casualty figures, each group once, so a report received twice adds no one. \
+     Victims known by name count once however many reports and cases name them (in the first \
+     case that counts), and within their case's figures of the same side, status and harm, not \
+     on top of them: such a figure counts at least its named victims.";
 
 /// The value of `DIMENSION_COUNTING` of a case that counts.
 pub const COUNTED: &str = "counted";

@@ -8,6 +8,7 @@
 use sea_orm::{ConnectionTrait, DbErr, Value};
 
 use crate::counting;
+use crate::named::NamedRow;
 use crate::sql::{execute, query};
 
 /// What an unknown week or place is counted as.
@@ -47,7 +48,13 @@ pub struct CaseItem {
     pub place: String,
     pub parties: Vec<String>,
     pub crimes: Vec<String>,
+    /// What is counted of its victims: its groups with its named victims in their places
+    /// (see [`crate::named`]).
     pub victims: Vec<VictimRow>,
+    /// Its casualty figures as the case reports them; empty with no `named` means `victims`.
+    pub reported: Vec<VictimRow>,
+    /// Its victims known individually.
+    pub named: Vec<NamedRow>,
     pub charges: Vec<ChargeRow>,
     /// Why it was closed, such as `CLOSE_REASON_NOT_A_CRIME`; `None` while it is not.
     pub close_reason: Option<String>,
@@ -56,6 +63,15 @@ pub struct CaseItem {
 }
 
 impl CaseItem {
+    /// Its victim groups as reported.
+    pub fn reported_groups(&self) -> &[VictimRow] {
+        if self.reported.is_empty() && self.named.is_empty() {
+            &self.victims
+        } else {
+            &self.reported
+        }
+    }
+
     /// Whether it counts, or why not (`DIMENSION_COUNTING`), by the counting rule.
     pub fn counting(&self) -> String {
         counting::case_counting(self).to_owned()
@@ -119,10 +135,12 @@ const ALLEGATION_TABLES: [&str; 3] = [
     "allegation_facts",
 ];
 
-const CASE_TABLES: [&str; 5] = [
+const CASE_TABLES: [&str; 7] = [
     "case_parties",
     "case_crime_types",
     "case_victims",
+    "case_reported_groups",
+    "case_named_victims",
     "case_charges",
     "case_facts",
 ];
@@ -277,26 +295,9 @@ pub async fn load_case<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<
     };
     let week: Option<String> = row.try_get_by_index(1)?;
     let place: Option<String> = row.try_get_by_index(2)?;
-    let victims = query(
-        conn,
-        "SELECT count, victim_status, harm, age_group, sex, victim_party, age_band \
-         FROM case_victims WHERE case_id = ? ORDER BY position",
-        vec![id.into()],
-    )
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(VictimRow {
-            count: row.try_get_by_index(0)?,
-            status: row.try_get_by_index(1)?,
-            harm: row.try_get_by_index(2)?,
-            age_group: row.try_get_by_index(3)?,
-            sex: row.try_get_by_index(4)?,
-            party: or_unknown(row.try_get_by_index::<Option<String>>(5)?.as_deref()),
-            age_band: row.try_get_by_index(6)?,
-        })
-    })
-    .collect::<Result<_, DbErr>>()?;
+    let victims = victim_rows(conn, "case_victims", id).await?;
+    let reported = victim_rows(conn, "case_reported_groups", id).await?;
+    let named = named_rows(conn, id).await?;
     let charges = query(
         conn,
         "SELECT charge_id, person_id, crime_type_code, in_absentia, status FROM case_charges \
@@ -336,10 +337,130 @@ pub async fn load_case<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<
         )
         .await?,
         victims,
+        reported,
+        named,
         charges,
         close_reason: row.try_get_by_index(5)?,
         only_fabricated_evidence: row.try_get_by_index(6)?,
     }))
+}
+
+/// The victim rows of case `id` in `table` (`case_victims` or `case_reported_groups`).
+async fn victim_rows<C: ConnectionTrait>(
+    conn: &C,
+    table: &str,
+    id: &str,
+) -> Result<Vec<VictimRow>, DbErr> {
+    query(
+        conn,
+        &format!(
+            "SELECT count, victim_status, harm, age_group, sex, victim_party, age_band \
+             FROM {table} WHERE case_id = ? ORDER BY position"
+        ),
+        vec![id.into()],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(VictimRow {
+            count: row.try_get_by_index(0)?,
+            status: row.try_get_by_index(1)?,
+            harm: row.try_get_by_index(2)?,
+            age_group: row.try_get_by_index(3)?,
+            sex: row.try_get_by_index(4)?,
+            party: or_unknown(row.try_get_by_index::<Option<String>>(5)?.as_deref()),
+            age_band: row.try_get_by_index(6)?,
+        })
+    })
+    .collect()
+}
+
+/// The named victims of case `id`.
+async fn named_rows<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Vec<NamedRow>, DbErr> {
+    query(
+        conn,
+        "SELECT register_id, victim_status, harm, age_group, sex, victim_party, age_band \
+         FROM case_named_victims WHERE case_id = ? ORDER BY position",
+        vec![id.into()],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(NamedRow {
+            register_id: row.try_get_by_index(0)?,
+            status: row.try_get_by_index(1)?,
+            harm: row.try_get_by_index(2)?,
+            age_group: row.try_get_by_index(3)?,
+            sex: row.try_get_by_index(4)?,
+            party: or_unknown(row.try_get_by_index::<Option<String>>(5)?.as_deref()),
+            age_band: row.try_get_by_index(6)?,
+        })
+    })
+    .collect()
+}
+
+/// Replaces what case `id` counts of its victims with `victims`.
+pub async fn store_counted_victims<C: ConnectionTrait>(
+    conn: &C,
+    id: &str,
+    victims: &[VictimRow],
+) -> Result<(), DbErr> {
+    execute(
+        conn,
+        "DELETE FROM case_victims WHERE case_id = ?",
+        vec![id.into()],
+    )
+    .await?;
+    let mut rows = Rows::new(VICTIMS_INTO, 9);
+    for (position, group) in victims.iter().enumerate() {
+        rows.push(conn, victim_values(id, position, group)).await?;
+    }
+    rows.flush(conn).await
+}
+
+/// The `(register id, case id, counting)` of every case naming one of `entries`.
+pub async fn cases_naming<C: ConnectionTrait>(
+    conn: &C,
+    entries: &[String],
+) -> Result<Vec<(String, String, String)>, DbErr> {
+    let mut out = Vec::new();
+    for chunk in entries.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let rows = query(
+            conn,
+            &format!(
+                "SELECT DISTINCT n.register_id, n.case_id, f.counting FROM case_named_victims n \
+                 JOIN case_facts f ON f.case_id = n.case_id WHERE n.register_id IN ({marks})"
+            ),
+            chunk.iter().map(|id| id.clone().into()).collect(),
+        )
+        .await?;
+        for row in rows {
+            out.push((
+                row.try_get_by_index(0)?,
+                row.try_get_by_index(1)?,
+                row.try_get_by_index(2)?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+const VICTIMS_INTO: &str = "case_victims (case_id, position, count, victim_status, harm, \
+     age_group, sex, victim_party, age_band)";
+
+fn victim_values(id: &str, position: usize, group: &VictimRow) -> Vec<Value> {
+    vec![
+        id.to_owned().into(),
+        (position as i64).into(),
+        group.count.into(),
+        group.status.clone().into(),
+        group.harm.clone().into(),
+        group.age_group.clone().into(),
+        group.sex.clone().into(),
+        nullable(&group.party),
+        group.age_band.clone().into(),
+    ]
 }
 
 /// Replaces the stored case with `item`.
@@ -357,9 +478,15 @@ pub async fn insert_cases<C: ConnectionTrait>(conn: &C, items: &[CaseItem]) -> R
     );
     let mut parties = Rows::new("case_parties (case_id, party_code)", 2);
     let mut crimes = Rows::new("case_crime_types (case_id, crime_type_code)", 2);
-    let mut victims = Rows::new(
-        "case_victims (case_id, position, count, victim_status, harm, age_group, sex, \
+    let mut victims = Rows::new(VICTIMS_INTO, 9);
+    let mut reported = Rows::new(
+        "case_reported_groups (case_id, position, count, victim_status, harm, age_group, sex, \
          victim_party, age_band)",
+        9,
+    );
+    let mut named = Rows::new(
+        "case_named_victims (case_id, position, register_id, victim_status, harm, age_group, \
+         sex, victim_party, age_band)",
         9,
     );
     let mut charges = Rows::new(
@@ -393,18 +520,28 @@ pub async fn insert_cases<C: ConnectionTrait>(conn: &C, items: &[CaseItem]) -> R
         }
         for (position, group) in item.victims.iter().enumerate() {
             victims
+                .push(conn, victim_values(&item.id, position, group))
+                .await?;
+        }
+        for (position, group) in item.reported_groups().iter().enumerate() {
+            reported
+                .push(conn, victim_values(&item.id, position, group))
+                .await?;
+        }
+        for (position, person) in item.named.iter().enumerate() {
+            named
                 .push(
                     conn,
                     vec![
                         id(),
                         (position as i64).into(),
-                        group.count.into(),
-                        group.status.clone().into(),
-                        group.harm.clone().into(),
-                        group.age_group.clone().into(),
-                        group.sex.clone().into(),
-                        nullable(&group.party),
-                        group.age_band.clone().into(),
+                        person.register_id.clone().into(),
+                        person.status.clone().into(),
+                        person.harm.clone().into(),
+                        person.age_group.clone().into(),
+                        person.sex.clone().into(),
+                        nullable(&person.party),
+                        person.age_band.clone().into(),
                     ],
                 )
                 .await?;
@@ -429,6 +566,8 @@ pub async fn insert_cases<C: ConnectionTrait>(conn: &C, items: &[CaseItem]) -> R
     parties.flush(conn).await?;
     crimes.flush(conn).await?;
     victims.flush(conn).await?;
+    reported.flush(conn).await?;
+    named.flush(conn).await?;
     charges.flush(conn).await
 }
 

@@ -16,6 +16,7 @@ mod counting;
 mod export;
 mod facts;
 mod migration;
+mod named;
 mod projector;
 pub mod release;
 pub mod report;

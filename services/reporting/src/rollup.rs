@@ -323,6 +323,8 @@ mod tests {
                     age_band: "AGE_GROUP_ADULT".into(),
                 },
             ],
+            reported: Vec::new(),
+            named: Vec::new(),
             charges: vec![ChargeRow {
                 charge_id: "g1".into(),
                 person_id: "p1".into(),

@@ -14,6 +14,7 @@ mod evidence;
 mod person;
 mod reference;
 mod status;
+mod victim;
 
 pub use allegation::{ReceivedAllegation, join_victims};
 pub use charge::{ChargeStatus, FiledDate, IllegalChargeMove};
@@ -26,3 +27,4 @@ pub use person::{
 };
 pub use reference::CaseReference;
 pub use status::{CaseStatus, CloseReason, IllegalTransition, StatusNote, Transition};
+pub use victim::{CasualtyDetails, CasualtyInput, HarmPlace};

@@ -6,6 +6,8 @@ use crate::coded::coded_enum;
 use crate::party::PartyCode;
 use crate::text::bounded_text;
 
+use super::victim::{CasualtyDetails, CasualtyInput};
+
 coded_enum! {
     /// The role a person has in a case.
     pub enum PersonRole {
@@ -57,9 +59,10 @@ bounded_text!(
 
 impl PersonRole {
     /// Whether a person in this role has their identity sealed: a witness's name can cost them
-    /// their life. Once sealed, an identity stays sealed in every case.
+    /// their life, and a victim's name exposes their family. Once sealed, an identity stays
+    /// sealed in every case.
     pub fn seals_identity(self) -> bool {
-        matches!(self, PersonRole::Witness)
+        matches!(self, PersonRole::Witness | PersonRole::Victim)
     }
 }
 
@@ -72,6 +75,8 @@ pub struct PersonRoleInput {
     pub mode_of_liability: Option<ModeOfLiability>,
     pub pseudonym: String,
     pub protective_measures: Vec<Option<ProtectiveMeasure>>,
+    /// A victim's register details, when given.
+    pub casualty: Option<CasualtyInput>,
 }
 
 /// A person's role in a case with the details that belong to it.
@@ -82,8 +87,12 @@ pub enum PersonRoleDetails {
         affiliation: Option<PartyCode>,
         mode_of_liability: ModeOfLiability,
     },
-    /// A victim, with the party they belong to (the victims' side) when known.
-    Victim { affiliation: Option<PartyCode> },
+    /// A victim, with the party they belong to (the victims' side) when known, and what the
+    /// casualty register records of them when they are known individually.
+    Victim {
+        affiliation: Option<PartyCode>,
+        casualty: Option<CasualtyDetails>,
+    },
     Witness {
         pseudonym: Option<Pseudonym>,
         protective_measures: Vec<ProtectiveMeasure>,
@@ -92,9 +101,10 @@ pub enum PersonRoleDetails {
 
 impl PersonRoleDetails {
     /// Field paths: `role`, `position`, `affiliation_party_code`, `mode_of_liability`,
-    /// `pseudonym`, `protective_measures[i]`. Details of another role are refused rather than
-    /// dropped, so that nothing sent is silently lost.
-    pub fn parse(input: PersonRoleInput) -> Result<Self, Violations> {
+    /// `pseudonym`, `protective_measures[i]`, `victim.*`. Details of another role are refused
+    /// rather than dropped, so that nothing sent is silently lost. `today` bounds a victim's
+    /// dates.
+    pub fn parse(input: PersonRoleInput, today: chrono::NaiveDate) -> Result<Self, Violations> {
         let mut v = Violations::default();
         let Some(role) = input.role else {
             v.add("role", "is required");
@@ -137,13 +147,28 @@ impl PersonRoleDetails {
             !witness && !input.protective_measures.is_empty(),
             "witness",
         );
+        refuse(
+            &mut v,
+            "victim",
+            role != PersonRole::Victim && input.casualty.is_some(),
+            "victim",
+        );
+        let casualty = match input.casualty {
+            Some(casualty) if role == PersonRole::Victim => {
+                v.nest("victim", CasualtyDetails::parse(casualty, today))
+            }
+            _ => None,
+        };
         let affiliation = match input.affiliation_party_code.as_str() {
             "" => None,
             _ if witness => None,
             code => v.check("affiliation_party_code", PartyCode::parse(code)),
         };
         let details = match role {
-            PersonRole::Victim => Some(PersonRoleDetails::Victim { affiliation }),
+            PersonRole::Victim => Some(PersonRoleDetails::Victim {
+                affiliation,
+                casualty,
+            }),
             PersonRole::Suspect => {
                 let position = if input.position.trim().is_empty() {
                     None
@@ -201,83 +226,106 @@ impl PersonRoleDetails {
 mod tests {
     use super::*;
 
+    fn today() -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap()
+    }
+
     fn fields(v: &Violations) -> Vec<&str> {
         v.iter().map(|v| v.field.as_str()).collect()
     }
 
     #[test]
     fn a_suspect_needs_a_mode_of_liability() {
-        let error = PersonRoleDetails::parse(PersonRoleInput {
-            role: Some(PersonRole::Suspect),
-            affiliation_party_code: "am".into(),
-            ..PersonRoleInput::default()
-        })
+        let error = PersonRoleDetails::parse(
+            PersonRoleInput {
+                role: Some(PersonRole::Suspect),
+                affiliation_party_code: "am".into(),
+                ..PersonRoleInput::default()
+            },
+            today(),
+        )
         .unwrap_err();
         assert_eq!(
             fields(&error),
             ["affiliation_party_code", "mode_of_liability"]
         );
-        let suspect = PersonRoleDetails::parse(PersonRoleInput {
-            role: Some(PersonRole::Suspect),
-            position: "President".into(),
-            affiliation_party_code: "AM-NK".into(),
-            mode_of_liability: Some(ModeOfLiability::CommandResponsibility),
-            ..PersonRoleInput::default()
-        })
+        let suspect = PersonRoleDetails::parse(
+            PersonRoleInput {
+                role: Some(PersonRole::Suspect),
+                position: "President".into(),
+                affiliation_party_code: "AM-NK".into(),
+                mode_of_liability: Some(ModeOfLiability::CommandResponsibility),
+                ..PersonRoleInput::default()
+            },
+            today(),
+        )
         .unwrap();
         assert_eq!(suspect.role(), PersonRole::Suspect);
     }
 
     #[test]
     fn a_victim_records_their_side_and_a_witness_none() {
-        let victim = PersonRoleDetails::parse(PersonRoleInput {
-            role: Some(PersonRole::Victim),
-            affiliation_party_code: "AZ".into(),
-            ..PersonRoleInput::default()
-        })
+        let victim = PersonRoleDetails::parse(
+            PersonRoleInput {
+                role: Some(PersonRole::Victim),
+                affiliation_party_code: "AZ".into(),
+                ..PersonRoleInput::default()
+            },
+            today(),
+        )
         .unwrap();
         assert!(matches!(
             victim,
-            PersonRoleDetails::Victim { affiliation: Some(ref p) } if p.as_str() == "AZ"
+            PersonRoleDetails::Victim { affiliation: Some(ref p), .. } if p.as_str() == "AZ"
         ));
-        let error = PersonRoleDetails::parse(PersonRoleInput {
-            role: Some(PersonRole::Witness),
-            affiliation_party_code: "AZ".into(),
-            ..PersonRoleInput::default()
-        })
+        let error = PersonRoleDetails::parse(
+            PersonRoleInput {
+                role: Some(PersonRole::Witness),
+                affiliation_party_code: "AZ".into(),
+                ..PersonRoleInput::default()
+            },
+            today(),
+        )
         .unwrap_err();
         assert_eq!(fields(&error), ["affiliation_party_code"]);
     }
 
     #[test]
     fn details_of_another_role_are_refused() {
-        let error = PersonRoleDetails::parse(PersonRoleInput {
-            role: Some(PersonRole::Victim),
-            mode_of_liability: Some(ModeOfLiability::Ordering),
-            pseudonym: "W-1".into(),
-            ..PersonRoleInput::default()
-        })
+        let error = PersonRoleDetails::parse(
+            PersonRoleInput {
+                role: Some(PersonRole::Victim),
+                mode_of_liability: Some(ModeOfLiability::Ordering),
+                pseudonym: "W-1".into(),
+                ..PersonRoleInput::default()
+            },
+            today(),
+        )
         .unwrap_err();
         assert_eq!(fields(&error), ["mode_of_liability", "pseudonym"]);
     }
 
     #[test]
     fn a_witness_takes_each_protective_measure_once() {
-        let error = PersonRoleDetails::parse(PersonRoleInput {
-            role: Some(PersonRole::Witness),
-            protective_measures: vec![
-                Some(ProtectiveMeasure::Pseudonym),
-                Some(ProtectiveMeasure::Pseudonym),
-                None,
-            ],
-            ..PersonRoleInput::default()
-        })
+        let error = PersonRoleDetails::parse(
+            PersonRoleInput {
+                role: Some(PersonRole::Witness),
+                protective_measures: vec![
+                    Some(ProtectiveMeasure::Pseudonym),
+                    Some(ProtectiveMeasure::Pseudonym),
+                    None,
+                ],
+                ..PersonRoleInput::default()
+            },
+            today(),
+        )
         .unwrap_err();
         assert_eq!(
             fields(&error),
             ["protective_measures[1]", "protective_measures[2]"]
         );
         assert!(PersonRole::Witness.seals_identity());
+        assert!(PersonRole::Victim.seals_identity());
         assert!(!PersonRole::Suspect.seals_identity());
     }
 }

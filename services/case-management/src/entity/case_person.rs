@@ -17,6 +17,17 @@ pub struct Model {
     pub mode_of_liability: Option<String>,
     pub pseudonym: Option<String>,
     pub protective_measures: String,
+    /// A named victim's register details (`victim_status` set means they were given).
+    pub victim_status: Option<String>,
+    pub harm: Option<String>,
+    pub sex: Option<String>,
+    pub age_years: Option<i32>,
+    pub birth_year: Option<i32>,
+    /// `YYYY-MM-DD`.
+    pub harm_date: Option<String>,
+    pub harm_place: Option<String>,
+    /// The allegations reporting the victim, as `,id,id,`.
+    pub source_allegation_ids: Option<String>,
     pub added_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

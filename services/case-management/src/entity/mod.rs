@@ -8,6 +8,8 @@ pub mod case;
 pub mod case_allegation;
 pub mod case_field;
 pub mod case_person;
+pub mod case_republish;
+pub mod casualty_match;
 pub mod charge;
 pub mod evidence;
 pub mod person;

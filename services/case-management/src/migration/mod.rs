@@ -6,6 +6,8 @@ mod m20261201_000001_create_cases;
 mod m20261201_000002_create_persons_charges_evidence;
 mod m20261215_060002_add_case_changes;
 mod m20261216_050001_add_victim_sides;
+mod m20261217_100001_add_casualty_register;
+mod m20261217_100002_republish_cases;
 
 pub(crate) use m20261215_060002_add_case_changes::HISTORY;
 
@@ -25,6 +27,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261215_060002_add_case_changes::Migration),
             Box::new(docket_platform::audit::AddAuditEntryCount),
             Box::new(m20261216_050001_add_victim_sides::Migration),
+            Box::new(m20261217_100001_add_casualty_register::Migration),
+            Box::new(m20261217_100002_republish_cases::Migration),
         ]
     }
 }

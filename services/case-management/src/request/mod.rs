@@ -6,8 +6,9 @@ mod parts;
 
 pub use case::{changes, get, history, list, open, qualify, receive, transition, update};
 pub use parts::{
-    add_person, assessments, file_charge, link_evidence, list_by_case, persons, record_assessment,
-    remove_person, unlink_evidence, update_charge_status, update_person,
+    add_person, assessments, casualty_candidates, casualty_pair, file_charge, link_evidence,
+    list_by_case, persons, record_assessment, remove_person, unlink_evidence, update_charge_status,
+    update_person,
 };
 
 use docket_domain::Violations;

@@ -4,9 +4,9 @@ use chrono::{DateTime, Utc};
 use docket_domain::Violations;
 use docket_domain::allegation::ContactDetails;
 use docket_domain::case::{
-    AssessmentMethod, ChargeStatus, CrimeTypeCode, EvidenceDescription, Examiner, FiledDate,
-    Findings, ModeOfLiability, PersonName, PersonRole, PersonRoleDetails, PersonRoleInput,
-    ProtectiveMeasure, Verdict,
+    AssessmentMethod, CasualtyInput, ChargeStatus, CrimeTypeCode, EvidenceDescription, Examiner,
+    FiledDate, Findings, ModeOfLiability, PersonName, PersonRole, PersonRoleDetails,
+    PersonRoleInput, ProtectiveMeasure, Verdict,
 };
 use docket_domain::history::ChangeReason;
 use docket_proto::decode_enum;
@@ -51,10 +51,65 @@ fn role_details(v: &mut Violations, person: &mut pb::Person) -> Option<PersonRol
                 )
             })
             .collect(),
+        casualty: person
+            .victim
+            .take()
+            .map(|victim| casualty(&mut wire, victim)),
     };
-    let details = wire.nest("", PersonRoleDetails::parse(input));
+    let details = wire.nest(
+        "",
+        PersonRoleDetails::parse(input, chrono::Utc::now().date_naive()),
+    );
     v.absorb("person", wire);
     details
+}
+
+/// A named victim's details as they arrive, their enums decoded (paths under `victim`).
+fn casualty(wire: &mut Violations, victim: pb::VictimDetails) -> CasualtyInput {
+    use docket_domain::incident::{Harm, Sex, VictimStatus};
+    use docket_proto::docket::common::v1 as common;
+    CasualtyInput {
+        status: decode_enum::<common::VictimStatus, VictimStatus>(
+            wire,
+            "victim.status",
+            victim.status,
+        ),
+        harm: decode_enum::<common::Harm, Harm>(wire, "victim.harm", victim.harm),
+        sex: decode_enum::<common::Sex, Sex>(wire, "victim.sex", victim.sex),
+        age_years: victim.age_years,
+        birth_year: victim.birth_year,
+        harm_date: victim.harm_date,
+        harm_place: victim.harm_place,
+        allegation_ids: victim.allegation_ids,
+    }
+}
+
+/// A valid request about a pair of named victims: the two persons (distinct) and why.
+pub fn casualty_pair(
+    person_id: &str,
+    other_person_id: &str,
+    reason: String,
+) -> Result<(Uuid, Uuid, ChangeReason), Violations> {
+    let mut v = Violations::default();
+    let person = uuid(&mut v, "person_id", person_id);
+    let other = uuid(&mut v, "other_person_id", other_person_id);
+    if person.is_some() && person == other {
+        v.add("other_person_id", "must be another person than person_id");
+    }
+    let reason = v.check("reason", ChangeReason::parse(reason));
+    match (person, other, reason) {
+        (Some(person), Some(other), Some(reason)) if v.is_empty() => Ok((person, other, reason)),
+        _ => Err(v),
+    }
+}
+
+/// A valid `ListCasualtyCandidates` request: the person asked about.
+pub fn casualty_candidates(request: pb::ListCasualtyCandidatesRequest) -> Result<Uuid, Violations> {
+    let mut v = Violations::default();
+    match uuid(&mut v, "person_id", &request.person_id) {
+        Some(id) if v.is_empty() => Ok(id),
+        _ => Err(v),
+    }
 }
 
 pub fn add_person(request: pb::AddPersonRequest) -> Result<(Target, NewPerson), Violations> {

@@ -60,7 +60,9 @@ impl CaseStore {
             "remove person",
             vec![case_id.to_string(), person_id.to_string()],
         );
-        self.finish(txn, &row, &audit, &reason).await
+        let etag = self.finish(txn, &row, &audit, &reason).await?;
+        self.register.index_mut().remove(person_id, case_id);
+        Ok(etag)
     }
 
     /// Unlinks evidence `evidence_id` from case `case_id`, for `reason`; returns the case's new

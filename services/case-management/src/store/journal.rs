@@ -12,12 +12,14 @@ use sea_orm::EntityTrait;
 use sea_orm::prelude::Uuid;
 
 use super::CaseStore;
+use super::casualty::named_victims;
 use super::charge::charges_of;
 use super::evidence::only_fabricated_evidence;
 use super::history;
 use super::read::load_one;
 use crate::entity::case;
 use crate::error::CaseError;
+use crate::register::Decisions;
 
 impl CaseStore {
     /// Appends `audit` and the `CaseChanged` snapshot of case `case_id` in `txn`, and keeps
@@ -54,8 +56,29 @@ impl CaseStore {
         };
         history::record(txn, &case, &charges, version, change).await?;
         let fabricated = only_fabricated_evidence(txn, case_id).await?;
-        journal::record(txn, audit, Some(&case_changed(case, charges, fabricated))).await?;
+        let named = named_victims(txn, case_id, &self.register.decisions()).await?;
+        journal::record(
+            txn,
+            audit,
+            Some(&case_changed(case, charges, fabricated, named)),
+        )
+        .await?;
         Ok(())
+    }
+
+    /// The `CaseChanged` snapshot of case `case_id` as it stands in `txn`, its named victims in
+    /// the register entries of `decisions`: what a decision of the register republishes.
+    pub(super) async fn snapshot(
+        &self,
+        txn: &DatabaseTransaction,
+        case_id: Uuid,
+        decisions: &Decisions,
+    ) -> Result<ev::EventPayload, CaseError> {
+        let case = load_one(txn, case_id).await?;
+        let charges = charges_of(txn, case_id).await?;
+        let fabricated = only_fabricated_evidence(txn, case_id).await?;
+        let named = named_victims(txn, case_id, decisions).await?;
+        Ok(case_changed(case, charges, fabricated, named))
     }
 
     /// Wakes the followers of the event stream after a commit.
@@ -68,6 +91,7 @@ fn case_changed(
     case: pb::Case,
     charges: Vec<pb::Charge>,
     only_fabricated_evidence: bool,
+    named_victims: Vec<ev::NamedVictim>,
 ) -> ev::EventPayload {
     let status = case.status().as_str_name().to_owned();
     let close_reason = if case.close_reason() == pb::CloseReason::Unspecified {
@@ -98,6 +122,7 @@ fn case_changed(
             .collect(),
         close_reason,
         only_fabricated_evidence,
+        named_victims,
     };
     ev::EventPayload {
         kind: Some(ev::event_payload::Kind::CaseChanged(snapshot)),

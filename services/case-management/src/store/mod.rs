@@ -4,6 +4,7 @@
 //! two concurrent writers working from the same etag only one succeeds (also on PostgreSQL, where
 //! the row read is not locked).
 
+mod casualty;
 mod change;
 mod charge;
 mod content;
@@ -15,6 +16,7 @@ mod open;
 mod person;
 mod query;
 mod read;
+mod republish;
 
 use chrono::{DateTime, Datelike, SubsecRound, Utc};
 use docket_domain::case::CaseReference;
@@ -33,6 +35,7 @@ pub use query::CaseQuery;
 
 use crate::entity::case;
 use crate::error::CaseError;
+use crate::register::Register;
 
 /// Cases in the case-management database. Witness identities are sealed on the way in and
 /// opened, or redacted, on the way out according to the caller's role.
@@ -41,11 +44,32 @@ pub struct CaseStore {
     db: DatabaseConnection,
     sealer: Sealer,
     events: EventLog,
+    /// The casualty register's index and decisions, in memory.
+    register: Register,
 }
 
 impl CaseStore {
-    pub fn new(db: DatabaseConnection, sealer: Sealer, events: EventLog) -> Self {
-        Self { db, sealer, events }
+    /// The store with its casualty register loaded (see [`CaseStore::load_register`]).
+    pub async fn load(
+        db: DatabaseConnection,
+        sealer: Sealer,
+        events: EventLog,
+    ) -> Result<Self, CaseError> {
+        let store = Self {
+            db,
+            sealer,
+            events,
+            register: Register::default(),
+        };
+        store.load_register().await?;
+        let republished = store.republish_marked().await?;
+        if republished > 0 {
+            tracing::info!(
+                cases = republished,
+                "published every case again for reporting"
+            );
+        }
+        Ok(store)
     }
 
     /// Reads case `id` for a change in `txn`, checks `etag` when one is given, and bumps the

@@ -20,7 +20,7 @@ use super::{CaseStore, etag_of, now};
 use crate::entity::{case, case_person, person};
 use crate::error::CaseError;
 
-mod wire;
+pub(crate) mod wire;
 
 /// Who is added: someone new, or a person already registered (in another case, say).
 #[derive(Debug, Clone)]
@@ -105,6 +105,7 @@ impl CaseStore {
         .await?;
         txn.commit().await?;
         self.committed();
+        self.index_report(&link, &registered)?;
         let person = self.disclose(call, vec![(link, registered)], false).await?;
         let person = person.into_iter().next().ok_or_else(|| {
             CaseError::Unexpected(anyhow::anyhow!("the added person was not read back"))
@@ -144,7 +145,7 @@ impl CaseStore {
         Ok(sealed.update(txn).await?)
     }
 
-    fn seal(
+    pub(super) fn seal(
         &self,
         id: Uuid,
         name: &str,
@@ -209,6 +210,7 @@ impl CaseStore {
         .await?;
         txn.commit().await?;
         self.committed();
+        self.index_report(&link, &registered)?;
         let person = self.disclose(call, vec![(link, registered)], false).await?;
         let person = person.into_iter().next().ok_or_else(|| {
             CaseError::Unexpected(anyhow::anyhow!("the person was not read back"))
@@ -281,7 +283,8 @@ impl CaseStore {
                     )
                 }
             };
-            out.push(wire::person(link, name, contact, redacted)?);
+            let register_id = self.register.entry_of(link.person_id);
+            out.push(wire::person(link, name, contact, redacted, register_id)?);
         }
         if audit_reads && !revealed.is_empty() {
             let txn = begin_write(&self.db).await?;
@@ -296,7 +299,12 @@ impl CaseStore {
         Ok(out)
     }
 
-    fn open_sealed(&self, id: Uuid, field: &str, sealed: &str) -> Result<String, CaseError> {
+    pub(super) fn open_sealed(
+        &self,
+        id: Uuid,
+        field: &str,
+        sealed: &str,
+    ) -> Result<String, CaseError> {
         self.sealer
             .open(sealed, &context(id, field))
             .map_err(|error| {

@@ -4,10 +4,11 @@
 //! baseline in this process: submissions per second and latency at several concurrencies
 //! against echo, evidence upload throughput against raw SHA-256 and a bare hashing upload,
 //! `QueryStatistics` over 10^5 and 10^6 allegations with cases against echo latency, and the
-//! services' peak memory. Prints a table, and JSON with `--json`.
+//! services' peak memory, and the casualty register's matching among 10^5 named victims. Prints a table, and JSON with `--json`.
 
 mod baseline;
 mod load;
+mod register;
 mod report;
 mod services;
 mod statistics;
@@ -41,6 +42,10 @@ pub struct BenchArgs {
     /// is measured, loaded in bulk one size after the other; `0` skips the step.
     #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
     pub statistics_at: Vec<usize>,
+    /// Named victims in the casualty register among which candidates for a new person are
+    /// matched; `0` skips the step.
+    #[arg(long, default_value_t = 100_000)]
+    pub register_at: usize,
     /// Skip submissions and uploads (to measure statistics alone).
     #[arg(long)]
     pub statistics_only: bool,
@@ -117,6 +122,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             let release = statistics::release(&supervisor, size).await;
             report.statistics(size, load_seconds, echo, grouped, filtered, release);
         }
+    }
+    if args.register_at > 0 {
+        eprintln!(
+            "ListCasualtyCandidates' matching among {} named victims…",
+            args.register_at
+        );
+        let registered = args.register_at;
+        report.register =
+            Some(tokio::task::spawn_blocking(move || register::measure(registered, 2_000)).await?);
     }
     report.peak_memory(services.peak_memory_mb());
     drop(services);

@@ -1,6 +1,7 @@
 //! The figures of a run, each beside its limit.
 
 use super::load::Stats;
+use super::register::RegisterRow;
 use super::statistics::StatisticsRow;
 use super::workload::Uploads;
 
@@ -20,6 +21,8 @@ pub struct Report {
     pub submissions: Vec<SubmissionRow>,
     pub uploads: Option<Uploads>,
     pub statistics: Vec<StatisticsRow>,
+    /// Candidates for a new person in the casualty register.
+    pub register: Option<RegisterRow>,
     /// Peak resident memory of the services' process over the whole run, in MB.
     pub peak_memory_mb: Option<f64>,
     /// Peak resident memory of the benchmark's own process (baseline server, load generator,
@@ -39,6 +42,7 @@ impl Report {
             submissions: Vec::new(),
             uploads: None,
             statistics: Vec::new(),
+            register: None,
             peak_memory_mb: None,
             bench_peak_memory_mb: None,
         }
@@ -151,6 +155,16 @@ impl Report {
                     Err(error) => out.push_str(&format!("{:>9} | failed: {error}\n", row.items)),
                 }
             }
+        }
+        if let Some(r) = self.register {
+            out.push_str(&format!(
+                "\ncasualty register: candidates for a new person among {} named victims: p50 {:.3} ms, p99 {:.3} ms (target < 50 ms), {:.1} found on average; index built in {:.1} s\n",
+                r.registered,
+                r.candidates.p50_ms,
+                r.candidates.p99_ms,
+                r.mean_found,
+                r.build_seconds,
+            ));
         }
         if let Some(mb) = self.peak_memory_mb {
             out.push_str(&format!(

@@ -140,6 +140,8 @@ fn item(i: usize) -> (AllegationItem, CaseItem) {
         parties,
         crimes,
         victims,
+        reported: Vec::new(),
+        named: Vec::new(),
         charges,
         close_reason: None,
         only_fabricated_evidence: false,

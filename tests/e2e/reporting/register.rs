@@ -1,0 +1,308 @@
+//! The casualty register: victims known individually count once, however many reports name
+//! them, and within the case's anonymous figures rather than on top of them.
+
+use std::time::Duration;
+
+use docket_e2e::{Backend, CaseClient, ReportingClient, TestApp, on_every_backend};
+use docket_platform::auth::Role;
+use docket_proto::docket::cases::v1 as pb;
+use docket_proto::docket::common::v1 as common;
+use docket_proto::docket::reporting::v1 as rep;
+
+use super::situation;
+
+on_every_backend!(
+    the_same_victims_named_through_a_second_channel_still_count_once,
+    one_person_in_three_allegations_from_two_sources_and_two_cases_counts_once,
+);
+
+use rep::Dimension as D;
+use rep::Measure as M;
+
+fn filter(dimension: D, values: &[&str]) -> rep::Filter {
+    rep::Filter {
+        dimension: dimension.into(),
+        values: values.iter().map(|v| (*v).to_owned()).collect(),
+    }
+}
+
+async fn victims(client: &mut ReportingClient, filters: Vec<rep::Filter>) -> i64 {
+    client
+        .query_statistics(rep::QueryStatisticsRequest {
+            measure: M::Victims.into(),
+            group_by: Vec::new(),
+            filters,
+            audience: rep::Audience::Internal.into(),
+            include_uncounted: false,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .total
+}
+
+/// Waits until the victims matching `filters` number `expected`.
+async fn until(client: &mut ReportingClient, filters: Vec<rep::Filter>, expected: i64) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let found = victims(client, filters.clone()).await;
+        if found == expected {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "expected {expected} victims, counted {found}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A named victim on AZ's side.
+#[allow(clippy::too_many_arguments)]
+fn victim(
+    name: &str,
+    harm: common::Harm,
+    sex: common::Sex,
+    age: i32,
+    allegation: &str,
+) -> pb::Person {
+    pb::Person {
+        role: pb::PersonRole::Victim.into(),
+        display_name: name.to_owned(),
+        affiliation_party_code: "AZ".into(),
+        victim: Some(pb::VictimDetails {
+            status: common::VictimStatus::Civilian.into(),
+            harm: harm.into(),
+            sex: sex.into(),
+            age_years: Some(age),
+            harm_date: "2020-10-11".into(),
+            harm_place: "Ganja".into(),
+            allegation_ids: vec![allegation.to_owned()],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+async fn add(cases: &mut CaseClient, case_id: &str, person: pb::Person) -> pb::Person {
+    cases
+        .add_person(pb::AddPersonRequest {
+            case_id: case_id.to_owned(),
+            etag: String::new(),
+            person: Some(person),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .person
+        .unwrap()
+}
+
+async fn the_same_victims_named_through_a_second_channel_still_count_once(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let seed = situation::build(&app).await;
+    let mut analyst = app.reporting_as(Role::Analyst).await;
+    until(&mut analyst, vec![], 30).await;
+    let children = || vec![filter(D::AgeGroup, &["AGE_GROUP_CHILD"])];
+    let elderly = || vec![filter(D::AgeGroup, &["AGE_GROUP_ELDERLY"])];
+    let az = || vec![filter(D::VictimParty, &["AZ"])];
+    assert_eq!(victims(&mut analyst, children()).await, 6);
+    assert_eq!(victims(&mut analyst, elderly()).await, 3);
+    // A second channel names the ten victims of the first shelling case, each with their sex
+    // and age: the nine killed and the injured child.
+    use common::Harm::{Injured, Killed};
+    use common::Sex::{Female, Male};
+    let second_channel = uuid::Uuid::now_v7().to_string();
+    let mut investigator = app.cases().await;
+    let named = [
+        ("Aynur Əliyeva", Killed, Female, 34),
+        ("Günel Həsənova", Killed, Female, 41),
+        // Reported as a man where the first channel counted four women: the figures keep
+        // counting one person, now with the second channel's sex.
+        ("Rəşad Quliyev", Killed, Male, 29),
+        ("Səbinə Rzayeva", Killed, Female, 52),
+        ("Elvin Məmmədov", Killed, Male, 7),
+        ("Orxan Məmmədov", Killed, Male, 10),
+        ("Tural Babayev", Killed, Male, 13),
+        ("Zərifə Nəsirova", Killed, Female, 71),
+        ("Gülbahar Nəsirova", Killed, Female, 68),
+        ("Nərmin Babayeva", Injured, Female, 6),
+    ];
+    for (name, harm, sex, age) in named {
+        add(
+            &mut investigator,
+            &seed.shelling_1_id,
+            victim(name, harm, sex, age, &second_channel),
+        )
+        .await;
+    }
+    // Nothing counts twice: the named victims took their places in the groups.
+    until(&mut analyst, vec![filter(D::Sex, &["SEX_MALE"])], 15 + 1).await;
+    assert_eq!(victims(&mut analyst, vec![]).await, 30);
+    assert_eq!(victims(&mut analyst, az()).await, 27);
+    assert_eq!(victims(&mut analyst, children()).await, 6);
+    assert_eq!(victims(&mut analyst, elderly()).await, 3);
+    // The analyst sees no victim's name.
+    let persons = app
+        .cases_as(Role::Analyst)
+        .await
+        .list_persons(pb::ListPersonsRequest {
+            case_id: seed.shelling_1_id.clone(),
+            role: pb::PersonRole::Victim.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .persons;
+    assert_eq!(persons.len(), 10);
+    assert!(
+        persons
+            .iter()
+            .all(|p| p.redacted && p.display_name.is_empty())
+    );
+    assert!(persons.iter().all(|p| p.victim.is_some()));
+    // A named victim beyond the groups' count is one more: a cell counts at least its named.
+    add(
+        &mut investigator,
+        &seed.shelling_1_id,
+        victim("Kamran Quliyev", Killed, Male, 33, &second_channel),
+    )
+    .await;
+    until(&mut analyst, vec![], 31).await;
+}
+
+async fn one_person_in_three_allegations_from_two_sources_and_two_cases_counts_once(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let seed = situation::build(&app).await;
+    let mut reporting = app.reporting_as(Role::Analyst).await;
+    until(&mut reporting, vec![], 30).await;
+    let ill_treated = || vec![filter(D::Harm, &["HARM_ILL_TREATED"])];
+    assert_eq!(victims(&mut reporting, ill_treated()).await, 0);
+    // Source 1 reports him in allegation 1; source 2 in allegations 2 and 3, the last about
+    // the other case; each in his own spelling.
+    let [a1, a2, a3] = [0; 3].map(|_| uuid::Uuid::now_v7().to_string());
+    use common::Harm::IllTreated;
+    use common::Sex::Male;
+    let mut investigator = app.cases().await;
+    let p1 = add(
+        &mut investigator,
+        &seed.shelling_1_id,
+        victim("Əli Məmmədov", IllTreated, Male, 45, &a1),
+    )
+    .await;
+    let p2 = add(
+        &mut investigator,
+        &seed.shelling_1_id,
+        victim("Мамедов Али", IllTreated, Male, 46, &a2),
+    )
+    .await;
+    let p3 = add(
+        &mut investigator,
+        &seed.defilement_id,
+        victim("Ali Mamedov", IllTreated, Male, 45, &a3),
+    )
+    .await;
+    // Someone else, reported the same day: no candidate.
+    let other = add(
+        &mut investigator,
+        &seed.defilement_id,
+        victim("Vüqar Hüseynov", IllTreated, Male, 45, &a3),
+    )
+    .await;
+    until(&mut reporting, ill_treated(), 4).await;
+
+    let mut analyst = app.cases_as(Role::Analyst).await;
+    let candidates = analyst
+        .list_casualty_candidates(pb::ListCasualtyCandidatesRequest {
+            person_id: p1.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .candidates;
+    let mut proposed: Vec<&str> = candidates.iter().map(|c| c.person_id.as_str()).collect();
+    proposed.sort();
+    let mut expected = vec![p2.id.as_str(), p3.id.as_str()];
+    expected.sort();
+    assert_eq!(proposed, expected, "{candidates:?}");
+    assert!(!proposed.contains(&other.id.as_str()));
+
+    let pair = |a: &pb::Person, b: &pb::Person| (a.id.clone(), b.id.clone());
+    let confirm =
+        |(person_id, other_person_id): (String, String)| pb::ConfirmCasualtyMatchRequest {
+            person_id,
+            other_person_id,
+            reason: "same name, age, day and place".into(),
+        };
+    analyst
+        .confirm_casualty_match(confirm(pair(&p1, &p2)))
+        .await
+        .unwrap();
+    let confirmed = analyst
+        .confirm_casualty_match(confirm(pair(&p3, &p1)))
+        .await
+        .unwrap()
+        .into_inner()
+        .r#match
+        .unwrap();
+    assert_eq!(
+        confirmed.decision,
+        pb::CasualtyMatchDecision::Confirmed as i32
+    );
+    assert_eq!(confirmed.register_id, confirmed.other_register_id);
+    until(&mut reporting, ill_treated(), 2).await;
+
+    // The analyst thinks again: the third report is someone else.
+    let (person_id, other_person_id) = pair(&p1, &p3);
+    let rejected = analyst
+        .reject_casualty_match(pb::RejectCasualtyMatchRequest {
+            person_id: person_id.clone(),
+            other_person_id: other_person_id.clone(),
+            reason: "the family says he survived".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#match
+        .unwrap();
+    assert_ne!(rejected.register_id, rejected.other_register_id);
+    until(&mut reporting, ill_treated(), 3).await;
+
+    // And undoes that: the confirmation stands again.
+    let undone = analyst
+        .undo_casualty_match(pb::UndoCasualtyMatchRequest {
+            person_id,
+            other_person_id,
+            reason: "the family was wrong".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#match
+        .unwrap();
+    assert_eq!(undone.decision, pb::CasualtyMatchDecision::Confirmed as i32);
+    until(&mut reporting, ill_treated(), 2).await;
+
+    // An investigator sees the name; the register entry is the earliest report's.
+    let persons = investigator
+        .list_persons(pb::ListPersonsRequest {
+            case_id: seed.defilement_id.clone(),
+            role: pb::PersonRole::Victim.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .persons;
+    let p3_now = persons.iter().find(|p| p.id == p3.id).unwrap();
+    assert_eq!(p3_now.display_name, "Ali Mamedov");
+    assert_eq!(
+        p3_now.victim.as_ref().unwrap().register_id,
+        std::cmp::min(&p1.id, &p2.id).clone()
+    );
+}

@@ -3,6 +3,7 @@
 mod backup;
 mod bench;
 mod cli;
+mod evidence;
 mod keys;
 mod release;
 mod report;

@@ -73,6 +73,7 @@ pub(crate) async fn download(
     let mut stream = intake
         .download_evidence(pb::DownloadEvidenceRequest {
             evidence_id: id.into(),
+            ..Default::default()
         })
         .await?
         .into_inner();

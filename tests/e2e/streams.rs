@@ -166,6 +166,7 @@ async fn a_download_whose_reader_stalls_is_cut(backend: Backend) {
     let mut stream = intake
         .download_evidence(pb::DownloadEvidenceRequest {
             evidence_id: stored.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -54,6 +54,8 @@ trusted_proxies = []
 [intake]
 listen = "127.0.0.1:50051"
 max_evidence_bytes = 4294967296
+upload_session_expiry_seconds = 86400
+max_upload_sessions = 32
 blob_store_options = {}
 
 [case_management]
@@ -346,6 +348,12 @@ pub struct IntakeSettings {
     pub blob_store_options: std::collections::BTreeMap<String, String>,
     /// The largest evidence file accepted, in bytes. Default 4 GiB.
     pub max_evidence_bytes: u64,
+    /// How long a resumable upload session (`StartUpload`) is kept without a write before it
+    /// is dropped with its bytes, in seconds. Default 86400 (a day).
+    pub upload_session_expiry_seconds: u64,
+    /// How many resumable upload sessions may be open at once; each holds a partial file
+    /// under `data_dir/uploads`. Default 32.
+    pub max_upload_sessions: usize,
 }
 
 impl std::fmt::Debug for IntakeSettings {
@@ -363,6 +371,11 @@ impl std::fmt::Debug for IntakeSettings {
                 &self.blob_store_options.keys().collect::<Vec<_>>(),
             )
             .field("max_evidence_bytes", &self.max_evidence_bytes)
+            .field(
+                "upload_session_expiry_seconds",
+                &self.upload_session_expiry_seconds,
+            )
+            .field("max_upload_sessions", &self.max_upload_sessions)
             .finish()
     }
 }

@@ -54,6 +54,9 @@ enum Command {
     /// with a threshold.
     #[command(subcommand)]
     Keys(crate::keys::KeysCommand),
+    /// Uploads or downloads an evidence file, resuming where an interrupted run stopped.
+    #[command(subcommand)]
+    Evidence(crate::evidence::EvidenceCommand),
     /// Prints a development token (HS256, signed with this deployment's development secret).
     Token {
         /// The role the token carries: intake_officer, analyst, investigator, prosecutor,
@@ -120,6 +123,8 @@ impl Cli {
             | Command::Backup(_)
             | Command::Restore(_)
             | Command::Keys(_) => settings.log.filter.as_str(),
+            // The command speaks for itself on stderr; logs only for problems.
+            Command::Evidence(_) => "warn",
         };
         let telemetry = docket_platform::telemetry::init(
             filter,
@@ -146,6 +151,7 @@ impl Cli {
             Command::Backup(args) => crate::backup::backup(settings, args).await,
             Command::Restore(args) => crate::backup::restore(settings, args).await,
             Command::Keys(command) => crate::keys::run(settings, command),
+            Command::Evidence(command) => crate::evidence::run(settings, command).await,
             Command::Migrate { service } => {
                 let kinds = match service {
                     Some(service) => vec![service.into()],

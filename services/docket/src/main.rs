@@ -5,6 +5,7 @@ mod bench;
 mod chromium;
 mod cli;
 mod crypt;
+mod evidence;
 mod keys;
 mod release;
 mod report;

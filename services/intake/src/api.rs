@@ -313,6 +313,42 @@ impl IntakeService for IntakeApi {
         ))
     }
 
+    async fn start_upload(
+        &self,
+        request: Request<pb::StartUploadRequest>,
+    ) -> Result<Response<pb::StartUploadResponse>, Status> {
+        let call = call_context(&request)?;
+        Ok(Response::new(
+            self.evidence
+                .start_upload(&call, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn write_upload(
+        &self,
+        request: Request<Streaming<pb::WriteUploadRequest>>,
+    ) -> Result<Response<pb::WriteUploadResponse>, Status> {
+        let call = call_context(&request)?;
+        Ok(Response::new(
+            self.evidence
+                .write_upload(&call, request.into_inner())
+                .await?,
+        ))
+    }
+
+    async fn get_upload_status(
+        &self,
+        request: Request<pb::GetUploadStatusRequest>,
+    ) -> Result<Response<pb::GetUploadStatusResponse>, Status> {
+        let call = call_context(&request)?;
+        Ok(Response::new(
+            self.evidence
+                .upload_status(&call, request.get_ref())
+                .await?,
+        ))
+    }
+
     type DownloadEvidenceStream = DownloadStream;
 
     async fn download_evidence(
@@ -320,9 +356,11 @@ impl IntakeService for IntakeApi {
         request: Request<pb::DownloadEvidenceRequest>,
     ) -> Result<Response<Self::DownloadEvidenceStream>, Status> {
         let call = call_context(&request)?;
-        let id = request::parse_id("evidence_id", &request.into_inner().evidence_id)
-            .map_err(IntakeError::from)?;
-        Ok(Response::new(self.evidence.download(&call, id).await?))
+        let (id, range) =
+            evidence::request::download(request.get_ref()).map_err(IntakeError::from)?;
+        Ok(Response::new(
+            self.evidence.download(&call, id, range).await?,
+        ))
     }
 
     async fn get_evidence(

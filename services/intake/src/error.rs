@@ -20,6 +20,24 @@ pub enum IntakeError {
     UploadBroken(Status),
     #[error("blob store: {0}")]
     Blob(object_store::Error),
+    #[error("no upload session {0} of yours is open (unknown, expired or completed long ago)")]
+    UploadNotFound(Uuid),
+    #[error("upload session {id} holds {expected} bytes: write at offset {expected}, not {offset}")]
+    UploadOffset {
+        id: Uuid,
+        expected: u64,
+        offset: u64,
+    },
+    #[error("upload session {0} is being written by another stream; try again when it ends")]
+    UploadBusy(Uuid),
+    #[error("upload session {0} is complete: it takes no more bytes")]
+    UploadComplete(Uuid),
+    #[error("{0} upload sessions are open, the most allowed; finish or abandon one first")]
+    TooManyUploads(usize),
+    #[error("the partial file of an upload session: {0}")]
+    UploadFile(std::io::Error),
+    #[error("the range asked ends at byte {end}, past the end of the file ({size} bytes)")]
+    RangeOutOfBounds { end: u64, size: u64 },
     #[error("the stored file {sha256} is missing or unreadable")]
     BlobLost { sha256: String },
     #[error(transparent)]
@@ -79,7 +97,29 @@ impl From<IntakeError> for Status {
             | IntakeError::EvidenceNotFound(_)
             | IntakeError::DeadLetterNotFound(_)
             | IntakeError::CaseNotFound(_) => Status::not_found(error.to_string()),
-            IntakeError::StaleEtag(_) => Status::aborted(error.to_string()),
+            IntakeError::StaleEtag(_) | IntakeError::UploadBusy(_) => {
+                Status::aborted(error.to_string())
+            }
+            IntakeError::UploadNotFound(_) => Status::not_found(error.to_string()),
+            IntakeError::UploadOffset { expected, .. } => {
+                let mut details = tonic_types::ErrorDetails::new();
+                details.set_error_info(
+                    "UPLOAD_OFFSET_MISMATCH",
+                    error::ERROR_DOMAIN,
+                    std::collections::HashMap::from([(
+                        "expected_offset".to_owned(),
+                        expected.to_string(),
+                    )]),
+                );
+                <Status as tonic_types::StatusExt>::with_error_details(
+                    tonic::Code::FailedPrecondition,
+                    error.to_string(),
+                    details,
+                )
+            }
+            IntakeError::UploadComplete(_) => Status::failed_precondition(error.to_string()),
+            IntakeError::TooManyUploads(_) => Status::resource_exhausted(error.to_string()),
+            IntakeError::RangeOutOfBounds { .. } => Status::out_of_range(error.to_string()),
             IntakeError::CaseManagementUnavailable(ref cause) => {
                 tracing::warn!(%cause, "case management did not answer");
                 Status::unavailable(
@@ -120,7 +160,8 @@ impl From<IntakeError> for Status {
             IntakeError::Database(_)
             | IntakeError::Corrupt(_)
             | IntakeError::Sealing(_)
-            | IntakeError::Blob(_) => error::internal(&error),
+            | IntakeError::Blob(_)
+            | IntakeError::UploadFile(_) => error::internal(&error),
             IntakeError::Unexpected(ref cause) => error::internal(cause.as_ref()),
         }
     }

@@ -162,6 +162,14 @@ impl Intake {
                     blobs,
                     events.clone(),
                     settings.intake.max_evidence_bytes,
+                    evidence::UploadSessions::open(
+                        settings.data_dir.join("uploads"),
+                        std::time::Duration::from_secs(
+                            settings.intake.upload_session_expiry_seconds,
+                        ),
+                        settings.intake.max_upload_sessions,
+                    )
+                    .context("cannot open the directory of upload sessions")?,
                 ),
                 parties,
                 receipts,

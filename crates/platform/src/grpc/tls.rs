@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity, ServerTlsConfig};
+use tonic::transport::{
+    Certificate, Channel, ClientTlsConfig, Endpoint, Identity, ServerTlsConfig,
+};
 
 use crate::settings::TlsSettings;
 
@@ -78,6 +80,15 @@ pub fn server_config(settings: &TlsSettings) -> Result<Option<ServerTlsConfig>, 
 /// A channel to another service at `url`, connecting when first used. `https://` URLs use TLS,
 /// trusting `ca_file` and presenting this service's certificate for mutual TLS.
 pub fn channel(url: &str, settings: &TlsSettings) -> Result<Channel, TlsError> {
+    Ok(endpoint(url, settings)?
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .connect_lazy())
+}
+
+/// The endpoint [`channel`] connects to, with its TLS but no timeouts, for a client whose calls
+/// may rightly last long (a large upload: a request timeout would cut it).
+pub fn endpoint(url: &str, settings: &TlsSettings) -> Result<Endpoint, TlsError> {
     install_crypto_provider();
     let mut endpoint = Channel::from_shared(url.to_owned()).map_err(|e| TlsError::Url {
         url: url.to_owned(),
@@ -93,8 +104,5 @@ pub fn channel(url: &str, settings: &TlsSettings) -> Result<Channel, TlsError> {
         }
         endpoint = endpoint.tls_config(tls)?;
     }
-    Ok(endpoint
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
-        .connect_lazy())
+    Ok(endpoint)
 }

@@ -4,7 +4,7 @@
 //! checked against them and healed from them if it was damaged. The store is a local directory by default, or
 //! S3-compatible object storage.
 
-use std::path::Path as FsPath;
+use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -29,6 +29,8 @@ const PARTS_IN_FLIGHT: usize = 2;
 #[derive(Debug, Clone)]
 pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
+    /// The directory of a local store, where a finished file can be linked in, not copied.
+    local_root: Option<PathBuf>,
 }
 
 /// What became of a finished upload's bytes.
@@ -108,6 +110,7 @@ impl BlobStore {
         // is committed durably after that, so it can never name bytes a power cut lost.
         Ok(Self {
             store: Arc::new(LocalFileSystem::new_with_prefix(dir)?.with_fsync(true)),
+            local_root: Some(dir.to_owned()),
         })
     }
 
@@ -136,7 +139,10 @@ impl BlobStore {
         } else {
             Arc::new(PrefixStore::new(store, prefix))
         };
-        Ok(Self { store })
+        Ok(Self {
+            store,
+            local_root: None,
+        })
     }
 
     fn blob_path(sha256: &str) -> Path {
@@ -152,6 +158,56 @@ impl BlobStore {
             path,
             writer: WriteMultipart::new_with_chunk_size(upload, PART_BYTES),
         })
+    }
+
+    /// Makes a copy of the finished local file `file` a temporary file of the store, for
+    /// [`BlobStore::commit`]; `file` itself is left as it is. A local store on the same file
+    /// system takes a hard link (no byte is copied); otherwise the bytes are streamed in.
+    pub async fn adopt(&self, file: &FsPath) -> Result<Path, object_store::Error> {
+        let name = Uuid::new_v4().to_string();
+        if let Some(root) = &self.local_root {
+            let temporary = root.join("tmp");
+            let linked = tokio::task::spawn_blocking({
+                let (file, target) = (file.to_owned(), temporary.join(&name));
+                move || {
+                    docket_platform::files::create_private_dir(&temporary)?;
+                    std::fs::hard_link(file, target)
+                }
+            })
+            .await;
+            match linked {
+                Ok(Ok(())) => return Ok(Path::from(format!("tmp/{name}"))),
+                Ok(Err(error)) => {
+                    tracing::debug!(%error, "cannot link an upload into the store: copying it");
+                }
+                Err(error) => tracing::debug!(%error, "linking an upload failed: copying it"),
+            }
+        }
+        let source = |error: std::io::Error| object_store::Error::Generic {
+            store: "upload",
+            source: Box::new(error),
+        };
+        let mut reader = tokio::fs::File::open(file).await.map_err(source)?;
+        let mut pending = self.begin().await?;
+        loop {
+            let mut buffer = bytes::BytesMut::zeroed(1024 * 1024);
+            let read = match tokio::io::AsyncReadExt::read(&mut reader, &mut buffer).await {
+                Ok(read) => read,
+                Err(error) => {
+                    pending.abort().await;
+                    return Err(source(error));
+                }
+            };
+            if read == 0 {
+                break;
+            }
+            buffer.truncate(read);
+            if let Err(error) = pending.write(buffer.freeze()).await {
+                pending.abort().await;
+                return Err(error);
+            }
+        }
+        pending.finish().await
     }
 
     /// Makes a finished temporary file of `size` bytes the blob of `sha256` (the hash its bytes
@@ -270,6 +326,23 @@ impl BlobStore {
         {
             tracing::warn!(%error, path = %pending, "cannot remove a temporary upload");
         }
+    }
+
+    /// The bytes `range` of the blob of `sha256`, as they come (not empty, within the blob).
+    pub async fn read_range(
+        &self,
+        sha256: &str,
+        range: std::ops::Range<u64>,
+    ) -> Result<BoxStream<'static, Result<Bytes, object_store::Error>>, object_store::Error> {
+        let options = object_store::GetOptions {
+            range: Some(object_store::GetRange::Bounded(range)),
+            ..Default::default()
+        };
+        Ok(self
+            .store
+            .get_opts(&Self::blob_path(sha256), options)
+            .await?
+            .into_stream())
     }
 
     /// The bytes of the blob of `sha256`, as they come.

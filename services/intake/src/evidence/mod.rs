@@ -14,6 +14,8 @@ mod extract;
 mod receive;
 mod records;
 pub mod request;
+mod resumable;
+mod sessions;
 mod verify;
 
 use chrono::{SubsecRound, Utc};
@@ -34,9 +36,10 @@ use tonic::Streaming;
 pub use blobs::BlobStore;
 use blobs::Committed;
 pub use download::DownloadStream;
-use receive::{Limits, receive};
+use receive::{Limits, Received, receive};
 use records::{custody_message, evidence_message, record_custody};
-use request::{EvidenceQuery, upload_header};
+use request::{EvidenceQuery, UploadHeader, upload_header};
+pub use sessions::UploadSessions;
 pub use verify::VerifyStream;
 
 use crate::entity::{allegation, evidence};
@@ -49,15 +52,23 @@ pub struct EvidenceDesk {
     blobs: BlobStore,
     events: EventLog,
     max_bytes: u64,
+    sessions: std::sync::Arc<UploadSessions>,
 }
 
 impl EvidenceDesk {
-    pub fn new(db: DatabaseConnection, blobs: BlobStore, events: EventLog, max_bytes: u64) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        blobs: BlobStore,
+        events: EventLog,
+        max_bytes: u64,
+        sessions: UploadSessions,
+    ) -> Self {
         Self {
             db,
             blobs,
             events,
             max_bytes,
+            sessions: std::sync::Arc::new(sessions),
         }
     }
 
@@ -80,6 +91,17 @@ impl EvidenceDesk {
         };
         let header = upload_header(metadata, Utc::now())?;
         // Refuse unknown references before a single byte is stored.
+        self.check_references(&header).await?;
+        let limits = Limits {
+            max_bytes: self.max_bytes,
+            declared_size: header.declared_size,
+        };
+        let received = receive(&self.blobs, &mut stream, limits).await?;
+        self.keep(call, header, received).await
+    }
+
+    /// Refuses an upload whose allegation or original is not known.
+    async fn check_references(&self, header: &UploadHeader) -> Result<(), IntakeError> {
         if allegation::Entity::find_by_id(header.allegation_id)
             .one(&self.db)
             .await?
@@ -90,11 +112,17 @@ impl EvidenceDesk {
         if let Some(original) = header.derived_from {
             records::find(&self.db, original).await?;
         }
-        let limits = Limits {
-            max_bytes: self.max_bytes,
-            declared_size: header.declared_size,
-        };
-        let received = receive(&self.blobs, &mut stream, limits).await?;
+        Ok(())
+    }
+
+    /// Keeps a file received in full, of either kind of upload, if its hash is the declared
+    /// one: the blob, then the record, its custody and its event in one transaction.
+    async fn keep(
+        &self,
+        call: &CallContext,
+        header: UploadHeader,
+        received: Received,
+    ) -> Result<pb::UploadEvidenceResponse, IntakeError> {
         if let Some(declared) = &header.metadata.declared_sha256
             && *declared != received.sha256
         {

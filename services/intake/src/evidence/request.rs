@@ -10,10 +10,11 @@ use docket_proto::docket::intake::v1 as pb;
 use docket_proto::{decode_enum, parse_time};
 use uuid::Uuid;
 
+use super::download::ByteRange;
 use crate::request::parse_id;
 
 /// A checked first message of an upload.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct UploadHeader {
     pub allegation_id: Uuid,
     pub derived_from: Option<Uuid>,
@@ -163,5 +164,29 @@ pub fn verify(request: &pb::VerifyEvidenceRequest) -> Result<Option<Uuid>, Viola
     match request.evidence_id.as_str() {
         "" => Ok(None),
         id => parse_id("evidence_id", id).map(Some),
+    }
+}
+
+/// A checked `DownloadEvidence` request: the evidence, and the byte range asked for.
+pub fn download(request: &pb::DownloadEvidenceRequest) -> Result<(Uuid, ByteRange), Violations> {
+    let mut v = Violations::default();
+    let id = v.nest("", parse_id("evidence_id", &request.evidence_id));
+    let offset = u64::try_from(request.offset).unwrap_or_else(|_| {
+        v.add("offset", "must not be negative");
+        0
+    });
+    let length = match request.length {
+        0 => None,
+        length => match u64::try_from(length) {
+            Ok(length) => Some(length),
+            Err(_) => {
+                v.add("length", "must not be negative (0 means up to the end)");
+                None
+            }
+        },
+    };
+    match id {
+        Some(id) if v.is_empty() => Ok((id, ByteRange { offset, length })),
+        _ => Err(v),
     }
 }

@@ -29,3 +29,4 @@ mod submission;
 mod tls;
 mod tokens;
 mod triage;
+mod verdicts;

@@ -13,7 +13,7 @@ use sea_orm::prelude::Uuid;
 
 use super::CaseStore;
 use super::charge::charges_of;
-use super::evidence::only_fabricated_evidence;
+use super::evidence::{EvidenceStanding, evidence_standing};
 use super::history;
 use super::read::load_one;
 use crate::entity::case;
@@ -53,8 +53,8 @@ impl CaseStore {
             reason,
         };
         history::record(txn, &case, &charges, version, change).await?;
-        let fabricated = only_fabricated_evidence(txn, case_id).await?;
-        journal::record(txn, audit, Some(&case_changed(case, charges, fabricated))).await?;
+        let evidence = evidence_standing(txn, case_id).await?;
+        journal::record(txn, audit, Some(&case_changed(case, charges, evidence))).await?;
         Ok(())
     }
 
@@ -67,7 +67,7 @@ impl CaseStore {
 fn case_changed(
     case: pb::Case,
     charges: Vec<pb::Charge>,
-    only_fabricated_evidence: bool,
+    evidence: EvidenceStanding,
 ) -> ev::EventPayload {
     let status = case.status().as_str_name().to_owned();
     let close_reason = if case.close_reason() == pb::CloseReason::Unspecified {
@@ -97,7 +97,13 @@ fn case_changed(
             })
             .collect(),
         close_reason,
-        only_fabricated_evidence,
+        only_fabricated_evidence: evidence.only_fabricated,
+        evidence_ids: evidence.linked.iter().map(Uuid::to_string).collect(),
+        case_fabricated_evidence_ids: evidence
+            .case_fabricated
+            .iter()
+            .map(Uuid::to_string)
+            .collect(),
     };
     ev::EventPayload {
         kind: Some(ev::event_payload::Kind::CaseChanged(snapshot)),

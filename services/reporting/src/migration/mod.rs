@@ -8,6 +8,7 @@ mod m20261128_000003_create_rollups;
 mod m20261128_000010_add_case_references;
 mod m20261216_050001_add_victim_sides_and_counting;
 mod m20261216_070001_create_releases;
+mod m20261217_400001_create_content_verdicts;
 
 /// Every reporting migration, oldest first.
 #[derive(Debug)]
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(docket_platform::audit::AddAuditEntryCount),
             Box::new(m20261216_050001_add_victim_sides_and_counting::Migration),
             Box::new(m20261216_070001_create_releases::Migration),
+            Box::new(m20261217_400001_create_content_verdicts::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ const PROTOS: &[&str] = &[
     "docket/common/v1/history.proto",
     "docket/common/v1/incident.proto",
     "docket/events/v1/events.proto",
+    "docket/intake/v1/content.proto",
     "docket/intake/v1/evidence.proto",
     "docket/intake/v1/intake.proto",
     "docket/reporting/v1/reporting.proto",

@@ -30,3 +30,4 @@ mod tls;
 mod tokens;
 mod triage;
 mod uploads;
+mod verdicts;

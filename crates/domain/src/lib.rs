@@ -12,6 +12,7 @@ mod violations;
 pub mod allegation;
 pub mod case;
 pub mod casualty;
+pub mod content;
 pub mod evidence;
 pub mod history;
 pub mod incident;

@@ -16,6 +16,7 @@ use crate::intake::IntakeEvidence;
 use crate::register::Decision;
 use crate::request;
 use crate::store::CaseStore;
+use crate::store::with_content_verdicts;
 
 /// The case service.
 #[derive(Debug, Clone)]
@@ -378,13 +379,18 @@ impl CaseService for CaseApi {
         let call = call_context(&request)?;
         let ((id, etag), link) =
             request::link_evidence(request.into_inner()).map_err(CaseError::from)?;
-        self.intake.check(link.evidence_id).await?;
+        let evidence_id = link.evidence_id;
+        let content = self.intake.check(evidence_id).await?;
         let (evidence, etag) = self
             .store
             .link_evidence(id, etag.as_deref(), link, &call)
             .await?;
+        let content = content
+            .map(|verdict| (evidence_id.to_string(), verdict))
+            .into_iter()
+            .collect();
         Ok(Response::new(pb::LinkEvidenceResponse {
-            evidence: Some(evidence),
+            evidence: with_content_verdicts(vec![evidence], &content).pop(),
             etag,
         }))
     }
@@ -408,8 +414,14 @@ impl CaseService for CaseApi {
         request: Request<pb::ListEvidenceRequest>,
     ) -> Answer<pb::ListEvidenceResponse> {
         let id = request::list_by_case(&request.get_ref().case_id).map_err(CaseError::from)?;
+        let evidence = self.store.evidence(id).await?;
+        let ids: Vec<uuid::Uuid> = evidence
+            .iter()
+            .filter_map(|item| uuid::Uuid::parse_str(&item.evidence_id).ok())
+            .collect();
+        let content = self.intake.content_verdicts(ids).await?;
         Ok(Response::new(pb::ListEvidenceResponse {
-            evidence: self.store.evidence(id).await?,
+            evidence: with_content_verdicts(evidence, &content),
         }))
     }
 

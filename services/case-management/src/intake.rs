@@ -8,6 +8,9 @@
 //! leaves availability as it was, since the deliveries come from intake's own dispatcher, and an
 //! intake that cannot answer makes the delivery UNAVAILABLE, which the dispatcher retries.
 
+use std::collections::HashMap;
+
+use docket_domain::case::Verdict;
 use docket_platform::auth::ServiceCredentials;
 use docket_platform::settings::TlsSettings;
 use docket_proto::docket::cases::v1 as cases;
@@ -39,16 +42,35 @@ impl IntakeEvidence {
         })
     }
 
-    /// Succeeds when intake holds evidence `id`.
-    pub async fn check(&self, id: Uuid) -> Result<(), CaseError> {
+    /// Succeeds when intake holds evidence `id`, with the verdict it holds on its content.
+    pub async fn check(&self, id: Uuid) -> Result<Option<Verdict>, CaseError> {
         let request = intake::GetEvidenceRequest {
             evidence_id: id.to_string(),
         };
         match self.client.clone().get_evidence(request).await {
-            Ok(_) => Ok(()),
+            Ok(answer) => Ok(answer
+                .into_inner()
+                .evidence
+                .and_then(|evidence| evidence.content_verdict)
+                .and_then(|assessment| Verdict::try_from(assessment.verdict()).ok())),
             Err(status) if status.code() == Code::NotFound => Err(CaseError::EvidenceUnknown(id)),
             Err(status) => Err(CaseError::IntakeUnavailable(status)),
         }
+    }
+
+    /// The verdict intake holds on the content of each of `ids` that has one, by evidence id.
+    /// One call per item: a case links tens of items, not thousands.
+    pub async fn content_verdicts(
+        &self,
+        ids: impl IntoIterator<Item = Uuid>,
+    ) -> Result<HashMap<String, Verdict>, CaseError> {
+        let mut verdicts = HashMap::new();
+        for id in ids {
+            if let Some(verdict) = self.check(id).await? {
+                verdicts.insert(id.to_string(), verdict);
+            }
+        }
+        Ok(verdicts)
     }
 
     /// Succeeds when `delivered` (allegation `id`) is what intake delivers of it: an allegation

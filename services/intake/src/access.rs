@@ -43,6 +43,8 @@ const CUSTODY_READERS: &[Role] = &[
 ];
 /// Roles that re-verify stored files.
 const VERIFIERS: &[Role] = &[Analyst, Supervisor];
+/// Roles that judge the authenticity of content, before or after any case exists.
+const ASSESSORS: &[Role] = &[Analyst, Investigator];
 /// Roles that hand evidence over.
 const TRANSFERRERS: &[Role] = &[Investigator, Prosecutor, Supervisor];
 
@@ -71,4 +73,6 @@ pub const INTAKE_ACCESS: &[MethodAccess] = &[
     ("VerifyEvidence", Access::Roles(VERIFIERS)),
     ("ListCustodyEvents", Access::Roles(CUSTODY_READERS)),
     ("RecordTransfer", Access::Roles(TRANSFERRERS)),
+    ("AssessContent", Access::Roles(ASSESSORS)),
+    ("ListContentAssessments", Access::Roles(CUSTODY_READERS)),
 ];

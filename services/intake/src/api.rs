@@ -419,4 +419,28 @@ impl IntakeService for IntakeApi {
             event: Some(event),
         }))
     }
+
+    async fn assess_content(
+        &self,
+        request: Request<pb::AssessContentRequest>,
+    ) -> Result<Response<pb::AssessContentResponse>, Status> {
+        let call = call_context(&request)?;
+        let (subject, judgement) =
+            evidence::request::assess(request.into_inner()).map_err(IntakeError::from)?;
+        let assessment = self.evidence.assess(&call, &subject, judgement).await?;
+        Ok(Response::new(pb::AssessContentResponse {
+            assessment: Some(assessment),
+        }))
+    }
+
+    async fn list_content_assessments(
+        &self,
+        request: Request<pb::ListContentAssessmentsRequest>,
+    ) -> Result<Response<pb::ListContentAssessmentsResponse>, Status> {
+        let subject =
+            evidence::request::content_history(request.get_ref()).map_err(IntakeError::from)?;
+        Ok(Response::new(pb::ListContentAssessmentsResponse {
+            assessments: self.evidence.assessments(&subject).await?,
+        }))
+    }
 }

@@ -16,6 +16,8 @@ pub enum IntakeError {
     AllegationNotFound(Uuid),
     #[error("evidence {0} not found")]
     EvidenceNotFound(Uuid),
+    #[error("no evidence holds content with SHA-256 {0}")]
+    ContentNotFound(String),
     #[error("the upload stream broke before it ended ({0}); nothing was kept")]
     UploadBroken(Status),
     #[error("blob store: {0}")]
@@ -95,6 +97,7 @@ impl From<IntakeError> for Status {
             IntakeError::Invalid(violations) => error::invalid_argument(&violations),
             IntakeError::AllegationNotFound(_)
             | IntakeError::EvidenceNotFound(_)
+            | IntakeError::ContentNotFound(_)
             | IntakeError::DeadLetterNotFound(_)
             | IntakeError::CaseNotFound(_) => Status::not_found(error.to_string()),
             IntakeError::StaleEtag(_) | IntakeError::UploadBusy(_) => {

@@ -12,6 +12,7 @@ use docket_proto::docket::events::v1::event_payload::Kind;
 use docket_proto::parse_time;
 use sea_orm::{ConnectionTrait, DbErr};
 
+use crate::content;
 use crate::counting;
 use crate::facts::{self, AllegationItem, CaseItem, ChargeRow, VictimRow, normalised, or_unknown};
 use crate::named::{self, NamedRow};
@@ -76,11 +77,40 @@ pub async fn apply_facts<C: ConnectionTrait>(
         }
         Some(Kind::CaseChanged(c)) => {
             let before = facts::load_case(conn, &c.case_id).await?;
-            let after = case(c);
+            let mut after = case(c);
+            content::store_links(
+                conn,
+                &c.case_id,
+                &c.evidence_ids,
+                &c.case_fabricated_evidence_ids,
+            )
+            .await?;
+            // An event written before verdicts on content names no evidence: its flag stands.
+            if !c.evidence_ids.is_empty() {
+                after.only_fabricated_evidence = content::only_fabricated(conn, &c.case_id).await?;
+            }
             replace_case(conn, before, after, delta).await
         }
-        // Evidence is not counted yet; unknown kinds from a newer source are skipped.
-        Some(Kind::EvidenceRecorded(_)) | None => Ok(()),
+        Some(Kind::EvidenceRecorded(e)) => {
+            content::record_evidence(conn, &e.evidence_id, &e.sha256).await?;
+            // A case may have linked it before this event of the other stream arrived.
+            for case_id in content::cases_linking(conn, &e.evidence_id).await? {
+                rejudge_case(conn, &case_id, delta).await?;
+            }
+            Ok(())
+        }
+        Some(Kind::ContentAssessed(a)) => {
+            for evidence_id in &a.evidence_ids {
+                content::record_evidence(conn, evidence_id, &a.sha256).await?;
+            }
+            content::record_verdict(conn, &a.sha256, &a.verdict).await?;
+            for case_id in content::cases_linking_content(conn, &a.sha256).await? {
+                rejudge_case(conn, &case_id, delta).await?;
+            }
+            Ok(())
+        }
+        // Unknown kinds from a newer source are skipped.
+        None => Ok(()),
     }
 }
 
@@ -154,6 +184,29 @@ async fn replace_case<C: ConnectionTrait>(
             delta.case(Some(&other), Some(&recounted));
         }
     }
+    Ok(())
+}
+
+/// Judges again whether case `case_id` rests only on fabricated material, after a verdict on
+/// content (or the bytes of an item) it links became known, and recounts it if that changed.
+async fn rejudge_case<C: ConnectionTrait>(
+    conn: &C,
+    case_id: &str,
+    delta: &mut Delta,
+) -> Result<(), DbErr> {
+    let Some(before) = facts::load_case(conn, case_id).await? else {
+        return Ok(());
+    };
+    let fabricated = content::only_fabricated(conn, case_id).await?;
+    if fabricated == before.only_fabricated_evidence {
+        return Ok(());
+    }
+    let after = CaseItem {
+        only_fabricated_evidence: fabricated,
+        ..before.clone()
+    };
+    facts::store_case(conn, &after).await?;
+    delta.case(Some(&before), Some(&after));
     Ok(())
 }
 

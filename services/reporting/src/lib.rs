@@ -12,6 +12,7 @@ mod api;
 mod apply;
 mod audience;
 pub mod bulk;
+mod content;
 mod counting;
 mod export;
 mod facts;

@@ -3,6 +3,7 @@
 
 use docket_domain::Violations;
 use docket_domain::allegation::{AllegationStatus, Channel};
+use docket_domain::content::{Confidence, ContentMethod};
 use docket_domain::evidence::{CollectionMethod, CustodyEventKind};
 use docket_domain::incident::{
     AgeBand, AgeGroup, Harm, LocationPrecision, Sex, TimePrecision, VictimStatus, ViolationType,
@@ -116,6 +117,14 @@ enum_map!(CollectionMethod <=> intake::CollectionMethod {
 enum_map!(CustodyEventKind <=> intake::CustodyEventKind {
     Collected, Uploaded, Accessed, Verified, Transferred, Repaired,
 });
+enum_map!(Verdict <=> intake::ContentVerdict {
+    Authentic, LikelyAuthentic, Inconclusive, LikelyFabricated, FabricatedOrManipulated,
+});
+enum_map!(ContentMethod <=> intake::ContentAssessmentMethod {
+    Geolocation, Chronolocation, Metadata, ReverseImageSearch, SourceVerification,
+    ExpertExamination,
+});
+enum_map!(Confidence <=> intake::AssessmentConfidence { Low, Medium, High });
 
 impl From<docket_domain::incident::VictimGroup> for common::VictimGroup {
     fn from(group: docket_domain::incident::VictimGroup) -> Self {

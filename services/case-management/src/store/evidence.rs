@@ -198,26 +198,44 @@ async fn exists<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<(), CaseE
         .ok_or(CaseError::CaseNotFound(case_id))
 }
 
-/// Whether case `case_id` rests only on evidence judged fabricated: it has linked evidence
-/// (unlinked items aside) and every linked item stands judged fabricated.
-pub(super) async fn only_fabricated_evidence<C: ConnectionTrait>(
+/// What the case's event says of its evidence.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct EvidenceStanding {
+    /// Evidence is linked (unlinked items aside) and every linked item stands judged fabricated
+    /// by this case's own assessments.
+    pub only_fabricated: bool,
+    /// The items linked now.
+    pub linked: Vec<Uuid>,
+    /// Those of `linked` whose latest assessment in this case judges them fabricated.
+    pub case_fabricated: Vec<Uuid>,
+}
+
+/// The evidence linked to case `case_id` and how this case's own assessments judge it. The
+/// verdicts on content live in intake; readers of the event combine the two.
+pub(super) async fn evidence_standing<C: ConnectionTrait>(
     conn: &C,
     case_id: Uuid,
-) -> Result<bool, CaseError> {
-    let linked = evidence::Entity::find()
+) -> Result<EvidenceStanding, CaseError> {
+    let linked: Vec<Uuid> = evidence::Entity::find()
         .filter(evidence::Column::CaseId.eq(case_id))
         .filter(evidence::Column::UnlinkedAt.is_null())
+        .order_by_asc(evidence::Column::EvidenceId)
         .all(conn)
-        .await?;
-    if linked.is_empty() {
-        return Ok(false);
-    }
+        .await?
+        .into_iter()
+        .map(|item| item.evidence_id)
+        .collect();
     let standing = standings(conn, case_id).await?;
-    Ok(linked.iter().all(|item| {
-        standing
-            .get(&item.evidence_id)
-            .is_some_and(|verdict| verdict.judged_fabricated())
-    }))
+    let case_fabricated: Vec<Uuid> = linked
+        .iter()
+        .copied()
+        .filter(|id| standing.get(id).is_some_and(|v| v.judged_fabricated()))
+        .collect();
+    Ok(EvidenceStanding {
+        only_fabricated: !linked.is_empty() && case_fabricated.len() == linked.len(),
+        linked,
+        case_fabricated,
+    })
 }
 
 /// The latest verdict of each assessed item of case `case_id`. Ids are UUID v7, so the last by
@@ -250,6 +268,8 @@ fn linked_wire(
         standing: standing
             .get(&row.evidence_id)
             .map_or(0, |v| pb::Verdict::from(*v).into()),
+        // Intake holds the verdicts on content: see `with_content_verdicts`.
+        content_verdict: 0,
     })
 }
 
@@ -264,4 +284,21 @@ fn assessment_wire(row: assessment::Model) -> Result<pb::Assessment, CaseError> 
         recorded_by: row.recorded_by,
         recorded_at: Some(timestamp(row.recorded_at)),
     })
+}
+
+/// `items` with the verdict intake holds on each one's content (`content_of`), which becomes the
+/// item's standing where there is one; this case's own assessment stands only where the content
+/// has none.
+pub fn with_content_verdicts(
+    mut items: Vec<pb::LinkedEvidence>,
+    content_of: &HashMap<String, Verdict>,
+) -> Vec<pb::LinkedEvidence> {
+    for item in &mut items {
+        if let Some(verdict) = content_of.get(&item.evidence_id) {
+            let wire: i32 = pb::Verdict::from(*verdict).into();
+            item.content_verdict = wire;
+            item.standing = wire;
+        }
+    }
+    items
 }

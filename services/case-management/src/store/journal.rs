@@ -14,7 +14,7 @@ use sea_orm::prelude::Uuid;
 use super::CaseStore;
 use super::casualty::named_victims;
 use super::charge::charges_of;
-use super::evidence::only_fabricated_evidence;
+use super::evidence::{EvidenceStanding, evidence_standing};
 use super::history;
 use super::read::load_one;
 use crate::entity::case;
@@ -55,12 +55,12 @@ impl CaseStore {
             reason,
         };
         history::record(txn, &case, &charges, version, change).await?;
-        let fabricated = only_fabricated_evidence(txn, case_id).await?;
+        let evidence = evidence_standing(txn, case_id).await?;
         let named = named_victims(txn, case_id, &self.register.decisions()).await?;
         journal::record(
             txn,
             audit,
-            Some(&case_changed(case, charges, fabricated, named)),
+            Some(&case_changed(case, charges, evidence, named)),
         )
         .await?;
         Ok(())
@@ -76,9 +76,9 @@ impl CaseStore {
     ) -> Result<ev::EventPayload, CaseError> {
         let case = load_one(txn, case_id).await?;
         let charges = charges_of(txn, case_id).await?;
-        let fabricated = only_fabricated_evidence(txn, case_id).await?;
+        let evidence = evidence_standing(txn, case_id).await?;
         let named = named_victims(txn, case_id, decisions).await?;
-        Ok(case_changed(case, charges, fabricated, named))
+        Ok(case_changed(case, charges, evidence, named))
     }
 
     /// Wakes the followers of the event stream after a commit.
@@ -90,7 +90,7 @@ impl CaseStore {
 fn case_changed(
     case: pb::Case,
     charges: Vec<pb::Charge>,
-    only_fabricated_evidence: bool,
+    evidence: EvidenceStanding,
     named_victims: Vec<ev::NamedVictim>,
 ) -> ev::EventPayload {
     let status = case.status().as_str_name().to_owned();
@@ -121,7 +121,13 @@ fn case_changed(
             })
             .collect(),
         close_reason,
-        only_fabricated_evidence,
+        only_fabricated_evidence: evidence.only_fabricated,
+        evidence_ids: evidence.linked.iter().map(Uuid::to_string).collect(),
+        case_fabricated_evidence_ids: evidence
+            .case_fabricated
+            .iter()
+            .map(Uuid::to_string)
+            .collect(),
         named_victims,
     };
     ev::EventPayload {

@@ -29,7 +29,7 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, Statement};
 
 pub use change::CaseChange;
 pub use charge::NewCharge;
-pub use evidence::{EvidenceLink, NewAssessment};
+pub use evidence::{EvidenceLink, NewAssessment, with_content_verdicts};
 pub use person::{Identity, NewPerson};
 pub use query::CaseQuery;
 

@@ -1,6 +1,7 @@
 //! sea-orm entities of the intake tables. Enumerations are stored as the domain's stable codes.
 
 pub mod allegation;
+pub mod content_assessment;
 pub mod custody_event;
 pub mod evidence;
 pub mod perpetrator;

@@ -9,6 +9,7 @@
 //! repair is recorded in the custody of every record of that file (see `blobs` and `verify`).
 
 mod blobs;
+mod content;
 mod download;
 mod extract;
 mod receive;
@@ -20,6 +21,7 @@ mod verify;
 
 use chrono::{SubsecRound, Utc};
 use docket_domain::Violations;
+use docket_domain::content::ContentJudgement;
 use docket_domain::evidence::{CustodyEventKind, CustodyNote, PersonOrOffice};
 use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
@@ -35,10 +37,11 @@ use tonic::Streaming;
 
 pub use blobs::BlobStore;
 use blobs::Committed;
+use content::{assessment_message, with_verdicts};
 pub use download::DownloadStream;
 use receive::{Limits, Received, receive};
-use records::{custody_message, evidence_message, record_custody};
-use request::{EvidenceQuery, UploadHeader, upload_header};
+use records::{custody_message, record_custody, record_custody_at};
+use request::{ContentSubject, EvidenceQuery, UploadHeader, upload_header};
 pub use sessions::UploadSessions;
 pub use verify::VerifyStream;
 
@@ -174,17 +177,23 @@ impl EvidenceDesk {
         evidence::Entity::insert(row.clone().into_active_model().reset_all())
             .exec_without_returning(&txn)
             .await?;
+        // The collection happened when the uploader declares it did, not now: a court reads the
+        // chain in the order things happened. The upload time is on the `uploaded` event.
         let how = format!(
-            "collected by {} ({})",
-            row.collected_by, row.collection_method
+            "collected by {} ({}); declared at upload by {} at {}",
+            row.collected_by,
+            row.collection_method,
+            call.subject(),
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         );
-        record_custody(
+        record_custody_at(
             &txn,
             row.id,
             CustodyEventKind::Collected,
             &row.collected_by,
             &row.sha256,
             &how,
+            row.collected_at,
         )
         .await?;
         let note = match committed {
@@ -197,13 +206,14 @@ impl EvidenceDesk {
                 received.size
             ),
         };
-        record_custody(
+        record_custody_at(
             &txn,
             row.id,
             CustodyEventKind::Uploaded,
             call.subject(),
             &row.sha256,
             &note,
+            row.uploaded_at,
         )
         .await?;
         let targets = vec![row.id.to_string(), row.allegation_id.to_string()];
@@ -227,17 +237,20 @@ impl EvidenceDesk {
             .filter(evidence::Column::Id.ne(row.id))
             .all(&self.db)
             .await?;
+        let mut records = with_verdicts(&self.db, vec![row]).await?;
         Ok(pb::UploadEvidenceResponse {
-            evidence: Some(evidence_message(row)?),
-            same_content: same
-                .into_iter()
-                .map(evidence_message)
-                .collect::<Result<_, _>>()?,
+            evidence: records.pop(),
+            same_content: with_verdicts(&self.db, same).await?,
         })
     }
 
+    /// One record, with the current verdict on its bytes.
     pub async fn get(&self, id: Uuid) -> Result<pb::Evidence, IntakeError> {
-        evidence_message(records::find(&self.db, id).await?)
+        let row = records::find(&self.db, id).await?;
+        with_verdicts(&self.db, vec![row])
+            .await?
+            .pop()
+            .ok_or(IntakeError::EvidenceNotFound(id))
     }
 
     pub async fn list(
@@ -246,12 +259,34 @@ impl EvidenceDesk {
     ) -> Result<pb::ListEvidenceResponse, IntakeError> {
         let (rows, next_page_token) = records::list(&self.db, query).await?;
         Ok(pb::ListEvidenceResponse {
-            evidence: rows
-                .into_iter()
-                .map(evidence_message)
-                .collect::<Result<_, _>>()?,
+            evidence: with_verdicts(&self.db, rows).await?,
             next_page_token,
         })
+    }
+
+    /// Records an assessment of the content `subject` names.
+    pub async fn assess(
+        &self,
+        call: &CallContext,
+        subject: &ContentSubject,
+        judgement: ContentJudgement,
+    ) -> Result<pb::ContentAssessment, IntakeError> {
+        let row = content::assess(&self.db, call, subject, judgement).await?;
+        self.events.committed();
+        assessment_message(row)
+    }
+
+    /// Every assessment of the content `subject` names, oldest first.
+    pub async fn assessments(
+        &self,
+        subject: &ContentSubject,
+    ) -> Result<Vec<pb::ContentAssessment>, IntakeError> {
+        let (sha256, _) = content::resolve(&self.db, subject).await?;
+        content::history(&self.db, &sha256)
+            .await?
+            .into_iter()
+            .map(assessment_message)
+            .collect()
     }
 
     pub async fn custody(&self, id: Uuid) -> Result<Vec<pb::CustodyEvent>, IntakeError> {

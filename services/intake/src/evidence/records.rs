@@ -1,6 +1,6 @@
 //! Evidence records and custody events in the database, and their wire form.
 
-use chrono::{SubsecRound, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use docket_domain::evidence::{CollectionMethod, CustodyEventKind};
 use docket_proto::docket::intake::v1 as pb;
 use docket_proto::timestamp;
@@ -11,7 +11,7 @@ use super::request::EvidenceQuery;
 use crate::entity::{custody_event, evidence};
 use crate::error::IntakeError;
 
-/// Appends a custody event.
+/// Appends a custody event that happens now.
 pub async fn record_custody<C: ConnectionTrait>(
     conn: &C,
     evidence_id: Uuid,
@@ -20,12 +20,25 @@ pub async fn record_custody<C: ConnectionTrait>(
     sha256: &str,
     note: &str,
 ) -> Result<custody_event::Model, DbErr> {
+    record_custody_at(conn, evidence_id, kind, actor, sha256, note, Utc::now()).await
+}
+
+/// Appends a custody event that happened at `occurred_at` (a collection, as declared).
+pub async fn record_custody_at<C: ConnectionTrait>(
+    conn: &C,
+    evidence_id: Uuid,
+    kind: CustodyEventKind,
+    actor: &str,
+    sha256: &str,
+    note: &str,
+    occurred_at: DateTime<Utc>,
+) -> Result<custody_event::Model, DbErr> {
     let event = custody_event::Model {
         id: Uuid::now_v7(),
         evidence_id,
         kind: kind.code().to_owned(),
         actor: actor.to_owned(),
-        occurred_at: Utc::now().trunc_subsecs(6),
+        occurred_at: occurred_at.trunc_subsecs(6),
         sha256: sha256.to_owned(),
         note: note.to_owned(),
     };
@@ -120,6 +133,8 @@ pub fn evidence_message(row: evidence::Model) -> Result<pb::Evidence, IntakeErro
             exif_latitude: row.exif_latitude,
             exif_longitude: row.exif_longitude,
         }),
+        // Filled in by `content::with_verdicts`, which reads the verdicts of many at once.
+        content_verdict: None,
     })
 }
 

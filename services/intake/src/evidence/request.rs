@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use docket_domain::Violations;
+use docket_domain::case::Verdict;
+use docket_domain::content::{Confidence, ContentJudgement, ContentJudgementInput, ContentMethod};
 use docket_domain::evidence::{
     CollectionMethod, CustodyNote, EvidenceMetadata, EvidenceMetadataInput, PersonOrOffice,
     Sha256Hex,
@@ -187,6 +189,74 @@ pub fn download(request: &pb::DownloadEvidenceRequest) -> Result<(Uuid, ByteRang
     };
     match id {
         Some(id) if v.is_empty() => Ok((id, ByteRange { offset, length })),
+        _ => Err(v),
+    }
+}
+
+/// The content a request names: through one of its records, or by its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContentSubject {
+    Evidence(Uuid),
+    Sha256(Sha256Hex),
+}
+
+/// `evidence_id` or `sha256`, exactly one of them.
+fn content_subject(v: &mut Violations, evidence_id: &str, sha256: &str) -> Option<ContentSubject> {
+    match (evidence_id, sha256) {
+        ("", "") => {
+            v.add("evidence_id", "give an evidence id or a sha256");
+            None
+        }
+        (id, "") => v
+            .nest("", parse_id("evidence_id", id))
+            .map(ContentSubject::Evidence),
+        ("", digest) => v
+            .check("sha256", Sha256Hex::parse(digest))
+            .map(ContentSubject::Sha256),
+        (_, _) => {
+            v.add("sha256", "give an evidence id or a sha256, not both");
+            None
+        }
+    }
+}
+
+/// A checked `AssessContent` request.
+pub fn assess(
+    request: pb::AssessContentRequest,
+) -> Result<(ContentSubject, ContentJudgement), Violations> {
+    let mut v = Violations::default();
+    let subject = content_subject(&mut v, &request.evidence_id, &request.sha256);
+    let input = ContentJudgementInput {
+        verdict: decode_enum::<pb::ContentVerdict, Verdict>(&mut v, "verdict", request.verdict),
+        method: decode_enum::<pb::ContentAssessmentMethod, ContentMethod>(
+            &mut v,
+            "method",
+            request.method,
+        ),
+        confidence: decode_enum::<pb::AssessmentConfidence, Confidence>(
+            &mut v,
+            "confidence",
+            request.confidence,
+        ),
+        examiner: request.examiner,
+        notes: request.notes,
+    };
+    // An undefined enum number was recorded above: the first reason for a field is kept.
+    let judgement = v.nest("", ContentJudgement::parse(input));
+    match (subject, judgement) {
+        (Some(subject), Some(judgement)) if v.is_empty() => Ok((subject, judgement)),
+        _ => Err(v),
+    }
+}
+
+/// A checked `ListContentAssessments` request.
+pub fn content_history(
+    request: &pb::ListContentAssessmentsRequest,
+) -> Result<ContentSubject, Violations> {
+    let mut v = Violations::default();
+    let subject = content_subject(&mut v, &request.evidence_id, &request.sha256);
+    match subject {
+        Some(subject) if v.is_empty() => Ok(subject),
         _ => Err(v),
     }
 }

@@ -9,6 +9,7 @@ mod m20261128_000010_add_case_references;
 mod m20261216_050001_add_victim_sides_and_counting;
 mod m20261216_070001_create_releases;
 mod m20261217_100001_add_named_victims;
+mod m20261217_400001_create_content_verdicts;
 
 /// Every reporting migration, oldest first.
 #[derive(Debug)]
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261216_050001_add_victim_sides_and_counting::Migration),
             Box::new(m20261216_070001_create_releases::Migration),
             Box::new(m20261217_100001_add_named_victims::Migration),
+            Box::new(m20261217_400001_create_content_verdicts::Migration),
         ]
     }
 }

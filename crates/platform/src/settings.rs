@@ -55,6 +55,8 @@ trusted_proxies = []
 listen = "127.0.0.1:50051"
 max_evidence_bytes = 4294967296
 blob_store_options = {}
+ffmpeg = "ffmpeg"
+post_upload_workers = 2
 
 [case_management]
 listen = "127.0.0.1:50052"
@@ -341,6 +343,12 @@ pub struct IntakeSettings {
     pub blob_store_options: std::collections::BTreeMap<String, String>,
     /// The largest evidence file accepted, in bytes. Default 4 GiB.
     pub max_evidence_bytes: u64,
+    /// The `ffmpeg` program that samples video frames for perceptual hashing: a name looked up
+    /// on `PATH` or a path. Default `ffmpeg`. Without it videos are not hashed (images still
+    /// are), and their jobs say why.
+    pub ffmpeg: String,
+    /// How many post-upload jobs (perceptual hashing) one replica runs at a time. Default 2.
+    pub post_upload_workers: usize,
 }
 
 impl std::fmt::Debug for IntakeSettings {
@@ -358,6 +366,8 @@ impl std::fmt::Debug for IntakeSettings {
                 &self.blob_store_options.keys().collect::<Vec<_>>(),
             )
             .field("max_evidence_bytes", &self.max_evidence_bytes)
+            .field("ffmpeg", &self.ffmpeg)
+            .field("post_upload_workers", &self.post_upload_workers)
             .finish()
     }
 }

@@ -68,4 +68,5 @@ pub const INTAKE_ACCESS: &[MethodAccess] = &[
     ("VerifyEvidence", Access::Roles(VERIFIERS)),
     ("ListCustodyEvents", Access::Roles(CUSTODY_READERS)),
     ("RecordTransfer", Access::Roles(TRANSFERRERS)),
+    ("FindSimilarEvidence", Access::Roles(EXAMINERS)),
 ];

@@ -1,6 +1,7 @@
 //! The figures of a run, each beside its limit.
 
 use super::load::Stats;
+use super::similar::Lookups;
 use super::statistics::StatisticsRow;
 use super::workload::Uploads;
 
@@ -20,6 +21,8 @@ pub struct Report {
     pub submissions: Vec<SubmissionRow>,
     pub uploads: Option<Uploads>,
     pub statistics: Vec<StatisticsRow>,
+    /// Near-duplicate lookups among many stored items.
+    pub similar: Option<Lookups>,
     /// Peak resident memory of the services' process over the whole run, in MB.
     pub peak_memory_mb: Option<f64>,
     /// Peak resident memory of the benchmark's own process (baseline server, load generator,
@@ -39,6 +42,7 @@ impl Report {
             submissions: Vec::new(),
             uploads: None,
             statistics: Vec::new(),
+            similar: None,
             peak_memory_mb: None,
             bench_peak_memory_mb: None,
         }
@@ -81,6 +85,10 @@ impl Report {
             p99_ratio,
             release,
         });
+    }
+
+    pub fn similar(&mut self, lookups: Lookups) {
+        self.similar = Some(lookups);
     }
 
     pub fn uploads(&mut self, uploads: Uploads) {
@@ -151,6 +159,20 @@ impl Report {
                     Err(error) => out.push_str(&format!("{:>9} | failed: {error}\n", row.items)),
                 }
             }
+        }
+        if let Some(l) = self.similar {
+            out.push_str(&format!(
+                "\nFindSimilarEvidence index among {} items ({} hashes, built in {:.1} s; target p99 < 20 ms):\n\
+                 picture p50/p99 {:.3} / {:.3} ms | video (25 frames) p50/p99 {:.3} / {:.3} ms | misses {}\n",
+                l.items,
+                l.hashes,
+                l.build_seconds,
+                l.picture_p50_ms,
+                l.picture_p99_ms,
+                l.video_p50_ms,
+                l.video_p99_ms,
+                l.misses,
+            ));
         }
         if let Some(mb) = self.peak_memory_mb {
             out.push_str(&format!(

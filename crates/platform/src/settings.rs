@@ -57,6 +57,8 @@ max_evidence_bytes = 4294967296
 upload_session_expiry_seconds = 86400
 max_upload_sessions = 32
 blob_store_options = {}
+ffmpeg = "ffmpeg"
+post_upload_workers = 2
 
 [case_management]
 listen = "127.0.0.1:50052"
@@ -354,6 +356,12 @@ pub struct IntakeSettings {
     /// How many resumable upload sessions may be open at once; each holds a partial file
     /// under `data_dir/uploads`. Default 32.
     pub max_upload_sessions: usize,
+    /// The `ffmpeg` program that samples video frames for perceptual hashing: a name looked up
+    /// on `PATH` or a path. Default `ffmpeg`. Without it videos are not hashed (images still
+    /// are), and their jobs say why.
+    pub ffmpeg: String,
+    /// How many post-upload jobs (perceptual hashing) one replica runs at a time. Default 2.
+    pub post_upload_workers: usize,
 }
 
 impl std::fmt::Debug for IntakeSettings {
@@ -376,6 +384,8 @@ impl std::fmt::Debug for IntakeSettings {
                 &self.upload_session_expiry_seconds,
             )
             .field("max_upload_sessions", &self.max_upload_sessions)
+            .field("ffmpeg", &self.ffmpeg)
+            .field("post_upload_workers", &self.post_upload_workers)
             .finish()
     }
 }

@@ -75,4 +75,5 @@ pub const INTAKE_ACCESS: &[MethodAccess] = &[
     ("RecordTransfer", Access::Roles(TRANSFERRERS)),
     ("AssessContent", Access::Roles(ASSESSORS)),
     ("ListContentAssessments", Access::Roles(CUSTODY_READERS)),
+    ("FindSimilarEvidence", Access::Roles(EXAMINERS)),
 ];

@@ -404,6 +404,15 @@ impl IntakeService for IntakeApi {
         }))
     }
 
+    async fn find_similar_evidence(
+        &self,
+        request: Request<pb::FindSimilarEvidenceRequest>,
+    ) -> Result<Response<pb::FindSimilarEvidenceResponse>, Status> {
+        let (id, limit) =
+            evidence::request::find_similar(request.get_ref()).map_err(IntakeError::from)?;
+        Ok(Response::new(self.evidence.find_similar(id, limit).await?))
+    }
+
     async fn record_transfer(
         &self,
         request: Request<pb::RecordTransferRequest>,

@@ -11,10 +11,12 @@ mod delivery;
 mod entity;
 mod error;
 mod evidence;
+mod jobs;
 mod migration;
 mod receipt;
 mod receipt_guard;
 mod request;
+mod similar;
 mod store;
 
 use std::sync::Arc;
@@ -44,6 +46,8 @@ pub use api::IntakeApi;
 pub use error::IntakeError;
 pub use migration::Migrator;
 pub use receipt::receipt_hash;
+/// The near-duplicate index, for `docket bench` to measure lookups among many stored items.
+pub use similar::{Candidate, HashIndex, Media, rank};
 
 /// The largest request intake accepts: a narrative of 100 000 characters of up to 4 bytes, a
 /// hundred URLs of 2 KiB and the rest fit well within it.
@@ -79,6 +83,10 @@ pub const ACCESS: &AccessTables = &[
 /// The lease of the outbox dispatcher: one replica delivers at a time.
 pub const DISPATCH_LEASE: &str = "intake-outbox-dispatcher";
 
+/// How long a worker holds a post-upload job before another may take it over: longer than the
+/// slowest job (ffmpeg is stopped after ten minutes).
+const JOB_LEASE: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// The intake service, its database open and its listener bound.
 #[derive(Debug)]
 pub struct Intake {
@@ -96,6 +104,9 @@ pub struct Intake {
     db: sea_orm::DatabaseConnection,
     /// Re-seals what old keys sealed, once serving.
     resealer: Resealer,
+    /// Post-upload jobs (perceptual hashing), run while serving.
+    jobs: jobs::Runner,
+    similarity: similar::Similarity,
 }
 
 impl Intake {
@@ -140,6 +151,38 @@ impl Intake {
                 "replaced unkeyed submission fingerprints with keyed ones"
             );
         }
+        let jobs = jobs::Runner::new(
+            jobs::JobQueue::new(db.clone(), JOB_LEASE),
+            settings.intake.post_upload_workers,
+        );
+        let similarity = similar::Similarity::load(
+            db.clone(),
+            blobs.clone(),
+            settings.intake.ffmpeg.clone(),
+            settings.data_dir.join("scratch"),
+        )
+        .await
+        .context("cannot load the perceptual hashes")?;
+        match similar::hashing::ffmpeg_available(&settings.intake.ffmpeg).await {
+            Ok(()) => {
+                let again = jobs
+                    .queue()
+                    .retry_unsupported(jobs::JobKind::PerceptualHash)
+                    .await?;
+                if again > 0 {
+                    tracing::info!(
+                        videos = again,
+                        "ffmpeg is here now: hashing the videos set aside without it"
+                    );
+                }
+            }
+            Err(why) => tracing::warn!(
+                ffmpeg = %settings.intake.ffmpeg,
+                %why,
+                "ffmpeg cannot be run: videos will not be perceptually hashed (their jobs are \
+                 set aside as unsupported until a start with ffmpeg); pictures still are"
+            ),
+        }
         let host = GrpcHost::bind_service(ServiceKind::Intake, settings, options).await?;
         let policy = AccessPolicy::from_tables(ACCESS);
         let holder = HolderIdentity::claim(&settings.data_dir, ServiceKind::Intake.name()).await;
@@ -170,6 +213,8 @@ impl Intake {
                         settings.intake.max_upload_sessions,
                     )
                     .context("cannot open the directory of upload sessions")?,
+                    jobs.clone(),
+                    similarity.clone(),
                 ),
                 parties,
                 receipts,
@@ -183,6 +228,8 @@ impl Intake {
             dispatch_lease,
             refusals,
             db,
+            jobs,
+            similarity,
         })
     }
 
@@ -208,6 +255,15 @@ impl Intake {
         let (dispatcher, delivery) = (self.dispatcher, self.delivery);
         // Dropped (and so stopped) when serving ends; each batch is one transaction.
         let _resealing = self.resealer.spawn(shutdown.clone());
+        // Every replica works on the queue: claims keep two from taking the same job. In a set,
+        // so that dropping this future stops it too.
+        let mut post_upload = tokio::task::JoinSet::new();
+        post_upload.spawn(self.similarity.clone().follow(shutdown.clone()));
+        post_upload.spawn(
+            self.jobs
+                .clone()
+                .run(Arc::new(self.similarity), shutdown.clone()),
+        );
         // A set, so that dropping this future (a crash, as far as the database can tell) stops
         // the dispatcher too, without releasing its lease.
         let mut dispatching = tokio::task::JoinSet::new();
@@ -240,6 +296,12 @@ impl Intake {
         // The dispatcher stops on the same signal; wait for it so no delivery is cut short.
         if let Some(Err(error)) = dispatching.join_next().await {
             tracing::error!(%error, "the outbox dispatcher failed");
+        }
+        // Running jobs finish (or are given back) before the database closes.
+        while let Some(ended) = post_upload.join_next().await {
+            if let Err(error) = ended {
+                tracing::error!(%error, "the post-upload job runner failed");
+            }
         }
         Ok(served?)
     }

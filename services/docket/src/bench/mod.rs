@@ -3,14 +3,17 @@
 //! `--database-url` / `--reporting-database-url`), and measures them beside a bare tonic
 //! baseline in this process: submissions per second and latency at several concurrencies
 //! against echo, evidence upload throughput against raw SHA-256 and a bare hashing upload,
-//! `QueryStatistics` over 10^5 and 10^6 allegations with cases against echo latency, and the
-//! services' peak memory, and the casualty register's matching among 10^5 named victims. Prints a table, and JSON with `--json`.
+//! `QueryStatistics` over 10^5 and 10^6 allegations with cases against echo latency,
+//! near-duplicate lookups among 10^5 stored items (intake's index, in this process), the
+//! casualty register's matching among 10^5 named victims, and the services' peak memory.
+//! Prints a table, and JSON with `--json`.
 
 mod baseline;
 mod load;
 mod register;
 mod report;
 mod services;
+mod similar;
 mod statistics;
 mod workload;
 
@@ -49,6 +52,13 @@ pub struct BenchArgs {
     /// Skip submissions and uploads (to measure statistics alone).
     #[arg(long)]
     pub statistics_only: bool,
+    /// Stored items among which near-duplicate lookups (`FindSimilarEvidence`'s index) are
+    /// timed; `0` skips the step.
+    #[arg(long, default_value_t = 100_000)]
+    pub similar_at: usize,
+    /// Measure near-duplicate lookups alone, without starting the services.
+    #[arg(long)]
+    pub similar_only: bool,
     /// Also write the figures as JSON to this file.
     #[arg(long)]
     pub json: Option<std::path::PathBuf>,
@@ -60,6 +70,13 @@ const CONCURRENCIES: [usize; 3] = [1, 16, 64];
 const SETTLE_LIMIT: Duration = Duration::from_secs(300);
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    if args.similar_only {
+        let mut report = Report::new(false);
+        eprintln!("near-duplicate lookups among {} items…", args.similar_at);
+        report.similar(similar::measure(args.similar_at.max(1)));
+        println!("{}", report.table());
+        return Ok(());
+    }
     let data = tempfile::tempdir()?;
     let mut settings = Settings::defaults()?;
     settings.data_dir = data.path().to_owned();
@@ -131,6 +148,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let registered = args.register_at;
         report.register =
             Some(tokio::task::spawn_blocking(move || register::measure(registered, 2_000)).await?);
+    }
+    if args.similar_at > 0 {
+        eprintln!("near-duplicate lookups among {} items…", args.similar_at);
+        report.similar(similar::measure(args.similar_at));
     }
     report.peak_memory(services.peak_memory_mb());
     drop(services);

@@ -2,6 +2,7 @@
 
 use super::load::Stats;
 use super::register::RegisterRow;
+use super::similar::Lookups;
 use super::statistics::StatisticsRow;
 use super::workload::Uploads;
 
@@ -23,6 +24,8 @@ pub struct Report {
     pub statistics: Vec<StatisticsRow>,
     /// Candidates for a new person in the casualty register.
     pub register: Option<RegisterRow>,
+    /// Near-duplicate lookups among many stored items.
+    pub similar: Option<Lookups>,
     /// Peak resident memory of the services' process over the whole run, in MB.
     pub peak_memory_mb: Option<f64>,
     /// Peak resident memory of the benchmark's own process (baseline server, load generator,
@@ -43,6 +46,7 @@ impl Report {
             uploads: None,
             statistics: Vec::new(),
             register: None,
+            similar: None,
             peak_memory_mb: None,
             bench_peak_memory_mb: None,
         }
@@ -85,6 +89,10 @@ impl Report {
             p99_ratio,
             release,
         });
+    }
+
+    pub fn similar(&mut self, lookups: Lookups) {
+        self.similar = Some(lookups);
     }
 
     pub fn uploads(&mut self, uploads: Uploads) {
@@ -164,6 +172,20 @@ impl Report {
                 r.candidates.p99_ms,
                 r.mean_found,
                 r.build_seconds,
+            ));
+        }
+        if let Some(l) = self.similar {
+            out.push_str(&format!(
+                "\nFindSimilarEvidence index among {} items ({} hashes, built in {:.1} s; target p99 < 20 ms):\n\
+                 picture p50/p99 {:.3} / {:.3} ms | video (25 frames) p50/p99 {:.3} / {:.3} ms | misses {}\n",
+                l.items,
+                l.hashes,
+                l.build_seconds,
+                l.picture_p50_ms,
+                l.picture_p99_ms,
+                l.video_p50_ms,
+                l.video_p99_ms,
+                l.misses,
             ));
         }
         if let Some(mb) = self.peak_memory_mb {

@@ -47,6 +47,8 @@ pub use verify::VerifyStream;
 
 use crate::entity::{allegation, evidence};
 use crate::error::IntakeError;
+use crate::jobs::{JobKind, JobQueue, Runner};
+use crate::similar::{HashState, Media, Similarity};
 
 /// Evidence records, their files and their custody.
 #[derive(Debug, Clone)]
@@ -56,6 +58,9 @@ pub struct EvidenceDesk {
     events: EventLog,
     max_bytes: u64,
     sessions: std::sync::Arc<UploadSessions>,
+    /// Post-upload work, woken by each upload.
+    jobs: Runner,
+    similarity: Similarity,
 }
 
 impl EvidenceDesk {
@@ -65,6 +70,8 @@ impl EvidenceDesk {
         events: EventLog,
         max_bytes: u64,
         sessions: UploadSessions,
+        jobs: Runner,
+        similarity: Similarity,
     ) -> Self {
         Self {
             db,
@@ -72,6 +79,8 @@ impl EvidenceDesk {
             events,
             max_bytes,
             sessions: std::sync::Arc::new(sessions),
+            jobs,
+            similarity,
         }
     }
 
@@ -228,8 +237,11 @@ impl EvidenceDesk {
         };
         let audit = AuditRecord::succeeded(call, "upload evidence", targets);
         journal::record(&txn, &audit, Some(&event)).await?;
+        // In the same transaction: once the upload is answered, its hashing cannot be lost.
+        JobQueue::enqueue(&txn, JobKind::PerceptualHash, &row.sha256).await?;
         txn.commit().await?;
         self.events.committed();
+        self.jobs.enqueued();
         tracing::info!(evidence = %row.id, sha256 = %row.sha256, size = received.size, "evidence received");
 
         let same = evidence::Entity::find()
@@ -241,6 +253,56 @@ impl EvidenceDesk {
         Ok(pb::UploadEvidenceResponse {
             evidence: records.pop(),
             same_content: with_verdicts(&self.db, same).await?,
+        })
+    }
+
+    /// Stored contents that look like the bytes of evidence `id`, best first.
+    pub async fn find_similar(
+        &self,
+        id: Uuid,
+        limit: usize,
+    ) -> Result<pb::FindSimilarEvidenceResponse, IntakeError> {
+        let row = records::find(&self.db, id).await?;
+        let state = self
+            .similarity
+            .state_of(self.jobs.queue(), &row.sha256)
+            .await?;
+        let (hash_state, detail) = match state {
+            HashState::Pending => (pb::PerceptualHashState::Pending, String::new()),
+            HashState::Hashed => (pb::PerceptualHashState::Hashed, String::new()),
+            HashState::NotHashable(why) => (pb::PerceptualHashState::NotHashable, why),
+            HashState::Unsupported(why) => (pb::PerceptualHashState::Unsupported, why),
+            HashState::Failed(why) => (pb::PerceptualHashState::Failed, why),
+        };
+        let found = self
+            .similarity
+            .similar_to(&row.sha256, limit)
+            .unwrap_or_default();
+        let sha256s: Vec<String> = found.iter().map(|c| c.sha256.clone()).collect();
+        let mut records = crate::similar::records_of(&self.db, &sha256s, 20).await?;
+        let candidates = found
+            .into_iter()
+            .map(|candidate| pb::SimilarContent {
+                evidence_ids: records
+                    .remove(&candidate.sha256)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|id| id.to_string())
+                    .collect(),
+                sha256: candidate.sha256,
+                media: match candidate.media {
+                    Media::Image => pb::PerceptualMedia::Image,
+                    Media::Video => pb::PerceptualMedia::Video,
+                }
+                .into(),
+                distance_bits: candidate.distance_bits,
+                matched_fraction: candidate.matched_fraction,
+            })
+            .collect();
+        Ok(pb::FindSimilarEvidenceResponse {
+            hash_state: hash_state.into(),
+            hash_state_detail: detail,
+            candidates,
         })
     }
 

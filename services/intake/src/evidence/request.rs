@@ -260,3 +260,21 @@ pub fn content_history(
         _ => Err(v),
     }
 }
+
+/// A checked `FindSimilarEvidence` request: the evidence, and how many candidates at most.
+pub fn find_similar(request: &pb::FindSimilarEvidenceRequest) -> Result<(Uuid, usize), Violations> {
+    let mut v = Violations::default();
+    let id = v.nest("", parse_id("evidence_id", &request.evidence_id));
+    let limit = match request.max_candidates {
+        0 => Some(20),
+        n @ 1..=100 => usize::try_from(n).ok(),
+        _ => {
+            v.add("max_candidates", "must be between 1 and 100 (0 means 20)");
+            None
+        }
+    };
+    match (id, limit) {
+        (Some(id), Some(limit)) => Ok((id, limit)),
+        _ => Err(v),
+    }
+}

@@ -7,6 +7,7 @@ mod m20261128_000002_create_evidence;
 mod m20261215_060001_add_allegation_changes;
 mod m20261216_050001_add_victim_sides;
 mod m20261217_400001_create_content_assessments;
+mod m20261217_500001_create_post_upload_work;
 
 pub(crate) use m20261215_060001_add_allegation_changes::HISTORY;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(docket_platform::audit::AddAuditEntryCount),
             Box::new(m20261216_050001_add_victim_sides::Migration),
             Box::new(m20261217_400001_create_content_assessments::Migration),
+            Box::new(m20261217_500001_create_post_upload_work::Migration),
         ]
     }
 }

@@ -1,0 +1,38 @@
+//! Post-upload work: slow jobs on the bytes of evidence (perceptual hashing today; C2PA reading
+//! and RFC 3161 timestamping are meant to join as further [`JobKind`]s), run after the upload
+//! has committed so that they never slow it down.
+//!
+//! The queue is a table of intake's database. A job is enqueued in the upload's own transaction,
+//! so a crash cannot lose it; a worker claims it with a lease (an `IMMEDIATE` transaction on
+//! SQLite, `FOR UPDATE SKIP LOCKED` on PostgreSQL, so that replicas never claim the same job);
+//! its result and its completion commit together, fenced by the claim, so a finished job is
+//! never redone. A job whose worker died is claimed again when its lease runs out. Failures are
+//! retried with a doubling backoff and, past [`MAX_ATTEMPTS`], kept as `failed` with their last
+//! error: never dropped.
+
+mod queue;
+mod runner;
+
+pub use queue::{Claimed, JobQueue, JobState};
+pub use runner::{JobOutcome, JobWork, Runner};
+
+/// What a job does. Its code is what the table stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Perceptual hashes of an image, or of sampled frames of a video, for near-duplicates.
+    PerceptualHash,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 1] = [JobKind::PerceptualHash];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            JobKind::PerceptualHash => "perceptual_hash",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.code() == code)
+    }
+}

@@ -1,0 +1,261 @@
+//! Near neighbours among 64-bit perceptual hashes, held in memory: multi-index hashing.
+//!
+//! Each hash is cut into four 16-bit blocks, and each block value lists the hashes that have it
+//! there. Two hashes within [`MAX_RADIUS`] bits differ in some block by at most three bits (four
+//! blocks of four differing bits would make sixteen), so a query looks up, in each block, its
+//! own value and the 696 values three bits or less from it, and checks the full distance of
+//! what it finds. The lists are exact: nothing within the radius is missed.
+
+use std::collections::HashMap;
+
+/// The largest distance a query may ask for, in bits.
+pub const MAX_RADIUS: u32 = 15;
+
+const BLOCKS: usize = 4;
+const BLOCK_VALUES: usize = 1 << 16;
+
+/// What a stored content is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Media {
+    Image,
+    Video,
+}
+
+impl Media {
+    pub fn code(self) -> &'static str {
+        match self {
+            Media::Image => "image",
+            Media::Video => "video",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [Media::Image, Media::Video]
+            .into_iter()
+            .find(|media| media.code() == code)
+    }
+}
+
+#[derive(Debug)]
+struct Item {
+    sha256: String,
+    media: Media,
+    /// Its hashes are `hashes[first..first + count]`.
+    first: usize,
+    hashes: usize,
+}
+
+/// One stored content close to a query, frame by frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Near {
+    pub sha256: String,
+    pub media: Media,
+    /// How many of the stored content's hashes it has.
+    pub stored_hashes: usize,
+    /// For each hash of the query that has a stored hash within the radius: the distance to the
+    /// closest, in bits.
+    pub matched: Vec<u32>,
+}
+
+/// The index.
+#[derive(Debug)]
+pub struct HashIndex {
+    items: Vec<Item>,
+    by_sha256: HashMap<String, u32>,
+    /// Every hash, with the item it belongs to.
+    hashes: Vec<(u64, u32)>,
+    /// For each block, for each value of it: positions in `hashes`.
+    blocks: Vec<Vec<Vec<u32>>>,
+}
+
+impl Default for HashIndex {
+    fn default() -> Self {
+        Self {
+            items: Vec::new(),
+            by_sha256: HashMap::new(),
+            hashes: Vec::new(),
+            blocks: (0..BLOCKS)
+                .map(|_| vec![Vec::new(); BLOCK_VALUES])
+                .collect(),
+        }
+    }
+}
+
+fn block(hash: u64, index: usize) -> usize {
+    ((hash >> (16 * index)) & 0xffff) as usize
+}
+
+/// Every 16-bit value within three bits of `value`, itself first.
+fn three_bits_around(value: usize, mut visit: impl FnMut(usize)) {
+    visit(value);
+    for i in 0..16 {
+        let once = value ^ (1 << i);
+        visit(once);
+        for j in (i + 1)..16 {
+            let twice = once ^ (1 << j);
+            visit(twice);
+            for k in (j + 1)..16 {
+                visit(twice ^ (1 << k));
+            }
+        }
+    }
+}
+
+impl HashIndex {
+    /// How many contents it holds.
+    pub fn len(&self) -> usize {
+        self.by_sha256.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_sha256.is_empty()
+    }
+
+    /// How many hashes it holds.
+    pub fn hash_count(&self) -> usize {
+        self.hashes.len()
+    }
+
+    /// Adds the hashes of the content `sha256`, unless it is there already.
+    pub fn insert(&mut self, sha256: &str, media: Media, hashes: &[u64]) {
+        if self.by_sha256.contains_key(sha256) || hashes.is_empty() {
+            return;
+        }
+        let Ok(item) = u32::try_from(self.items.len()) else {
+            return;
+        };
+        self.items.push(Item {
+            sha256: sha256.to_owned(),
+            media,
+            first: self.hashes.len(),
+            hashes: hashes.len(),
+        });
+        self.by_sha256.insert(sha256.to_owned(), item);
+        for &hash in hashes {
+            let Ok(position) = u32::try_from(self.hashes.len()) else {
+                return;
+            };
+            self.hashes.push((hash, item));
+            for (index, lists) in self.blocks.iter_mut().enumerate() {
+                lists[block(hash, index)].push(position);
+            }
+        }
+    }
+
+    /// What the content `sha256` is and its hashes, if it is in the index.
+    pub fn hashes_of(&self, sha256: &str) -> Option<(Media, Vec<u64>)> {
+        let item = &self.items[*self.by_sha256.get(sha256)? as usize];
+        let hashes = self.hashes.get(item.first..item.first + item.hashes)?;
+        Some((item.media, hashes.iter().map(|(hash, _)| *hash).collect()))
+    }
+
+    /// Stored contents of the same `media` with a hash within `radius` bits (at most
+    /// [`MAX_RADIUS`]) of some hash of `query`, leaving out `except`.
+    pub fn near(&self, query: &[u64], media: Media, radius: u32, except: &str) -> Vec<Near> {
+        let radius = radius.min(MAX_RADIUS);
+        let mut found: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut best: HashMap<u32, u32> = HashMap::new();
+        for &hash in query {
+            best.clear();
+            for (index, lists) in self.blocks.iter().enumerate() {
+                three_bits_around(block(hash, index), |value| {
+                    for &position in &lists[value] {
+                        let (stored, item) = self.hashes[position as usize];
+                        let distance = (stored ^ hash).count_ones();
+                        if distance <= radius {
+                            best.entry(item)
+                                .and_modify(|b| *b = (*b).min(distance))
+                                .or_insert(distance);
+                        }
+                    }
+                });
+            }
+            for (&item, &distance) in &best {
+                found.entry(item).or_default().push(distance);
+            }
+        }
+        found
+            .into_iter()
+            .filter_map(|(item, matched)| {
+                let item = &self.items[item as usize];
+                (item.media == media && item.sha256 != except).then(|| Near {
+                    sha256: item.sha256.clone(),
+                    media: item.media,
+                    stored_hashes: item.hashes,
+                    matched,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reproducible stream of hashes (SplitMix64).
+    fn hashes(seed: u64, n: usize) -> Vec<u64> {
+        let mut state = seed;
+        (0..n)
+            .map(|_| {
+                state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                let mut z = state;
+                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                z ^ (z >> 31)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn finds_exactly_what_a_full_scan_finds_within_the_radius() {
+        let stored = hashes(7, 5_000);
+        let mut index = HashIndex::default();
+        for (i, hash) in stored.iter().enumerate() {
+            index.insert(&format!("{i}"), Media::Image, &[*hash]);
+        }
+        // Queries at every distance up to the radius and beyond from stored hashes.
+        let flips = hashes(11, 400);
+        for (n, flip) in flips.iter().enumerate() {
+            let target = stored[n * 7 % stored.len()];
+            let bits = (n % 18) as u32;
+            let mut query = target;
+            let mut set = 0;
+            for bit in 0..64 {
+                if set == bits {
+                    break;
+                }
+                if flip >> bit & 1 == 1 {
+                    query ^= 1 << bit;
+                    set += 1;
+                }
+            }
+            let mut expected: Vec<String> = stored
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| (*h ^ query).count_ones() <= MAX_RADIUS)
+                .map(|(i, _)| format!("{i}"))
+                .collect();
+            expected.sort();
+            let mut got: Vec<String> = index
+                .near(&[query], Media::Image, MAX_RADIUS, "")
+                .into_iter()
+                .map(|near| near.sha256)
+                .collect();
+            got.sort();
+            assert_eq!(got, expected, "query {n} at {bits} bits");
+        }
+    }
+
+    #[test]
+    fn keeps_media_apart_and_leaves_out_the_query_itself() {
+        let mut index = HashIndex::default();
+        index.insert("a", Media::Image, &[42]);
+        index.insert("b", Media::Video, &[42, 43]);
+        index.insert("c", Media::Image, &[43]);
+        let near = index.near(&[42], Media::Image, 3, "a");
+        assert_eq!(near.len(), 1);
+        assert_eq!(near[0].sha256, "c");
+        assert_eq!(near[0].matched, vec![1]);
+    }
+}

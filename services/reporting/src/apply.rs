@@ -188,7 +188,9 @@ async fn replace_case<C: ConnectionTrait>(
 }
 
 /// Judges again whether case `case_id` rests only on fabricated material, after a verdict on
-/// content (or the bytes of an item) it links became known, and recounts it if that changed.
+/// content (or the bytes of an item) it links became known, and recounts it if that changed —
+/// through [`replace_case`], the one path that stores a case, since whether it counts decides
+/// where the register entries it names count.
 async fn rejudge_case<C: ConnectionTrait>(
     conn: &C,
     case_id: &str,
@@ -203,11 +205,12 @@ async fn rejudge_case<C: ConnectionTrait>(
     }
     let after = CaseItem {
         only_fabricated_evidence: fabricated,
+        // A case stored before groups and named victims were kept apart holds its groups in
+        // `victims` only.
+        reported: before.reported_groups().to_vec(),
         ..before.clone()
     };
-    facts::store_case(conn, &after).await?;
-    delta.case(Some(&before), Some(&after));
-    Ok(())
+    replace_case(conn, Some(before), after, delta).await
 }
 
 async fn replace_allegation<C: ConnectionTrait>(

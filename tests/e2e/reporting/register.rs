@@ -14,6 +14,7 @@ use super::situation;
 on_every_backend!(
     the_same_victims_named_through_a_second_channel_still_count_once,
     one_person_in_three_allegations_from_two_sources_and_two_cases_counts_once,
+    a_person_counted_in_a_case_found_to_rest_on_fabricated_evidence_counts_in_their_other_case,
 );
 
 use rep::Dimension as D;
@@ -304,5 +305,117 @@ async fn one_person_in_three_allegations_from_two_sources_and_two_cases_counts_o
     assert_eq!(
         p3_now.victim.as_ref().unwrap().register_id,
         std::cmp::min(&p1.id, &p2.id).clone()
+    );
+}
+
+/// A verdict on content arriving in reporting changes whether a case counts; the register
+/// entries it names must follow: a person named in two cases counts once, in the first case that
+/// counts, and still once when that case stops counting.
+async fn a_person_counted_in_a_case_found_to_rest_on_fabricated_evidence_counts_in_their_other_case(
+    backend: Backend,
+) {
+    use crate::verdicts::{case_of, judgement, link, new_allegation, stored};
+    use docket_proto::docket::intake::v1 as intake;
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let mut officer = app.intake().await;
+    let first = new_allegation(&mut officer).await;
+    let second = new_allegation(&mut officer).await;
+    let video = stored(&mut officer, &first, b"a video of the detention, source 1").await;
+    let photo = stored(
+        &mut officer,
+        &second,
+        b"a photograph of the detention, source 2",
+    )
+    .await;
+    let first_case = case_of(&app, &mut officer, &first).await;
+    let second_case = case_of(&app, &mut officer, &second).await;
+    link(&app, &first_case, &video.id).await;
+    link(&app, &second_case, &photo.id).await;
+
+    // The same man, tortured in detention, named in both cases by the two sources.
+    let tortured = |name: &str, allegation: &str| {
+        let mut person = victim(
+            name,
+            common::Harm::Tortured,
+            common::Sex::Male,
+            38,
+            allegation,
+        );
+        if let Some(details) = person.victim.as_mut() {
+            details.status = common::VictimStatus::CivilianDetainee.into();
+        }
+        person
+    };
+    let mut investigator = app.cases().await;
+    let in_first = add(
+        &mut investigator,
+        &first_case,
+        tortured("Rauf Hüseynov", &first),
+    )
+    .await;
+    let in_second = add(
+        &mut investigator,
+        &second_case,
+        tortured("Рауф Гусейнов", &second),
+    )
+    .await;
+    let harm = || vec![filter(D::Harm, &["HARM_TORTURED"])];
+    let mut reporting = app.reporting_as(Role::Analyst).await;
+    until(&mut reporting, harm(), 2).await;
+    app.cases_as(Role::Analyst)
+        .await
+        .confirm_casualty_match(pb::ConfirmCasualtyMatchRequest {
+            person_id: in_first.id.clone(),
+            other_person_id: in_second.id.clone(),
+            reason: "same name, age and place of detention".into(),
+        })
+        .await
+        .unwrap();
+    until(&mut reporting, harm(), 1).await;
+
+    // The case where he counts (the first by id among those that count) turns out to rest only
+    // on a fabricated video: it stops counting, and he counts in the other case.
+    let (counting, evidence) = if first_case < second_case {
+        (&first_case, &video)
+    } else {
+        (&second_case, &photo)
+    };
+    app.intake_as(Role::Analyst)
+        .await
+        .assess_content(judgement(
+            &evidence.id,
+            intake::ContentVerdict::FabricatedOrManipulated,
+        ))
+        .await
+        .unwrap();
+    let fabricated = || vec![filter(D::Counting, &["fabricated_evidence"])];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = reporting
+            .query_statistics(rep::QueryStatisticsRequest {
+                measure: M::Cases.into(),
+                filters: fabricated(),
+                audience: rep::Audience::Internal.into(),
+                include_uncounted: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if answer.total == 1 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "case {counting} was never judged to rest on fabricated evidence"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        victims(&mut reporting, harm()).await,
+        1,
+        "the person named in both cases counts once, in the case that still counts"
     );
 }

@@ -15,6 +15,7 @@ on_every_backend!(
     the_same_victims_named_through_a_second_channel_still_count_once,
     one_person_in_three_allegations_from_two_sources_and_two_cases_counts_once,
     a_person_counted_in_a_case_found_to_rest_on_fabricated_evidence_counts_in_their_other_case,
+    changes_of_a_case_while_a_match_is_decided_never_publish_an_old_register_entry,
 );
 
 use rep::Dimension as D;
@@ -418,4 +419,144 @@ async fn a_person_counted_in_a_case_found_to_rest_on_fabricated_evidence_counts_
         1,
         "the person named in both cases counts once, in the case that still counts"
     );
+}
+
+/// Changes of a case made while an analyst's match decision commits: whatever the interleaving,
+/// the case's last published state carries the register entries of the decision, so the person
+/// is counted as the decision says and not as before it. Each round races changes of eight
+/// cases naming the person against one decision: before changes and decisions were ordered by
+/// one lock, a change that read the decisions before the decision's commit could publish after
+/// it, and its case kept the old entry until its next change.
+async fn changes_of_a_case_while_a_match_is_decided_never_publish_an_old_register_entry(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let mut investigator = app.cases().await;
+    let opener = investigator.clone();
+    let open = |title: &'static str| {
+        let mut investigator = opener.clone();
+        async move {
+            investigator
+                .open_case(pb::OpenCaseRequest {
+                    r#case: Some(docket_e2e::case_message(title, "AM")),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .r#case
+                .unwrap()
+                .id
+        }
+    };
+    let first_case = open("Disappearance in Hadrut, report 1").await;
+    let second_case = open("Disappearance in Hadrut, report 2").await;
+    let marker_case = open("Displacement from Hadrut").await;
+    let source = uuid::Uuid::now_v7().to_string();
+    let missing = |name: &str| victim(name, common::Harm::Missing, common::Sex::Male, 66, &source);
+    let a = add(&mut investigator, &first_case, missing("Arsen Grigoryan")).await;
+    let b = add(&mut investigator, &second_case, missing("Арсен Григорян")).await;
+    // The entry that changes is the later person's; eight more cases name them, and those
+    // are the cases changed meanwhile.
+    let (low, high) = if a.id < b.id {
+        (a.id.clone(), b.id.clone())
+    } else {
+        (b.id.clone(), a.id.clone())
+    };
+    let mut busy_cases = Vec::new();
+    for _ in 0..8 {
+        let case_id = open("Disappearance in Hadrut, a later report").await;
+        let mut again = missing("");
+        again.id = high.clone();
+        add(&mut investigator, &case_id, again).await;
+        busy_cases.push(case_id);
+    }
+    let harm = || vec![filter(D::Harm, &["HARM_MISSING"])];
+    let mut reporting = app.reporting_as(Role::Analyst).await;
+    until(&mut reporting, harm(), 2).await;
+    let analyst = app.cases_as(Role::Analyst).await;
+    for round in 0..6_i32 {
+        let confirm = round % 2 == 0;
+        let changes = busy_cases.iter().enumerate().map(|(i, case_id)| {
+            let mut investigator = investigator.clone();
+            let case_id = case_id.clone();
+            async move {
+                // Changes of one case at once conflict on PostgreSQL; each retries as a client
+                // would, which keeps them racing the decision.
+                loop {
+                    let added = investigator
+                        .add_person(pb::AddPersonRequest {
+                            case_id: case_id.clone(),
+                            etag: String::new(),
+                            person: Some(pb::Person {
+                                role: pb::PersonRole::Witness.into(),
+                                display_name: format!("Neighbour {round}-{i}"),
+                                ..Default::default()
+                            }),
+                        })
+                        .await;
+                    match added {
+                        Ok(_) => break,
+                        Err(status) if status.code() == tonic::Code::Aborted => continue,
+                        Err(status) => panic!("adding a witness: {status:?}"),
+                    }
+                }
+            }
+        });
+        let mut analyst = analyst.clone();
+        let (low, high) = (low.clone(), high.clone());
+        let decision = async move {
+            let reason = "checked with the family".to_owned();
+            if confirm {
+                analyst
+                    .confirm_casualty_match(pb::ConfirmCasualtyMatchRequest {
+                        person_id: low,
+                        other_person_id: high,
+                        reason,
+                    })
+                    .await
+                    .unwrap();
+            } else {
+                analyst
+                    .reject_casualty_match(pb::RejectCasualtyMatchRequest {
+                        person_id: low,
+                        other_person_id: high,
+                        reason,
+                    })
+                    .await
+                    .unwrap();
+            }
+        };
+        let changes: Vec<_> = changes.map(tokio::spawn).collect();
+        decision.await;
+        for change in changes {
+            change.await.unwrap();
+        }
+        // A change of a third case, made after all of them: once reporting has followed it, it
+        // has followed every change before it, and the figure must be the decision's.
+        add(
+            &mut investigator,
+            &marker_case,
+            victim(
+                &format!("Displaced {round}"),
+                common::Harm::Displaced,
+                common::Sex::Female,
+                30 + round,
+                &source,
+            ),
+        )
+        .await;
+        until(
+            &mut reporting,
+            vec![filter(D::Harm, &["HARM_DISPLACED"])],
+            i64::from(round) + 1,
+        )
+        .await;
+        assert_eq!(
+            victims(&mut reporting, harm()).await,
+            if confirm { 1 } else { 2 },
+            "round {round}: the missing man counts as the analyst decided"
+        );
+    }
 }

@@ -4,6 +4,7 @@
 mod register;
 mod rendered;
 mod restart;
+mod scale;
 mod seed;
 mod situation;
 mod what_counts;

@@ -21,14 +21,14 @@ on_every_backend!(
 use rep::Dimension as D;
 use rep::Measure as M;
 
-fn filter(dimension: D, values: &[&str]) -> rep::Filter {
+pub(super) fn filter(dimension: D, values: &[&str]) -> rep::Filter {
     rep::Filter {
         dimension: dimension.into(),
         values: values.iter().map(|v| (*v).to_owned()).collect(),
     }
 }
 
-async fn victims(client: &mut ReportingClient, filters: Vec<rep::Filter>) -> i64 {
+pub(super) async fn victims(client: &mut ReportingClient, filters: Vec<rep::Filter>) -> i64 {
     client
         .query_statistics(rep::QueryStatisticsRequest {
             measure: M::Victims.into(),
@@ -44,8 +44,18 @@ async fn victims(client: &mut ReportingClient, filters: Vec<rep::Filter>) -> i64
 }
 
 /// Waits until the victims matching `filters` number `expected`.
-async fn until(client: &mut ReportingClient, filters: Vec<rep::Filter>, expected: i64) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+pub(super) async fn until(client: &mut ReportingClient, filters: Vec<rep::Filter>, expected: i64) {
+    until_within(client, filters, expected, Duration::from_secs(30)).await;
+}
+
+/// [`until`], waiting at most `patience`.
+pub(super) async fn until_within(
+    client: &mut ReportingClient,
+    filters: Vec<rep::Filter>,
+    expected: i64,
+    patience: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + patience;
     loop {
         let found = victims(client, filters.clone()).await;
         if found == expected {

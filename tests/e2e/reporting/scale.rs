@@ -394,18 +394,29 @@ async fn the_seed_at_its_scale_counts_94_killed_and_still_94_once_named_twice(ba
 
     let mut reporting = app.reporting_as(Role::Analyst).await;
     the_seed_figures(&mut reporting).await;
-    let charges = reporting
-        .query_statistics(rep::QueryStatisticsRequest {
-            measure: rep::Measure::Charges.into(),
-            filters: vec![filter(D::InAbsentia, &["true"])],
-            audience: rep::Audience::Internal.into(),
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .total;
-    assert_eq!(charges, 4);
+    // The charges are filed after the cases: wait for them too.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let charges = reporting
+            .query_statistics(rep::QueryStatisticsRequest {
+                measure: rep::Measure::Charges.into(),
+                filters: vec![filter(D::InAbsentia, &["true"])],
+                audience: rep::Audience::Internal.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .total;
+        if charges == 4 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "4 charges in absentia, not {charges}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     // The first channel names each of the 94 in their case: they take the places of the
     // anonymous figures.

@@ -1,9 +1,11 @@
 //! Reporting: figures from the projections of both services' events, exact for the office,
 //! suppressed where small for the public, and the same after a restart.
 
+mod old_shape;
 mod register;
 mod rendered;
 mod restart;
+mod scale;
 mod seed;
 mod situation;
 mod what_counts;

@@ -26,7 +26,7 @@ const VIDEO: &[u8] = b"an execution video that circulates on three channels";
 /// The same clip re-encoded by a third channel: other bytes, the same pictures.
 const RE_ENCODED: &[u8] = b"an execution video that circulates on three channels, re-encoded";
 
-async fn new_allegation(intake: &mut IntakeClient) -> String {
+pub(crate) async fn new_allegation(intake: &mut IntakeClient) -> String {
     intake
         .submit_allegation(submit_request(allegation()))
         .await
@@ -37,7 +37,11 @@ async fn new_allegation(intake: &mut IntakeClient) -> String {
         .id
 }
 
-async fn stored(intake: &mut IntakeClient, allegation_id: &str, bytes: &[u8]) -> pb::Evidence {
+pub(crate) async fn stored(
+    intake: &mut IntakeClient,
+    allegation_id: &str,
+    bytes: &[u8],
+) -> pb::Evidence {
     upload(intake, metadata(allegation_id, ""), bytes, 16)
         .await
         .unwrap()
@@ -45,7 +49,10 @@ async fn stored(intake: &mut IntakeClient, allegation_id: &str, bytes: &[u8]) ->
         .unwrap()
 }
 
-fn judgement(evidence_id: &str, verdict: pb::ContentVerdict) -> pb::AssessContentRequest {
+pub(crate) fn judgement(
+    evidence_id: &str,
+    verdict: pb::ContentVerdict,
+) -> pb::AssessContentRequest {
     pb::AssessContentRequest {
         evidence_id: evidence_id.into(),
         verdict: verdict.into(),
@@ -72,14 +79,18 @@ async fn verdict_on(intake: &mut IntakeClient, evidence_id: &str) -> pb::Content
 }
 
 /// The case opened from accepted allegation `allegation_id`.
-async fn case_of(app: &TestApp, intake: &mut IntakeClient, allegation_id: &str) -> String {
+pub(crate) async fn case_of(
+    app: &TestApp,
+    intake: &mut IntakeClient,
+    allegation_id: &str,
+) -> String {
     docket_e2e::accept(intake, allegation_id).await;
     let mut investigator = app.cases().await;
     let found = docket_e2e::cases_of(&mut investigator, allegation_id).await;
     found.first().expect("a case opened").id.clone()
 }
 
-async fn link(app: &TestApp, case_id: &str, evidence_id: &str) {
+pub(crate) async fn link(app: &TestApp, case_id: &str, evidence_id: &str) {
     app.cases()
         .await
         .link_evidence(cases::LinkEvidenceRequest {

@@ -3,7 +3,7 @@
 //! idempotent (an item is replaced as a whole) and runs in the transaction that also advances
 //! the stream's cursor.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use chrono::{DateTime, Datelike, Utc};
 use docket_proto::docket::common::v1 as common;
@@ -123,14 +123,22 @@ async fn replace_case<C: ConnectionTrait>(
     mut after: CaseItem,
     delta: &mut Delta,
 ) -> Result<(), DbErr> {
-    let mut entries: Vec<String> = before
-        .iter()
-        .flat_map(|b| b.named.iter())
-        .chain(after.named.iter())
-        .map(|n| n.register_id.clone())
-        .collect();
-    entries.sort();
-    entries.dedup();
+    // Where an entry counts depends on which cases name it and whether each counts: the other
+    // cases to recount are those naming an entry this case starts or stops naming, or any entry
+    // it names when whether it counts changed. (A list naming many persons would otherwise
+    // recount every case naming one of them at each of its changes.)
+    let named_by = |case: &CaseItem| -> BTreeSet<String> {
+        case.named.iter().map(|n| n.register_id.clone()).collect()
+    };
+    let after_entries = named_by(&after);
+    let entries: Vec<String> = match &before {
+        Some(before) if before.counting() == after.counting() => named_by(before)
+            .symmetric_difference(&after_entries)
+            .cloned()
+            .collect(),
+        Some(before) => named_by(before).union(&after_entries).cloned().collect(),
+        None => after_entries.iter().cloned().collect(),
+    };
     // Stored first with its groups as they are, so that the owners below see its new state.
     after.victims = after.reported.clone();
     facts::store_case(conn, &after).await?;
@@ -188,7 +196,9 @@ async fn replace_case<C: ConnectionTrait>(
 }
 
 /// Judges again whether case `case_id` rests only on fabricated material, after a verdict on
-/// content (or the bytes of an item) it links became known, and recounts it if that changed.
+/// content (or the bytes of an item) it links became known, and recounts it if that changed —
+/// through [`replace_case`], the one path that stores a case, since whether it counts decides
+/// where the register entries it names count.
 async fn rejudge_case<C: ConnectionTrait>(
     conn: &C,
     case_id: &str,
@@ -203,11 +213,12 @@ async fn rejudge_case<C: ConnectionTrait>(
     }
     let after = CaseItem {
         only_fabricated_evidence: fabricated,
+        // A case stored before groups and named victims were kept apart holds its groups in
+        // `victims` only.
+        reported: before.reported_groups().to_vec(),
         ..before.clone()
     };
-    facts::store_case(conn, &after).await?;
-    delta.case(Some(&before), Some(&after));
-    Ok(())
+    replace_case(conn, Some(before), after, delta).await
 }
 
 async fn replace_allegation<C: ConnectionTrait>(

@@ -14,19 +14,21 @@ use super::situation;
 on_every_backend!(
     the_same_victims_named_through_a_second_channel_still_count_once,
     one_person_in_three_allegations_from_two_sources_and_two_cases_counts_once,
+    a_person_counted_in_a_case_found_to_rest_on_fabricated_evidence_counts_in_their_other_case,
+    changes_of_a_case_while_a_match_is_decided_never_publish_an_old_register_entry,
 );
 
 use rep::Dimension as D;
 use rep::Measure as M;
 
-fn filter(dimension: D, values: &[&str]) -> rep::Filter {
+pub(super) fn filter(dimension: D, values: &[&str]) -> rep::Filter {
     rep::Filter {
         dimension: dimension.into(),
         values: values.iter().map(|v| (*v).to_owned()).collect(),
     }
 }
 
-async fn victims(client: &mut ReportingClient, filters: Vec<rep::Filter>) -> i64 {
+pub(super) async fn victims(client: &mut ReportingClient, filters: Vec<rep::Filter>) -> i64 {
     client
         .query_statistics(rep::QueryStatisticsRequest {
             measure: M::Victims.into(),
@@ -42,8 +44,18 @@ async fn victims(client: &mut ReportingClient, filters: Vec<rep::Filter>) -> i64
 }
 
 /// Waits until the victims matching `filters` number `expected`.
-async fn until(client: &mut ReportingClient, filters: Vec<rep::Filter>, expected: i64) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+pub(super) async fn until(client: &mut ReportingClient, filters: Vec<rep::Filter>, expected: i64) {
+    until_within(client, filters, expected, Duration::from_secs(30)).await;
+}
+
+/// [`until`], waiting at most `patience`.
+pub(super) async fn until_within(
+    client: &mut ReportingClient,
+    filters: Vec<rep::Filter>,
+    expected: i64,
+    patience: Duration,
+) {
+    let deadline = tokio::time::Instant::now() + patience;
     loop {
         let found = victims(client, filters.clone()).await;
         if found == expected {
@@ -305,4 +317,256 @@ async fn one_person_in_three_allegations_from_two_sources_and_two_cases_counts_o
         p3_now.victim.as_ref().unwrap().register_id,
         std::cmp::min(&p1.id, &p2.id).clone()
     );
+}
+
+/// A verdict on content arriving in reporting changes whether a case counts; the register
+/// entries it names must follow: a person named in two cases counts once, in the first case that
+/// counts, and still once when that case stops counting.
+async fn a_person_counted_in_a_case_found_to_rest_on_fabricated_evidence_counts_in_their_other_case(
+    backend: Backend,
+) {
+    use crate::verdicts::{case_of, judgement, link, new_allegation, stored};
+    use docket_proto::docket::intake::v1 as intake;
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let mut officer = app.intake().await;
+    let first = new_allegation(&mut officer).await;
+    let second = new_allegation(&mut officer).await;
+    let video = stored(&mut officer, &first, b"a video of the detention, source 1").await;
+    let photo = stored(
+        &mut officer,
+        &second,
+        b"a photograph of the detention, source 2",
+    )
+    .await;
+    let first_case = case_of(&app, &mut officer, &first).await;
+    let second_case = case_of(&app, &mut officer, &second).await;
+    link(&app, &first_case, &video.id).await;
+    link(&app, &second_case, &photo.id).await;
+
+    // The same man, tortured in detention, named in both cases by the two sources.
+    let tortured = |name: &str, allegation: &str| {
+        let mut person = victim(
+            name,
+            common::Harm::Tortured,
+            common::Sex::Male,
+            38,
+            allegation,
+        );
+        if let Some(details) = person.victim.as_mut() {
+            details.status = common::VictimStatus::CivilianDetainee.into();
+        }
+        person
+    };
+    let mut investigator = app.cases().await;
+    let in_first = add(
+        &mut investigator,
+        &first_case,
+        tortured("Rauf Hüseynov", &first),
+    )
+    .await;
+    let in_second = add(
+        &mut investigator,
+        &second_case,
+        tortured("Рауф Гусейнов", &second),
+    )
+    .await;
+    let harm = || vec![filter(D::Harm, &["HARM_TORTURED"])];
+    let mut reporting = app.reporting_as(Role::Analyst).await;
+    until(&mut reporting, harm(), 2).await;
+    app.cases_as(Role::Analyst)
+        .await
+        .confirm_casualty_match(pb::ConfirmCasualtyMatchRequest {
+            person_id: in_first.id.clone(),
+            other_person_id: in_second.id.clone(),
+            reason: "same name, age and place of detention".into(),
+        })
+        .await
+        .unwrap();
+    until(&mut reporting, harm(), 1).await;
+
+    // The case where he counts (the first by id among those that count) turns out to rest only
+    // on a fabricated video: it stops counting, and he counts in the other case.
+    let (counting, evidence) = if first_case < second_case {
+        (&first_case, &video)
+    } else {
+        (&second_case, &photo)
+    };
+    app.intake_as(Role::Analyst)
+        .await
+        .assess_content(judgement(
+            &evidence.id,
+            intake::ContentVerdict::FabricatedOrManipulated,
+        ))
+        .await
+        .unwrap();
+    let fabricated = || vec![filter(D::Counting, &["fabricated_evidence"])];
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer = reporting
+            .query_statistics(rep::QueryStatisticsRequest {
+                measure: M::Cases.into(),
+                filters: fabricated(),
+                audience: rep::Audience::Internal.into(),
+                include_uncounted: true,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        if answer.total == 1 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "case {counting} was never judged to rest on fabricated evidence"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        victims(&mut reporting, harm()).await,
+        1,
+        "the person named in both cases counts once, in the case that still counts"
+    );
+}
+
+/// Changes of a case made while an analyst's match decision commits: whatever the interleaving,
+/// the case's last published state carries the register entries of the decision, so the person
+/// is counted as the decision says and not as before it. Each round races changes of eight
+/// cases naming the person against one decision: before changes and decisions were ordered by
+/// one lock, a change that read the decisions before the decision's commit could publish after
+/// it, and its case kept the old entry until its next change.
+async fn changes_of_a_case_while_a_match_is_decided_never_publish_an_old_register_entry(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let mut investigator = app.cases().await;
+    let opener = investigator.clone();
+    let open = |title: &'static str| {
+        let mut investigator = opener.clone();
+        async move {
+            investigator
+                .open_case(pb::OpenCaseRequest {
+                    r#case: Some(docket_e2e::case_message(title, "AM")),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .r#case
+                .unwrap()
+                .id
+        }
+    };
+    let first_case = open("Disappearance in Hadrut, report 1").await;
+    let second_case = open("Disappearance in Hadrut, report 2").await;
+    let marker_case = open("Displacement from Hadrut").await;
+    let source = uuid::Uuid::now_v7().to_string();
+    let missing = |name: &str| victim(name, common::Harm::Missing, common::Sex::Male, 66, &source);
+    let a = add(&mut investigator, &first_case, missing("Arsen Grigoryan")).await;
+    let b = add(&mut investigator, &second_case, missing("Арсен Григорян")).await;
+    // The entry that changes is the later person's; eight more cases name them, and those
+    // are the cases changed meanwhile.
+    let (low, high) = if a.id < b.id {
+        (a.id.clone(), b.id.clone())
+    } else {
+        (b.id.clone(), a.id.clone())
+    };
+    let mut busy_cases = Vec::new();
+    for _ in 0..8 {
+        let case_id = open("Disappearance in Hadrut, a later report").await;
+        let mut again = missing("");
+        again.id = high.clone();
+        add(&mut investigator, &case_id, again).await;
+        busy_cases.push(case_id);
+    }
+    let harm = || vec![filter(D::Harm, &["HARM_MISSING"])];
+    let mut reporting = app.reporting_as(Role::Analyst).await;
+    until(&mut reporting, harm(), 2).await;
+    let analyst = app.cases_as(Role::Analyst).await;
+    for round in 0..6_i32 {
+        let confirm = round % 2 == 0;
+        let changes = busy_cases.iter().enumerate().map(|(i, case_id)| {
+            let mut investigator = investigator.clone();
+            let case_id = case_id.clone();
+            async move {
+                // Changes of one case at once conflict on PostgreSQL; each retries as a client
+                // would, which keeps them racing the decision.
+                loop {
+                    let added = investigator
+                        .add_person(pb::AddPersonRequest {
+                            case_id: case_id.clone(),
+                            etag: String::new(),
+                            person: Some(pb::Person {
+                                role: pb::PersonRole::Witness.into(),
+                                display_name: format!("Neighbour {round}-{i}"),
+                                ..Default::default()
+                            }),
+                        })
+                        .await;
+                    match added {
+                        Ok(_) => break,
+                        Err(status) if status.code() == tonic::Code::Aborted => continue,
+                        Err(status) => panic!("adding a witness: {status:?}"),
+                    }
+                }
+            }
+        });
+        let mut analyst = analyst.clone();
+        let (low, high) = (low.clone(), high.clone());
+        let decision = async move {
+            let reason = "checked with the family".to_owned();
+            if confirm {
+                analyst
+                    .confirm_casualty_match(pb::ConfirmCasualtyMatchRequest {
+                        person_id: low,
+                        other_person_id: high,
+                        reason,
+                    })
+                    .await
+                    .unwrap();
+            } else {
+                analyst
+                    .reject_casualty_match(pb::RejectCasualtyMatchRequest {
+                        person_id: low,
+                        other_person_id: high,
+                        reason,
+                    })
+                    .await
+                    .unwrap();
+            }
+        };
+        let changes: Vec<_> = changes.map(tokio::spawn).collect();
+        decision.await;
+        for change in changes {
+            change.await.unwrap();
+        }
+        // A change of a third case, made after all of them: once reporting has followed it, it
+        // has followed every change before it, and the figure must be the decision's.
+        add(
+            &mut investigator,
+            &marker_case,
+            victim(
+                &format!("Displaced {round}"),
+                common::Harm::Displaced,
+                common::Sex::Female,
+                30 + round,
+                &source,
+            ),
+        )
+        .await;
+        until(
+            &mut reporting,
+            vec![filter(D::Harm, &["HARM_DISPLACED"])],
+            i64::from(round) + 1,
+        )
+        .await;
+        assert_eq!(
+            victims(&mut reporting, harm()).await,
+            if confirm { 1 } else { 2 },
+            "round {round}: the missing man counts as the analyst decided"
+        );
+    }
 }

@@ -97,7 +97,7 @@ async fn get(cases: &mut CaseClient, id: &str) -> pb::Case {
 }
 
 /// Qualifies case `id` with `crime` and moves it under investigation.
-async fn investigate(app: &TestApp, id: &str, crime: &str) {
+pub(super) async fn investigate(app: &TestApp, id: &str, crime: &str) {
     let mut prosecutor = app.cases_as(Role::Prosecutor).await;
     let case = get(&mut prosecutor, id).await;
     let case = prosecutor
@@ -124,7 +124,7 @@ async fn investigate(app: &TestApp, id: &str, crime: &str) {
 }
 
 /// Adds `name` as a suspect of case `id` and charges them with `crime`.
-async fn charge(app: &TestApp, id: &str, name: &str, crime: &str, in_absentia: bool) {
+pub(super) async fn charge(app: &TestApp, id: &str, name: &str, crime: &str, in_absentia: bool) {
     let suspect = app
         .cases()
         .await

@@ -4,8 +4,12 @@
 //! earliest person id among them. Matching proposes; only a decision links.
 //!
 //! Both live in memory, rebuilt from the database at start (`CaseStore::load`)
-//! and changed after each commit; decisions are serialised by [`Register::deciding`] so that
-//! the entries published with a decision are the ones kept.
+//! and changed after each commit. A decision holds [`Register::deciding`] from before its
+//! transaction until the decisions in memory are replaced; every change of a case holds
+//! [`Register::changing`] from before its transaction until after its commit. So a change of a
+//! case either commits before a decision's transaction begins (and the decision, seeing it,
+//! republishes the case under the new entries) or reads the decisions after they are replaced:
+//! no case is ever published with the entries of before a decision after that decision.
 
 mod index;
 
@@ -107,7 +111,7 @@ impl Decisions {
 pub struct Register {
     index: Arc<RwLock<Index>>,
     decisions: Arc<RwLock<Decisions>>,
-    deciding: Arc<tokio::sync::Mutex<()>>,
+    deciding: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl Register {
@@ -141,9 +145,16 @@ impl Register {
         *self.decisions.write().unwrap_or_else(|e| e.into_inner()) = decisions;
     }
 
-    /// Held while a decision is made, published and committed.
-    pub async fn deciding(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.deciding.lock().await
+    /// Held while a decision is made, published, committed and put in memory: one decision at
+    /// a time, and no change of a case meanwhile.
+    pub async fn deciding(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        self.deciding.write().await
+    }
+
+    /// Held by a change of a case from before its transaction until after its commit; changes
+    /// run together, but not while a decision is made (see the module's documentation).
+    pub async fn changing(&self) -> tokio::sync::RwLockReadGuard<'_, ()> {
+        self.deciding.read().await
     }
 }
 

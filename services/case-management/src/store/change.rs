@@ -5,7 +5,6 @@ use docket_domain::case::{
 };
 use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
-use docket_platform::db::begin_write;
 use docket_proto::docket::cases::v1 as pb;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
@@ -71,7 +70,7 @@ impl CaseStore {
         reason: Option<&str>,
         call: &CallContext,
     ) -> Result<pb::Case, CaseError> {
-        let txn = begin_write(&self.db).await?;
+        let (_changing, txn) = self.begin_change().await?;
         if let CaseChange::Transition(Transition::Close {
             merged_into: Some(into),
             ..

@@ -3,7 +3,6 @@
 use docket_domain::case::{CaseStatus, ChargeStatus, CrimeTypeCode, FiledDate, PersonRole};
 use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
-use docket_platform::db::begin_write;
 use docket_proto::docket::cases::v1 as pb;
 use docket_proto::timestamp;
 use sea_orm::ActiveValue::Set;
@@ -36,7 +35,7 @@ impl CaseStore {
         new: NewCharge,
         call: &CallContext,
     ) -> Result<(pb::Charge, String), CaseError> {
-        let txn = begin_write(&self.db).await?;
+        let (_changing, txn) = self.begin_change().await?;
         let row = self.guard(&txn, case_id, etag).await?;
         ensure_not_closed(&row)?;
         let status = CaseStatus::from_code(&row.status)?;
@@ -131,7 +130,7 @@ impl CaseStore {
         to: ChargeStatus,
         call: &CallContext,
     ) -> Result<(pb::Charge, String), CaseError> {
-        let txn = begin_write(&self.db).await?;
+        let (_changing, txn) = self.begin_change().await?;
         let row = self.guard(&txn, case_id, etag).await?;
         ensure_not_closed(&row)?;
         let current = charge::Entity::find_by_id(charge_id)

@@ -9,7 +9,6 @@
 use docket_domain::history::ChangeReason;
 use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
-use docket_platform::db::begin_write;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
 use sea_orm::{DatabaseTransaction, PaginatorTrait, QueryFilter};
@@ -30,7 +29,7 @@ impl CaseStore {
         reason: ChangeReason,
         call: &CallContext,
     ) -> Result<String, CaseError> {
-        let txn = begin_write(&self.db).await?;
+        let (_changing, txn) = self.begin_change().await?;
         let row = self.guard(&txn, case_id, etag).await?;
         ensure_not_closed(&row)?;
         case_person::Entity::find_by_id((case_id, person_id))
@@ -75,7 +74,7 @@ impl CaseStore {
         reason: ChangeReason,
         call: &CallContext,
     ) -> Result<String, CaseError> {
-        let txn = begin_write(&self.db).await?;
+        let (_changing, txn) = self.begin_change().await?;
         let row = self.guard(&txn, case_id, etag).await?;
         ensure_not_closed(&row)?;
         let unlinked = evidence::Entity::update_many()

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use docket_domain::case::{AssessmentMethod, EvidenceDescription, Examiner, Findings, Verdict};
 use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
-use docket_platform::db::begin_write;
 use docket_proto::docket::cases::v1 as pb;
 use docket_proto::timestamp;
 use sea_orm::ActiveValue::Set;
@@ -44,7 +43,7 @@ impl CaseStore {
         link: EvidenceLink,
         call: &CallContext,
     ) -> Result<(pb::LinkedEvidence, String), CaseError> {
-        let txn = begin_write(&self.db).await?;
+        let (_changing, txn) = self.begin_change().await?;
         let row = self.guard(&txn, case_id, etag).await?;
         ensure_not_closed(&row)?;
         // The id was checked against intake before this transaction (see `crate::intake`).
@@ -123,7 +122,7 @@ impl CaseStore {
         new: NewAssessment,
         call: &CallContext,
     ) -> Result<(pb::Assessment, String), CaseError> {
-        let txn = begin_write(&self.db).await?;
+        let (_changing, txn) = self.begin_change().await?;
         let row = self.guard(&txn, case_id, etag).await?;
         ensure_not_closed(&row)?;
         evidence::Entity::find_by_id((case_id, new.evidence_id))

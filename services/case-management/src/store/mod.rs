@@ -72,6 +72,18 @@ impl CaseStore {
         Ok(store)
     }
 
+    /// Begins the transaction of a change of a case, under the register's
+    /// [`Register::changing`] guard: keep the guard until after the commit, so that the change
+    /// publishes the case's named victims in the register entries of every decision committed
+    /// before it (see [`crate::register`]).
+    async fn begin_change(
+        &self,
+    ) -> Result<(tokio::sync::RwLockReadGuard<'_, ()>, DatabaseTransaction), CaseError> {
+        let changing = self.register.changing().await;
+        let txn = docket_platform::db::begin_write(&self.db).await?;
+        Ok((changing, txn))
+    }
+
     /// Reads case `id` for a change in `txn`, checks `etag` when one is given, and bumps the
     /// version. Returns the row as it was before the change.
     async fn guard(

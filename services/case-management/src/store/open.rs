@@ -3,7 +3,6 @@
 use docket_domain::case::{CaseContent, CaseStatus, ReceivedAllegation, join_victims};
 use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
-use docket_platform::db::begin_write;
 use docket_proto::docket::cases::v1 as pb;
 use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
@@ -30,7 +29,7 @@ impl CaseStore {
         content: Vec<CaseContent>,
         call: &CallContext,
     ) -> Result<pb::Case, CaseError> {
-        let txn = begin_write(&self.db).await?;
+        let (_changing, txn) = self.begin_change().await?;
         let id = insert_case(&txn, &content, call.subject(), "opened").await?;
         self.record_change(
             &txn,
@@ -93,7 +92,7 @@ impl CaseStore {
         allegation: &ReceivedAllegation,
         call: &CallContext,
     ) -> Result<Received, CaseError> {
-        let txn = begin_write(&self.db).await?;
+        let (_changing, txn) = self.begin_change().await?;
         if let Some(link) = case_allegation::Entity::find_by_id(allegation.id)
             .one(&txn)
             .await?

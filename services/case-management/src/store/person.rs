@@ -53,7 +53,7 @@ impl CaseStore {
         new: NewPerson,
         call: &CallContext,
     ) -> Result<(pb::Person, String), CaseError> {
-        let txn = begin_write(&self.db).await?;
+        let (_changing, txn) = self.begin_change().await?;
         let row = self.guard(&txn, case_id, etag).await?;
         ensure_not_closed(&row)?;
         let seal = new.details.role().seals_identity();
@@ -171,7 +171,7 @@ impl CaseStore {
         details: PersonRoleDetails,
         call: &CallContext,
     ) -> Result<(pb::Person, String), CaseError> {
-        let txn = begin_write(&self.db).await?;
+        let (_changing, txn) = self.begin_change().await?;
         let row = self.guard(&txn, case_id, etag).await?;
         ensure_not_closed(&row)?;
         let link = case_person::Entity::find_by_id((case_id, person_id))

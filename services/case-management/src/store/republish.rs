@@ -2,7 +2,6 @@
 //! data by the rules of today (a case closed as not a crime before the events said why, say).
 
 use docket_platform::audit::AuditRecord;
-use docket_platform::db::begin_write;
 use docket_platform::journal;
 use sea_orm::entity::prelude::*;
 use sea_orm::{QueryOrder, QuerySelect};
@@ -20,7 +19,7 @@ impl CaseStore {
     pub async fn republish_marked(&self) -> Result<usize, CaseError> {
         let mut published = 0;
         loop {
-            let txn = begin_write(&self.db).await?;
+            let (_changing, txn) = self.begin_change().await?;
             let batch: Vec<Uuid> = case_republish::Entity::find()
                 .order_by_asc(case_republish::Column::CaseId)
                 .limit(BATCH)

@@ -17,7 +17,8 @@ use tonic::Code;
 
 on_every_backend!(
     the_public_reads_only_protected_releases,
-    a_release_is_signed_verified_and_reproduced_byte_for_byte
+    a_release_is_signed_verified_and_reproduced_byte_for_byte,
+    creating_a_release_outlasts_the_request_timeout_and_nothing_else_does,
 );
 
 fn victims(count: i32, harm: common::Harm, age_group: common::AgeGroup) -> common::VictimGroup {
@@ -340,5 +341,79 @@ async fn a_release_is_signed_verified_and_reproduced_byte_for_byte(backend: Back
     assert_eq!(reproduced.tables_csv, verified.document.tables_csv);
     assert_eq!(reproduced.audit, verified.document.audit);
     other.stop().await;
+    app.stop().await;
+}
+
+/// `CreateRelease` reads and audits the whole docket (a minute at 10^6 cases), so settings give
+/// it its own limit (`method_timeouts`, by default 600 s); every other call keeps the request
+/// timeout. Here the request timeout is 0 s, so that any call that waits for anything (the
+/// database) outlasts it without a large docket.
+async fn creating_a_release_outlasts_the_request_timeout_and_nothing_else_does(backend: Backend) {
+    let Some(mut app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    situation(&app).await;
+    settled(&app, None, 4).await;
+    app.stop_reporting().await;
+    app.start_reporting_with(|settings| {
+        settings.request_timeout_seconds = 0;
+        assert!(
+            settings
+                .method_timeouts
+                .iter()
+                .any(|m| m.method.ends_with("ReportingService/CreateRelease")),
+            "the default settings give CreateRelease its own limit"
+        );
+    })
+    .await;
+    let mut supervisor = app.reporting_as(Role::Supervisor).await;
+    let created = create(&mut supervisor, "October 2020")
+        .await
+        .expect("CreateRelease runs past the request timeout within its own limit");
+    assert_eq!(created.number, 1);
+    // Any other method is still cut: reading the release just made, or live statistics.
+    let cut = supervisor
+        .get_release(rep::GetReleaseRequest { number: 1 })
+        .await
+        .unwrap_err();
+    assert_eq!(cut.code(), Code::Cancelled, "{cut:?}");
+    assert!(cut.message().contains("request timeout"), "{cut:?}");
+    let cut = app
+        .reporting_as(Role::Analyst)
+        .await
+        .query_statistics(rep::QueryStatisticsRequest {
+            measure: rep::Measure::Victims.into(),
+            audience: rep::Audience::Internal.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(cut.code(), Code::Cancelled, "{cut:?}");
+
+    // Without its own limit, CreateRelease is cut like the rest, and publishes nothing.
+    app.stop_reporting().await;
+    app.start_reporting_with(|settings| {
+        settings.request_timeout_seconds = 0;
+        settings.method_timeouts.clear();
+    })
+    .await;
+    let cut = create(
+        &mut app.reporting_as(Role::Supervisor).await,
+        "November 2020",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(cut.code(), Code::Cancelled, "{cut:?}");
+    app.stop_reporting().await;
+    app.start_reporting().await;
+    let listed = app
+        .reporting_as(Role::PublicReporter)
+        .await
+        .list_releases(rep::ListReleasesRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .releases;
+    assert_eq!(listed.iter().map(|r| r.number).collect::<Vec<_>>(), [1]);
     app.stop().await;
 }

@@ -251,8 +251,15 @@ impl TestApp {
 
     /// Starts reporting again, on the address and database it had.
     pub async fn start_reporting(&mut self) {
+        self.start_reporting_with(|_| {}).await;
+    }
+
+    /// Starts reporting again, on the address and database it had, with its settings changed
+    /// by `configure` first (stop it before).
+    pub async fn start_reporting_with(&mut self, configure: impl FnOnce(&mut Settings)) {
         let mut settings = self.settings.clone();
         settings.reporting.listen = self.reporting_addr;
+        configure(&mut settings);
         let reporting = Reporting::start(&settings, options(&settings))
             .await
             .expect("reporting starts again");

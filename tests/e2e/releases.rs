@@ -243,6 +243,14 @@ async fn the_public_reads_only_protected_releases(backend: Backend) {
     let first = create(&mut supervisor, "October 2020").await.unwrap();
     assert_eq!(first.number, 1);
     let first = get(&mut public, 1).await;
+    let audit = first.audit.as_ref().unwrap();
+    eprintln!(
+        "release 1: {} of {} figures withheld ({} primary, {} secondary)",
+        audit.primary_withheld + audit.secondary_withheld,
+        first.tables.iter().map(|t| t.cells.len()).sum::<usize>(),
+        audit.primary_withheld,
+        audit.secondary_withheld
+    );
     attacks::nothing_withheld_can_be_worked_out(&first);
     attacks::no_place_is_published(&first, &export(&mut public, 1).await);
 
@@ -340,7 +348,31 @@ async fn a_release_is_signed_verified_and_reproduced_byte_for_byte(backend: Back
     );
     assert_eq!(reproduced.tables_csv, verified.document.tables_csv);
     assert_eq!(reproduced.audit, verified.document.audit);
+
+    // And the whole signed file, byte for byte: the other reporting's database, at the same
+    // positions, with the release's number, title and creation time, signed with the same key.
+    let url = other.database_url.clone();
     other.stop().await;
+    let db = sea_orm::Database::connect(url.as_str()).await.unwrap();
+    let releases =
+        docket_reporting::release::service::Releases::from_settings(db, &app.settings).unwrap();
+    let again = releases.reproduce(&verified.document).await.unwrap();
+    assert!(
+        again == file,
+        "the reproduced file differs from the published one:\n{}\n{}",
+        String::from_utf8_lossy(&again),
+        String::from_utf8_lossy(&file)
+    );
+    eprintln!(
+        "release 1 reproduced byte for byte ({} bytes, document SHA-256 {})",
+        file.len(),
+        release.document_sha256
+    );
+    // Recomputed elsewhere than at its positions, it is refused rather than passed off.
+    let mut moved = verified.document.clone();
+    moved.positions[0].sequence += 1;
+    let refused = releases.reproduce(&moved).await.unwrap_err();
+    assert!(refused.to_string().contains("stand at"), "{refused}");
     app.stop().await;
 }
 

@@ -204,6 +204,7 @@ impl TestApp {
         Replica {
             addr,
             lease_holders,
+            database_url: settings.database_url(kind),
             running,
         }
     }
@@ -278,6 +279,7 @@ impl TestApp {
         Replica {
             addr: reporting.local_addr(),
             lease_holders: reporting.lease_holders(),
+            database_url: settings.database_url(ServiceKind::Reporting),
             running: Running::spawn(|signal| reporting.serve(signal)),
         }
     }
@@ -479,6 +481,8 @@ pub struct Replica {
     pub addr: SocketAddr,
     /// The leases it competes for, with its holder id in each.
     pub lease_holders: Vec<(String, String)>,
+    /// Its database.
+    pub database_url: String,
     running: Running,
 }
 

@@ -14,8 +14,10 @@
 //! several exposed cells of its table. When nothing is left to withhold the release is refused.
 //! Greedy picks overshoot, so once the release is protected every secondary cell is tried back,
 //! the largest first: it is published again when the audit still finds every range wide
-//! enough with it (up to [`PUBLISH_BACK_LIMIT`] cells, so that a huge release does not audit
-//! without end). Every decision depends only on the figures, so a recomputation decides alike.
+//! enough with it, while the audits this takes stay within [`PUBLISH_BACK_WORK`] (withheld
+//! cells × atoms per audit, summed): small releases, where over-suppression hides most figures,
+//! get every cell tried; a release over a million cases is not audited without end. Every
+//! decision depends only on the figures, so a recomputation decides alike.
 //!
 //! The audit treats the atoms that exist as the only ones, and counts as real numbers: a reader
 //! who knows less can only find wider ranges, so a range found wide enough here is at least as
@@ -83,8 +85,9 @@ pub struct Unprotectable {
     pub keys: Vec<String>,
 }
 
-/// The most secondary cells tried back (one audit each) after protection.
-pub const PUBLISH_BACK_LIMIT: usize = 200;
+/// How much auditing trying secondary cells back may take: withheld cells × atoms per audit,
+/// summed over the audits (each solves two linear programs over the atoms per withheld cell).
+pub const PUBLISH_BACK_WORK: usize = 2_000_000;
 
 /// Decides what `computed` withholds, given every cell of the `earlier` releases.
 pub fn protect(
@@ -93,7 +96,7 @@ pub fn protect(
     threshold: i64,
     min_range: i64,
 ) -> Result<Protection, Unprotectable> {
-    protect_with(computed, earlier, threshold, min_range, PUBLISH_BACK_LIMIT)
+    protect_with(computed, earlier, threshold, min_range, PUBLISH_BACK_WORK)
 }
 
 /// Whether the audit's `range` is narrower than `min_range`.
@@ -103,7 +106,7 @@ fn narrow(range: &Range, min_range: i64) -> bool {
         .is_some_and(|upper| upper - range.lower < min_range as f64 - 1e-6)
 }
 
-/// [`protect`], trying back at most `publish_back` secondary cells.
+/// [`protect`], trying secondary cells back within `publish_back` work (0: none).
 fn protect_with(
     computed: &Computed,
     earlier: &[EarlierCell],
@@ -174,13 +177,16 @@ fn protect_with(
 }
 
 /// `protection` with secondary cells published again, the largest first, wherever the audit
-/// still finds every withheld range at least `min_range` wide; at most `limit` tried.
+/// still finds every withheld range at least `min_range` wide, while the audits stay within
+/// `work` (see [`PUBLISH_BACK_WORK`]).
 fn published_back(
     computed: &Computed,
     mut protection: Protection,
     min_range: i64,
-    limit: usize,
+    work: usize,
 ) -> Protection {
+    let atoms: usize = computed.atoms.values().map(Vec::len).sum();
+    let mut spent = 0usize;
     let mut secondary: Vec<(usize, usize)> = protection
         .withheld
         .iter()
@@ -200,7 +206,12 @@ fn published_back(
             *c,
         )
     });
-    for (t, c) in secondary.into_iter().take(limit) {
+    for (t, c) in secondary {
+        let withheld = protection.withheld.iter().flatten().flatten().count();
+        spent = spent.saturating_add(withheld.saturating_mul(atoms));
+        if spent > work {
+            break;
+        }
         protection.withheld[t][c] = None;
         let ranges = audit(computed, &protection.withheld);
         if ranges.iter().any(|r| narrow(r, min_range)) {

@@ -160,6 +160,19 @@ async fn an_upload_broken_off_resumes_from_the_offset_intake_holds(backend: Back
     }
     call.abort();
     let _ = call.await;
+    // Intake learns of the broken stream when the reset reaches it; until then the session is
+    // still being written, and a second writer is told to try again (ABORTED), as a resuming
+    // client would be.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while let Err(busy) = write_at(&mut intake, &upload_id, 3 * MIB as i64).await
+        && busy.code() == Code::Aborted
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the broken stream ends: {busy:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     // What arrived is kept, and the status says where to go on from.
     let held = status(&mut intake, &upload_id).await.unwrap();

@@ -3,7 +3,7 @@
 //! then run to the end — it resumes from what intake holds, and the evidence's SHA-256 is the
 //! file's. The download is killed once and resumed from the partial file the same way.
 //!
-//! The size is `DOCKET_TEST_UPLOAD_BYTES` (default 128 MiB, to keep CI's time and disk in
+//! The size is `DOCKET_TEST_UPLOAD_BYTES` (default 32 MiB, to keep CI's time and disk in
 //! check); the documented run, with 1 GiB, is `DOCKET_TEST_UPLOAD_BYTES=1073741824` (see
 //! docs/BENCHMARKS.md).
 
@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 on_every_backend!(a_large_upload_killed_twice_completes_and_its_hash_matches);
 
-const DEFAULT_BYTES: u64 = 128 * 1024 * 1024;
+const DEFAULT_BYTES: u64 = 32 * 1024 * 1024;
 
 fn test_bytes() -> u64 {
     std::env::var("DOCKET_TEST_UPLOAD_BYTES")

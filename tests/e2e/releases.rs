@@ -17,7 +17,8 @@ use tonic::Code;
 
 on_every_backend!(
     the_public_reads_only_protected_releases,
-    a_release_is_signed_verified_and_reproduced_byte_for_byte
+    a_release_is_signed_verified_and_reproduced_byte_for_byte,
+    creating_a_release_outlasts_the_request_timeout_and_nothing_else_does,
 );
 
 fn victims(count: i32, harm: common::Harm, age_group: common::AgeGroup) -> common::VictimGroup {
@@ -242,6 +243,14 @@ async fn the_public_reads_only_protected_releases(backend: Backend) {
     let first = create(&mut supervisor, "October 2020").await.unwrap();
     assert_eq!(first.number, 1);
     let first = get(&mut public, 1).await;
+    let audit = first.audit.as_ref().unwrap();
+    eprintln!(
+        "release 1: {} of {} figures withheld ({} primary, {} secondary)",
+        audit.primary_withheld + audit.secondary_withheld,
+        first.tables.iter().map(|t| t.cells.len()).sum::<usize>(),
+        audit.primary_withheld,
+        audit.secondary_withheld
+    );
     attacks::nothing_withheld_can_be_worked_out(&first);
     attacks::no_place_is_published(&first, &export(&mut public, 1).await);
 
@@ -339,6 +348,132 @@ async fn a_release_is_signed_verified_and_reproduced_byte_for_byte(backend: Back
     );
     assert_eq!(reproduced.tables_csv, verified.document.tables_csv);
     assert_eq!(reproduced.audit, verified.document.audit);
+
+    // And the whole signed file, byte for byte: the other reporting's database, at the same
+    // positions, with the release's number, title and creation time, signed with the same key.
+    let url = other.database_url.clone();
     other.stop().await;
+    let db = sea_orm::Database::connect(url.as_str()).await.unwrap();
+    let releases =
+        docket_reporting::release::service::Releases::from_settings(db, &app.settings).unwrap();
+    let again = releases.reproduce(&verified.document).await.unwrap();
+    assert!(
+        again == file,
+        "the reproduced file differs from the published one:\n{}\n{}",
+        String::from_utf8_lossy(&again),
+        String::from_utf8_lossy(&file)
+    );
+    eprintln!(
+        "release 1 reproduced byte for byte ({} bytes, document SHA-256 {})",
+        file.len(),
+        release.document_sha256
+    );
+    // Recomputed elsewhere than at its positions, it is refused rather than passed off.
+    let mut moved = verified.document.clone();
+    moved.positions[0].sequence += 1;
+    let refused = releases.reproduce(&moved).await.unwrap_err();
+    assert!(refused.to_string().contains("stand at"), "{refused}");
+    app.stop().await;
+}
+
+/// Holds reporting's write lock (SQLite's, or an EXCLUSIVE lock on `releases` on PostgreSQL,
+/// which readers pass) for `hold`, so that a call that publishes a release waits that long
+/// whatever the size of the docket. Returns once the lock is held.
+async fn hold_the_release_table(app: &TestApp, hold: Duration) -> tokio::task::JoinHandle<()> {
+    use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
+    let url = app
+        .settings
+        .database_url(docket_platform::ServiceKind::Reporting);
+    let db = sea_orm::Database::connect(url.as_str()).await.unwrap();
+    let txn = if db.get_database_backend() == DbBackend::Postgres {
+        let txn = db.begin().await.unwrap();
+        txn.execute_unprepared("LOCK TABLE releases IN EXCLUSIVE MODE")
+            .await
+            .unwrap();
+        txn
+    } else {
+        docket_platform::db::begin_write(&db).await.unwrap()
+    };
+    tokio::spawn(async move {
+        tokio::time::sleep(hold).await;
+        txn.rollback().await.unwrap();
+        db.close().await.unwrap();
+    })
+}
+
+/// `CreateRelease` reads and audits the whole docket (a minute at 10^6 cases), so settings give
+/// it its own limit (`method_timeouts`, by default 600 s); every other call keeps the request
+/// timeout. Here the request timeout is 1 s and the release table is held locked for 3 s, so
+/// that publishing takes longer than the request timeout without a large docket.
+async fn creating_a_release_outlasts_the_request_timeout_and_nothing_else_does(backend: Backend) {
+    const HOLD: Duration = Duration::from_secs(3);
+    let Some(mut app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    situation(&app).await;
+    settled(&app, None, 4).await;
+    app.stop_reporting().await;
+    app.start_reporting_with(|settings| {
+        settings.request_timeout_seconds = 1;
+        assert!(
+            settings
+                .method_timeouts
+                .iter()
+                .any(|m| m.method.ends_with("ReportingService/CreateRelease")),
+            "the default settings give CreateRelease its own limit"
+        );
+    })
+    .await;
+    let mut supervisor = app.reporting_as(Role::Supervisor).await;
+    let held = hold_the_release_table(&app, HOLD).await;
+    let started = std::time::Instant::now();
+    let created = create(&mut supervisor, "October 2020")
+        .await
+        .expect("CreateRelease runs past the request timeout within its own limit");
+    let took = started.elapsed();
+    held.await.unwrap();
+    assert_eq!(created.number, 1);
+    assert!(
+        took > Duration::from_secs(2),
+        "it waited for the lock: {took:?}"
+    );
+    eprintln!("CreateRelease took {took:?} against a request timeout of 1 s");
+
+    // The same slow call of CreateRelease when the allowance is another method's: cut at the
+    // request timeout, and nothing is published.
+    app.stop_reporting().await;
+    app.start_reporting_with(|settings| {
+        settings.request_timeout_seconds = 1;
+        settings.method_timeouts = vec![docket_platform::MethodTimeout {
+            method: "docket.reporting.v1.ReportingService/ListReleases".into(),
+            timeout_seconds: 600,
+        }];
+    })
+    .await;
+    let held = hold_the_release_table(&app, HOLD).await;
+    let started = std::time::Instant::now();
+    let cut = create(
+        &mut app.reporting_as(Role::Supervisor).await,
+        "November 2020",
+    )
+    .await
+    .unwrap_err();
+    let took = started.elapsed();
+    held.await.unwrap();
+    assert_eq!(cut.code(), Code::Cancelled, "{cut:?}");
+    assert!(cut.message().contains("request timeout"), "{cut:?}");
+    assert!(
+        took < HOLD,
+        "cut at the request timeout, not at the lock's end: {took:?}"
+    );
+    let listed = app
+        .reporting_as(Role::PublicReporter)
+        .await
+        .list_releases(rep::ListReleasesRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .releases;
+    assert_eq!(listed.iter().map(|r| r.number).collect::<Vec<_>>(), [1]);
     app.stop().await;
 }

@@ -204,6 +204,7 @@ impl TestApp {
         Replica {
             addr,
             lease_holders,
+            database_url: settings.database_url(kind),
             running,
         }
     }
@@ -251,8 +252,15 @@ impl TestApp {
 
     /// Starts reporting again, on the address and database it had.
     pub async fn start_reporting(&mut self) {
+        self.start_reporting_with(|_| {}).await;
+    }
+
+    /// Starts reporting again, on the address and database it had, with its settings changed
+    /// by `configure` first (stop it before).
+    pub async fn start_reporting_with(&mut self, configure: impl FnOnce(&mut Settings)) {
         let mut settings = self.settings.clone();
         settings.reporting.listen = self.reporting_addr;
+        configure(&mut settings);
         let reporting = Reporting::start(&settings, options(&settings))
             .await
             .expect("reporting starts again");
@@ -271,6 +279,7 @@ impl TestApp {
         Replica {
             addr: reporting.local_addr(),
             lease_holders: reporting.lease_holders(),
+            database_url: settings.database_url(ServiceKind::Reporting),
             running: Running::spawn(|signal| reporting.serve(signal)),
         }
     }
@@ -472,6 +481,8 @@ pub struct Replica {
     pub addr: SocketAddr,
     /// The leases it competes for, with its holder id in each.
     pub lease_holders: Vec<(String, String)>,
+    /// Its database.
+    pub database_url: String,
     running: Running,
 }
 

@@ -25,4 +25,4 @@ pub mod shutdown;
 pub mod telemetry;
 pub mod trace_context;
 
-pub use settings::{Mode, ServiceKind, Settings};
+pub use settings::{MethodTimeout, Mode, ServiceKind, Settings};

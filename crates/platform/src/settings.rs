@@ -15,6 +15,10 @@ parties = []
 shutdown_grace_seconds = 20
 request_timeout_seconds = 30
 stream_idle_timeout_seconds = 60
+# Unary calls allowed longer than request_timeout_seconds: publishing a release at 10^6 cases.
+method_timeouts = [
+  { method = "docket.reporting.v1.ReportingService/CreateRelease", timeout_seconds = 600 },
+]
 
 [log]
 filter = "info"
@@ -90,6 +94,10 @@ pub struct Settings {
     /// message waits for it. A server stream waiting for something to send (new events, say)
     /// is not idle, and a stream that keeps moving may last as long as it needs.
     pub stream_idle_timeout_seconds: std::num::NonZeroU64,
+    /// Unary methods allowed longer than `request_timeout_seconds` (and only those: every
+    /// other call keeps the request timeout). Default: `CreateRelease` up to 600 s. A method
+    /// that no Docket host serves, or a client stream, stops the process at start.
+    pub method_timeouts: Vec<MethodTimeout>,
     pub log: LogSettings,
     pub auth: AuthSettings,
     pub sealing: SealingSettings,
@@ -103,6 +111,17 @@ pub struct Settings {
     pub intake: IntakeSettings,
     pub case_management: CaseManagementSettings,
     pub reporting: ReportingSettings,
+}
+
+/// One method's own time limit, in place of the request timeout.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MethodTimeout {
+    /// `package.Service/Method`, e.g. `docket.reporting.v1.ReportingService/CreateRelease`
+    /// (a leading `/` is allowed).
+    pub method: String,
+    /// How long a call of it may run before it is cancelled.
+    pub timeout_seconds: u64,
 }
 
 /// How strictly secrets are handled.
@@ -800,6 +819,13 @@ mod tests {
         assert!(settings.sealing.keys.is_empty());
         assert_eq!(settings.request_timeout_seconds, 30);
         assert_eq!(settings.stream_idle_timeout_seconds.get(), 60);
+        assert_eq!(
+            settings.method_timeouts,
+            [MethodTimeout {
+                method: "docket.reporting.v1.ReportingService/CreateRelease".into(),
+                timeout_seconds: 600,
+            }]
+        );
     }
 
     #[test]

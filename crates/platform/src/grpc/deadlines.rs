@@ -5,6 +5,10 @@
 //! nothing for as long while a message waits for it, is ended with DEADLINE_EXCEEDED, so that a
 //! stalled client cannot hold a handler, a temporary file or an open blob for ever.
 //!
+//! A few unary methods may be given their own, longer limit (`method_timeouts` in settings:
+//! `CreateRelease` computes and audits a release over the whole docket); every other call keeps
+//! the request timeout.
+//!
 //! Which methods stream comes from the descriptor sets the host serves (Docket's own, health
 //! and reflection), so a new streaming RPC is treated as one without anyone listing it.
 //!
@@ -14,8 +18,10 @@
 //! a small task pulls the body instead and hands each frame on through a one-frame channel, and
 //! it is that hand-over which must not wait longer than the idle timeout.
 
+use std::collections::HashMap;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -28,7 +34,8 @@ use tonic::body::Body;
 use tower::{Layer, Service};
 use tracing::Instrument as _;
 
-use super::methods::{Shape, shape_of};
+use super::methods::{Shape, method, shape_of};
+use crate::settings::MethodTimeout;
 
 /// Applies the request timeout to unary calls and the idle timeout to streams.
 #[derive(Debug, Clone)]
@@ -36,21 +43,77 @@ pub struct DeadlineLayer {
     limits: Limits,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Limits {
     request: Duration,
     idle: Duration,
+    /// Unary methods' own limits, by request path (`/package.Service/Method`).
+    by_method: Arc<HashMap<String, Duration>>,
+}
+
+impl Limits {
+    /// The time a unary call (or a server stream's start) of `path` may take.
+    fn request_timeout(&self, path: &str) -> Duration {
+        self.by_method.get(path).copied().unwrap_or(self.request)
+    }
 }
 
 impl DeadlineLayer {
-    pub fn new(request_timeout: Duration, stream_idle_timeout: Duration) -> Self {
+    /// The request timeout for unary calls, but for the unary methods of `by_method` (request
+    /// paths, as [`method_timeouts`] returns them), each given its own limit instead.
+    pub fn with_method_timeouts(
+        request_timeout: Duration,
+        stream_idle_timeout: Duration,
+        by_method: HashMap<String, Duration>,
+    ) -> Self {
         Self {
             limits: Limits {
                 request: request_timeout,
                 idle: stream_idle_timeout,
+                by_method: Arc::new(by_method),
             },
         }
     }
+}
+
+/// Why a method's own time limit in settings cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum MethodTimeoutError {
+    #[error(
+        "method_timeouts names {0:?}, which no Docket host serves (write it as \
+         `package.Service/Method`, e.g. `docket.reporting.v1.ReportingService/CreateRelease`)"
+    )]
+    Unknown(String),
+    #[error(
+        "method_timeouts names {0:?}, a client stream: streams are bounded by \
+         stream_idle_timeout_seconds, not by a time limit"
+    )]
+    Stream(String),
+    #[error("method_timeouts names {0:?} twice")]
+    Twice(String),
+}
+
+/// The request paths and limits `settings` give their own time limit; refuses a method no host
+/// serves (a misspelt name would silently leave the call at the request timeout) and a client
+/// stream (bounded by idleness instead).
+pub fn method_timeouts(
+    settings: &[MethodTimeout],
+) -> Result<HashMap<String, Duration>, MethodTimeoutError> {
+    let mut by_path = HashMap::new();
+    for entry in settings {
+        let path = format!("/{}", entry.method.trim_start_matches('/'));
+        let Some(found) = method(&path) else {
+            return Err(MethodTimeoutError::Unknown(entry.method.clone()));
+        };
+        if found.shape.client_streaming {
+            return Err(MethodTimeoutError::Stream(entry.method.clone()));
+        }
+        let limit = Duration::from_secs(entry.timeout_seconds);
+        if by_path.insert(path, limit).is_some() {
+            return Err(MethodTimeoutError::Twice(entry.method.clone()));
+        }
+    }
+    Ok(by_path)
 }
 
 impl<S> Layer<S> for DeadlineLayer {
@@ -59,7 +122,7 @@ impl<S> Layer<S> for DeadlineLayer {
     fn layer(&self, inner: S) -> Self::Service {
         Deadlines {
             inner,
-            limits: self.limits,
+            limits: self.limits.clone(),
         }
     }
 }
@@ -90,10 +153,8 @@ where
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let Limits {
-            request: timeout,
-            idle,
-        } = self.limits;
+        let timeout = self.limits.request_timeout(request.uri().path());
+        let idle = self.limits.idle;
         let shape = shape_of(request.uri().path());
         // Named in the log when a stream is ended; unary calls need no copy.
         let method = if shape == Shape::default() {
@@ -293,5 +354,63 @@ impl http_body::Body for HandedOn {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Status>>> {
         self.handed.poll_recv(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(method: &str, seconds: u64) -> MethodTimeout {
+        MethodTimeout {
+            method: method.into(),
+            timeout_seconds: seconds,
+        }
+    }
+
+    #[test]
+    fn a_method_limit_applies_to_that_method_alone() {
+        let by_method = method_timeouts(&[entry(
+            "docket.reporting.v1.ReportingService/CreateRelease",
+            600,
+        )])
+        .unwrap();
+        let layer = DeadlineLayer::with_method_timeouts(
+            Duration::from_secs(30),
+            Duration::from_secs(60),
+            by_method,
+        );
+        let limits = &layer.limits;
+        assert_eq!(
+            limits.request_timeout("/docket.reporting.v1.ReportingService/CreateRelease"),
+            Duration::from_secs(600)
+        );
+        for other in [
+            "/docket.reporting.v1.ReportingService/GetRelease",
+            "/docket.reporting.v1.ReportingService/CreateRelease/",
+            "/no.such.Service/CreateRelease",
+        ] {
+            assert_eq!(limits.request_timeout(other), Duration::from_secs(30));
+        }
+    }
+
+    #[test]
+    fn a_misspelt_method_or_a_client_stream_is_refused() {
+        assert!(matches!(
+            method_timeouts(&[entry(
+                "docket.reporting.v1.ReportingService/CreateReleases",
+                600
+            )]),
+            Err(MethodTimeoutError::Unknown(_))
+        ));
+        assert!(matches!(
+            method_timeouts(&[entry("/docket.intake.v1.IntakeService/UploadEvidence", 600)]),
+            Err(MethodTimeoutError::Stream(_))
+        ));
+        let twice = entry("/docket.reporting.v1.ReportingService/CreateRelease", 1);
+        assert!(matches!(
+            method_timeouts(&[twice.clone(), twice]),
+            Err(MethodTimeoutError::Twice(_))
+        ));
     }
 }

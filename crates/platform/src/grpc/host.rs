@@ -1,5 +1,6 @@
 //! Bind, serve, drain.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -20,7 +21,7 @@ use tracing::Level;
 use tonic::transport::ServerTlsConfig;
 
 use super::client::ClientAddresses;
-use super::deadlines::DeadlineLayer;
+use super::deadlines::{DeadlineLayer, MethodTimeoutError, method_timeouts};
 use super::health::{HealthListener, health_service};
 use super::malformed::MalformedLayer;
 use super::metered::MeteredLayer;
@@ -40,6 +41,8 @@ pub struct HostOptions {
     /// How long one unary call may run before it is cancelled, and a server stream may take
     /// to start; streams are bounded by `stream_idle_timeout` instead.
     pub request_timeout: Duration,
+    /// Unary methods with their own limit instead (request paths, `/package.Service/Method`).
+    pub method_timeouts: HashMap<String, Duration>,
     /// How long a stream may go without a message before it is ended (see `grpc::deadlines`).
     pub stream_idle_timeout: Duration,
     /// How long in-flight requests may take to finish after shutdown begins.
@@ -58,10 +61,12 @@ pub struct HostOptions {
 }
 
 impl HostOptions {
-    /// The options the settings describe; fails on unreadable TLS files.
-    pub fn from_settings(settings: &Settings) -> Result<Self, TlsError> {
+    /// The options the settings describe; fails on unreadable TLS files and on a method time
+    /// limit for a method no host serves.
+    pub fn from_settings(settings: &Settings) -> Result<Self, HostOptionsError> {
         Ok(Self {
             request_timeout: Duration::from_secs(settings.request_timeout_seconds),
+            method_timeouts: method_timeouts(&settings.method_timeouts)?,
             stream_idle_timeout: Duration::from_secs(settings.stream_idle_timeout_seconds.get()),
             shutdown_grace: Duration::from_secs(settings.shutdown_grace_seconds),
             tls: super::tls::server_config(&settings.tls)?,
@@ -77,6 +82,15 @@ impl HostOptions {
             client_addresses: ClientAddresses::from_settings(&settings.limits),
         })
     }
+}
+
+/// Why the settings do not make host options.
+#[derive(Debug, thiserror::Error)]
+pub enum HostOptionsError {
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error(transparent)]
+    MethodTimeout(#[from] MethodTimeoutError),
 }
 
 /// Why a host stopped with an error.
@@ -219,9 +233,10 @@ impl GrpcHost {
                 options.max_in_flight_requests,
                 options.max_in_flight_anonymous_requests,
             ))
-            .layer(DeadlineLayer::new(
+            .layer(DeadlineLayer::with_method_timeouts(
                 options.request_timeout,
                 options.stream_idle_timeout,
+                options.method_timeouts.clone(),
             ))
             .layer(MalformedLayer)
             .into_inner();

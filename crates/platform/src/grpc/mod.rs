@@ -16,6 +16,7 @@ mod shed;
 pub mod tls;
 
 pub use client::{AddressRange, ClientAddress, ClientAddresses};
-pub use host::{GrpcHost, HostOptions};
+pub use deadlines::MethodTimeoutError;
+pub use host::{GrpcHost, HostOptions, HostOptionsError};
 pub use layers::REQUEST_ID_HEADER;
 pub use malformed::{is_malformed_request, malformed_request};

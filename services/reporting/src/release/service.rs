@@ -161,6 +161,65 @@ impl Releases {
         ))
     }
 
+    /// Recomputes the release `original` from this database, at the stream positions it
+    /// records, with the earlier releases it names, and signs it again: the signed file, which
+    /// is the published one byte for byte when the figures, the settings that shape them and
+    /// the key are the same (Ed25519 signatures are deterministic; the number, title and
+    /// creation time are the original's). Refused, with what differs, when the projections do
+    /// not stand at the release's positions or this database holds other earlier releases.
+    pub async fn reproduce(&self, original: &Document) -> Result<Vec<u8>, ReleaseError> {
+        let earlier: Vec<store::Earlier> = store::earlier(&self.db)
+            .await?
+            .into_iter()
+            .filter(|e| e.number < original.number)
+            .collect();
+        let named: Vec<(i64, &str)> = earlier
+            .iter()
+            .map(|e| (e.number, e.document_sha256.as_str()))
+            .collect();
+        let recorded: Vec<(i64, &str)> = original
+            .earlier_releases
+            .iter()
+            .map(|e| (e.number, e.document_sha256.as_str()))
+            .collect();
+        if named != recorded {
+            return Err(anyhow::anyhow!(
+                "release {} was protected against earlier releases {recorded:?}, this database \
+                 holds {named:?}",
+                original.number
+            )
+            .into());
+        }
+        let mut accumulator = tables::Accumulator::new(&self.catalogue, &self.gazetteer);
+        let positions = store::snapshot(&self.db, |case| accumulator.add(case)).await?;
+        let at: Vec<(String, i64)> = original
+            .positions
+            .iter()
+            .map(|p| (p.stream.clone(), p.sequence))
+            .collect();
+        if positions != at {
+            return Err(anyhow::anyhow!(
+                "release {} was computed at {at:?}, the projections stand at {positions:?}",
+                original.number
+            )
+            .into());
+        }
+        let created_time = chrono::DateTime::parse_from_rfc3339(&original.created_time)
+            .context("the release's creation time does not read")?
+            .with_timezone(&chrono::Utc);
+        let (document, _) = self.compose(
+            original.number,
+            &original.title,
+            created_time,
+            &positions,
+            accumulator.finish(),
+            &earlier,
+        )?;
+        Ok(document::sign(&document, &self.key)
+            .context("cannot write the release")?
+            .file)
+    }
+
     /// The document of release `number` of the tables `computed` at `positions`, and the true
     /// value of every cell.
     pub fn compose(

@@ -12,10 +12,12 @@ mod layers;
 mod malformed;
 mod metered;
 mod methods;
+mod readiness;
 mod shed;
 pub mod tls;
 
 pub use client::{AddressRange, ClientAddress, ClientAddresses};
 pub use host::{GrpcHost, HostOptions};
+pub use readiness::LIVENESS;
 pub use layers::REQUEST_ID_HEADER;
 pub use malformed::{is_malformed_request, malformed_request};

@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 use docket_e2e::{Backend, TcpProxy, TestApp, allegation, submit_request};
 use docket_platform::ServiceKind;
 use docket_platform::auth::Role;
+use docket_platform::grpc::LIVENESS;
 use docket_proto::docket::audit::v1 as audit;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
-use docket_platform::grpc::LIVENESS;
 use tonic::Code;
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 
 /// How long the database stays unreachable.
 const OUTAGE: Duration = Duration::from_secs(4);
@@ -186,7 +186,8 @@ async fn with_the_database_unreachable_calls_are_unavailable_quickly_and_recover
         "and stays so"
     );
     assert!(
-        seen.iter().all(|(_, _, alive)| *alive == ServingStatus::Serving),
+        seen.iter()
+            .all(|(_, _, alive)| *alive == ServingStatus::Serving),
         "liveness stays SERVING throughout: restarting would not bring the database back"
     );
 

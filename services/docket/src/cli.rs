@@ -142,10 +142,19 @@ impl Cli {
             // The command speaks for itself on stderr; logs only for problems.
             Command::Evidence(_) | Command::Health { .. } => "warn",
         };
+        // Each service run alone is a service of its own in the traces; all three in one
+        // process are `docket`.
+        let service_name = match &self.command {
+            Command::Serve {
+                service: Some(service),
+            } => format!("docket-{}", ServiceKind::from(*service).name()),
+            _ => "docket".to_owned(),
+        };
         let telemetry = docket_platform::telemetry::init(
             filter,
             settings.log.format,
             settings.traces.otlp_endpoint.as_deref(),
+            &service_name,
         )?;
         let outcome = self.execute(&settings).await;
         telemetry.shutdown().await;

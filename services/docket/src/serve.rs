@@ -123,8 +123,7 @@ async fn migrate_one(
             connect_and_migrate::<docket_intake::Migrator>(url, &settings.database).await?
         }
         ServiceKind::CaseManagement => {
-            connect_and_migrate::<docket_case_management::Migrator>(url, &settings.database)
-                .await?
+            connect_and_migrate::<docket_case_management::Migrator>(url, &settings.database).await?
         }
         ServiceKind::Reporting => {
             connect_and_migrate::<docket_reporting::Migrator>(url, &settings.database).await?

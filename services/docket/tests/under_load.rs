@@ -187,7 +187,10 @@ async fn a_restart_under_load_refuses_nothing_before_the_listener_closes_and_los
         !healthy && said.contains("NOT_SERVING"),
         "`docket health` fails once the process is leaving: {said}"
     );
-    assert!(terminated.elapsed() < DELAY, "and that was before the listener closed");
+    assert!(
+        terminated.elapsed() < DELAY,
+        "and that was before the listener closed"
+    );
     let (status, server) = tokio::task::spawn_blocking(move || {
         let status = server.wait(DELAY + GRACE + Duration::from_secs(5));
         (status, server)
@@ -196,7 +199,10 @@ async fn a_restart_under_load_refuses_nothing_before_the_listener_closes_and_los
     .unwrap();
     let exited = Instant::now();
     drop(server);
-    assert!(status.success(), "docket exits cleanly on SIGTERM: {status}");
+    assert!(
+        status.success(),
+        "docket exits cleanly on SIGTERM: {status}"
+    );
 
     // The new process on the same ports and data, under the same load.
     let data_dir = data.path().to_owned();
@@ -214,6 +220,15 @@ async fn a_restart_under_load_refuses_nothing_before_the_listener_closes_and_los
     let probes = prober.await.unwrap();
 
     let closed = terminated + DELAY;
+    // Nobody listening, a connection told to go away (HTTP/2 GOAWAY) before the call was taken
+    // up, or a call the client's connection dropped before sending it as that connection
+    // closed: in every case the call was not handled (nothing is stored that was not answered
+    // OK, checked below), and a client may send it again.
+    let turned_away = |(code, message): &(Code, String)| {
+        *code == Code::Unavailable
+            || message.starts_with("h2 protocol error")
+            || (*code == Code::Cancelled && message == "operation was canceled")
+    };
     let failures = |from: Instant, to: Instant| -> Vec<&(Code, String)> {
         calls
             .iter()
@@ -270,7 +285,11 @@ async fn a_restart_under_load_refuses_nothing_before_the_listener_closes_and_los
     let serving_late: usize = window_probes
         .iter()
         .filter(|p| p.sent >= terminated + SIGNAL_LATENCY)
-        .filter(|p| p.outcome.as_ref().is_ok_and(|s| *s != ServingStatus::NotServing))
+        .filter(|p| {
+            p.outcome
+                .as_ref()
+                .is_ok_and(|s| *s != ServingStatus::NotServing)
+        })
         .count();
     eprintln!(
         "restart under load at concurrency {CONCURRENCY}, delay {DELAY:?}: {} calls, {} answered \
@@ -319,9 +338,7 @@ async fn a_restart_under_load_refuses_nothing_before_the_listener_closes_and_los
         "health says NOT_SERVING from the signal on, while still accepting"
     );
     assert!(
-        at_close.iter().all(|(_, (code, message))| {
-            *code == Code::Unavailable || message.contains("h2 protocol error")
-        }),
+        at_close.iter().all(|(_, e)| turned_away(e)),
         "calls sent as the listener closed were turned away, not failed: {at_close:?}"
     );
     for call in &in_flight_at_close {
@@ -331,11 +348,15 @@ async fn a_restart_under_load_refuses_nothing_before_the_listener_closes_and_los
             call.answered - closed
         );
     }
+    let odd: Vec<&&(Code, String)> = in_gap.iter().filter(|e| !turned_away(e)).collect();
     assert!(
-        in_gap.iter().all(|(code, _)| *code == Code::Unavailable),
-        "between the processes calls find nobody listening, nothing else: {in_gap:?}"
+        odd.is_empty(),
+        "between the processes calls find nobody listening or a connection going away: {odd:?}"
     );
-    assert!(stray.is_empty(), "calls failed outside the restart: {stray:?}");
+    assert!(
+        stray.is_empty(),
+        "calls failed outside the restart: {stray:?}"
+    );
     assert!(
         after_restart > CONCURRENCY,
         "the load went on against the new process"

@@ -21,9 +21,9 @@ use tonic::transport::ServerTlsConfig;
 use super::client::ClientAddresses;
 use super::deadlines::DeadlineLayer;
 use super::health::{HealthListener, health_service};
-use super::readiness::Readiness;
 use super::malformed::MalformedLayer;
 use super::metered::MeteredLayer;
+use super::readiness::Readiness;
 use super::shed::ShedLayer;
 use super::tls::TlsError;
 use crate::auth::AuthLayer;
@@ -224,10 +224,13 @@ impl GrpcHost {
             })
             // After auth, which tells anonymous calls from staff's.
             .layer(auth)
-            .layer(ShedLayer::new(
-                options.max_in_flight_requests,
-                options.max_in_flight_anonymous_requests,
-            ))
+            .layer(
+                ShedLayer::new(
+                    options.max_in_flight_requests,
+                    options.max_in_flight_anonymous_requests,
+                )
+                .named(name),
+            )
             .layer(DeadlineLayer::new(
                 options.request_timeout,
                 options.stream_idle_timeout,

@@ -13,11 +13,13 @@ mod malformed;
 mod metered;
 mod methods;
 mod readiness;
+mod rpc_span;
 mod shed;
 pub mod tls;
 
 pub use client::{AddressRange, ClientAddress, ClientAddresses};
 pub use host::{GrpcHost, HostOptions};
-pub use readiness::LIVENESS;
 pub use layers::REQUEST_ID_HEADER;
 pub use malformed::{is_malformed_request, malformed_request};
+pub use readiness::LIVENESS;
+pub use rpc_span::{ClientSpanLayer, ClientSpans};

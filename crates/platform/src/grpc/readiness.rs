@@ -86,6 +86,7 @@ impl Readiness {
                 tokio::time::timeout(CHECK_TIMEOUT, db.ping()).await,
                 Ok(Ok(()))
             );
+            record_pool_use(&db, self.name);
             if up != self.database_up.swap(up, Ordering::SeqCst) {
                 if up {
                     tracing::info!(service = self.name, "database answers again: ready");
@@ -103,4 +104,34 @@ impl Readiness {
             }
         }
     }
+}
+
+/// `docket_db_pool_connections{service,state}` (in use, idle) and
+/// `docket_db_pool_max_connections{service}` of the pool behind `db`.
+fn record_pool_use(db: &DatabaseConnection, service: &'static str) {
+    let (size, idle, max) = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            )
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            )
+        }
+        _ => return,
+    };
+    let idle = u32::try_from(idle).unwrap_or(u32::MAX).min(size);
+    metrics::gauge!("docket_db_pool_connections", "service" => service, "state" => "in_use")
+        .set(f64::from(size - idle));
+    metrics::gauge!("docket_db_pool_connections", "service" => service, "state" => "idle")
+        .set(f64::from(idle));
+    metrics::gauge!("docket_db_pool_max_connections", "service" => service).set(f64::from(max));
 }

@@ -144,11 +144,13 @@ impl Cli {
         };
         // Each service run alone is a service of its own in the traces; all three in one
         // process are `docket`.
-        let service_name = match &self.command {
-            Command::Serve {
-                service: Some(service),
-            } => format!("docket-{}", ServiceKind::from(*service).name()),
-            _ => "docket".to_owned(),
+        let service_name = if let Command::Serve {
+            service: Some(service),
+        } = &self.command
+        {
+            format!("docket-{}", ServiceKind::from(*service).name())
+        } else {
+            "docket".to_owned()
         };
         let telemetry = docket_platform::telemetry::init(
             filter,

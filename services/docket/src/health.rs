@@ -57,13 +57,13 @@ pub async fn check(
 
 /// `address` with an unspecified IP (0.0.0.0, ::) replaced by the loopback, which reaches it.
 fn reachable(address: SocketAddr) -> SocketAddr {
-    match address.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => {
-            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), address.port())
-        }
-        IpAddr::V6(ip) if ip.is_unspecified() => {
-            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), address.port())
-        }
-        _ => address,
+    if !address.ip().is_unspecified() {
+        return address;
     }
+    let loopback = if address.is_ipv4() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        IpAddr::V6(Ipv6Addr::LOCALHOST)
+    };
+    SocketAddr::new(loopback, address.port())
 }

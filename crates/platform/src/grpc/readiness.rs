@@ -126,7 +126,7 @@ fn record_pool_use(db: &DatabaseConnection, service: &'static str) {
                 pool.options().get_max_connections(),
             )
         }
-        _ => return,
+        sea_orm::DbBackend::MySql | _ => return,
     };
     let idle = u32::try_from(idle).unwrap_or(u32::MAX).min(size);
     metrics::gauge!("docket_db_pool_connections", "service" => service, "state" => "in_use")

@@ -1,6 +1,8 @@
 //! The database unreachable for a while, under load: calls answer `UNAVAILABLE` quickly instead
 //! of hanging or failing as internal errors, nothing is half-written, and the service recovers
-//! by itself when the database returns. PostgreSQL only, through a proxy the test cuts.
+//! by itself when the database returns. Readiness follows: health says NOT_SERVING while the
+//! database is away and SERVING again after, while `liveness` stays SERVING throughout.
+//! PostgreSQL only, through a proxy the test cuts.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,9 +11,13 @@ use std::time::{Duration, Instant};
 use docket_e2e::{Backend, TcpProxy, TestApp, allegation, submit_request};
 use docket_platform::ServiceKind;
 use docket_platform::auth::Role;
+use docket_platform::grpc::LIVENESS;
 use docket_proto::docket::audit::v1 as audit;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use tonic::Code;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
 
 /// How long the database stays unreachable.
 const OUTAGE: Duration = Duration::from_secs(4);
@@ -94,18 +100,96 @@ async fn with_the_database_unreachable_calls_are_unavailable_quickly_and_recover
         });
     }
 
+    // Health, overall (readiness) and `liveness`, asked every 100 ms on a connection of its own.
+    type Seen = Vec<(Instant, ServingStatus, ServingStatus)>;
+    let seen: Arc<std::sync::Mutex<Seen>> = Arc::default();
+    let health = {
+        let stop = Arc::clone(&stop);
+        let seen = Arc::clone(&seen);
+        let client = HealthClient::new(docket_e2e::channel(app.intake_addr).await);
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let ask = |service: &str| {
+                    let request = HealthCheckRequest {
+                        service: service.to_owned(),
+                    };
+                    let mut client = client.clone();
+                    async move { client.check(request).await.unwrap().into_inner().status() }
+                };
+                let ready = ask("").await;
+                let alive = ask(LIVENESS).await;
+                seen.lock().unwrap().push((Instant::now(), ready, alive));
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+    };
+    let not_ready_since = |since: Instant| {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .any(|(at, ready, _)| *at >= since && *ready == ServingStatus::NotServing)
+    };
+
     tokio::time::sleep(Duration::from_secs(1)).await;
     let cut = Instant::now();
     proxy.cut();
     tokio::time::sleep(OUTAGE).await;
+    // Readiness notices within its check period and timeout (2 s each); on a loaded machine
+    // the outage lasts until it has.
+    let noticed_by = Instant::now() + Duration::from_secs(10);
+    while !not_ready_since(cut) && Instant::now() < noticed_by {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let restored = Instant::now();
     proxy.restore();
     tokio::time::sleep(Duration::from_secs(3)).await;
+    // And SERVING again once the database answers.
+    let ready_by = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < ready_by
+        && seen
+            .lock()
+            .unwrap()
+            .last()
+            .is_none_or(|(_, ready, _)| *ready != ServingStatus::Serving)
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     stop.store(true, Ordering::Relaxed);
     let mut answers = Vec::new();
     while let Some(done) = workers.join_next().await {
         answers.extend(done.unwrap());
     }
+    health.await.unwrap();
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
+    let before: Vec<ServingStatus> = seen
+        .iter()
+        .filter(|(at, _, _)| *at < cut)
+        .map(|(_, ready, _)| *ready)
+        .collect();
+    assert!(
+        !before.is_empty() && before.iter().all(|s| *s == ServingStatus::Serving),
+        "ready before the outage: {before:?}"
+    );
+    let noticed = seen
+        .iter()
+        .find(|(at, ready, _)| *at >= cut && *ready == ServingStatus::NotServing)
+        .map(|(at, _, _)| *at - cut)
+        .expect("readiness says NOT_SERVING while the database is away");
+    let ready_again = seen
+        .iter()
+        .find(|(at, ready, _)| *at >= restored && *ready == ServingStatus::Serving)
+        .map(|(at, _, _)| *at - restored)
+        .expect("readiness says SERVING again once the database is back");
+    assert_eq!(
+        seen.last().map(|(_, ready, _)| *ready),
+        Some(ServingStatus::Serving),
+        "and stays so"
+    );
+    assert!(
+        seen.iter()
+            .all(|(_, _, alive)| *alive == ServingStatus::Serving),
+        "liveness stays SERVING throughout: restarting would not bring the database back"
+    );
 
     let unexpected: Vec<Code> = answers
         .iter()
@@ -161,8 +245,10 @@ async fn with_the_database_unreachable_calls_are_unavailable_quickly_and_recover
         .into_inner();
     assert!(chain.intact, "the audit chain is intact");
     eprintln!(
-        "outage of {OUTAGE:?}: {ok} OK, {} UNAVAILABLE (slowest {slowest:?}, first {:?} after the \
-         cut), first success {:?} after the restore, {stored} stored",
+        "outage of {:?}: {ok} OK, {} UNAVAILABLE (slowest {slowest:?}, first {:?} after the \
+         cut), first success {:?} after the restore, {stored} stored; readiness NOT_SERVING \
+         {noticed:?} after the cut, SERVING {ready_again:?} after the restore",
+        restored - cut,
         unavailable.len(),
         first_failure.saturating_duration_since(cut),
         recovered.saturating_duration_since(restored),

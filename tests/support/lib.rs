@@ -87,6 +87,7 @@ impl TestApp {
                 "info",
                 docket_platform::settings::LogFormat::Text,
                 None,
+                "docket",
             );
         }
         let mut settings = Settings::defaults().expect("the built-in settings load");

@@ -48,14 +48,41 @@ pub async fn connect(url: &str, settings: &DatabaseSettings) -> Result<DatabaseC
 }
 
 /// Connects to `url` and applies every pending migration of `M`.
+///
+/// On PostgreSQL the migrations run under a transaction-level advisory lock taken on a
+/// connection of its own, so that replicas (or their init containers) starting together
+/// migrate one after the other instead of racing: the later ones wait, then find nothing left.
+/// SQLite has one writer per file, and a file serves one process.
 pub async fn connect_and_migrate<M: MigratorTrait>(
     url: &str,
     settings: &DatabaseSettings,
 ) -> Result<DatabaseConnection, DbErr> {
     let db = connect(url, settings).await?;
-    M::up(&db, None).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .connect_timeout(settings.connect_timeout())
+            .max_connections(1)
+            .sqlx_logging(false);
+        let guard = Database::connect(options).await?;
+        let lock = guard.begin().await?;
+        lock.execute_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"),
+        ))
+        .await?;
+        let migrated = M::up(&db, None).await;
+        lock.commit().await?;
+        guard.close().await?;
+        migrated?;
+    } else {
+        M::up(&db, None).await?;
+    }
     Ok(db)
 }
+
+/// The advisory lock key under which migrations run on PostgreSQL ("docket-m" in ASCII).
+const MIGRATION_LOCK: i64 = 0x646f_636b_6574_2d6d;
 
 /// Begins a transaction that may read and then write: IMMEDIATE on SQLite so that it takes the
 /// write lock up front (and waits for it) instead of failing when it upgrades; a plain `BEGIN` on

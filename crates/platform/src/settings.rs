@@ -13,6 +13,7 @@ mode = "development"
 data_dir = "./data"
 parties = []
 shutdown_grace_seconds = 20
+shutdown_delay_ms = 0
 request_timeout_seconds = 30
 stream_idle_timeout_seconds = 60
 # Unary calls allowed longer than request_timeout_seconds: publishing a release at 10^6 cases.
@@ -84,8 +85,12 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// The parties to the conflict. When empty, any well-formed party code is accepted.
     pub parties: Vec<String>,
-    /// How long in-flight requests may take to finish after a shutdown signal.
+    /// How long in-flight requests may take to finish once the listeners stop accepting (after
+    /// `shutdown_delay_ms`).
     pub shutdown_grace_seconds: u64,
+    /// How long after SIGTERM or SIGINT health says NOT_SERVING while calls and new connections
+    /// are still accepted, so that load balancers stop sending before the listeners close.
+    pub shutdown_delay_ms: u64,
     /// How long one unary call may take before it is cancelled; a server stream must have
     /// started within it. Streams of messages are not bounded by it (see the next).
     pub request_timeout_seconds: u64,

@@ -40,13 +40,16 @@ pub struct TelemetryError(#[from] opentelemetry_otlp::ExporterBuildError);
 
 /// Installs the global subscriber. `RUST_LOG`, when set, wins over `filter`. With
 /// `otlp_endpoint` (a gRPC URL such as `http://otel-collector:4317`), spans are exported there
-/// as traces, and trace context is propagated on calls between the services. Must run inside
-/// the Tokio runtime when `otlp_endpoint` is set. Calling it twice is harmless (tests do): the
-/// second subscriber is not installed.
+/// as traces of the service `service_name` (`OTEL_SERVICE_NAME`, when set, wins; so do
+/// `OTEL_RESOURCE_ATTRIBUTES`), and trace context is propagated on calls between the services;
+/// a warning says when the collector cannot be reached (and spans are dropped). Must run
+/// inside the Tokio runtime when `otlp_endpoint` is set. Calling it twice is harmless (tests
+/// do): the second subscriber is not installed.
 pub fn init(
     filter: &str,
     format: LogFormat,
     otlp_endpoint: Option<&str>,
+    service_name: &str,
 ) -> Result<Telemetry, TelemetryError> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter));
     // A failed write to a closed stderr would otherwise be reported with `eprintln!`, which
@@ -74,10 +77,17 @@ pub fn init(
                 .with_tonic()
                 .with_endpoint(endpoint)
                 .build()?;
+            // The builder's detectors read OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES;
+            // ours is only the default.
+            let mut resource = Resource::builder();
+            if std::env::var("OTEL_SERVICE_NAME").map_or(true, |name| name.is_empty()) {
+                resource = resource.with_service_name(service_name.to_owned());
+            }
+            watch_collector(endpoint);
             Some(
                 SdkTracerProvider::builder()
                     .with_batch_exporter(exporter)
-                    .with_resource(Resource::builder().with_service_name("docket").build())
+                    .with_resource(resource.build())
                     .build(),
             )
         }
@@ -97,4 +107,58 @@ pub fn init(
         opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     }
     Ok(Telemetry { traces })
+}
+
+/// How often the collector's reachability is checked.
+const COLLECTOR_CHECK: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Warns whenever the collector at `endpoint` stops accepting connections (the exporter would
+/// drop the spans it cannot send without a word), and says when it is back.
+fn watch_collector(endpoint: &str) {
+    let Some(address) = collector_address(endpoint) else {
+        tracing::warn!(endpoint, "cannot tell the trace collector's host and port");
+        return;
+    };
+    let endpoint = endpoint.to_owned();
+    tokio::spawn(async move {
+        let mut reachable = true;
+        loop {
+            let connected = tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                tokio::net::TcpStream::connect(address.as_str()),
+            )
+            .await;
+            match connected {
+                Ok(Ok(_)) if !reachable => {
+                    reachable = true;
+                    tracing::info!(%endpoint, "the trace collector is reachable again");
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) if reachable => {
+                    reachable = false;
+                    tracing::warn!(
+                        %endpoint, %error,
+                        "the trace collector cannot be reached: spans are dropped until it can"
+                    );
+                }
+                Err(_) if reachable => {
+                    reachable = false;
+                    tracing::warn!(
+                        %endpoint,
+                        "the trace collector does not answer: spans are dropped until it does"
+                    );
+                }
+                _ => {}
+            }
+            tokio::time::sleep(COLLECTOR_CHECK).await;
+        }
+    });
+}
+
+/// `host:port` of an OTLP gRPC endpoint URL (port 4317 when none is given).
+fn collector_address(endpoint: &str) -> Option<String> {
+    let uri: http::Uri = endpoint.parse().ok()?;
+    let host = uri.host()?;
+    let port = uri.port_u16().unwrap_or(4317);
+    Some(format!("{host}:{port}"))
 }

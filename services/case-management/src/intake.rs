@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use docket_domain::case::Verdict;
 use docket_platform::auth::ServiceCredentials;
+use docket_platform::grpc::ClientSpans;
 use docket_platform::settings::TlsSettings;
 use docket_proto::docket::cases::v1 as cases;
 use docket_proto::docket::intake::v1 as intake;
@@ -26,7 +27,7 @@ use crate::error::CaseError;
 /// A client of intake's evidence records and allegations.
 #[derive(Debug, Clone)]
 pub struct IntakeEvidence {
-    client: IntakeServiceClient<InterceptedService<Channel, ServiceCredentials>>,
+    client: IntakeServiceClient<InterceptedService<ClientSpans<Channel>, ServiceCredentials>>,
 }
 
 impl IntakeEvidence {
@@ -36,7 +37,8 @@ impl IntakeEvidence {
         tls: &TlsSettings,
         credentials: ServiceCredentials,
     ) -> anyhow::Result<Self> {
-        let channel = docket_platform::grpc::tls::channel(url, tls)?;
+        // Each call a CLIENT span, whose trace the server continues.
+        let channel = ClientSpans::new(docket_platform::grpc::tls::channel(url, tls)?);
         Ok(Self {
             client: IntakeServiceClient::with_interceptor(channel, credentials),
         })

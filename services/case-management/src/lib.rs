@@ -112,7 +112,9 @@ impl CaseManagement {
         let resealer = Resealer::new(sealer.clone(), db.clone(), &SEALED_COLUMNS).with_pause(
             std::time::Duration::from_millis(settings.sealing.reseal_pause_ms),
         );
-        let host = GrpcHost::bind_service(ServiceKind::CaseManagement, settings, options).await?;
+        let host = GrpcHost::bind_service(ServiceKind::CaseManagement, settings, options)
+            .await?
+            .watching_database(db.clone());
         let policy = AccessPolicy::from_tables(ACCESS);
         let events = EventLog::new(db.clone());
         let refusals = Refusals::new();

@@ -32,6 +32,22 @@ enum Command {
     Migrate {
         /// The one service to migrate; all three when left out.
         service: Option<Service>,
+        /// How long to keep trying while a database cannot be reached (at first start a
+        /// PostgreSQL container may take a while to accept connections); 0: try once.
+        #[arg(long, default_value_t = 60)]
+        wait_seconds: u64,
+    },
+    /// Asks a running service's health (grpc.health.v1) and exits 0 only if it is SERVING: for
+    /// container healthchecks. Asks its plaintext `health_listen` if set, else its listener.
+    Health {
+        /// The service to ask; all three (as `docket serve` runs them) when left out.
+        service: Option<Service>,
+        /// Where to ask instead (host:port, or a URL).
+        #[arg(long)]
+        address: Option<String>,
+        /// How long to wait for a connection and an answer.
+        #[arg(long, default_value = "3s", value_parser = parse_ttl)]
+        timeout: Duration,
     },
     /// Measures the services against a bare tonic baseline on this machine (see
     /// docs/BENCHMARKS.md).
@@ -124,12 +140,23 @@ impl Cli {
             | Command::Restore(_)
             | Command::Keys(_) => settings.log.filter.as_str(),
             // The command speaks for itself on stderr; logs only for problems.
-            Command::Evidence(_) => "warn",
+            Command::Evidence(_) | Command::Health { .. } => "warn",
+        };
+        // Each service run alone is a service of its own in the traces; all three in one
+        // process are `docket`.
+        let service_name = if let Command::Serve {
+            service: Some(service),
+        } = &self.command
+        {
+            format!("docket-{}", ServiceKind::from(*service).name())
+        } else {
+            "docket".to_owned()
         };
         let telemetry = docket_platform::telemetry::init(
             filter,
             settings.log.format,
             settings.traces.otlp_endpoint.as_deref(),
+            &service_name,
         )?;
         let outcome = self.execute(&settings).await;
         telemetry.shutdown().await;
@@ -152,12 +179,30 @@ impl Cli {
             Command::Restore(args) => crate::backup::restore(settings, args).await,
             Command::Keys(command) => crate::keys::run(settings, command),
             Command::Evidence(command) => crate::evidence::run(settings, command).await,
-            Command::Migrate { service } => {
+            Command::Migrate {
+                service,
+                wait_seconds,
+            } => {
                 let kinds = match service {
                     Some(service) => vec![service.into()],
                     None => ServiceKind::ALL.to_vec(),
                 };
-                crate::serve::migrate(settings, &kinds).await
+                let wait = std::time::Duration::from_secs(wait_seconds);
+                crate::serve::migrate(settings, &kinds, wait).await
+            }
+            Command::Health {
+                service,
+                address,
+                timeout,
+            } => {
+                let kinds = match service {
+                    Some(service) => vec![service.into()],
+                    None => ServiceKind::ALL.to_vec(),
+                };
+                for kind in kinds {
+                    crate::health::check(settings, kind, address.clone(), timeout).await?;
+                }
+                Ok(())
             }
             Command::Token { role, subject, ttl } => {
                 let token = TokenIssuer::development(settings)?.mint(&subject, role, ttl)?;

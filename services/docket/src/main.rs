@@ -6,6 +6,7 @@ mod chromium;
 mod cli;
 mod crypt;
 mod evidence;
+mod health;
 mod keys;
 mod release;
 mod report;

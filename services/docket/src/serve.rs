@@ -1,4 +1,5 @@
-//! `docket serve`: start the chosen services, serve until SIGTERM or SIGINT, drain, stop.
+//! `docket serve`: start the chosen services, serve until SIGTERM or SIGINT, turn NOT_SERVING,
+//! keep serving for `shutdown_delay_ms`, drain, stop.
 
 use anyhow::Context;
 use docket_case_management::CaseManagement;
@@ -40,8 +41,22 @@ pub async fn run(settings: &Settings, kinds: &[ServiceKind]) -> anyhow::Result<(
     }
 
     let trigger = shutdown.clone();
+    let delay = std::time::Duration::from_millis(settings.shutdown_delay_ms);
     tokio::spawn(async move {
         os_signal().await;
+        // Health turns NOT_SERVING while calls and connections are still accepted, so that
+        // clients and load balancers stop sending before the listeners close.
+        trigger.announce();
+        if !delay.is_zero() {
+            tracing::info!(
+                delay_ms = delay.as_millis(),
+                "still accepting calls before draining; a second signal skips the wait"
+            );
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = os_signal() => {}
+            }
+        }
         trigger.trigger();
     });
 
@@ -58,26 +73,61 @@ pub async fn run(settings: &Settings, kinds: &[ServiceKind]) -> anyhow::Result<(
     failure.map_or(Ok(()), Err)
 }
 
-/// Applies the migrations of the services `kinds` to their databases.
-pub async fn migrate(settings: &Settings, kinds: &[ServiceKind]) -> anyhow::Result<()> {
-    use docket_platform::db::{connect_and_migrate, redact_url};
+/// Applies the migrations of the services `kinds` to their databases, trying again for up to
+/// `wait` while a database cannot be reached.
+pub async fn migrate(
+    settings: &Settings,
+    kinds: &[ServiceKind],
+    wait: std::time::Duration,
+) -> anyhow::Result<()> {
+    use docket_platform::db::{is_unavailable, redact_url};
+    let give_up = tokio::time::Instant::now() + wait;
     for kind in kinds {
         let url = settings.database_url(*kind);
-        let migrated = match kind {
-            ServiceKind::Intake => {
-                connect_and_migrate::<docket_intake::Migrator>(&url, &settings.database).await
+        let mut pause = std::time::Duration::from_millis(250);
+        loop {
+            match migrate_one(settings, *kind, &url).await {
+                Ok(()) => break,
+                Err(error)
+                    if is_unavailable(&error) && tokio::time::Instant::now() + pause < give_up =>
+                {
+                    tracing::warn!(
+                        service = kind.name(),
+                        error = %error,
+                        retry_in_ms = pause.as_millis(),
+                        "database unreachable; trying again"
+                    );
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_secs(5));
+                }
+                Err(error) => {
+                    return Err(error).with_context(|| {
+                        format!("cannot migrate {} at {}", kind.name(), redact_url(&url))
+                    });
+                }
             }
-            ServiceKind::CaseManagement => {
-                connect_and_migrate::<docket_case_management::Migrator>(&url, &settings.database)
-                    .await
-            }
-            ServiceKind::Reporting => {
-                connect_and_migrate::<docket_reporting::Migrator>(&url, &settings.database).await
-            }
-        };
-        migrated
-            .with_context(|| format!("cannot migrate {} at {}", kind.name(), redact_url(&url)))?;
+        }
         tracing::info!(service = kind.name(), "migrated");
     }
     Ok(())
+}
+
+async fn migrate_one(
+    settings: &Settings,
+    kind: ServiceKind,
+    url: &str,
+) -> Result<(), sea_orm::DbErr> {
+    use docket_platform::db::connect_and_migrate;
+    let db = match kind {
+        ServiceKind::Intake => {
+            connect_and_migrate::<docket_intake::Migrator>(url, &settings.database).await?
+        }
+        ServiceKind::CaseManagement => {
+            connect_and_migrate::<docket_case_management::Migrator>(url, &settings.database).await?
+        }
+        ServiceKind::Reporting => {
+            connect_and_migrate::<docket_reporting::Migrator>(url, &settings.database).await?
+        }
+    };
+    db.close().await
 }

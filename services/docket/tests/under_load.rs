@@ -1,7 +1,10 @@
 //! The real binary under load. Mixed traffic at concurrency 64: only the expected answers, the
-//! counts add up, memory stays flat. SIGTERM under load: the calls in flight finish within the
-//! grace period, the process exits cleanly, and every submission answered OK is there after a
-//! restart.
+//! counts add up, memory stays flat. A restart under load, as a rolling update does it: SIGTERM
+//! to the running process, which turns NOT_SERVING at once but keeps accepting calls and new
+//! connections for `shutdown_delay_ms`, then drains; a new process is started on the same ports
+//! once it has exited. No connection is refused and no call fails before the listener closes,
+//! the calls in flight then finish, and every submission answered OK is there afterwards;
+//! `docket health` passes before the signal and fails (NOT_SERVING) after it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,12 +12,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use docket_e2e::{Bearer, allegation, submit_request};
+use docket_e2e::{Backend, Bearer, TestDatabases, allegation, submit_request};
+use docket_platform::ServiceKind;
 use docket_proto::docket::intake::v1 as pb;
 use docket_proto::docket::intake::v1::intake_service_client::IntakeServiceClient;
 use process::Server;
 use tonic::Code;
 use tonic::transport::Channel;
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
 
 mod process;
 
@@ -22,12 +28,23 @@ const CONCURRENCY: usize = 32;
 const MIXED_CONCURRENCY: usize = 64;
 const MIXED_FOR: Duration = Duration::from_secs(4);
 const GRACE: Duration = Duration::from_secs(5);
+/// How long the process keeps accepting after SIGTERM.
+const DELAY: Duration = Duration::from_millis(2500);
+/// How long a signal may take to reach the health reporter on a loaded machine.
+const SIGNAL_LATENCY: Duration = Duration::from_millis(500);
 
 /// One call: when it was sent and answered, and with what.
 struct Call {
     sent: Instant,
     answered: Instant,
-    outcome: Result<String, Code>,
+    outcome: Result<String, (Code, String)>,
+}
+
+/// One probe on a fresh connection: when, and what health said (or why it could not ask).
+struct Probe {
+    sent: Instant,
+    answered: Instant,
+    outcome: Result<ServingStatus, String>,
 }
 
 async fn channel(address: &str) -> Channel {
@@ -38,22 +55,87 @@ async fn channel(address: &str) -> Channel {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_sigterm_under_load_calls_in_flight_finish_and_nothing_answered_is_lost() {
-    let data = tempfile::tempdir().unwrap();
+/// A free port on the loopback interface (free now: the test binds it again at once).
+fn free_address() -> String {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string()
+}
+
+/// Runs `docket health intake --address ADDRESS`: whether it passed, and what it printed.
+async fn docket_health(address: &str) -> (bool, String) {
+    let address = address.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_docket"))
+            .args(["health", "intake", "--address", &address])
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.success(), said)
+    })
+    .await
+    .unwrap()
+}
+
+/// Starts `docket serve` over `databases` on the fixed `ports` (intake, case management,
+/// reporting) with the restart test's shutdown timing.
+fn start_on(databases: &TestDatabases, ports: &[String; 3]) -> Server {
+    let delay = DELAY.as_millis().to_string();
     let grace = GRACE.as_secs().to_string();
-    let mut server = Server::start_in(
-        data.path(),
-        &[("DOCKET__SHUTDOWN_GRACE_SECONDS", grace.as_str())],
-    );
+    let urls = ServiceKind::ALL.map(|kind| databases.url(kind));
+    Server::start_in(
+        databases.data_dir(),
+        &[
+            ("DOCKET__SHUTDOWN_DELAY_MS", delay.as_str()),
+            ("DOCKET__SHUTDOWN_GRACE_SECONDS", grace.as_str()),
+            ("DOCKET__INTAKE__LISTEN", ports[0].as_str()),
+            ("DOCKET__CASE_MANAGEMENT__LISTEN", ports[1].as_str()),
+            ("DOCKET__REPORTING__LISTEN", ports[2].as_str()),
+            ("DOCKET__INTAKE__DATABASE_URL", urls[0].as_str()),
+            ("DOCKET__CASE_MANAGEMENT__DATABASE_URL", urls[1].as_str()),
+            ("DOCKET__REPORTING__DATABASE_URL", urls[2].as_str()),
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_under_load_refuses_nothing_before_the_listener_closes_on_sqlite() {
+    restart_under_load(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_under_load_refuses_nothing_before_the_listener_closes_on_postgres() {
+    if Backend::postgres_configured() {
+        restart_under_load(Backend::Postgres).await;
+    } else {
+        eprintln!("DOCKET_TEST_DATABASE_URL is not set: PostgreSQL not tested");
+    }
+}
+
+/// The restart, SIGTERM to the running process and a new one on the same ports once it has
+/// exited, under load: no call refused before the listener closes, none answered OK lost.
+async fn restart_under_load(backend: Backend) {
+    let databases = Arc::new(TestDatabases::create(backend).await.unwrap());
+    let ports = [free_address(), free_address(), free_address()];
+    let mut server = start_on(&databases, &ports);
+    let address = server.intake().to_owned();
+    assert_eq!(address, ports[0]);
     let bearer = Bearer::token(&server.token("intake_officer", "officer.aliyev"));
 
     let stop = Arc::new(AtomicBool::new(false));
     let mut clients = tokio::task::JoinSet::new();
     for _ in 0..CONCURRENCY {
-        // A connection each, as separate clients would have.
-        let mut intake =
-            IntakeServiceClient::with_interceptor(channel(server.intake()).await, bearer.clone());
+        // A connection each, as separate clients would have; tonic reconnects when it drops.
+        let channel = Channel::from_shared(format!("http://{address}"))
+            .unwrap()
+            .connect_lazy();
+        let mut intake = IntakeServiceClient::with_interceptor(channel, bearer.clone());
         let stop = Arc::clone(&stop);
         clients.spawn(async move {
             let mut calls = Vec::new();
@@ -63,7 +145,7 @@ async fn on_sigterm_under_load_calls_in_flight_finish_and_nothing_answered_is_lo
                     .submit_allegation(submit_request(allegation()))
                     .await
                     .map(|answer| answer.into_inner().allegation.unwrap().id)
-                    .map_err(|status| status.code());
+                    .map_err(|status| (status.code(), status.message().to_owned()));
                 let failed = outcome.is_err();
                 calls.push(Call {
                     sent,
@@ -71,67 +153,236 @@ async fn on_sigterm_under_load_calls_in_flight_finish_and_nothing_answered_is_lo
                     outcome,
                 });
                 if failed {
-                    break; // the server is going away
+                    // Between the old process and the new one: try again shortly, as a client
+                    // with retries would.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             }
             calls
         });
     }
+    // A new client every 50 ms: its connection must be accepted until the listener closes.
+    let prober = {
+        let stop = Arc::clone(&stop);
+        let address = address.clone();
+        tokio::spawn(async move {
+            let mut probes = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let sent = Instant::now();
+                let outcome = async {
+                    let channel = Channel::from_shared(format!("http://{address}"))
+                        .unwrap()
+                        .connect()
+                        .await
+                        .map_err(|error| format!("cannot connect: {error:?}"))?;
+                    let answer = HealthClient::new(channel)
+                        .check(tonic_health::pb::HealthCheckRequest {
+                            service: "docket.intake.v1.IntakeService".to_owned(),
+                        })
+                        .await
+                        .map_err(|status| format!("health check failed: {status}"))?;
+                    Ok(answer.into_inner().status())
+                }
+                .await;
+                probes.push(Probe {
+                    sent,
+                    answered: Instant::now(),
+                    outcome,
+                });
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            probes
+        })
+    };
 
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (healthy, said) = docket_health(&address).await;
+    assert!(healthy, "`docket health` passes while serving: {said}");
+    assert!(said.contains("SERVING"), "{said}");
     let terminated = Instant::now();
     server.signal_terminate();
-    let status = tokio::task::spawn_blocking(move || {
-        let status = server.wait(GRACE + Duration::from_secs(5));
+    tokio::time::sleep(SIGNAL_LATENCY).await;
+    let (healthy, said) = docket_health(&address).await;
+    assert!(
+        !healthy && said.contains("NOT_SERVING"),
+        "`docket health` fails once the process is leaving: {said}"
+    );
+    assert!(
+        terminated.elapsed() < DELAY,
+        "and that was before the listener closed"
+    );
+    let (status, server) = tokio::task::spawn_blocking(move || {
+        let status = server.wait(DELAY + GRACE + Duration::from_secs(5));
         (status, server)
     })
     .await
     .unwrap();
-    let (status, server) = status;
-    let exited = terminated.elapsed();
+    let exited = Instant::now();
     drop(server);
     assert!(
         status.success(),
         "docket exits cleanly on SIGTERM: {status}"
     );
+
+    // The new process on the same ports and data, under the same load.
+    let ports_again = ports.clone();
+    let again = Arc::clone(&databases);
+    let server = tokio::task::spawn_blocking(move || start_on(&again, &ports_again))
+        .await
+        .unwrap();
+    let restarted = Instant::now();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     stop.store(true, Ordering::Relaxed);
     let mut calls = Vec::new();
     while let Some(done) = clients.join_next().await {
         calls.extend(done.unwrap());
     }
+    let probes = prober.await.unwrap();
 
-    // Calls under way when the signal came finished, and within the grace period.
-    let in_flight: Vec<&Call> = calls
+    let closed = terminated + DELAY;
+    // Nobody listening, a connection told to go away (HTTP/2 GOAWAY) before the call was taken
+    // up, or a call the client's connection dropped before sending it as that connection
+    // closed: in every case the call was not handled (nothing is stored that was not answered
+    // OK, checked below), and a client may send it again.
+    let turned_away = |(code, message): &(Code, String)| {
+        *code == Code::Unavailable
+            || message.starts_with("h2 protocol error")
+            || (*code == Code::Cancelled && message == "operation was canceled")
+    };
+    let failures = |from: Instant, to: Instant| -> Vec<&(Code, String)> {
+        calls
+            .iter()
+            .filter(|c| c.sent >= from && c.sent < to)
+            .filter_map(|c| c.outcome.as_ref().err())
+            .collect()
+    };
+    // Calls answered before the listener closed: a refusal would be answered at once, so any
+    // refusal during the delay is among them.
+    let before_close: Vec<&(Code, String)> = calls
         .iter()
-        .filter(|c| c.sent < terminated && c.answered >= terminated)
+        .filter(|c| c.sent >= terminated && c.answered < closed)
+        .filter_map(|c| c.outcome.as_ref().err())
         .collect();
-    assert!(
-        !in_flight.is_empty(),
-        "the signal came while calls were in flight"
-    );
-    for call in &in_flight {
-        assert!(
-            call.answered - terminated <= GRACE,
-            "a call in flight took {:?} past the signal",
-            call.answered - terminated
-        );
-    }
-    let cut_short: Vec<Code> = in_flight
+    // Calls sent as the listener closed, on a connection the server was telling to go away
+    // (HTTP/2 GOAWAY): they were not taken up (checked below: nothing stored that was not
+    // answered OK), and a client may send them again.
+    let at_close: Vec<(Duration, &(Code, String))> = calls
         .iter()
-        .filter_map(|c| c.outcome.as_ref().err().copied())
+        .filter(|c| c.sent < closed && c.answered >= closed)
+        .filter_map(|c| c.outcome.as_ref().err().map(|e| (closed - c.sent, e)))
         .collect();
-    let refused: Vec<Code> = calls
+    let sent_before_close = calls
         .iter()
-        .filter(|c| c.sent >= terminated)
-        .filter_map(|c| c.outcome.as_ref().err().copied())
+        .filter(|c| c.sent >= terminated && c.sent < closed)
+        .count();
+    let in_flight_at_close: Vec<&Call> = calls
+        .iter()
+        .filter(|c| c.sent < closed && c.answered >= closed)
         .collect();
+    let after_restart = calls.iter().filter(|c| c.sent >= restarted).count();
     let answered: Vec<&String> = calls
         .iter()
         .filter_map(|c| c.outcome.as_ref().ok())
         .collect();
+    let in_gap: Vec<&(Code, String)> = failures(closed, restarted);
+    let earliest_at_close = at_close.iter().map(|(before, _)| *before).max();
+    let stray: Vec<&(Code, String)> = calls
+        .iter()
+        .filter(|c| c.answered < terminated || c.sent >= restarted)
+        .filter_map(|c| c.outcome.as_ref().err())
+        .collect();
+    // Probes that ended before the listener closed: a refused connection ends at once, so any
+    // refusal during the delay is among them; a probe that was still connecting as the
+    // listener closed (and was sent GOAWAY) is not.
+    let window_probes: Vec<&Probe> = probes
+        .iter()
+        .filter(|p| p.sent >= terminated && p.answered < closed)
+        .collect();
+    let refused_probes: Vec<&String> = window_probes
+        .iter()
+        .filter_map(|p| p.outcome.as_ref().err())
+        .collect();
+    let serving_late: usize = window_probes
+        .iter()
+        .filter(|p| p.sent >= terminated + SIGNAL_LATENCY)
+        .filter(|p| {
+            p.outcome
+                .as_ref()
+                .is_ok_and(|s| *s != ServingStatus::NotServing)
+        })
+        .count();
+    eprintln!(
+        "restart under load on {backend:?} at concurrency {CONCURRENCY}, delay {DELAY:?}: {} calls, {} answered \
+         OK; {sent_before_close} sent between SIGTERM and the listener closing, {} of those \
+         answered before it closed failed; {} in flight as it closed, {} of them not taken up \
+         (sent at most {earliest_at_close:?} before the close); {} new connections probed then, {} refused; old process exited {:?} \
+         after SIGTERM, new one serving {:?} after that; {} calls failed in between ({:?}); {} \
+         sent to the new process",
+        calls.len(),
+        answered.len(),
+        before_close.len(),
+        in_flight_at_close.len(),
+        at_close.len(),
+        window_probes.len(),
+        refused_probes.len(),
+        exited - terminated,
+        restarted - exited,
+        in_gap.len(),
+        in_gap.iter().map(|(code, _)| *code).collect::<Vec<_>>(),
+        after_restart,
+    );
 
-    // Every call answered OK is there after a restart on the same data.
-    let server = Server::start_in(data.path(), &[]);
+    assert!(
+        exited - terminated >= DELAY,
+        "the process kept serving for the delay: it exited {:?} after SIGTERM",
+        exited - terminated
+    );
+    assert!(
+        sent_before_close > CONCURRENCY,
+        "calls were sent while the process was leaving"
+    );
+    assert!(
+        before_close.is_empty(),
+        "no call sent before the listener closed may fail: {before_close:?}"
+    );
+    assert!(
+        window_probes.len() >= 5,
+        "new connections were tried while the process was leaving"
+    );
+    assert!(
+        refused_probes.is_empty(),
+        "new connections were refused before the listener closed: {refused_probes:?}"
+    );
+    assert_eq!(
+        serving_late, 0,
+        "health says NOT_SERVING from the signal on, while still accepting"
+    );
+    assert!(
+        at_close.iter().all(|(_, e)| turned_away(e)),
+        "calls sent as the listener closed were turned away, not failed: {at_close:?}"
+    );
+    for call in &in_flight_at_close {
+        assert!(
+            call.answered - closed <= GRACE,
+            "a call in flight took {:?} past the close",
+            call.answered - closed
+        );
+    }
+    let odd: Vec<&&(Code, String)> = in_gap.iter().filter(|e| !turned_away(e)).collect();
+    assert!(
+        odd.is_empty(),
+        "between the processes calls find nobody listening or a connection going away: {odd:?}"
+    );
+    assert!(
+        stray.is_empty(),
+        "calls failed outside the restart: {stray:?}"
+    );
+    assert!(
+        after_restart > 0,
+        "the load went on against the new process"
+    );
+
+    // Every call answered OK, by either process, is there.
     let bearer = Bearer::token(&server.token("intake_officer", "officer.aliyev"));
     let mut intake = IntakeServiceClient::with_interceptor(channel(server.intake()).await, bearer);
     for id in &answered {
@@ -140,17 +391,10 @@ async fn on_sigterm_under_load_calls_in_flight_finish_and_nothing_answered_is_lo
             .await
             .unwrap_or_else(|status| panic!("allegation {id}, answered OK, is lost: {status}"));
     }
-    eprintln!(
-        "SIGTERM at concurrency {CONCURRENCY}: {} answered OK in all, {} in flight at the signal \
-         ({} of them cut short: {cut_short:?}), calls sent after it refused with {refused:?}; \
-         exit {exited:?} after the signal",
+    assert_eq!(
+        stored(&mut intake).await,
         answered.len(),
-        in_flight.len(),
-        cut_short.len(),
-    );
-    assert!(
-        cut_short.is_empty(),
-        "calls in flight at SIGTERM were cut short: {cut_short:?}"
+        "every allegation stored was answered OK (no call cut short after it was written)"
     );
     assert!(server.terminate().success());
 }

@@ -8,6 +8,7 @@
 //! allegation is accepted and whether the snapshot is the one intake would send now.
 
 use docket_platform::auth::ServiceCredentials;
+use docket_platform::grpc::ClientSpans;
 use docket_platform::outbox::{Delivery, Failure};
 use docket_platform::settings::TlsSettings;
 use docket_proto::docket::cases::v1 as cases;
@@ -35,7 +36,7 @@ pub fn receive_request(allegation: &pb::Allegation) -> Vec<u8> {
 /// Sends outbox messages to case management.
 #[derive(Debug, Clone)]
 pub struct ToCaseManagement {
-    client: CaseServiceClient<InterceptedService<Channel, ServiceCredentials>>,
+    client: CaseServiceClient<InterceptedService<ClientSpans<Channel>, ServiceCredentials>>,
 }
 
 impl ToCaseManagement {
@@ -45,7 +46,8 @@ impl ToCaseManagement {
         tls: &TlsSettings,
         credentials: ServiceCredentials,
     ) -> anyhow::Result<Self> {
-        let channel = docket_platform::grpc::tls::channel(url, tls)?;
+        // Each call a CLIENT span, whose trace the server continues.
+        let channel = ClientSpans::new(docket_platform::grpc::tls::channel(url, tls)?);
         Ok(Self {
             client: CaseServiceClient::with_interceptor(channel, credentials),
         })

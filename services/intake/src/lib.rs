@@ -183,7 +183,9 @@ impl Intake {
                  set aside as unsupported until a start with ffmpeg); pictures still are"
             ),
         }
-        let host = GrpcHost::bind_service(ServiceKind::Intake, settings, options).await?;
+        let host = GrpcHost::bind_service(ServiceKind::Intake, settings, options)
+            .await?
+            .watching_database(db.clone());
         let policy = AccessPolicy::from_tables(ACCESS);
         let holder = HolderIdentity::claim(&settings.data_dir, ServiceKind::Intake.name()).await;
         let dispatch_lease =

@@ -88,7 +88,9 @@ impl Reporting {
                     docket_platform::db::redact_url(&url)
                 )
             })?;
-        let host = GrpcHost::bind_service(ServiceKind::Reporting, settings, options).await?;
+        let host = GrpcHost::bind_service(ServiceKind::Reporting, settings, options)
+            .await?
+            .watching_database(db.clone());
         let credentials = ServiceCredentials::from_settings(settings, "reporting")?;
         let projectors: Vec<projector::Projector> = [
             ("intake", ServiceKind::Intake),

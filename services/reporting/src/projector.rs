@@ -100,6 +100,7 @@ impl Projector {
         let mut last = after;
         let mut batch = Vec::new();
         let mut head = after;
+        let mut applied_time: Option<chrono::DateTime<chrono::Utc>> = None;
         while let Some(message) = stream.message().await.map_err(|s| s.message().to_owned())? {
             let mut next = Some(message);
             while let Some(message) = next.take() {
@@ -117,6 +118,13 @@ impl Projector {
                     Err(_) => None,
                 };
             }
+            if let Some(time) = batch
+                .last()
+                .and_then(|event| event.occurred_time.as_ref())
+                .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+            {
+                applied_time = Some(time);
+            }
             if !batch.is_empty() {
                 self.apply(&batch, head, fence)
                     .await
@@ -125,6 +133,15 @@ impl Projector {
             }
             metrics::gauge!("docket_projection_lag_events", "stream" => self.stream)
                 .set((head - last).max(0) as f64);
+            // Seconds: how long ago the last event applied happened at the source, or 0 when
+            // none is waiting (a quiet stream is not behind).
+            let seconds = match (head > last, applied_time) {
+                (true, Some(time)) => {
+                    (chrono::Utc::now() - time).num_milliseconds().max(0) as f64 / 1000.0
+                }
+                _ => 0.0,
+            };
+            metrics::gauge!("docket_projection_lag_seconds", "stream" => self.stream).set(seconds);
         }
         Ok(())
     }

@@ -10,7 +10,6 @@ use tokio::net::TcpListener;
 use tonic::service::Routes;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
-use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tonic_reflection::pb::{v1, v1alpha};
 use tower::ServiceBuilder;
@@ -25,6 +24,7 @@ use super::deadlines::{DeadlineLayer, MethodTimeoutError, method_timeouts};
 use super::health::{HealthListener, health_service};
 use super::malformed::MalformedLayer;
 use super::metered::MeteredLayer;
+use super::readiness::Readiness;
 use super::shed::ShedLayer;
 use super::tls::TlsError;
 use crate::auth::AuthLayer;
@@ -45,7 +45,7 @@ pub struct HostOptions {
     pub method_timeouts: HashMap<String, Duration>,
     /// How long a stream may go without a message before it is ended (see `grpc::deadlines`).
     pub stream_idle_timeout: Duration,
-    /// How long in-flight requests may take to finish after shutdown begins.
+    /// How long in-flight requests may take to finish once the listener stops accepting.
     pub shutdown_grace: Duration,
     /// Server TLS (and mutual TLS), or `None` for plaintext.
     pub tls: Option<ServerTlsConfig>,
@@ -111,6 +111,8 @@ pub struct GrpcHost {
     health: HealthReporter,
     /// The plaintext listener that serves health alone, when one is configured.
     health_listener: Option<HealthListener>,
+    /// The database whose reachability readiness reflects, if any.
+    database: Option<sea_orm::DatabaseConnection>,
     options: HostOptions,
 }
 
@@ -130,6 +132,7 @@ impl GrpcHost {
             local_addr,
             health,
             health_listener: None,
+            database: None,
             options,
         })
     }
@@ -163,6 +166,13 @@ impl GrpcHost {
         Ok(self)
     }
 
+    /// Makes readiness reflect `db`: health says NOT_SERVING while it does not answer (see
+    /// the `grpc::readiness` module).
+    pub fn watching_database(mut self, db: sea_orm::DatabaseConnection) -> Self {
+        self.database = Some(db);
+        self
+    }
+
     /// The address actually bound.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
@@ -175,9 +185,10 @@ impl GrpcHost {
             .map(HealthListener::local_addr)
     }
 
-    /// Serves `routes`, whose gRPC services are `service_names`, behind `auth`, until `shutdown`;
-    /// then reports
-    /// NOT_SERVING, stops accepting, and lets in-flight calls finish within the grace period.
+    /// Serves `routes`, whose gRPC services are `service_names`, behind `auth`. Once `shutdown`
+    /// is announced, health reports NOT_SERVING while calls are still served; once it is
+    /// triggered, the listener stops accepting and in-flight calls finish within the grace
+    /// period.
     pub async fn serve(
         self,
         routes: Routes,
@@ -191,17 +202,15 @@ impl GrpcHost {
             local_addr,
             health,
             health_listener,
+            database,
             options,
         } = self;
-        let (reporter, health_service) = (health.clone(), health_service(&health));
-        for service in service_names {
-            reporter
-                .set_service_status(service, ServingStatus::Serving)
-                .await;
+        let health_service = health_service(&health);
+        let readiness = Readiness::new(health.clone(), service_names, name);
+        readiness.start().await;
+        if let Some(db) = database {
+            tokio::spawn(readiness.clone().watch(db, shutdown.clone()));
         }
-        reporter
-            .set_service_status("", ServingStatus::Serving)
-            .await;
 
         let routes = routes
             .add_service(health_service)
@@ -229,10 +238,13 @@ impl GrpcHost {
             })
             // After auth, which tells anonymous calls from staff's.
             .layer(auth)
-            .layer(ShedLayer::new(
-                options.max_in_flight_requests,
-                options.max_in_flight_anonymous_requests,
-            ))
+            .layer(
+                ShedLayer::new(
+                    options.max_in_flight_requests,
+                    options.max_in_flight_anonymous_requests,
+                )
+                .named(name),
+            )
             .layer(DeadlineLayer::with_method_timeouts(
                 options.request_timeout,
                 options.stream_idle_timeout,
@@ -241,19 +253,20 @@ impl GrpcHost {
             .layer(MalformedLayer)
             .into_inner();
 
-        let names: Vec<&'static str> = service_names.to_vec();
+        // Load balancers and probes see the service going while it still accepts calls and
+        // connections (`shutdown_delay_ms`), before its listener closes.
+        let leaving = shutdown.clone();
+        tokio::spawn(async move {
+            leaving.leaving().await;
+            readiness.leave().await;
+            tracing::info!(
+                service = name,
+                "leaving: health says NOT_SERVING, calls still accepted"
+            );
+        });
         let drain_signal = shutdown.clone();
         let stop_accepting = async move {
             drain_signal.wait().await;
-            // Load balancers and probes see the service going before connections close.
-            for service in names {
-                reporter
-                    .set_service_status(service, ServingStatus::NotServing)
-                    .await;
-            }
-            reporter
-                .set_service_status("", ServingStatus::NotServing)
-                .await;
             tracing::info!(service = name, "shutting down; draining in-flight calls");
         };
         let mut builder = server_builder(&options);

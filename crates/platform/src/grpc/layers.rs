@@ -79,8 +79,9 @@ pub fn make_span(request: &http::Request<tonic::body::Body>) -> tracing::Span {
         .get(REQUEST_ID_HEADER)
         .and_then(|value| value.to_str().ok())
         .unwrap_or("-");
-    let span = tracing::info_span!("rpc", method = %request.uri().path(), request_id = %request_id);
+    let span = super::rpc_span::server_span(request.uri().path(), request_id);
     crate::trace_context::continue_from_headers(&span, request.headers());
+    crate::trace_context::record_trace_id(&span);
     span
 }
 

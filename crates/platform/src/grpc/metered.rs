@@ -51,7 +51,7 @@ where
     S::Error: Send + 'static,
     ResBody: Send + 'static,
 {
-    type Response = http::Response<MeteredBody<ResBody>>;
+    type Response = http::Response<MeteredBody<ResBody, Call>>;
     type Error = S::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
 
@@ -65,6 +65,8 @@ where
             method: method(request.uri().path())
                 .map_or(UNKNOWN_METHOD, |method| method.path.as_str()),
             started: Instant::now(),
+            // The call's server span (`layers::make_span`), entered around this call.
+            span: tracing::Span::current(),
         };
         let answer = self.inner.call(request);
         Box::pin(async move {
@@ -79,7 +81,7 @@ where
                     }))
                 }
                 Err(error) => {
-                    call.record("TRANSPORT_ERROR");
+                    call.finish("TRANSPORT_ERROR");
                     Err(error)
                 }
             }
@@ -87,12 +89,25 @@ where
     }
 }
 
+/// What is done with a call's gRPC code once it is known.
+pub(super) trait Finish {
+    fn finish(self, code: &'static str);
+}
+
 /// A call being measured.
 #[derive(Debug)]
-struct Call {
+pub struct Call {
     service: &'static str,
     method: &'static str,
     started: Instant,
+    span: tracing::Span,
+}
+
+impl Finish for Call {
+    fn finish(self, code: &'static str) {
+        super::rpc_span::record_code(&self.span, code, super::rpc_span::Kind::Server);
+        self.record(code);
+    }
 }
 
 impl Call {
@@ -114,7 +129,7 @@ impl Call {
 }
 
 /// The code in `grpc-status`, if there is one.
-fn grpc_code(headers: &http::HeaderMap) -> Option<&'static str> {
+pub(super) fn grpc_code(headers: &http::HeaderMap) -> Option<&'static str> {
     headers
         .get("grpc-status")
         .and_then(|v| v.to_str().ok())
@@ -126,24 +141,24 @@ pin_project_lite::pin_project! {
     /// A response body that records its call when it ends: with the code of its trailers, or
     /// of its headers for an answer that was "trailers-only" (an error a handler returned), or
     /// `CANCELLED` when it is dropped before its end (the client went away).
-    pub struct MeteredBody<B> {
+    pub struct MeteredBody<B, C> where C: Finish {
         #[pin]
-        inner: B,
-        call: Option<Call>,
-        header_code: Option<&'static str>,
+        pub(super) inner: B,
+        pub(super) call: Option<C>,
+        pub(super) header_code: Option<&'static str>,
     }
 
-    impl<B> PinnedDrop for MeteredBody<B> {
+    impl<B, C> PinnedDrop for MeteredBody<B, C> where C: Finish {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if let Some(call) = this.call.take() {
-                call.record(this.header_code.unwrap_or("CANCELLED"));
+                call.finish(this.header_code.unwrap_or("CANCELLED"));
             }
         }
     }
 }
 
-impl<B: http_body::Body> http_body::Body for MeteredBody<B> {
+impl<B: http_body::Body, C: Finish> http_body::Body for MeteredBody<B, C> {
     type Data = B::Data;
     type Error = B::Error;
 
@@ -162,7 +177,7 @@ impl<B: http_body::Body> http_body::Body for MeteredBody<B> {
         if let Some(code) = code
             && let Some(call) = this.call.take()
         {
-            call.record(code.or(*this.header_code).unwrap_or("OK"));
+            call.finish(code.or(*this.header_code).unwrap_or("OK"));
         }
         polled
     }
@@ -176,7 +191,7 @@ impl<B: http_body::Body> http_body::Body for MeteredBody<B> {
     }
 }
 
-fn code_name(code: tonic::Code) -> &'static str {
+pub(super) fn code_name(code: tonic::Code) -> &'static str {
     match code {
         tonic::Code::Ok => "OK",
         tonic::Code::Cancelled => "CANCELLED",
@@ -225,13 +240,14 @@ mod tests {
     fn body(
         frames: Vec<Frame<bytes::Bytes>>,
         header_code: Option<&'static str>,
-    ) -> MeteredBody<Frames> {
+    ) -> MeteredBody<Frames, Call> {
         MeteredBody {
             inner: Frames(frames.into()),
             call: Some(Call {
                 service: "test",
                 method: "/docket.test.v1.Test/Stream",
                 started: Instant::now(),
+                span: tracing::Span::none(),
             }),
             header_code,
         }
@@ -243,7 +259,7 @@ mod tests {
         Frame::trailers(map)
     }
 
-    async fn drain(mut body: MeteredBody<Frames>) {
+    async fn drain(mut body: MeteredBody<Frames, Call>) {
         while std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx))
             .await
             .is_some()

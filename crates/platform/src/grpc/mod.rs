@@ -12,6 +12,8 @@ mod layers;
 mod malformed;
 mod metered;
 mod methods;
+mod readiness;
+mod rpc_span;
 mod shed;
 pub mod tls;
 
@@ -20,3 +22,5 @@ pub use deadlines::MethodTimeoutError;
 pub use host::{GrpcHost, HostOptions, HostOptionsError};
 pub use layers::REQUEST_ID_HEADER;
 pub use malformed::{is_malformed_request, malformed_request};
+pub use readiness::LIVENESS;
+pub use rpc_span::{ClientSpanLayer, ClientSpans};

@@ -35,6 +35,8 @@ pub struct ShedLayer {
 struct Pools {
     staff: Arc<Semaphore>,
     anonymous: Arc<Semaphore>,
+    /// The host's name, the `service` label of the in-flight and shed metrics.
+    service: &'static str,
 }
 
 impl ShedLayer {
@@ -43,8 +45,15 @@ impl ShedLayer {
             pools: Pools {
                 staff: Arc::new(Semaphore::new(staff.max(1))),
                 anonymous: Arc::new(Semaphore::new(anonymous.max(1))),
+                service: "",
             },
         }
+    }
+
+    /// Labels the metrics `docket_rpc_in_flight` and `docket_rpc_shed_total` with `service`.
+    pub fn named(mut self, service: &'static str) -> Self {
+        self.pools.service = service;
+        self
     }
 }
 
@@ -96,9 +105,13 @@ where
         } else {
             &self.pools.staff
         };
+        let caller = if anonymous { "anonymous" } else { "staff" };
+        let service = self.pools.service;
         let permit: OwnedSemaphorePermit = match Arc::clone(pool).try_acquire_owned() {
             Ok(permit) => permit,
             Err(_) => {
+                metrics::counter!("docket_rpc_shed_total", "service" => service, "caller" => caller)
+                    .increment(1);
                 tracing::warn!(method = %request.uri().path(), anonymous, "overloaded: call refused");
                 let status = Status::with_error_details(
                     Code::ResourceExhausted,
@@ -108,12 +121,32 @@ where
                 return Box::pin(std::future::ready(Ok(status.into_http())));
             }
         };
+        let in_flight = InFlight::new(service, caller);
         let call = self.inner.call(request);
         Box::pin(async move {
             let answer = call.await;
             drop(permit);
+            drop(in_flight);
             answer
         })
+    }
+}
+
+/// One call counted in `docket_rpc_in_flight` until it is dropped (answered or abandoned).
+struct InFlight(metrics::Gauge);
+
+impl InFlight {
+    fn new(service: &'static str, caller: &'static str) -> Self {
+        let gauge =
+            metrics::gauge!("docket_rpc_in_flight", "service" => service, "caller" => caller);
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
     }
 }
 

@@ -173,6 +173,8 @@ impl Lease {
         W: FnMut(ShutdownSignal, Fence) -> F,
         F: Future<Output = ()>,
     {
+        // Standbys export 0, so that "no replica holds it" shows as a sum of 0, not as nothing.
+        metrics::gauge!("docket_lease_held", "lease" => self.name.clone()).set(0.0);
         let period = self.ttl / 3;
         let stop = shutdown.clone().wait();
         tokio::pin!(stop);

@@ -147,19 +147,39 @@ impl Dispatcher {
         if let Ok(backlog) = self.backlog().await {
             metrics::gauge!("docket_outbox_backlog").set(backlog as f64);
         }
+        if let Ok(oldest) = self.oldest_undelivered().await {
+            let age = oldest.map_or(0.0, |created| {
+                (Utc::now() - created).num_milliseconds().max(0) as f64 / 1000.0
+            });
+            metrics::gauge!("docket_outbox_oldest_undelivered_age_seconds").set(age);
+        }
         if let Ok(dead) = super::dead_letters::count(&self.db).await {
             metrics::gauge!("docket_outbox_dead_letters").set(dead as f64);
         }
         for message in due {
-            let span =
-                tracing::info_span!("outbox_delivery", id = %message.id, topic = %message.topic);
+            let span = tracing::info_span!(
+                "outbox_delivery",
+                otel.name = %format!("deliver {}", message.topic),
+                otel.kind = "producer",
+                otel.status_code = tracing::field::Empty,
+                otel.status_message = tracing::field::Empty,
+                id = %message.id,
+                topic = %message.topic,
+                trace_id = tracing::field::Empty,
+            );
             if let Some(traceparent) = &message.trace_parent {
                 crate::trace_context::continue_from(&span, traceparent);
             }
+            crate::trace_context::record_trace_id(&span);
             let outcome = delivery
                 .deliver(&message.topic, &message.payload)
-                .instrument(span)
+                .instrument(span.clone())
                 .await;
+            if let Err(failure) = &outcome {
+                span.record("otel.status_code", "ERROR");
+                span.record("otel.status_message", tracing::field::display(failure));
+            }
+            drop(span);
             let update = entity::Entity::update_many().filter(entity::Column::Id.eq(message.id));
             match outcome {
                 Ok(()) => {
@@ -225,6 +245,17 @@ impl Dispatcher {
     }
 
     /// Messages not yet delivered and still tried (dead letters are not).
+    /// When the oldest message neither delivered nor dead-lettered was written, if any.
+    async fn oldest_undelivered(&self) -> Result<Option<chrono::DateTime<Utc>>, DbErr> {
+        let oldest = entity::Entity::find()
+            .filter(entity::Column::DeliveredAt.is_null())
+            .filter(entity::Column::DeadLetteredAt.is_null())
+            .order_by_asc(entity::Column::CreatedAt)
+            .one(&self.db)
+            .await?;
+        Ok(oldest.map(|message| message.created_at))
+    }
+
     pub async fn backlog(&self) -> Result<u64, DbErr> {
         entity::Entity::find()
             .filter(entity::Column::DeliveredAt.is_null())

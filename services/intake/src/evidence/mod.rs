@@ -155,6 +155,11 @@ impl EvidenceDesk {
             .commit(received.pending, received.sha256.as_str(), received.size)
             .await
             .map_err(IntakeError::Blob)?;
+        // Bytes written to the store: new content, or a damaged copy replaced; not the same
+        // bytes uploaded again.
+        if !matches!(committed, Committed::AlreadyStored) {
+            metrics::counter!("docket_evidence_bytes_stored_total").increment(received.size);
+        }
         if let Committed::Repaired { found } = &committed {
             self.record_repair(call, received.sha256.as_str(), found)
                 .await?;

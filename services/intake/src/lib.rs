@@ -279,17 +279,13 @@ impl Intake {
         // so that dropping this future stops it too.
         let mut post_upload = tokio::task::JoinSet::new();
         post_upload.spawn(self.similarity.clone().follow(shutdown.clone()));
-        post_upload.spawn(
-            self.jobs
-                .clone()
-                .run(
-                    Arc::new(jobs::PostUploadWork {
-                        similarity: self.similarity,
-                        trusted_time: self.trusted_time,
-                    }),
-                    shutdown.clone(),
-                ),
-        );
+        post_upload.spawn(self.jobs.clone().run(
+            Arc::new(jobs::PostUploadWork {
+                similarity: self.similarity,
+                trusted_time: self.trusted_time,
+            }),
+            shutdown.clone(),
+        ));
         // A set, so that dropping this future (a crash, as far as the database can tell) stops
         // the dispatcher too, without releasing its lease.
         let mut dispatching = tokio::task::JoinSet::new();

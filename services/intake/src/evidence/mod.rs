@@ -250,7 +250,11 @@ impl EvidenceDesk {
         journal::record(&txn, &audit, Some(&event)).await?;
         // In the same transaction: once the upload is answered, its hashing cannot be lost.
         JobQueue::enqueue(&txn, JobKind::PerceptualHash, &row.sha256).await?;
-        if self.trusted_time.as_ref().is_some_and(TrustedTime::configured) {
+        if self
+            .trusted_time
+            .as_ref()
+            .is_some_and(TrustedTime::configured)
+        {
             JobQueue::enqueue(&txn, JobKind::TrustedTime, &row.sha256).await?;
         }
         txn.commit().await?;

@@ -80,8 +80,9 @@ impl TrustedTime {
             None => Vec::new(),
         };
         if let Some(policy) = &settings.policy {
-            der::asn1::ObjectIdentifier::new(policy)
-                .map_err(|_| anyhow::anyhow!("intake.timestamping.policy `{policy}` is not a dotted OID"))?;
+            der::asn1::ObjectIdentifier::new(policy).map_err(|_| {
+                anyhow::anyhow!("intake.timestamping.policy `{policy}` is not a dotted OID")
+            })?;
         }
         let authority = match &settings.url {
             Some(url) => {
@@ -165,7 +166,12 @@ impl TrustedTime {
             .body(query.der.clone())
             .send()
             .await
-            .with_context(|| format!("the time-stamping authority {} cannot be reached", authority.url))?
+            .with_context(|| {
+                format!(
+                    "the time-stamping authority {} cannot be reached",
+                    authority.url
+                )
+            })?
             .error_for_status()
             .with_context(|| format!("the time-stamping authority {} refused", authority.url))?
             .bytes()
@@ -266,7 +272,10 @@ impl TrustedTime {
 
     fn check(&self, stored: &Stored, sha256: &[u8; 32]) -> Result<tsp::Stamp, String> {
         // The policy asked for when the token was obtained; one configured since must hold too.
-        let policy = self.policy.as_deref().or(stored.requested_policy.as_deref());
+        let policy = self
+            .policy
+            .as_deref()
+            .or(stored.requested_policy.as_deref());
         tsp::verify(
             &stored.token,
             tsp::Expected {

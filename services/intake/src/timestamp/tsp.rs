@@ -28,8 +28,7 @@ use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage};
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
 const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
-const ID_CT_TST_INFO: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
+const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
 const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
 const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
 const ID_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
@@ -37,14 +36,10 @@ const ID_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
 const ID_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
 const ID_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
 const ID_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
-const ID_RSA_ENCRYPTION: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const ID_SHA256_WITH_RSA: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const ID_SHA384_WITH_RSA: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-const ID_SHA512_WITH_RSA: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
+const ID_RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+const ID_SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
+const ID_SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
+const ID_SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
 const ID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const ID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const ID_ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
@@ -197,7 +192,10 @@ pub fn verify(
 ) -> Result<Stamp, String> {
     let info = ContentInfo::from_der(token).map_err(|e| format!("not a CMS ContentInfo: {e}"))?;
     if info.content_type != ID_SIGNED_DATA {
-        return Err(format!("content type {} is not SignedData", info.content_type));
+        return Err(format!(
+            "content type {} is not SignedData",
+            info.content_type
+        ));
     }
     let signed: SignedData = info
         .content
@@ -400,12 +398,21 @@ fn generalized_time(text: &str) -> Result<DateTime<Utc>, String> {
     let nanos = if fraction.is_empty() {
         0
     } else {
-        let digits: String = fraction.chars().chain(std::iter::repeat('0')).take(9).collect();
+        let digits: String = fraction
+            .chars()
+            .chain(std::iter::repeat('0'))
+            .take(9)
+            .collect();
         digits.parse::<u32>().map_err(|_| bad())?
     };
     NaiveDate::from_ymd_opt(year, number(4..6)?, number(6..8)?)
         .and_then(|date| {
-            date.and_hms_nano_opt(number(8..10).ok()?, number(10..12).ok()?, number(12..14).ok()?, nanos)
+            date.and_hms_nano_opt(
+                number(8..10).ok()?,
+                number(10..12).ok()?,
+                number(12..14).ok()?,
+                nanos,
+            )
         })
         .map(|naive| naive.and_utc())
         .ok_or_else(bad)
@@ -522,7 +529,10 @@ fn chain_to_trusted(
                 current.tbs_certificate.subject
             ));
         }
-        let tbs = current.tbs_certificate.to_der().map_err(|e| e.to_string())?;
+        let tbs = current
+            .tbs_certificate
+            .to_der()
+            .map_err(|e| e.to_string())?;
         let signature = current
             .signature
             .as_bytes()
@@ -636,7 +646,12 @@ mod tests {
         assert_eq!(whole.to_rfc3339(), "2026-11-30T20:30:00+00:00");
         let fraction = generalized_time("20261130203000.25Z").unwrap();
         assert_eq!(fraction.timestamp_subsec_millis(), 250);
-        for bad in ["20261130203000", "2026113020300Z", "20261130203000.Z", "20261330203000Z"] {
+        for bad in [
+            "20261130203000",
+            "2026113020300Z",
+            "20261130203000.Z",
+            "20261330203000Z",
+        ] {
             assert!(generalized_time(bad).is_err(), "{bad}");
         }
     }

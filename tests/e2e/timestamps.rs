@@ -11,6 +11,7 @@ use docket_e2e::tsa::{TSA_POLICY, TestTsa, openssl};
 use docket_e2e::{Backend, IntakeClient, TestApp, on_every_backend};
 use docket_platform::ServiceKind;
 use docket_platform::auth::Role;
+use docket_platform::db::placeholder;
 use docket_platform::settings::Settings;
 use docket_proto::docket::intake::v1 as pb;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
@@ -155,10 +156,10 @@ async fn evidence_is_timestamped_once_the_authority_answers_and_a_tampered_token
     let mut tampered = stamp.token.to_vec();
     let last = tampered.len() - 1;
     tampered[last] ^= 0x01;
-    let sql = match backend_kind {
-        sea_orm::DatabaseBackend::Postgres => "UPDATE trusted_timestamps SET token = $1",
-        _ => "UPDATE trusted_timestamps SET token = ?",
-    };
+    let sql = format!(
+        "UPDATE trusted_timestamps SET token = {}",
+        placeholder(backend_kind, 1)
+    );
     db.execute_raw(Statement::from_sql_and_values(
         backend_kind,
         sql,
@@ -194,12 +195,11 @@ async fn evidence_is_timestamped_once_the_authority_answers_and_a_tampered_token
     let other_id = upload_bytes(&app, &other).await;
     let other_stamp = stamped(&mut intake, &other_id).await;
     assert!(other_stamp.verified, "{}", other_stamp.problem);
-    let sql = match backend_kind {
-        sea_orm::DatabaseBackend::Postgres => {
-            "UPDATE trusted_timestamps SET token = $1 WHERE subject = $2"
-        }
-        _ => "UPDATE trusted_timestamps SET token = ? WHERE subject = ?",
-    };
+    let sql = format!(
+        "UPDATE trusted_timestamps SET token = {} WHERE subject = {}",
+        placeholder(backend_kind, 1),
+        placeholder(backend_kind, 2)
+    );
     db.execute_raw(Statement::from_sql_and_values(
         backend_kind,
         sql,

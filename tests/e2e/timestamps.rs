@@ -210,6 +210,24 @@ async fn evidence_is_timestamped_once_the_authority_answers_and_a_tampered_token
     let moved = check_of(&mut intake, &id).await.trusted_time.unwrap();
     assert!(!moved.verified);
     assert!(moved.problem.contains("imprint"), "{}", moved.problem);
+
+    // The other content's own token, with the nonce Docket kept for it changed: a replayed
+    // answer to another request is refused.
+    let sql = format!(
+        "UPDATE trusted_timestamps SET nonce = {} WHERE subject = {}",
+        placeholder(backend_kind, 1),
+        placeholder(backend_kind, 2)
+    );
+    db.execute_raw(Statement::from_sql_and_values(
+        backend_kind,
+        sql,
+        ["4141414141414141".into(), sha256_hex(&other).into()],
+    ))
+    .await
+    .unwrap();
+    let replayed = check_of(&mut intake, &other_id).await.trusted_time.unwrap();
+    assert!(!replayed.verified);
+    assert!(replayed.problem.contains("nonce"), "{}", replayed.problem);
 }
 
 async fn without_an_authority_nothing_is_timestamped(backend: Backend) {

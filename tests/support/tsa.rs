@@ -118,13 +118,15 @@ impl TestTsa {
             ],
         );
         std::fs::write(path.join("serial"), "01\n").expect("the serial file is written");
+        // `certs` names the signer's own certificate again, as some authorities do: the token
+        // then carries it twice, which a strict DER `SET OF` reader refuses.
         let dir_text = path.display();
         std::fs::write(
             path.join("tsa.cnf"),
             format!(
                 "[ tsa ]\ndefault_tsa = tsa_config\n\n[ tsa_config ]\ndir = {dir_text}\n\
                  serial = $dir/serial\ncrypto_device = builtin\nsigner_cert = $dir/tsa.crt\n\
-                 certs = $dir/ca.crt\nsigner_key = $dir/tsa.key\nsigner_digest = sha256\n\
+                 certs = $dir/tsa.crt\nsigner_key = $dir/tsa.key\nsigner_digest = sha256\n\
                  default_policy = {TSA_POLICY}\nother_policies = 1.2.3.4.5\n\
                  digests = sha256, sha384, sha512\naccuracy = secs:1, millisecs:500\n\
                  clock_precision_digits = 3\nordering = yes\ntsa_name = yes\n\

@@ -20,8 +20,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cms::content_info::ContentInfo;
-use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
-use der::asn1::{Any, AnyRef, ObjectIdentifier, OctetString, Uint};
+use cms::signed_data::{EncapsulatedContentInfo, SignerIdentifier, SignerInfo};
+use der::asn1::{Any, AnyRef, ObjectIdentifier, OctetString, SetOfVec, Uint};
 use der::{Decode, Encode, Reader, Sequence, SliceReader, Tag, Tagged};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage};
@@ -87,6 +87,31 @@ struct SigningCertificateV2 {
     certs: Vec<EssCertIdV2>,
     #[asn1(optional = "true")]
     policies: Option<Any>,
+}
+
+/// CMS `SignedData` (RFC 5652 §5.1), read leniently where authorities are known to stray from
+/// DER: the certificate set is read as a sequence (a TSA that includes its own certificate twice
+/// would break a strict `SET OF`), and the CRLs are not read.
+#[derive(Debug, Clone, Sequence)]
+struct SignedData {
+    version: u8,
+    digest_algorithms: Any,
+    encap_content_info: EncapsulatedContentInfo,
+    #[asn1(
+        context_specific = "0",
+        tag_mode = "IMPLICIT",
+        constructed = "true",
+        optional = "true"
+    )]
+    certificates: Option<Vec<Any>>,
+    #[asn1(
+        context_specific = "1",
+        tag_mode = "IMPLICIT",
+        constructed = "true",
+        optional = "true"
+    )]
+    crls: Option<Vec<Any>>,
+    signer_infos: SetOfVec<SignerInfo>,
 }
 
 /// A query for a timestamp of a SHA-256, with the nonce it carries.
@@ -238,7 +263,7 @@ pub fn verify(
     }
 
     // The signer and its signed attributes.
-    let signer = match signed.signer_infos.0.as_slice() {
+    let signer = match signed.signer_infos.as_slice() {
         [signer] => signer,
         [] => return Err("the token has no signer".to_owned()),
         _ => return Err("the token has more than one signer".to_owned()),
@@ -246,11 +271,10 @@ pub fn verify(
     let carried: Vec<Certificate> = signed
         .certificates
         .iter()
-        .flat_map(|set| set.0.iter())
-        .filter_map(|choice| match choice {
-            cms::cert::CertificateChoices::Certificate(cert) => Some(cert.clone()),
-            _ => None,
-        })
+        .flatten()
+        // Other certificate formats (attribute certificates, …) are not X.509 and are skipped.
+        .filter(|choice| choice.tag() == Tag::Sequence)
+        .filter_map(|choice| choice.decode_as::<Certificate>().ok())
         .collect();
     let signer_cert = find_signer(signer, &carried, trusted)?;
     let digest = digest_of(&signer.digest_alg.oid)?;

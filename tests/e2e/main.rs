@@ -27,6 +27,7 @@ mod sealing;
 mod similar;
 mod streams;
 mod submission;
+mod timestamps;
 mod tls;
 mod tokens;
 mod triage;

@@ -15,6 +15,7 @@ mod flows;
 mod front;
 mod projections;
 mod proxy;
+pub mod tsa;
 
 use std::net::SocketAddr;
 use std::time::Duration;

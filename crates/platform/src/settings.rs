@@ -386,6 +386,38 @@ pub struct IntakeSettings {
     pub ffmpeg: String,
     /// How many post-upload jobs (perceptual hashing) one replica runs at a time. Default 2.
     pub post_upload_workers: usize,
+    /// The RFC 3161 time-stamping authority that proves when each evidence file was held
+    /// (`[intake.timestamping]`). Unset `url`: no timestamps are requested.
+    #[serde(default)]
+    pub timestamping: TimestampingSettings,
+}
+
+/// An RFC 3161 time-stamping authority (TSA).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimestampingSettings {
+    /// Where time-stamp queries are POSTed (`application/timestamp-query`), for example
+    /// `https://freetsa.org/tsr`. Unset: no timestamps are requested and nothing else changes.
+    pub url: Option<String>,
+    /// PEM file of the certificate authorities a TSA's certificate must chain to. Required with
+    /// `url`: a token is stored only once it verifies against them.
+    pub ca_file: Option<PathBuf>,
+    /// The TSA policy to ask for (a dotted OID); tokens under another policy are refused.
+    /// Unset: the authority's default policy, whatever it is.
+    pub policy: Option<String>,
+    /// How long one request to the authority may take, in seconds. Default 30.
+    pub request_timeout_seconds: u64,
+}
+
+impl Default for TimestampingSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            ca_file: None,
+            policy: None,
+            request_timeout_seconds: 30,
+        }
+    }
 }
 
 impl std::fmt::Debug for IntakeSettings {
@@ -410,6 +442,7 @@ impl std::fmt::Debug for IntakeSettings {
             .field("max_upload_sessions", &self.max_upload_sessions)
             .field("ffmpeg", &self.ffmpeg)
             .field("post_upload_workers", &self.post_upload_workers)
+            .field("timestamping", &self.timestamping)
             .finish()
     }
 }

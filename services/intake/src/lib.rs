@@ -18,6 +18,7 @@ mod receipt_guard;
 mod request;
 mod similar;
 mod store;
+mod timestamp;
 
 use std::sync::Arc;
 
@@ -107,6 +108,7 @@ pub struct Intake {
     /// Post-upload jobs (perceptual hashing), run while serving.
     jobs: jobs::Runner,
     similarity: similar::Similarity,
+    trusted_time: timestamp::TrustedTime,
 }
 
 impl Intake {
@@ -163,6 +165,22 @@ impl Intake {
         )
         .await
         .context("cannot load the perceptual hashes")?;
+        let trusted_time =
+            timestamp::TrustedTime::from_settings(db.clone(), &settings.intake.timestamping)?;
+        if trusted_time.configured() {
+            let again = jobs
+                .queue()
+                .retry_unsupported(jobs::JobKind::TrustedTime)
+                .await?
+                + trusted_time.enqueue_missing().await?;
+            if again > 0 {
+                tracing::info!(
+                    contents = again,
+                    "a time-stamping authority is configured: timestamping the evidence stored \
+                     without one"
+                );
+            }
+        }
         match similar::hashing::ffmpeg_available(&settings.intake.ffmpeg).await {
             Ok(()) => {
                 let again = jobs
@@ -217,7 +235,8 @@ impl Intake {
                     .context("cannot open the directory of upload sessions")?,
                     jobs.clone(),
                     similarity.clone(),
-                ),
+                )
+                .with_trusted_time(trusted_time.clone()),
                 parties,
                 receipts,
                 delivery.clone(),
@@ -232,6 +251,7 @@ impl Intake {
             db,
             jobs,
             similarity,
+            trusted_time,
         })
     }
 
@@ -261,11 +281,13 @@ impl Intake {
         // so that dropping this future stops it too.
         let mut post_upload = tokio::task::JoinSet::new();
         post_upload.spawn(self.similarity.clone().follow(shutdown.clone()));
-        post_upload.spawn(
-            self.jobs
-                .clone()
-                .run(Arc::new(self.similarity), shutdown.clone()),
-        );
+        post_upload.spawn(self.jobs.clone().run(
+            Arc::new(jobs::PostUploadWork {
+                similarity: self.similarity,
+                trusted_time: self.trusted_time,
+            }),
+            shutdown.clone(),
+        ));
         // A set, so that dropping this future (a crash, as far as the database can tell) stops
         // the dispatcher too, without releasing its lease.
         let mut dispatching = tokio::task::JoinSet::new();

@@ -49,6 +49,7 @@ use crate::entity::{allegation, evidence};
 use crate::error::IntakeError;
 use crate::jobs::{JobKind, JobQueue, Runner};
 use crate::similar::{HashState, Media, Similarity};
+use crate::timestamp::TrustedTime;
 
 /// Evidence records, their files and their custody.
 #[derive(Debug, Clone)]
@@ -61,6 +62,8 @@ pub struct EvidenceDesk {
     /// Post-upload work, woken by each upload.
     jobs: Runner,
     similarity: Similarity,
+    /// RFC 3161 timestamps of the contents; `None` until [`Self::with_trusted_time`].
+    trusted_time: Option<TrustedTime>,
 }
 
 impl EvidenceDesk {
@@ -81,7 +84,15 @@ impl EvidenceDesk {
             sessions: std::sync::Arc::new(sessions),
             jobs,
             similarity,
+            trusted_time: None,
         }
+    }
+
+    /// Timestamps each upload's content with `trusted_time`'s authority (when one is
+    /// configured) and shows the stored timestamps in `VerifyEvidence`.
+    pub fn with_trusted_time(mut self, trusted_time: TrustedTime) -> Self {
+        self.trusted_time = Some(trusted_time);
+        self
     }
 
     /// Receives one upload: metadata first, then the bytes.
@@ -244,6 +255,13 @@ impl EvidenceDesk {
         journal::record(&txn, &audit, Some(&event)).await?;
         // In the same transaction: once the upload is answered, its hashing cannot be lost.
         JobQueue::enqueue(&txn, JobKind::PerceptualHash, &row.sha256).await?;
+        if self
+            .trusted_time
+            .as_ref()
+            .is_some_and(TrustedTime::configured)
+        {
+            JobQueue::enqueue(&txn, JobKind::TrustedTime, &row.sha256).await?;
+        }
         txn.commit().await?;
         self.events.committed();
         self.jobs.enqueued();

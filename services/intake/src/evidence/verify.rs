@@ -140,11 +140,16 @@ impl EvidenceDesk {
         if let Some(problem) = &problem {
             tracing::error!(%sha256, %problem, "EVIDENCE FILE FAILED VERIFICATION");
         }
+        let trusted_time = match &self.trusted_time {
+            Some(trusted_time) => trusted_time.proof(sha256).await?,
+            None => None,
+        };
         Ok(pb::BlobCheck {
             sha256: sha256.to_owned(),
             evidence_ids: holders.iter().map(Uuid::to_string).collect(),
             intact: problem.is_none(),
             problem: problem.unwrap_or_default(),
+            trusted_time,
         })
     }
 

@@ -1,5 +1,5 @@
-//! Post-upload work: slow jobs on the bytes of evidence (perceptual hashing today; C2PA reading
-//! and RFC 3161 timestamping are meant to join as further [`JobKind`]s), run after the upload
+//! Post-upload work: slow jobs on the bytes of evidence (perceptual hashing, RFC 3161
+//! timestamping; C2PA reading is meant to join as a further [`JobKind`]), run after the upload
 //! has committed so that they never slow it down.
 //!
 //! The queue is a table of intake's database. A job is enqueued in the upload's own transaction,
@@ -12,23 +12,28 @@
 
 mod queue;
 mod runner;
+mod work;
 
 pub use queue::{Claimed, JobQueue, JobState};
 pub use runner::{JobOutcome, JobWork, Runner};
+pub use work::PostUploadWork;
 
 /// What a job does. Its code is what the table stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JobKind {
     /// Perceptual hashes of an image, or of sampled frames of a video, for near-duplicates.
     PerceptualHash,
+    /// An RFC 3161 timestamp of the content's SHA-256 from the configured authority.
+    TrustedTime,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 1] = [JobKind::PerceptualHash];
+    pub const ALL: [JobKind; 2] = [JobKind::PerceptualHash, JobKind::TrustedTime];
 
     pub fn code(self) -> &'static str {
         match self {
             JobKind::PerceptualHash => "perceptual_hash",
+            JobKind::TrustedTime => "trusted_time",
         }
     }
 

@@ -308,8 +308,8 @@ pub fn rank(
 
 impl JobWork for Similarity {
     async fn run(&self, queue: &JobQueue, job: &Claimed) -> anyhow::Result<JobOutcome> {
-        match job.kind {
-            JobKind::PerceptualHash => {}
+        if job.kind != JobKind::PerceptualHash {
+            anyhow::bail!("not a perceptual-hashing job: {}", job.kind.code());
         }
         match self.hash(&job.subject).await {
             Ok((media, hashes)) => {

@@ -452,4 +452,16 @@ impl IntakeService for IntakeApi {
             assessments: self.evidence.assessments(&subject).await?,
         }))
     }
+
+    async fn list_review_flags(
+        &self,
+        request: Request<pb::ListReviewFlagsRequest>,
+    ) -> Result<Response<pb::ListReviewFlagsResponse>, Status> {
+        let call = call_context(&request)?;
+        let query =
+            evidence::request::review_flags(request.get_ref()).map_err(IntakeError::from)?;
+        Ok(Response::new(
+            self.evidence.review_flags(&call, &query).await?,
+        ))
+    }
 }

@@ -16,8 +16,8 @@ use docket_proto::timestamp;
 use sea_orm::entity::prelude::*;
 use sea_orm::{ConnectionTrait, IntoActiveModel, QueryOrder};
 
-use super::{records, review};
 use super::request::ContentSubject;
+use super::{records, review};
 use crate::entity::{content_assessment, evidence};
 use crate::error::IntakeError;
 use crate::similar::Candidate;

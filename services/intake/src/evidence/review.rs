@@ -56,10 +56,20 @@ pub async fn raise<C: ConnectionTrait>(
         .into_iter()
         .map(|flag| flag.sha256)
         .collect();
+    // Content already judged fabricated needs no second look on this account; content judged
+    // otherwise does (its examiner may not have known of the copy).
+    let hashes: Vec<String> = near.iter().map(|c| c.sha256.clone()).collect();
+    let judged = latest(conn, &hashes).await?;
     let raised_at = now();
     let mut raised = Vec::new();
     for candidate in near.iter().take(MAX_FLAGGED) {
-        if candidate.sha256 == because_sha256 || open.contains(&candidate.sha256) {
+        let already_fabricated = judged.get(&candidate.sha256).is_some_and(|row| {
+            Verdict::from_code(&row.verdict).is_ok_and(|verdict| verdict.judged_fabricated())
+        });
+        if candidate.sha256 == because_sha256
+            || open.contains(&candidate.sha256)
+            || already_fabricated
+        {
             continue;
         }
         let flag = content_review_flag::Model {
@@ -168,8 +178,8 @@ pub async fn after_assessment<C: ConnectionTrait>(
 }
 
 /// What the hashing of `sha256` does to flags, `near` being its near-duplicates: when it is
-/// judged fabricated, they are flagged; each of them judged fabricated flags it. Returns the
-/// flags raised.
+/// judged fabricated, they are flagged; each of them judged fabricated flags it (unless it is
+/// judged fabricated itself). Returns the flags raised.
 pub async fn after_hashing<C: ConnectionTrait>(
     conn: &C,
     sha256: &str,
@@ -190,8 +200,7 @@ pub async fn after_hashing<C: ConnectionTrait>(
     if let Some(own) = fabricated(sha256) {
         raised.extend(raise(conn, sha256, own.id, near).await?);
     }
-    // A content with its own verdict is not flagged: its examiner has spoken.
-    if !verdicts.contains_key(sha256) {
+    {
         for candidate in near {
             if let Some(theirs) = fabricated(&candidate.sha256) {
                 let reverse = Candidate {

@@ -334,8 +334,7 @@ impl JobWork for Similarity {
                         target_ids: review::flag_targets(&raised),
                         outcome: "OK".to_owned(),
                         request_id: String::new(),
-                        action: "flag near-duplicates of fabricated content for review"
-                            .to_owned(),
+                        action: "flag near-duplicates of fabricated content for review".to_owned(),
                         count: 1,
                     };
                     journal::record(&txn, &audit, None).await?;

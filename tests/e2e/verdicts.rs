@@ -307,6 +307,47 @@ async fn a_verdict_on_one_copy_of_an_execution_video_follows_every_copy_and_ever
         Some(fabricated_verdict.id.as_str())
     );
     assert!(flag.cleared_time.is_none());
+    // Each allegation shows the verdicts and flags of the evidence it rests on.
+    let shown = |answer: pb::GetAllegationResponse| -> Vec<(String, pb::ContentVerdict, usize)> {
+        answer
+            .evidence
+            .iter()
+            .map(|e| {
+                let verdict = e
+                    .content_verdict
+                    .as_ref()
+                    .map_or(pb::ContentVerdict::Unspecified, |a| a.verdict());
+                (e.id.clone(), verdict, e.review_flags.len())
+            })
+            .collect()
+    };
+    let get = |id: &str| pb::GetAllegationRequest { id: id.into() };
+    let second_shown = shown(
+        officer
+            .get_allegation(get(&second))
+            .await
+            .unwrap()
+            .into_inner(),
+    );
+    assert_eq!(
+        second_shown,
+        [(
+            other.clone(),
+            pb::ContentVerdict::FabricatedOrManipulated,
+            0
+        )]
+    );
+    let third_shown = shown(
+        officer
+            .get_allegation(get(&third))
+            .await
+            .unwrap()
+            .into_inner(),
+    );
+    assert_eq!(
+        third_shown,
+        [(re_encoded.clone(), pb::ContentVerdict::Unspecified, 1)]
+    );
     let in_case = linked_items(&app, &third_case).await;
     assert_eq!(in_case.len(), 1);
     assert_eq!(in_case[0].content_verdict(), cases::Verdict::Unspecified);

@@ -118,8 +118,10 @@ impl IntakeService for IntakeApi {
         let call = call_context(&request)?;
         let id = request::parse_id("id", &request.into_inner().id).map_err(IntakeError::from)?;
         let allegation = self.store.get(id, &call).await?;
+        let evidence = self.evidence.of_allegation(id).await?;
         Ok(Response::new(pb::GetAllegationResponse {
             allegation: Some(allegation),
+            evidence,
         }))
     }
 

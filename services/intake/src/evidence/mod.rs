@@ -327,6 +327,19 @@ impl EvidenceDesk {
         })
     }
 
+    /// The first 1 000 evidence records of allegation `id`, oldest first, with the verdicts
+    /// on their content and its open review flags.
+    pub async fn of_allegation(&self, id: Uuid) -> Result<Vec<pb::Evidence>, IntakeError> {
+        let query = EvidenceQuery {
+            allegation_id: Some(id),
+            sha256: None,
+            page_size: docket_platform::paging::MAX_PAGE_SIZE,
+            after: None,
+        };
+        let (rows, _) = records::list(&self.db, &query).await?;
+        with_verdicts(&self.db, rows).await
+    }
+
     /// Records an assessment of the content `subject` names.
     pub async fn assess(
         &self,

@@ -108,18 +108,48 @@ async fn linked(app: &TestApp, case_id: &str) -> Vec<(cases::Verdict, cases::Ver
         .collect()
 }
 
+/// Allegations by the material they rest on, once reporting counts `expected` (or after 30 s:
+/// fails).
+async fn allegations_by_material(client: &mut ReportingClient, expected: &[(&str, i64)]) {
+    statistics_until(
+        client,
+        rep::QueryStatisticsRequest {
+            measure: rep::Measure::Allegations.into(),
+            group_by: vec![rep::Dimension::Material.into()],
+            audience: rep::Audience::Internal.into(),
+            ..Default::default()
+        },
+        expected,
+    )
+    .await;
+}
+
 /// Cases by whether they count, once reporting counts `expected` (or after 30 s: fails).
 async fn cases_by_counting(client: &mut ReportingClient, expected: &[(&str, i64)]) {
+    statistics_until(
+        client,
+        rep::QueryStatisticsRequest {
+            measure: rep::Measure::Cases.into(),
+            group_by: vec![rep::Dimension::Counting.into()],
+            audience: rep::Audience::Internal.into(),
+            include_uncounted: true,
+            ..Default::default()
+        },
+        expected,
+    )
+    .await;
+}
+
+/// Asks `request` until its rows are `expected` (or after 30 s: fails).
+async fn statistics_until(
+    client: &mut ReportingClient,
+    request: rep::QueryStatisticsRequest,
+    expected: &[(&str, i64)],
+) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let answer = client
-            .query_statistics(rep::QueryStatisticsRequest {
-                measure: rep::Measure::Cases.into(),
-                group_by: vec![rep::Dimension::Counting.into()],
-                audience: rep::Audience::Internal.into(),
-                include_uncounted: true,
-                ..Default::default()
-            })
+            .query_statistics(request.clone())
             .await
             .unwrap()
             .into_inner();
@@ -137,7 +167,7 @@ async fn cases_by_counting(client: &mut ReportingClient, expected: &[(&str, i64)
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "cases by counting {rows:?}, not {wanted:?}"
+            "{request:?}: {rows:?}, not {wanted:?}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -407,6 +437,10 @@ async fn a_verdict_on_one_copy_of_an_execution_video_follows_every_copy_and_ever
     )
     .await;
 
+    // And it counts the allegations resting only on fabricated material: the two sources'; the
+    // re-encoded copy's and the trimmed copy's rest on content without a verdict.
+    allegations_by_material(&mut reporting, &[("only_fabricated", 2), ("other", 2)]).await;
+
     // The re-encoded copy gets its own verdict: its flag clears, and stays listed as cleared.
     analyst
         .assess_content(judgement(&re_encoded, pb::ContentVerdict::LikelyFabricated))
@@ -464,6 +498,8 @@ async fn a_verdict_on_one_copy_of_an_execution_video_follows_every_copy_and_ever
         .flags;
     assert_eq!(open.len(), 1, "{open:?}");
     assert!(open[0].cleared_reason.is_empty());
+    // Now only the third allegation rests on fabricated material.
+    allegations_by_material(&mut reporting, &[("only_fabricated", 1), ("other", 3)]).await;
     let revised = analyst
         .list_review_flags(pb::ListReviewFlagsRequest {
             include_cleared: true,

@@ -331,7 +331,7 @@ async fn a_verdict_on_one_copy_of_an_execution_video_follows_every_copy_and_ever
         flag.near_duplicate_evidence_ids,
         [one.clone(), other.clone()]
     );
-    assert_eq!(flag.evidence_ids, [re_encoded.clone()]);
+    assert_eq!(flag.evidence_ids, std::slice::from_ref(&re_encoded));
     assert_eq!(
         flag.near_duplicate_verdict.as_ref().map(|a| a.id.as_str()),
         Some(fabricated_verdict.id.as_str())

@@ -23,7 +23,7 @@ on_every_backend!(
 );
 
 /// Runs ffmpeg with `args`, quietly; panics with its error output when it fails.
-fn ffmpeg(args: &[&str]) {
+pub(crate) fn ffmpeg(args: &[&str]) {
     let output = Command::new("ffmpeg")
         .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-y"])
         .args(args)
@@ -179,7 +179,11 @@ async fn new_allegation(intake: &mut IntakeClient) -> String {
 }
 
 /// Uploads `path` to `allegation_id`; returns the evidence id.
-async fn upload_file(intake: &mut IntakeClient, allegation_id: &str, path: &Path) -> String {
+pub(crate) async fn upload_file(
+    intake: &mut IntakeClient,
+    allegation_id: &str,
+    path: &Path,
+) -> String {
     let bytes = std::fs::read(path).unwrap();
     let mut meta = metadata(allegation_id, "");
     meta.file_name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -193,7 +197,10 @@ async fn upload_file(intake: &mut IntakeClient, allegation_id: &str, path: &Path
 }
 
 /// Asks until the hashing of `id` is no longer pending.
-async fn similar(intake: &mut IntakeClient, id: &str) -> pb::FindSimilarEvidenceResponse {
+pub(crate) async fn similar(
+    intake: &mut IntakeClient,
+    id: &str,
+) -> pb::FindSimilarEvidenceResponse {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let answer = intake

@@ -9,22 +9,23 @@ use docket_e2e::{
     on_every_backend, submit_request,
 };
 use docket_platform::auth::Role;
+use docket_proto::docket::audit::v1 as audit;
 use docket_proto::docket::cases::v1 as cases;
 use docket_proto::docket::intake::v1 as pb;
 use docket_proto::docket::reporting::v1 as rep;
 use tonic::Code;
 
 use crate::evidence::{metadata, sha256, upload};
+use crate::similar::{ffmpeg, similar, upload_file};
 
 on_every_backend!(
     a_verdict_on_one_copy_of_an_execution_video_follows_every_copy_and_every_case,
     the_collected_custody_event_keeps_the_declared_collection_time,
     assessing_content_takes_a_whole_verdict_from_analysts_and_investigators_only,
+    listing_review_flags_refuses_bad_filters_and_other_roles,
 );
 
 const VIDEO: &[u8] = b"an execution video that circulates on three channels";
-/// The same clip re-encoded by a third channel: other bytes, the same pictures.
-const RE_ENCODED: &[u8] = b"an execution video that circulates on three channels, re-encoded";
 
 pub(crate) async fn new_allegation(intake: &mut IntakeClient) -> String {
     intake
@@ -118,18 +119,48 @@ async fn linked(app: &TestApp, case_id: &str) -> Vec<(cases::Verdict, cases::Ver
         .collect()
 }
 
+/// Allegations by the material they rest on, once reporting counts `expected` (or after 30 s:
+/// fails).
+async fn allegations_by_material(client: &mut ReportingClient, expected: &[(&str, i64)]) {
+    statistics_until(
+        client,
+        rep::QueryStatisticsRequest {
+            measure: rep::Measure::Allegations.into(),
+            group_by: vec![rep::Dimension::Material.into()],
+            audience: rep::Audience::Internal.into(),
+            ..Default::default()
+        },
+        expected,
+    )
+    .await;
+}
+
 /// Cases by whether they count, once reporting counts `expected` (or after 30 s: fails).
 async fn cases_by_counting(client: &mut ReportingClient, expected: &[(&str, i64)]) {
+    statistics_until(
+        client,
+        rep::QueryStatisticsRequest {
+            measure: rep::Measure::Cases.into(),
+            group_by: vec![rep::Dimension::Counting.into()],
+            audience: rep::Audience::Internal.into(),
+            include_uncounted: true,
+            ..Default::default()
+        },
+        expected,
+    )
+    .await;
+}
+
+/// Asks `request` until its rows are `expected` (or after 30 s: fails).
+async fn statistics_until(
+    client: &mut ReportingClient,
+    request: rep::QueryStatisticsRequest,
+    expected: &[(&str, i64)],
+) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let answer = client
-            .query_statistics(rep::QueryStatisticsRequest {
-                measure: rep::Measure::Cases.into(),
-                group_by: vec![rep::Dimension::Counting.into()],
-                audience: rep::Audience::Internal.into(),
-                include_uncounted: true,
-                ..Default::default()
-            })
+            .query_statistics(request.clone())
             .await
             .unwrap()
             .into_inner();
@@ -147,7 +178,7 @@ async fn cases_by_counting(client: &mut ReportingClient, expected: &[(&str, i64)
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "cases by counting {rows:?}, not {wanted:?}"
+            "{request:?}: {rows:?}, not {wanted:?}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -159,51 +190,104 @@ async fn a_verdict_on_one_copy_of_an_execution_video_follows_every_copy_and_ever
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
+    // The clip, the third channel's re-encoding of it, and a copy trimmed by three seconds that
+    // turns up only after the verdict.
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("execution.mp4");
+    let encode = [
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-pix_fmt",
+        "yuv420p",
+    ];
+    let mut args = vec![
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=160x120:rate=10",
+        "-t",
+        "8",
+    ];
+    args.extend(encode);
+    args.extend(["-crf", "23", clip.to_str().unwrap()]);
+    ffmpeg(&args);
+    let re_encoded_clip = dir.path().join("re-encoded.mp4");
+    let trimmed_clip = dir.path().join("trimmed.mp4");
+    for (copy, extra) in [
+        (&re_encoded_clip, ["-crf", "38", "-ss", "0"]),
+        (&trimmed_clip, ["-crf", "30", "-ss", "3"]),
+    ] {
+        let mut args = vec!["-i", clip.to_str().unwrap()];
+        args.extend(extra);
+        args.extend(encode);
+        args.push(copy.to_str().unwrap());
+        ffmpeg(&args);
+    }
+    let video = std::fs::read(&clip).unwrap();
+
     let mut officer = app.intake().await;
     // Two sources send the same video; a third channel's copy is re-encoded.
     let first = new_allegation(&mut officer).await;
     let second = new_allegation(&mut officer).await;
     let third = new_allegation(&mut officer).await;
-    let one = stored(&mut officer, &first, VIDEO).await;
-    let other = stored(&mut officer, &second, VIDEO).await;
-    let re_encoded = stored(&mut officer, &third, RE_ENCODED).await;
-    assert_eq!(one.sha256, other.sha256);
+    let one = upload_file(&mut officer, &first, &clip).await;
+    let other = upload_file(&mut officer, &second, &clip).await;
+    let re_encoded = upload_file(&mut officer, &third, &re_encoded_clip).await;
+    let mut analyst = app.intake_as(Role::Analyst).await;
+    for id in [&one, &other, &re_encoded] {
+        similar(&mut analyst, id).await;
+    }
+    let near = similar(&mut analyst, &re_encoded).await;
+    assert!(
+        near.candidates
+            .iter()
+            .any(|c| c.evidence_ids.contains(&one) && c.evidence_ids.contains(&other)),
+        "the re-encoded copy is found to be the same video: {near:?}"
+    );
 
     // At triage, before any case exists, an analyst judges the first copy: inconclusive.
-    let mut analyst = app.intake_as(Role::Analyst).await;
     analyst
-        .assess_content(judgement(&one.id, pb::ContentVerdict::Inconclusive))
+        .assess_content(judgement(&one, pb::ContentVerdict::Inconclusive))
         .await
         .unwrap();
     assert_eq!(
-        verdict_on(&mut officer, &other.id).await,
+        verdict_on(&mut officer, &other).await,
         pb::ContentVerdict::Inconclusive,
         "the other source's copy shows the verdict at triage"
     );
+    assert!(
+        review_flags_on(&mut officer, &re_encoded).await.is_empty(),
+        "an inconclusive verdict flags nothing"
+    );
 
-    // Both allegations become cases, each linking its own copy; the third too.
+    // The allegations become cases, each linking its own copy.
     let first_case = case_of(&app, &mut officer, &first).await;
     let second_case = case_of(&app, &mut officer, &second).await;
     let third_case = case_of(&app, &mut officer, &third).await;
-    link(&app, &first_case, &one.id).await;
-    link(&app, &second_case, &other.id).await;
-    link(&app, &third_case, &re_encoded.id).await;
+    link(&app, &first_case, &one).await;
+    link(&app, &second_case, &other).await;
+    link(&app, &third_case, &re_encoded).await;
     let mut reporting = app.reporting_as(Role::Analyst).await;
     cases_by_counting(&mut reporting, &[("counted", 3)]).await;
 
     // An investigator judges the second source's copy fabricated: every copy and every case
     // linking one shows it, with the history kept.
     let mut investigator = app.intake_as(Role::Investigator).await;
-    investigator
+    let fabricated_verdict = investigator
         .assess_content(judgement(
-            &other.id,
+            &other,
             pb::ContentVerdict::FabricatedOrManipulated,
         ))
         .await
+        .unwrap()
+        .into_inner()
+        .assessment
         .unwrap();
     let copies = officer
         .list_evidence(pb::ListEvidenceRequest {
-            sha256: sha256(VIDEO),
+            sha256: sha256(&video),
             ..Default::default()
         })
         .await
@@ -218,10 +302,11 @@ async fn a_verdict_on_one_copy_of_an_execution_video_follows_every_copy_and_ever
             "copy {} shows the verdict",
             copy.id
         );
+        assert!(copy.review_flags.is_empty(), "judged bytes are not flagged");
     }
     let history = officer
         .list_content_assessments(pb::ListContentAssessmentsRequest {
-            evidence_id: one.id.clone(),
+            evidence_id: one.clone(),
             ..Default::default()
         })
         .await
@@ -243,21 +328,247 @@ async fn a_verdict_on_one_copy_of_an_execution_video_follows_every_copy_and_ever
     assert_eq!(linked(&app, &first_case).await, [(fabricated, fabricated)]);
     assert_eq!(linked(&app, &second_case).await, [(fabricated, fabricated)]);
 
+    // The re-encoded copy has other bytes: it gets no verdict, but a review flag naming the
+    // copies judged fabricated, at triage and in the case that links it.
+    assert_eq!(
+        verdict_on(&mut officer, &re_encoded).await,
+        pb::ContentVerdict::Unspecified
+    );
+    let flags = review_flags_on(&mut officer, &re_encoded).await;
+    assert_eq!(flags.len(), 1, "{flags:?}");
+    let flag = &flags[0];
+    assert_eq!(flag.near_duplicate_sha256, sha256(&video));
+    assert_eq!(
+        flag.near_duplicate_evidence_ids,
+        [one.clone(), other.clone()]
+    );
+    assert_eq!(flag.evidence_ids, std::slice::from_ref(&re_encoded));
+    assert_eq!(
+        flag.near_duplicate_verdict.as_ref().map(|a| a.id.as_str()),
+        Some(fabricated_verdict.id.as_str())
+    );
+    assert!(flag.cleared_time.is_none());
+    // Each allegation shows the verdicts and flags of the evidence it rests on.
+    let shown = |answer: pb::GetAllegationResponse| -> Vec<(String, pb::ContentVerdict, usize)> {
+        answer
+            .evidence
+            .iter()
+            .map(|e| {
+                let verdict = e
+                    .content_verdict
+                    .as_ref()
+                    .map_or(pb::ContentVerdict::Unspecified, |a| a.verdict());
+                (e.id.clone(), verdict, e.review_flags.len())
+            })
+            .collect()
+    };
+    let get = |id: &str| pb::GetAllegationRequest { id: id.into() };
+    let second_shown = shown(
+        officer
+            .get_allegation(get(&second))
+            .await
+            .unwrap()
+            .into_inner(),
+    );
+    assert_eq!(
+        second_shown,
+        [(
+            other.clone(),
+            pb::ContentVerdict::FabricatedOrManipulated,
+            0
+        )]
+    );
+    let third_shown = shown(
+        officer
+            .get_allegation(get(&third))
+            .await
+            .unwrap()
+            .into_inner(),
+    );
+    assert_eq!(
+        third_shown,
+        [(re_encoded.clone(), pb::ContentVerdict::Unspecified, 1)]
+    );
+    let in_case = linked_items(&app, &third_case).await;
+    assert_eq!(in_case.len(), 1);
+    assert_eq!(in_case[0].content_verdict(), cases::Verdict::Unspecified);
+    let case_flags: Vec<(&str, cases::Verdict)> = in_case[0]
+        .review_flags
+        .iter()
+        .map(|f| (f.near_duplicate_sha256.as_str(), f.near_duplicate_verdict()))
+        .collect();
+    assert_eq!(
+        case_flags,
+        [(flag.near_duplicate_sha256.as_str(), fabricated)]
+    );
+    // Analysts find it in the list of what waits for review.
+    let open = analyst
+        .list_review_flags(pb::ListReviewFlagsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .flags;
+    assert_eq!(open.iter().map(|f| &f.id).collect::<Vec<_>>(), [&flag.id]);
+    // Raising the flag and listing it are both audited.
+    let raised = audited(&app, "AssessContent").await;
+    assert!(
+        raised.iter().any(
+            |e| e.action == "flag near-duplicates of fabricated content for review"
+                && e.subject == "investigator"
+                && e.target_ids.contains(&flag.id)
+        ),
+        "{raised:?}"
+    );
+    let listed = audited(&app, "ListReviewFlags").await;
+    assert!(
+        listed
+            .iter()
+            .any(|e| e.subject == "analyst" && e.target_ids == [flag.id.clone()]),
+        "{listed:?}"
+    );
+
+    // A trimmed copy arrives after the verdict: its hashing flags it.
+    let fourth = new_allegation(&mut officer).await;
+    let trimmed = upload_file(&mut officer, &fourth, &trimmed_clip).await;
+    similar(&mut analyst, &trimmed).await;
+    let late = review_flags_on(&mut officer, &trimmed).await;
+    assert_eq!(
+        late.iter()
+            .map(|f| f.near_duplicate_sha256.as_str())
+            .collect::<Vec<_>>(),
+        [sha256(&video).as_str()],
+        "a copy hashed after the verdict is flagged too"
+    );
+
     // Reporting counts both cases as resting only on fabricated material; the third still
-    // counts.
+    // counts (a flag is a question, not a verdict).
     cases_by_counting(
         &mut reporting,
         &[("counted", 1), ("fabricated_evidence", 2)],
     )
     .await;
 
-    // FOLLOW-UP (branch `similar`, near-duplicates): the re-encoded copy has other bytes, so the
-    // verdict does not reach it yet; once FindSimilarEvidence lands, the fabricated verdict must
-    // flag it for review.
-    assert_eq!(
-        verdict_on(&mut officer, &re_encoded.id).await,
-        pb::ContentVerdict::Unspecified
+    // And it counts the allegations resting only on fabricated material: the two sources'; the
+    // re-encoded copy's and the trimmed copy's rest on content without a verdict.
+    allegations_by_material(&mut reporting, &[("only_fabricated", 2), ("other", 2)]).await;
+
+    // The re-encoded copy gets its own verdict: its flag clears, and stays listed as cleared.
+    analyst
+        .assess_content(judgement(&re_encoded, pb::ContentVerdict::LikelyFabricated))
+        .await
+        .unwrap();
+    assert!(review_flags_on(&mut officer, &re_encoded).await.is_empty());
+    assert!(
+        linked_items(&app, &third_case).await[0]
+            .review_flags
+            .is_empty()
     );
+    let all = analyst
+        .list_review_flags(pb::ListReviewFlagsRequest {
+            include_cleared: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .flags;
+    let cleared = all.iter().find(|f| f.id == flag.id).expect("still listed");
+    assert!(cleared.cleared_time.is_some());
+    assert_eq!(cleared.cleared_reason, "the content was assessed");
+    assert!(!cleared.cleared_by_assessment_id.is_empty());
+
+    // Judged likely fabricated itself, the re-encoded copy flags the trimmed one as well (the
+    // original, already judged fabricated, needs no flag). Revising the verdict on the original
+    // clears what the original raised, and leaves the re-encoded copy's flag.
+    let flagged_by = |flags: Vec<pb::ContentReviewFlag>| {
+        let mut by: Vec<String> = flags.into_iter().map(|f| f.near_duplicate_sha256).collect();
+        by.sort();
+        by
+    };
+    let re_encoded_sha256 = sha256(&std::fs::read(&re_encoded_clip).unwrap());
+    let mut both = vec![sha256(&video), re_encoded_sha256.clone()];
+    both.sort();
+    assert_eq!(
+        flagged_by(review_flags_on(&mut officer, &trimmed).await),
+        both
+    );
+    assert!(review_flags_on(&mut officer, &one).await.is_empty());
+    investigator
+        .assess_content(judgement(&one, pb::ContentVerdict::Authentic))
+        .await
+        .unwrap();
+    assert_eq!(
+        flagged_by(review_flags_on(&mut officer, &trimmed).await),
+        [re_encoded_sha256]
+    );
+    let open = analyst
+        .list_review_flags(pb::ListReviewFlagsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .flags;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert!(open[0].cleared_reason.is_empty());
+    // Now only the third allegation rests on fabricated material.
+    allegations_by_material(&mut reporting, &[("only_fabricated", 1), ("other", 3)]).await;
+    let revised = analyst
+        .list_review_flags(pb::ListReviewFlagsRequest {
+            include_cleared: true,
+            sha256: sha256(&std::fs::read(&trimmed_clip).unwrap()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .flags;
+    assert!(
+        revised
+            .iter()
+            .any(|f| f.cleared_reason == "the near-duplicate is no longer judged fabricated"),
+        "{revised:?}"
+    );
+}
+
+/// The audit entries of intake's `method`.
+async fn audited(app: &TestApp, method: &str) -> Vec<audit::AuditEntry> {
+    app.audit_as(app.intake_addr, Role::Auditor)
+        .await
+        .list_audit_entries(audit::ListAuditEntriesRequest {
+            method: format!("/docket.intake.v1.IntakeService/{method}"),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .entries
+}
+
+async fn review_flags_on(
+    intake: &mut IntakeClient,
+    evidence_id: &str,
+) -> Vec<pb::ContentReviewFlag> {
+    intake
+        .get_evidence(pb::GetEvidenceRequest {
+            evidence_id: evidence_id.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .evidence
+        .unwrap()
+        .review_flags
+}
+
+async fn linked_items(app: &TestApp, case_id: &str) -> Vec<cases::LinkedEvidence> {
+    app.cases()
+        .await
+        .list_evidence(cases::ListEvidenceRequest {
+            case_id: case_id.into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .evidence
 }
 
 async fn the_collected_custody_event_keeps_the_declared_collection_time(backend: Backend) {
@@ -347,4 +658,39 @@ async fn assessing_content_takes_a_whole_verdict_from_analysts_and_investigators
         evidence.content_verdict, None,
         "an unassessed upload has no verdict"
     );
+}
+
+async fn listing_review_flags_refuses_bad_filters_and_other_roles(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let mut analyst = app.intake_as(Role::Analyst).await;
+    let refused = analyst
+        .list_review_flags(pb::ListReviewFlagsRequest {
+            sha256: "not a digest".into(),
+            page_size: -1,
+            page_token: "zz".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(
+        field_violations(&refused),
+        ["sha256", "page_size", "page_token"]
+    );
+    let empty = analyst
+        .list_review_flags(pb::ListReviewFlagsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(empty.flags.is_empty());
+    assert!(empty.next_page_token.is_empty());
+    let denied = app
+        .intake_as(Role::PublicReporter)
+        .await
+        .list_review_flags(pb::ListReviewFlagsRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Code::PermissionDenied);
 }

@@ -385,10 +385,7 @@ impl CaseService for CaseApi {
             .store
             .link_evidence(id, etag.as_deref(), link, &call)
             .await?;
-        let content = content
-            .map(|verdict| (evidence_id.to_string(), verdict))
-            .into_iter()
-            .collect();
+        let content = [(evidence_id.to_string(), content)].into_iter().collect();
         Ok(Response::new(pb::LinkEvidenceResponse {
             evidence: with_content_verdicts(vec![evidence], &content).pop(),
             etag,

@@ -24,6 +24,14 @@ use uuid::Uuid;
 
 use crate::error::CaseError;
 
+/// What intake holds on an item's content: its verdict, and its open review flags (a
+/// near-duplicate judged fabricated).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContentStanding {
+    pub verdict: Option<Verdict>,
+    pub review_flags: Vec<cases::ContentReviewFlag>,
+}
+
 /// A client of intake's evidence records and allegations.
 #[derive(Debug, Clone)]
 pub struct IntakeEvidence {
@@ -44,35 +52,41 @@ impl IntakeEvidence {
         })
     }
 
-    /// Succeeds when intake holds evidence `id`, with the verdict it holds on its content.
-    pub async fn check(&self, id: Uuid) -> Result<Option<Verdict>, CaseError> {
+    /// Succeeds when intake holds evidence `id`, with what it holds on its content.
+    pub async fn check(&self, id: Uuid) -> Result<ContentStanding, CaseError> {
         let request = intake::GetEvidenceRequest {
             evidence_id: id.to_string(),
         };
         match self.client.clone().get_evidence(request).await {
-            Ok(answer) => Ok(answer
-                .into_inner()
-                .evidence
-                .and_then(|evidence| evidence.content_verdict)
-                .and_then(|assessment| Verdict::try_from(assessment.verdict()).ok())),
+            Ok(answer) => {
+                let evidence = answer.into_inner().evidence.unwrap_or_default();
+                Ok(ContentStanding {
+                    verdict: evidence
+                        .content_verdict
+                        .and_then(|assessment| Verdict::try_from(assessment.verdict()).ok()),
+                    review_flags: evidence
+                        .review_flags
+                        .iter()
+                        .map(cases::ContentReviewFlag::from)
+                        .collect(),
+                })
+            }
             Err(status) if status.code() == Code::NotFound => Err(CaseError::EvidenceUnknown(id)),
             Err(status) => Err(CaseError::IntakeUnavailable(status)),
         }
     }
 
-    /// The verdict intake holds on the content of each of `ids` that has one, by evidence id.
-    /// One call per item: a case links tens of items, not thousands.
+    /// What intake holds on the content of each of `ids`, by evidence id. One call per item: a
+    /// case links tens of items, not thousands.
     pub async fn content_verdicts(
         &self,
         ids: impl IntoIterator<Item = Uuid>,
-    ) -> Result<HashMap<String, Verdict>, CaseError> {
-        let mut verdicts = HashMap::new();
+    ) -> Result<HashMap<String, ContentStanding>, CaseError> {
+        let mut standing = HashMap::new();
         for id in ids {
-            if let Some(verdict) = self.check(id).await? {
-                verdicts.insert(id.to_string(), verdict);
-            }
+            standing.insert(id.to_string(), self.check(id).await?);
         }
-        Ok(verdicts)
+        Ok(standing)
     }
 
     /// Succeeds when `delivered` (allegation `id`) is what intake delivers of it: an allegation

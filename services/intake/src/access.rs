@@ -76,4 +76,5 @@ pub const INTAKE_ACCESS: &[MethodAccess] = &[
     ("AssessContent", Access::Roles(ASSESSORS)),
     ("ListContentAssessments", Access::Roles(CUSTODY_READERS)),
     ("FindSimilarEvidence", Access::Roles(EXAMINERS)),
+    ("ListReviewFlags", Access::Roles(EXAMINERS)),
 ];

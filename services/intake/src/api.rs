@@ -118,8 +118,10 @@ impl IntakeService for IntakeApi {
         let call = call_context(&request)?;
         let id = request::parse_id("id", &request.into_inner().id).map_err(IntakeError::from)?;
         let allegation = self.store.get(id, &call).await?;
+        let evidence = self.evidence.of_allegation(id).await?;
         Ok(Response::new(pb::GetAllegationResponse {
             allegation: Some(allegation),
+            evidence,
         }))
     }
 
@@ -451,5 +453,17 @@ impl IntakeService for IntakeApi {
         Ok(Response::new(pb::ListContentAssessmentsResponse {
             assessments: self.evidence.assessments(&subject).await?,
         }))
+    }
+
+    async fn list_review_flags(
+        &self,
+        request: Request<pb::ListReviewFlagsRequest>,
+    ) -> Result<Response<pb::ListReviewFlagsResponse>, Status> {
+        let call = call_context(&request)?;
+        let query =
+            evidence::request::review_flags(request.get_ref()).map_err(IntakeError::from)?;
+        Ok(Response::new(
+            self.evidence.review_flags(&call, &query).await?,
+        ))
     }
 }

@@ -93,6 +93,7 @@ pub async fn apply_facts<C: ConnectionTrait>(
         }
         Some(Kind::EvidenceRecorded(e)) => {
             content::record_evidence(conn, &e.evidence_id, &e.sha256).await?;
+            content::record_allegation(conn, &e.evidence_id, &e.allegation_id).await?;
             // A case may have linked it before this event of the other stream arrived.
             for case_id in content::cases_linking(conn, &e.evidence_id).await? {
                 rejudge_case(conn, &case_id, delta).await?;

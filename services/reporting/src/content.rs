@@ -22,6 +22,34 @@ pub async fn record_evidence<C: ConnectionTrait>(
     .await
 }
 
+/// Records that evidence `evidence_id` was uploaded with allegation `allegation_id`.
+pub async fn record_allegation<C: ConnectionTrait>(
+    conn: &C,
+    evidence_id: &str,
+    allegation_id: &str,
+) -> Result<(), DbErr> {
+    execute(
+        conn,
+        "INSERT INTO evidence_allegations (evidence_id, allegation_id) VALUES (?, ?) \
+         ON CONFLICT (evidence_id) DO UPDATE SET allegation_id = excluded.allegation_id",
+        vec![evidence_id.into(), allegation_id.into()],
+    )
+    .await
+}
+
+/// What an allegation rests on (`DIMENSION_MATERIAL`), as an SQL expression over the allegation
+/// facts `f`: `only_fabricated` when it has evidence and the content of every item stands judged
+/// fabricated, `no_evidence` when it has none, `other` otherwise.
+pub const ALLEGATION_MATERIAL: &str = "CASE \
+     WHEN NOT EXISTS (SELECT 1 FROM evidence_allegations ea \
+       WHERE ea.allegation_id = f.allegation_id) THEN 'no_evidence' \
+     WHEN NOT EXISTS (SELECT 1 FROM evidence_allegations ea \
+       LEFT JOIN evidence_content ec ON ec.evidence_id = ea.evidence_id \
+       LEFT JOIN content_standing cs ON cs.sha256 = ec.sha256 \
+       WHERE ea.allegation_id = f.allegation_id AND (cs.fabricated IS NULL OR NOT cs.fabricated)) \
+       THEN 'only_fabricated' \
+     ELSE 'other' END";
+
 /// Records the latest verdict on the bytes `sha256`.
 pub async fn record_verdict<C: ConnectionTrait>(
     conn: &C,

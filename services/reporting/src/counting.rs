@@ -23,7 +23,9 @@ pub const RULE: &str = "What counts: every figure counts cases, their victims an
      the cases' casualty figures, each group once, so a report received twice adds no one. \
      Victims known by name count once however many reports and cases name them (in the first \
      case that counts), and within their case's figures of the same side, status and harm, not \
-     on top of them: such a figure counts at least its named victims.";
+     on top of them: such a figure counts at least its named victims. Allegations are counted \
+     as received; grouped by the material they rest on, those whose every evidence file is \
+     judged fabricated (by the latest verdict on its content) are shown apart.";
 
 /// The value of `DIMENSION_COUNTING` of a case that counts.
 pub const COUNTED: &str = "counted";

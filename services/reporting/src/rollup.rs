@@ -228,6 +228,7 @@ pub fn covers(
     filters == 0
         && !include_uncounted
         && !group_by.contains(&Dimension::Counting)
+        && !group_by.contains(&Dimension::Material)
         && group_by.len() <= 2
         && matches!(
             measure,

@@ -102,6 +102,7 @@ fn source(measure: pb::Measure, dimension: pb::Dimension) -> Option<Source> {
         D::Verification => Source::Column("f.verification"),
         D::ChargeStatus if charges => Source::Column("g.status"),
         D::Counting if !allegations => Source::Column("f.counting"),
+        D::Material if allegations => Source::Column(crate::content::ALLEGATION_MATERIAL),
         D::IncidentWeek => Source::Column("COALESCE(f.incident_week, 'unknown')"),
         D::Place => Source::Column("COALESCE(f.place, 'unknown')"),
         D::Unspecified
@@ -117,7 +118,8 @@ fn source(measure: pb::Measure, dimension: pb::Dimension) -> Option<Source> {
         | D::VictimParty
         | D::AgeBand
         | D::ChargeStatus
-        | D::Counting => return None,
+        | D::Counting
+        | D::Material => return None,
     })
 }
 

@@ -23,3 +23,24 @@ impl From<&intake::Allegation> for cases::AllegationSnapshot {
         }
     }
 }
+
+/// An open review flag of intake as a case shows it on a linked item.
+impl From<&intake::ContentReviewFlag> for cases::ContentReviewFlag {
+    fn from(flag: &intake::ContentReviewFlag) -> Self {
+        let verdict = flag
+            .near_duplicate_verdict
+            .as_ref()
+            .and_then(|assessment| {
+                docket_domain::case::Verdict::try_from(assessment.verdict()).ok()
+            })
+            .map_or(0, |verdict| cases::Verdict::from(verdict).into());
+        Self {
+            id: flag.id.clone(),
+            near_duplicate_sha256: flag.near_duplicate_sha256.clone(),
+            near_duplicate_evidence_ids: flag.near_duplicate_evidence_ids.clone(),
+            near_duplicate_verdict: verdict,
+            distance_bits: flag.distance_bits,
+            raised_time: flag.raised_time,
+        }
+    }
+}

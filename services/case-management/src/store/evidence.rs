@@ -16,6 +16,7 @@ use super::change::ensure_not_closed;
 use super::{CaseStore, etag_of, now};
 use crate::entity::{assessment, case, evidence};
 use crate::error::CaseError;
+use crate::intake::ContentStanding;
 
 /// A valid `LinkEvidence` request.
 #[derive(Debug, Clone)]
@@ -269,6 +270,7 @@ fn linked_wire(
             .map_or(0, |v| pb::Verdict::from(*v).into()),
         // Intake holds the verdicts on content: see `with_content_verdicts`.
         content_verdict: 0,
+        review_flags: Vec::new(),
     })
 }
 
@@ -286,18 +288,22 @@ fn assessment_wire(row: assessment::Model) -> Result<pb::Assessment, CaseError> 
 }
 
 /// `items` with the verdict intake holds on each one's content (`content_of`), which becomes the
-/// item's standing where there is one; this case's own assessment stands only where the content
-/// has none.
+/// item's standing where there is one (this case's own assessment stands only where the content
+/// has none), and the content's open review flags.
 pub fn with_content_verdicts(
     mut items: Vec<pb::LinkedEvidence>,
-    content_of: &HashMap<String, Verdict>,
+    content_of: &HashMap<String, ContentStanding>,
 ) -> Vec<pb::LinkedEvidence> {
     for item in &mut items {
-        if let Some(verdict) = content_of.get(&item.evidence_id) {
-            let wire: i32 = pb::Verdict::from(*verdict).into();
+        let Some(content) = content_of.get(&item.evidence_id) else {
+            continue;
+        };
+        if let Some(verdict) = content.verdict {
+            let wire: i32 = pb::Verdict::from(verdict).into();
             item.content_verdict = wire;
             item.standing = wire;
         }
+        item.review_flags.clone_from(&content.review_flags);
     }
     items
 }

@@ -2,6 +2,7 @@
 
 pub mod allegation;
 pub mod content_assessment;
+pub mod content_review_flag;
 pub mod custody_event;
 pub mod evidence;
 pub mod perpetrator;

@@ -16,10 +16,11 @@ use docket_proto::timestamp;
 use sea_orm::entity::prelude::*;
 use sea_orm::{ConnectionTrait, IntoActiveModel, QueryOrder};
 
-use super::records;
 use super::request::ContentSubject;
+use super::{records, review};
 use crate::entity::{content_assessment, evidence};
 use crate::error::IntakeError;
+use crate::similar::Candidate;
 
 /// The SHA-256 of the content `subject` names, checked to be held by some record.
 pub async fn resolve<C: ConnectionTrait>(
@@ -51,6 +52,7 @@ pub async fn assess(
     call: &CallContext,
     subject: &ContentSubject,
     judgement: ContentJudgement,
+    near: &[Candidate],
 ) -> Result<content_assessment::Model, IntakeError> {
     let txn = begin_write(db).await?;
     let (sha256, evidence_id) = resolve(&txn, subject).await?;
@@ -94,8 +96,9 @@ pub async fn assess(
             },
         )),
     };
-    let audit = AuditRecord::succeeded(call, "assess content", targets);
-    journal::record(&txn, &audit, Some(&event)).await?;
+    let mut audits = vec![AuditRecord::succeeded(call, "assess content", targets)];
+    audits.extend(review::after_assessment(&txn, call, &row, judgement.verdict, near).await?);
+    journal::record_many(&txn, &audits, std::slice::from_ref(&event)).await?;
     txn.commit().await?;
     tracing::info!(sha256 = %row.sha256, verdict = %row.verdict, "content assessed");
     Ok(row)
@@ -150,19 +153,23 @@ pub fn assessment_message(
     })
 }
 
-/// `rows` as wire records, each with the current verdict on its bytes.
+/// `rows` as wire records, each with the current verdict on its bytes and their open review
+/// flags.
 pub async fn with_verdicts<C: ConnectionTrait>(
     conn: &C,
     rows: Vec<evidence::Model>,
 ) -> Result<Vec<pb::Evidence>, IntakeError> {
     let hashes: Vec<String> = rows.iter().map(|row| row.sha256.clone()).collect();
     let latest = latest(conn, &hashes).await?;
-    rows.into_iter()
-        .map(|row| {
-            let verdict = latest.get(&row.sha256).cloned();
-            let mut message = records::evidence_message(row)?;
-            message.content_verdict = verdict.map(assessment_message).transpose()?;
-            Ok(message)
-        })
-        .collect()
+    let flags = review::open_on(conn, &hashes).await?;
+    let mut messages = Vec::with_capacity(rows.len());
+    for row in rows {
+        let verdict = latest.get(&row.sha256).cloned();
+        let open = flags.get(&row.sha256).cloned().unwrap_or_default();
+        let mut message = records::evidence_message(row)?;
+        message.content_verdict = verdict.map(assessment_message).transpose()?;
+        message.review_flags = review::messages(conn, open).await?;
+        messages.push(message);
+    }
+    Ok(messages)
 }

@@ -16,6 +16,7 @@ mod receive;
 mod records;
 pub mod request;
 mod resumable;
+pub(crate) mod review;
 mod sessions;
 mod verify;
 
@@ -349,6 +350,19 @@ impl EvidenceDesk {
         })
     }
 
+    /// The first 1 000 evidence records of allegation `id`, oldest first, with the verdicts
+    /// on their content and its open review flags.
+    pub async fn of_allegation(&self, id: Uuid) -> Result<Vec<pb::Evidence>, IntakeError> {
+        let query = EvidenceQuery {
+            allegation_id: Some(id),
+            sha256: None,
+            page_size: docket_platform::paging::MAX_PAGE_SIZE,
+            after: None,
+        };
+        let (rows, _) = records::list(&self.db, &query).await?;
+        with_verdicts(&self.db, rows).await
+    }
+
     /// Records an assessment of the content `subject` names.
     pub async fn assess(
         &self,
@@ -356,7 +370,17 @@ impl EvidenceDesk {
         subject: &ContentSubject,
         judgement: ContentJudgement,
     ) -> Result<pb::ContentAssessment, IntakeError> {
-        let row = content::assess(&self.db, call, subject, judgement).await?;
+        // Near-duplicates come from the in-memory index, before the transaction; bytes hashed
+        // meanwhile are flagged by their own hashing job (`review::after_hashing`).
+        let near = if judgement.verdict.judged_fabricated() {
+            let (sha256, _) = content::resolve(&self.db, subject).await?;
+            self.similarity
+                .similar_to(&sha256, review::MAX_FLAGGED)
+                .unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let row = content::assess(&self.db, call, subject, judgement, &near).await?;
         self.events.committed();
         assessment_message(row)
     }
@@ -372,6 +396,29 @@ impl EvidenceDesk {
             .into_iter()
             .map(assessment_message)
             .collect()
+    }
+
+    /// One page of review flags for `query`; the call is audited with the flags it shows.
+    pub async fn review_flags(
+        &self,
+        call: &CallContext,
+        query: &request::ReviewFlagQuery,
+    ) -> Result<pb::ListReviewFlagsResponse, IntakeError> {
+        let txn = begin_write(&self.db).await?;
+        let (rows, next_page_token) = review::list(&txn, query).await?;
+        let targets = rows.iter().map(|flag| flag.id.to_string()).collect();
+        journal::record(
+            &txn,
+            &AuditRecord::succeeded(call, "list review flags", targets),
+            None,
+        )
+        .await?;
+        let flags = review::messages(&txn, rows).await?;
+        txn.commit().await?;
+        Ok(pb::ListReviewFlagsResponse {
+            flags,
+            next_page_token,
+        })
     }
 
     pub async fn custody(&self, id: Uuid) -> Result<Vec<pb::CustodyEvent>, IntakeError> {

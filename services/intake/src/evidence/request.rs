@@ -278,3 +278,50 @@ pub fn find_similar(request: &pb::FindSimilarEvidenceRequest) -> Result<(Uuid, u
         _ => Err(v),
     }
 }
+
+/// A checked `ListReviewFlags` request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewFlagQuery {
+    pub include_cleared: bool,
+    pub sha256: Option<Sha256Hex>,
+    pub page_size: u64,
+    pub after: Option<Uuid>,
+}
+
+impl ReviewFlagQuery {
+    pub fn filters(&self) -> String {
+        format!(
+            "review|{}|{:?}",
+            self.include_cleared,
+            self.sha256.as_ref().map(Sha256Hex::as_str)
+        )
+    }
+}
+
+pub fn review_flags(request: &pb::ListReviewFlagsRequest) -> Result<ReviewFlagQuery, Violations> {
+    let mut v = Violations::default();
+    let sha256 = match request.sha256.as_str() {
+        "" => None,
+        digest => v.check("sha256", Sha256Hex::parse(digest)),
+    };
+    let page_size = docket_platform::paging::page_size(&mut v, request.page_size, 100);
+    let mut query = ReviewFlagQuery {
+        include_cleared: request.include_cleared,
+        sha256,
+        page_size,
+        after: None,
+    };
+    if !request.page_token.is_empty() {
+        let position = v.check(
+            "page_token",
+            docket_platform::paging::decode_token(&request.page_token, &query.filters()),
+        );
+        if let Some(position) = position {
+            match Uuid::from_slice(&position) {
+                Ok(after) => query.after = Some(after),
+                Err(_) => v.add("page_token", "is not a page token of ListReviewFlags"),
+            }
+        }
+    }
+    v.into_result().map(|()| query)
+}

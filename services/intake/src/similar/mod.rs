@@ -24,8 +24,11 @@ use sea_orm::entity::prelude::*;
 use sea_orm::{DatabaseConnection, QueryOrder};
 use tokio::io::AsyncWriteExt;
 
+use docket_platform::audit::AuditRecord;
+use docket_platform::journal;
+
 use crate::entity::evidence;
-use crate::evidence::BlobStore;
+use crate::evidence::{BlobStore, review};
 use crate::jobs::{Claimed, JobKind, JobOutcome, JobQueue, JobState, JobWork};
 use hashing::NotHashed;
 pub use index::{HashIndex, Media};
@@ -315,6 +318,27 @@ impl JobWork for Similarity {
             Ok((media, hashes)) => {
                 let txn = queue.begin().await?;
                 store::write(&txn, &job.subject, media, &hashes).await?;
+                // Near-duplicates judged fabricated before these bytes were hashed flag them
+                // (and a fabricated verdict on these bytes flags the near-duplicates), in the
+                // transaction that stores the hashes.
+                let near = {
+                    let index = self.index.read().unwrap_or_else(PoisonError::into_inner);
+                    rank(&index, media, &hashes, &job.subject, review::MAX_FLAGGED)
+                };
+                let raised = review::after_hashing(&txn, &job.subject, &near).await?;
+                if !raised.is_empty() {
+                    let audit = AuditRecord {
+                        subject: "docket".to_owned(),
+                        role: "system".to_owned(),
+                        method: "post-upload job".to_owned(),
+                        target_ids: review::flag_targets(&raised),
+                        outcome: "OK".to_owned(),
+                        request_id: String::new(),
+                        action: "flag near-duplicates of fabricated content for review".to_owned(),
+                        count: 1,
+                    };
+                    journal::record(&txn, &audit, None).await?;
+                }
                 let outcome = match media {
                     Media::Image => "hashed: a picture".to_owned(),
                     Media::Video => format!("hashed: a video, {} frames", hashes.len()),

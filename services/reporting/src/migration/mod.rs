@@ -10,6 +10,7 @@ mod m20261216_050001_add_victim_sides_and_counting;
 mod m20261216_070001_create_releases;
 mod m20261217_100001_add_named_victims;
 mod m20261217_400001_create_content_verdicts;
+mod m20261218_300002_add_evidence_allegations;
 
 /// Every reporting migration, oldest first.
 #[derive(Debug)]
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261216_070001_create_releases::Migration),
             Box::new(m20261217_100001_add_named_victims::Migration),
             Box::new(m20261217_400001_create_content_verdicts::Migration),
+            Box::new(m20261218_300002_add_evidence_allegations::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ mod flows;
 mod front;
 mod projections;
 mod proxy;
+mod reworded;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -44,6 +45,7 @@ pub use flows::{accept, accept_new, cases_of, submit};
 pub use front::ServiceFront;
 pub use projections::{caught_up_together, cursors, statistics_without_time};
 pub use proxy::TcpProxy;
+pub use reworded::{Report, reworded_reports};
 
 /// The three services running over one set of test databases.
 #[derive(Debug)]

@@ -362,6 +362,10 @@ pub struct IntakeSettings {
     pub ffmpeg: String,
     /// How many post-upload jobs (perceptual hashing) one replica runs at a time. Default 2.
     pub post_upload_workers: usize,
+    /// Where this replica keeps its full-text index of allegations (`SearchAllegations`,
+    /// `ListSimilarAllegations`). Each replica builds its own from intake's event stream, and
+    /// rebuilds it when the directory is lost. Default: `data_dir/search/allegations`.
+    pub search_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for IntakeSettings {
@@ -386,6 +390,7 @@ impl std::fmt::Debug for IntakeSettings {
             .field("max_upload_sessions", &self.max_upload_sessions)
             .field("ffmpeg", &self.ffmpeg)
             .field("post_upload_workers", &self.post_upload_workers)
+            .field("search_dir", &self.search_dir)
             .finish()
     }
 }

@@ -16,6 +16,7 @@ mod migration;
 mod receipt;
 mod receipt_guard;
 mod request;
+mod search;
 mod similar;
 mod store;
 
@@ -48,6 +49,9 @@ pub use migration::Migrator;
 pub use receipt::receipt_hash;
 /// The near-duplicate index, for `docket bench` to measure lookups among many stored items.
 pub use similar::{Candidate, HashIndex, Media, rank};
+/// The allegations' search index, for `docket bench` to time indexing and searching at scale.
+pub use search::similar::{Circle, candidates as similar_candidates};
+pub use search::{Ask, Indexed, Live as AllegationIndex};
 
 /// The largest request intake accepts: a narrative of 100 000 characters of up to 4 bytes, a
 /// hundred URLs of 2 KiB and the rest fit well within it.
@@ -107,6 +111,8 @@ pub struct Intake {
     /// Post-upload jobs (perceptual hashing), run while serving.
     jobs: jobs::Runner,
     similarity: similar::Similarity,
+    /// This replica's full-text index, kept current from the event stream while serving.
+    search: search::SearchIndex,
 }
 
 impl Intake {
@@ -137,6 +143,15 @@ impl Intake {
             }
         };
         let events = EventLog::new(db.clone());
+        let search = search::SearchIndex::new(
+            settings
+                .intake
+                .search_dir
+                .clone()
+                .unwrap_or_else(|| settings.data_dir.join("search").join("allegations")),
+            db.clone(),
+            events.clone(),
+        );
         let dispatcher = Dispatcher::new(db.clone(), settings.outbox.dead_letter_policy());
         let store =
             store::AllegationStore::new(db.clone(), sealer, events.clone(), dispatcher.clone());
@@ -219,6 +234,7 @@ impl Intake {
                 parties,
                 receipts,
                 delivery.clone(),
+                search.clone(),
             ),
             audit: AuditApi::new(db.clone()),
             events: EventApi::new(events),
@@ -230,6 +246,7 @@ impl Intake {
             db,
             jobs,
             similarity,
+            search,
         })
     }
 
@@ -259,6 +276,8 @@ impl Intake {
         // so that dropping this future stops it too.
         let mut post_upload = tokio::task::JoinSet::new();
         post_upload.spawn(self.similarity.clone().follow(shutdown.clone()));
+        // Every replica keeps its own search index.
+        post_upload.spawn(self.search.clone().follow(shutdown.clone()));
         post_upload.spawn(
             self.jobs
                 .clone()

@@ -11,6 +11,7 @@ use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
 use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{
@@ -70,6 +71,9 @@ pub struct Fields {
     pub period_start: Field,
     pub period_end: Field,
     pub received: Field,
+    /// A number unique to the allegation (the first 64 bits of its UUID v7), breaking ties of
+    /// rank the same way however the index was built.
+    pub key: Field,
 }
 
 fn text(tokenizer: &str) -> TextOptions {
@@ -102,6 +106,7 @@ fn schema() -> (Schema, Fields) {
         period_start: b.add_i64_field("period_start", number()),
         period_end: b.add_i64_field("period_end", number()),
         received: b.add_i64_field("received", number()),
+        key: b.add_u64_field("key", NumericOptions::default().set_fast()),
     };
     (b.build(), fields)
 }
@@ -172,7 +177,18 @@ impl Live {
         std::fs::create_dir_all(dir)?;
         let (schema, fields) = schema();
         let directory = tantivy::directory::MmapDirectory::open(dir)?;
-        let index = Index::open_or_create(directory, schema)?;
+        let index = match Index::open_or_create(directory, schema.clone()) {
+            Ok(index) => index,
+            // An index of another schema (an earlier version's): it is only a projection, so
+            // it is dropped and built again from the event stream.
+            Err(tantivy::TantivyError::SchemaError(why)) => {
+                tracing::warn!(dir = %dir.display(), %why, "the search index has another schema; rebuilding it");
+                std::fs::remove_dir_all(dir)?;
+                std::fs::create_dir_all(dir)?;
+                Index::open_or_create(tantivy::directory::MmapDirectory::open(dir)?, schema)?
+            }
+            Err(other) => return Err(other),
+        };
         register_tokenizers(&index);
         let applied = index
             .load_metas()?
@@ -241,6 +257,7 @@ impl Live {
                 doc.add_i64(f.period_end, end);
             }
             doc.add_i64(f.received, d.received);
+            doc.add_u64(f.key, tie_key(&d.id));
             writer.add_document(doc)?;
         }
         let mut commit = writer.prepare_commit()?;
@@ -416,6 +433,7 @@ impl Live {
         }
         let query = BooleanQuery::new(clauses);
         let window = offset.saturating_add(limit).max(1);
+        let key = || SortByStaticFastValue::<u64>::for_field("key");
         let (page, total): (Vec<(f32, DocAddress)>, u64) = match circle {
             // A circle is searched as its box; the box's corners are left out here, reading
             // the coordinates from the fast fields, not the stored documents.
@@ -432,21 +450,31 @@ impl Live {
                 all.truncate(window);
                 (
                     all.into_iter()
-                        .map(|(key, address)| (if has_words { key as f32 } else { 0.0 }, address))
+                        .map(|(rank, _, address)| (if has_words { rank as f32 } else { 0.0 }, address))
                         .collect(),
                     total,
                 )
             }
             None if has_words => (
-                searcher.search(&query, &TopDocs::with_limit(window).order_by_score())?,
+                searcher
+                    .search(
+                        &query,
+                        &TopDocs::with_limit(window)
+                            .order_by(((SortBySimilarityScore, Order::Desc), (key(), Order::Asc))),
+                    )?
+                    .into_iter()
+                    .map(|((score, _), address)| (score, address))
+                    .collect(),
                 searcher.search(&query, &Count)? as u64,
             ),
             None => (
                 searcher
                     .search(
                         &query,
-                        &TopDocs::with_limit(window)
-                            .order_by_fast_field::<i64>("period_start", Order::Desc),
+                        &TopDocs::with_limit(window).order_by((
+                            (SortByStaticFastValue::<i64>::for_field("period_start"), Order::Desc),
+                            (key(), Order::Asc),
+                        )),
                     )?
                     .into_iter()
                     .map(|(_, a)| (0.0, a))
@@ -577,11 +605,12 @@ struct InCircleSegment {
     latitude: tantivy::columnar::Column<f64>,
     longitude: tantivy::columnar::Column<f64>,
     start: tantivy::columnar::Column<i64>,
-    found: Vec<(f64, DocAddress)>,
+    key: tantivy::columnar::Column<u64>,
+    found: Vec<(f64, u64, DocAddress)>,
 }
 
 impl Collector for InCircle {
-    type Fruit = Vec<(f64, DocAddress)>;
+    type Fruit = Vec<(f64, u64, DocAddress)>;
     type Child = InCircleSegment;
 
     fn for_segment(
@@ -597,6 +626,7 @@ impl Collector for InCircle {
             latitude: fast.f64("latitude")?,
             longitude: fast.f64("longitude")?,
             start: fast.i64("period_start")?,
+            key: fast.u64("key")?,
             found: Vec::new(),
         })
     }
@@ -605,13 +635,13 @@ impl Collector for InCircle {
         self.by_score
     }
 
-    fn merge_fruits(&self, fruits: Vec<Vec<(f64, DocAddress)>>) -> tantivy::Result<Self::Fruit> {
+    fn merge_fruits(&self, fruits: Vec<Vec<(f64, u64, DocAddress)>>) -> tantivy::Result<Self::Fruit> {
         Ok(fruits.into_iter().flatten().collect())
     }
 }
 
 impl SegmentCollector for InCircleSegment {
-    type Fruit = Vec<(f64, DocAddress)>;
+    type Fruit = Vec<(f64, u64, DocAddress)>;
 
     fn collect(&mut self, doc: tantivy::DocId, score: tantivy::Score) {
         let (Some(lat), Some(lon)) = (self.latitude.first(doc), self.longitude.first(doc)) else {
@@ -625,7 +655,8 @@ impl SegmentCollector for InCircleSegment {
         } else {
             self.start.first(doc).map_or(f64::MIN, |s| s as f64)
         };
-        self.found.push((key, DocAddress::new(self.segment, doc)));
+        let tie = self.key.first(doc).unwrap_or(u64::MAX);
+        self.found.push((key, tie, DocAddress::new(self.segment, doc)));
     }
 
     fn harvest(self) -> Self::Fruit {
@@ -720,4 +751,9 @@ fn escape(out: &mut String, chars: &[char]) {
             c => out.push(*c),
         }
     }
+}
+
+/// The tie-break of an allegation id: the first 64 bits of its UUID (time-ordered for v7).
+fn tie_key(id: &str) -> u64 {
+    uuid::Uuid::parse_str(id).map_or(u64::MAX, |u| u.as_u64_pair().0)
 }

@@ -323,7 +323,7 @@ fn the_readme_grpcurl_session_works_as_written() {
         "\"firstBrokenSequence\": \"0\"",
         "\"totalSize\": \"1\"",
         "\\u003cb\\u003eShahriyar\\u003c/b\\u003e",
-        "\"candidates\": []",
+        "\"candidates\": [",
     ] {
         assert!(
             stdout.contains(expected),

@@ -144,7 +144,10 @@ fn corpus() -> Vec<(&'static str, pb::Allegation)> {
     ]
 }
 
-async fn search(client: &mut IntakeClient, request: pb::SearchAllegationsRequest) -> pb::SearchAllegationsResponse {
+async fn search(
+    client: &mut IntakeClient,
+    request: pb::SearchAllegationsRequest,
+) -> pb::SearchAllegationsResponse {
     client
         .search_allegations(request)
         .await
@@ -189,13 +192,20 @@ async fn indexed(client: &mut IntakeClient, count: i64) {
         {
             return;
         }
-        assert!(Instant::now() < deadline, "the index never held {count} allegations");
+        assert!(
+            Instant::now() < deadline,
+            "the index never held {count} allegations"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 fn ids(answer: &pb::SearchAllegationsResponse) -> Vec<String> {
-    answer.hits.iter().map(|h| h.allegation_id.clone()).collect()
+    answer
+        .hits
+        .iter()
+        .map(|h| h.allegation_id.clone())
+        .collect()
 }
 
 async fn words_are_found_in_every_script_filtered_ranked_and_highlighted(backend: Backend) {
@@ -256,7 +266,10 @@ async fn words_are_found_in_every_script_filtered_ranked_and_highlighted(backend
     let units = search(&mut client, words("battalion")).await;
     assert_eq!(units.total_size, 5);
     let source = search(&mut client, words("Leyla Mammadova")).await;
-    assert_eq!(source.total_size, 0, "a source's name is never indexed: {source:?}");
+    assert_eq!(
+        source.total_size, 0,
+        "a source's name is never indexed: {source:?}"
+    );
 
     // Filters, alone and with words.
     let filtered = |f: fn(&mut pb::SearchAllegationsRequest)| {
@@ -332,7 +345,6 @@ async fn words_are_found_in_every_script_filtered_ranked_and_highlighted(backend
     client
         .start_review(pb::StartReviewRequest {
             id: by_language["ru"].clone(),
-            ..Default::default()
         })
         .await
         .expect("review started");
@@ -346,7 +358,10 @@ async fn words_are_found_in_every_script_filtered_ranked_and_highlighted(backend
         if ids(&answer) == vec![by_language["ru"].clone()] {
             break;
         }
-        assert!(Instant::now() < deadline, "the status change never reached the index");
+        assert!(
+            Instant::now() < deadline,
+            "the status change never reached the index"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // Pages: two hits, then the rest, with nothing repeated.
@@ -383,14 +398,22 @@ async fn search_is_for_staff_and_refuses_bad_questions(backend: Backend) {
     let mut officer = app.intake_as(Role::IntakeOfficer).await;
     let id = submit_all(&mut officer, vec![allegation()]).await.remove(0);
     indexed(&mut officer, 1).await;
-    for role in [Role::Analyst, Role::Investigator, Role::Prosecutor, Role::Supervisor] {
+    for role in [
+        Role::Analyst,
+        Role::Investigator,
+        Role::Prosecutor,
+        Role::Supervisor,
+    ] {
         let mut client = app.intake_as(role).await;
         let answer = search(&mut client, words("Shahriyar")).await;
         assert_eq!(ids(&answer), vec![id.clone()], "{role:?} searches");
     }
     for role in [Role::PublicReporter, Role::Auditor, Role::Service] {
         let mut client = app.intake_as(role).await;
-        let refused = client.search_allegations(words("Shahriyar")).await.unwrap_err();
+        let refused = client
+            .search_allegations(words("Shahriyar"))
+            .await
+            .unwrap_err();
         assert_eq!(refused.code(), Code::PermissionDenied, "{role:?}");
         let refused = client
             .list_similar_allegations(pb::ListSimilarAllegationsRequest {
@@ -438,7 +461,10 @@ async fn search_is_for_staff_and_refuses_bad_questions(backend: Backend) {
             "statuses[0]",
         ),
     ] {
-        let refused = officer.search_allegations(request.clone()).await.unwrap_err();
+        let refused = officer
+            .search_allegations(request.clone())
+            .await
+            .unwrap_err();
         assert_eq!(refused.code(), Code::InvalidArgument, "{request:?}");
         assert!(
             field_violations(&refused).iter().any(|f| f == field),
@@ -455,8 +481,14 @@ async fn search_is_for_staff_and_refuses_bad_questions(backend: Backend) {
         .unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument);
     let violations = field_violations(&refused);
-    assert!(violations.contains(&"allegation_id".to_owned()), "{violations:?}");
-    assert!(violations.contains(&"max_results".to_owned()), "{violations:?}");
+    assert!(
+        violations.contains(&"allegation_id".to_owned()),
+        "{violations:?}"
+    );
+    assert!(
+        violations.contains(&"max_results".to_owned()),
+        "{violations:?}"
+    );
     let missing = officer
         .list_similar_allegations(pb::ListSimilarAllegationsRequest {
             allegation_id: uuid::Uuid::now_v7().to_string(),
@@ -477,7 +509,11 @@ async fn an_index_deleted_under_the_running_service_is_rebuilt_and_answers_the_s
     let mut client = app.intake_as(Role::Analyst).await;
     let mut officer = app.intake_as(Role::IntakeOfficer).await;
     let reports = reworded_reports(7, 20, 60);
-    submit_all(&mut officer, reports.iter().map(|r| r.allegation.clone()).collect()).await;
+    submit_all(
+        &mut officer,
+        reports.iter().map(|r| r.allegation.clone()).collect(),
+    )
+    .await;
     indexed(&mut client, 60).await;
     let questions = [
         words("Степанакерт"),
@@ -507,14 +543,21 @@ async fn an_index_deleted_under_the_running_service_is_rebuilt_and_answers_the_s
     assert!(before.iter().all(|a| a.total_size > 0), "{before:?}");
 
     let dir = app.settings.data_dir.join("search").join("allegations");
-    assert!(dir.join("meta.json").exists(), "the index lives in {}", dir.display());
+    assert!(
+        dir.join("meta.json").exists(),
+        "the index lives in {}",
+        dir.display()
+    );
     std::fs::remove_dir_all(&dir).expect("the index directory is deleted");
 
     // The service keeps running (the files it had open answer meanwhile); it notices, builds
     // a new index from the event stream, and that answers the same.
     let deadline = Instant::now() + Duration::from_secs(60);
     while !dir.join("meta.json").exists() {
-        assert!(Instant::now() < deadline, "the index was never rebuilt on disk");
+        assert!(
+            Instant::now() < deadline,
+            "the index was never rebuilt on disk"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     loop {
@@ -532,7 +575,10 @@ async fn an_index_deleted_under_the_running_service_is_rebuilt_and_answers_the_s
         if after == before {
             break;
         }
-        assert!(Instant::now() < deadline, "the rebuilt index answers otherwise: {after:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the rebuilt index answers otherwise: {after:?}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // And it keeps following the stream.
@@ -549,7 +595,8 @@ async fn a_reworded_duplicate_from_another_channel_is_proposed_at_triage(backend
     // An NGO's report in English, and one of another incident at the same place a week later.
     let first = allegation();
     let mut later = allegation();
-    later.narrative = "A week later a drone struck a car on Shahriyar street; the driver died.".into();
+    later.narrative =
+        "A week later a drone struck a car on Shahriyar street; the driver died.".into();
     let period = later.incident_period.as_mut().unwrap();
     for t in [&mut period.start_time, &mut period.end_time] {
         t.as_mut().unwrap().seconds += 7 * 86_400;
@@ -582,18 +629,25 @@ async fn a_reworded_duplicate_from_another_channel_is_proposed_at_triage(backend
         .await
         .expect("similar allegations are listed")
         .into_inner();
-    let found: Vec<&str> = proposed.candidates.iter().map(|c| c.allegation_id.as_str()).collect();
-    assert_eq!(found, vec![ids[0].as_str()], "only the same incident: {proposed:?}");
+    let found: Vec<&str> = proposed
+        .candidates
+        .iter()
+        .map(|c| c.allegation_id.as_str())
+        .collect();
+    assert_eq!(
+        found,
+        vec![ids[0].as_str()],
+        "only the same incident: {proposed:?}"
+    );
     let candidate = &proposed.candidates[0];
     assert!(candidate.score >= 0.7, "{candidate:?}");
     assert_eq!(candidate.periods_overlap, Some(true));
     assert!(candidate.distance_km.unwrap() < 1.0, "{candidate:?}");
     assert_eq!(candidate.channel, i32::from(pb::Channel::NgoSubmission));
-    // The officer marks it, and the same question still answers.
+    // The officer takes it up for review, the candidate in hand.
     officer
         .start_review(pb::StartReviewRequest {
             id: call_id.clone(),
-            ..Default::default()
         })
         .await
         .expect("review started");
@@ -606,7 +660,11 @@ async fn similar_allegations_reach_precision_and_recall_of_at_least_0_9(backend:
     };
     let mut officer = app.intake_as(Role::IntakeOfficer).await;
     let reports = reworded_reports(2026, 40, 110);
-    let ids = submit_all(&mut officer, reports.iter().map(|r| r.allegation.clone()).collect()).await;
+    let ids = submit_all(
+        &mut officer,
+        reports.iter().map(|r| r.allegation.clone()).collect(),
+    )
+    .await;
     indexed(&mut officer, reports.len() as i64).await;
     let incident: BTreeMap<&str, usize> = ids
         .iter()
@@ -650,7 +708,10 @@ async fn similar_allegations_reach_precision_and_recall_of_at_least_0_9(backend:
         truth.len(),
         proposed.len()
     );
-    assert!(truth.len() >= 50, "the generated set has duplicates to find");
+    assert!(
+        truth.len() >= 50,
+        "the generated set has duplicates to find"
+    );
     assert!(precision >= 0.9, "precision {precision:.3}");
     assert!(recall >= 0.9, "recall {recall:.3}");
     app.stop().await;

@@ -17,25 +17,89 @@ struct Place {
 }
 
 const PLACES: [Place; 10] = [
-    Place { names: ["Ganja", "Gəncə", "Гянджа", "Գյանջա", "Гянджа"], latitude: 40.6828, longitude: 46.3606 },
-    Place { names: ["Stepanakert", "Xankəndi", "Степанакерт", "Ստեփանակերտ", "Степанакерт"], latitude: 39.8153, longitude: 46.7519 },
-    Place { names: ["Shusha", "Şuşa", "Шуша", "Շուշի", "Шуша"], latitude: 39.7583, longitude: 46.7483 },
-    Place { names: ["Aghdam", "Ağdam", "Агдам", "Աղդամ", "Агдам"], latitude: 39.9931, longitude: 46.9303 },
-    Place { names: ["Hadrut", "Hadrut", "Гадрут", "Հադրութ", "Гадрут"], latitude: 39.5200, longitude: 47.0300 },
-    Place { names: ["Tartar", "Tərtər", "Тертер", "Թարթառ", "Тертер"], latitude: 40.3419, longitude: 46.9322 },
-    Place { names: ["Barda", "Bərdə", "Барда", "Բարդա", "Барда"], latitude: 40.3744, longitude: 47.1266 },
-    Place { names: ["Martuni", "Xocavənd", "Мартуни", "Մարտունի", "Мартуні"], latitude: 39.7914, longitude: 47.1100 },
-    Place { names: ["Fuzuli", "Füzuli", "Физули", "Ֆիզուլի", "Фізулі"], latitude: 39.6008, longitude: 47.1431 },
-    Place { names: ["Lachin", "Laçın", "Лачин", "Լաչին", "Лачин"], latitude: 39.6383, longitude: 46.5461 },
+    Place {
+        names: ["Ganja", "Gəncə", "Гянджа", "Գյանջա", "Гянджа"],
+        latitude: 40.6828,
+        longitude: 46.3606,
+    },
+    Place {
+        names: [
+            "Stepanakert",
+            "Xankəndi",
+            "Степанакерт",
+            "Ստեփանակերտ",
+            "Степанакерт",
+        ],
+        latitude: 39.8153,
+        longitude: 46.7519,
+    },
+    Place {
+        names: ["Shusha", "Şuşa", "Шуша", "Շուշի", "Шуша"],
+        latitude: 39.7583,
+        longitude: 46.7483,
+    },
+    Place {
+        names: ["Aghdam", "Ağdam", "Агдам", "Աղդամ", "Агдам"],
+        latitude: 39.9931,
+        longitude: 46.9303,
+    },
+    Place {
+        names: ["Hadrut", "Hadrut", "Гадрут", "Հադրութ", "Гадрут"],
+        latitude: 39.5200,
+        longitude: 47.0300,
+    },
+    Place {
+        names: ["Tartar", "Tərtər", "Тертер", "Թարթառ", "Тертер"],
+        latitude: 40.3419,
+        longitude: 46.9322,
+    },
+    Place {
+        names: ["Barda", "Bərdə", "Барда", "Բարդա", "Барда"],
+        latitude: 40.3744,
+        longitude: 47.1266,
+    },
+    Place {
+        names: ["Martuni", "Xocavənd", "Мартуни", "Մարտունի", "Мартуні"],
+        latitude: 39.7914,
+        longitude: 47.1100,
+    },
+    Place {
+        names: ["Fuzuli", "Füzuli", "Физули", "Ֆիզուլի", "Фізулі"],
+        latitude: 39.6008,
+        longitude: 47.1431,
+    },
+    Place {
+        names: ["Lachin", "Laçın", "Лачин", "Լաչին", "Лачин"],
+        latitude: 39.6383,
+        longitude: 46.5461,
+    },
 ];
 
 /// What was hit, in the five languages.
 const TARGETS: [[&str; 5]; 5] = [
     ["the market", "bazar", "рынок", "շուկան", "ринок"],
     ["a school", "məktəb", "школа", "դպրոցը", "школу"],
-    ["the hospital", "xəstəxana", "больница", "հիվանդանոցը", "лікарню"],
-    ["houses on the main street", "əsas küçədəki evlər", "дома на главной улице", "գլխավոր փողոցի տները", "будинки на головній вулиці"],
-    ["a bus with civilians", "mülki şəxslərlə dolu avtobus", "автобус с мирными жителями", "խաղաղ բնակիչներով ավտոբուսը", "автобус з цивільними"],
+    [
+        "the hospital",
+        "xəstəxana",
+        "больница",
+        "հիվանդանոցը",
+        "лікарню",
+    ],
+    [
+        "houses on the main street",
+        "əsas küçədəki evlər",
+        "дома на главной улице",
+        "գլխավոր փողոցի տները",
+        "будинки на головній вулиці",
+    ],
+    [
+        "a bus with civilians",
+        "mülki şəxslərlə dolu avtobus",
+        "автобус с мирными жителями",
+        "խաղաղ բնակիչներով ավտոբուսը",
+        "автобус з цивільними",
+    ],
 ];
 
 const LANGUAGES: [&str; 5] = ["en", "az", "ru", "hy", "uk"];
@@ -50,16 +114,36 @@ const CHANNELS: [pb::Channel; 4] = [
 /// The words of one report: two wordings per language.
 fn narrative(language: usize, wording: usize, place: &str, target: &str, dead: u32) -> String {
     match (language, wording % 2) {
-        (0, 0) => format!("Artillery shelled {target} in {place} in the morning. {dead} civilians were killed and many wounded."),
-        (0, _) => format!("A witness from {place} says rockets struck {target}; she counted {dead} dead among the neighbours."),
-        (1, 0) => format!("{place} şəhərində {target} artilleriya atəşinə tutuldu. {dead} dinc sakin həlak oldu."),
-        (1, _) => format!("Şahid deyir ki, {place} ərazisində raketlər {target} vurdu, {dead} nəfər öldü."),
-        (2, 0) => format!("Утром в {place} артиллерия обстреляла {target}. Погибли {dead} мирных жителей, много раненых."),
-        (2, _) => format!("Очевидец из {place} рассказывает, что ракеты попали в {target}; погибших {dead}."),
-        (3, 0) => format!("{place}-ում հրետանին գնդակոծել է {target}։ Զոհվել է {dead} խաղաղ բնակիչ։"),
-        (3, _) => format!("Ականատեսը {place}-ից պատմում է, որ հրթիռները խոցել են {target}, {dead} զոհ։"),
-        (4, 0) => format!("Вранці в {place} артилерія обстріляла {target}. Загинули {dead} цивільних."),
-        (_, _) => format!("Свідок з {place} розповідає, що ракети влучили в {target}; загиблих {dead}."),
+        (0, 0) => format!(
+            "Artillery shelled {target} in {place} in the morning. {dead} civilians were killed and many wounded."
+        ),
+        (0, _) => format!(
+            "A witness from {place} says rockets struck {target}; she counted {dead} dead among the neighbours."
+        ),
+        (1, 0) => format!(
+            "{place} şəhərində {target} artilleriya atəşinə tutuldu. {dead} dinc sakin həlak oldu."
+        ),
+        (1, _) => format!(
+            "Şahid deyir ki, {place} ərazisində raketlər {target} vurdu, {dead} nəfər öldü."
+        ),
+        (2, 0) => format!(
+            "Утром в {place} артиллерия обстреляла {target}. Погибли {dead} мирных жителей, много раненых."
+        ),
+        (2, _) => format!(
+            "Очевидец из {place} рассказывает, что ракеты попали в {target}; погибших {dead}."
+        ),
+        (3, 0) => {
+            format!("{place}-ում հրետանին գնդակոծել է {target}։ Զոհվել է {dead} խաղաղ բնակիչ։")
+        }
+        (3, _) => {
+            format!("Ականատեսը {place}-ից պատմում է, որ հրթիռները խոցել են {target}, {dead} զոհ։")
+        }
+        (4, 0) => {
+            format!("Вранці в {place} артилерія обстріляла {target}. Загинули {dead} цивільних.")
+        }
+        (_, _) => {
+            format!("Свідок з {place} розповідає, що ракети влучили в {target}; загиблих {dead}.")
+        }
     }
 }
 
@@ -104,7 +188,10 @@ pub fn reworded_reports(seed: u64, incidents: usize, reports: usize) -> Vec<Repo
     while chosen.len() < incidents {
         let place = dice.below(PLACES.len() as u64) as usize;
         let day = dice.below(45) as i64;
-        if chosen.iter().any(|(p, d, _, _)| *p == place && (d - day).abs() < 4) {
+        if chosen
+            .iter()
+            .any(|(p, d, _, _)| *p == place && (d - day).abs() < 4)
+        {
             continue;
         }
         let target = dice.below(TARGETS.len() as u64) as usize;

@@ -421,8 +421,7 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::SearchAllegationsRequest>,
     ) -> Result<Response<pb::SearchAllegationsResponse>, Status> {
-        let query =
-            crate::request::search::search(request.get_ref()).map_err(IntakeError::from)?;
+        let query = crate::request::search::search(request.get_ref()).map_err(IntakeError::from)?;
         Ok(Response::new(
             crate::search::answer_search(&self.search, query).await?,
         ))

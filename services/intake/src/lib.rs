@@ -47,11 +47,11 @@ pub use api::IntakeApi;
 pub use error::IntakeError;
 pub use migration::Migrator;
 pub use receipt::receipt_hash;
-/// The near-duplicate index, for `docket bench` to measure lookups among many stored items.
-pub use similar::{Candidate, HashIndex, Media, rank};
 /// The allegations' search index, for `docket bench` to time indexing and searching at scale.
 pub use search::similar::{Circle, candidates as similar_candidates};
 pub use search::{Ask, Indexed, Live as AllegationIndex};
+/// The near-duplicate index, for `docket bench` to measure lookups among many stored items.
+pub use similar::{Candidate, HashIndex, Media, rank};
 
 /// The largest request intake accepts: a narrative of 100 000 characters of up to 4 bytes, a
 /// hundred URLs of 2 KiB and the rest fit well within it.

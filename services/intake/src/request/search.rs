@@ -70,7 +70,10 @@ pub fn search(r: &pb::SearchAllegationsRequest) -> Result<SearchQuery, Violation
     if words.chars().count() > MAX_QUERY {
         v.add("query", format!("at most {MAX_QUERY} characters"));
     }
-    if words.chars().any(|c| c.is_control() && c != '\t' && c != '\n' && c != '\r') {
+    if words
+        .chars()
+        .any(|c| c.is_control() && c != '\t' && c != '\n' && c != '\r')
+    {
         v.add("query", "must not hold control characters");
     }
     let mut time = |field: &str, t: &Option<prost_types::Timestamp>| {
@@ -113,27 +116,47 @@ pub fn search(r: &pb::SearchAllegationsRequest) -> Result<SearchQuery, Violation
             v.add("within_box.max_latitude", "must not be below min_latitude");
         }
         if b.max_longitude < b.min_longitude {
-            v.add("within_box.max_longitude", "must not be below min_longitude");
+            v.add(
+                "within_box.max_longitude",
+                "must not be below min_longitude",
+            );
         }
-        (b.min_latitude, b.min_longitude, b.max_latitude, b.max_longitude)
+        (
+            b.min_latitude,
+            b.min_longitude,
+            b.max_latitude,
+            b.max_longitude,
+        )
     });
     if r.party_codes.len() > MAX_VALUES {
         v.add("party_codes", format!("at most {MAX_VALUES} values"));
     }
     for (i, code) in r.party_codes.iter().enumerate() {
-        if code.is_empty() || code.len() > 16 || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
-            v.add(format!("party_codes[{i}]"), "must be a party code such as `AZ` or `AM-NK`");
+        if code.is_empty()
+            || code.len() > 16
+            || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        {
+            v.add(
+                format!("party_codes[{i}]"),
+                "must be a party code such as `AZ` or `AM-NK`",
+            );
         }
     }
-    let violation_types =
-        enums::<common::ViolationType, ViolationType>(&mut v, "violation_types", &r.violation_types);
+    let violation_types = enums::<common::ViolationType, ViolationType>(
+        &mut v,
+        "violation_types",
+        &r.violation_types,
+    );
     let statuses = enums::<pb::AllegationStatus, AllegationStatus>(&mut v, "statuses", &r.statuses);
     let channels = enums::<pb::Channel, Channel>(&mut v, "channels", &r.channels);
     let limit = match r.page_size {
         0 => 20,
         n @ 1..=MAX_PAGE => n as usize,
         _ => {
-            v.add("page_size", format!("must be between 1 and {MAX_PAGE} (0 means 20)"));
+            v.add(
+                "page_size",
+                format!("must be between 1 and {MAX_PAGE} (0 means 20)"),
+            );
             0
         }
     };
@@ -169,7 +192,11 @@ pub fn search(r: &pb::SearchAllegationsRequest) -> Result<SearchQuery, Violation
     let filters = format!(
         "{:?}|{:?}",
         ask,
-        circle.map(|c| (c.latitude.to_bits(), c.longitude.to_bits(), c.radius_km.to_bits()))
+        circle.map(|c| (
+            c.latitude.to_bits(),
+            c.longitude.to_bits(),
+            c.radius_km.to_bits()
+        ))
     );
     let offset = if r.page_token.is_empty() {
         0

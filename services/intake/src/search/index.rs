@@ -22,7 +22,9 @@ use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
     WhitespaceTokenizer,
 };
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
+};
 
 use super::fold::{fold_text, fold_word};
 use super::similar::{Circle, km};
@@ -86,7 +88,12 @@ fn text(tokenizer: &str) -> TextOptions {
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let number = || NumericOptions::default().set_indexed().set_fast().set_stored();
+    let number = || {
+        NumericOptions::default()
+            .set_indexed()
+            .set_fast()
+            .set_stored()
+    };
     let fields = Fields {
         id: b.add_text_field("id", STRING | STORED),
         reference: b.add_text_field("reference", STORED),
@@ -99,7 +106,10 @@ fn schema() -> (Schema, Fields) {
         text_plain: b.add_text_field("text_plain", text("docket_plain")),
         fold: b.add_text_field("fold", text("docket_fold")),
         place_name: b.add_text_field("place_name", STORED),
-        violation: b.add_u64_field("violation", NumericOptions::default().set_indexed().set_stored()),
+        violation: b.add_u64_field(
+            "violation",
+            NumericOptions::default().set_indexed().set_stored(),
+        ),
         party: b.add_text_field("party", STRING | STORED),
         latitude: b.add_f64_field("latitude", number()),
         longitude: b.add_f64_field("longitude", number()),
@@ -143,7 +153,9 @@ pub struct Live {
 
 impl std::fmt::Debug for Live {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Live").field("dir", &self.dir).finish_non_exhaustive()
+        f.debug_struct("Live")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -214,7 +226,12 @@ impl Live {
 
     /// Replaces the documents of `docs` (and removes those of `removed`) and commits with
     /// `sequence` as the last event applied, then lets readers see it.
-    pub fn write(&self, docs: &[Indexed], removed: &[String], sequence: i64) -> tantivy::Result<()> {
+    pub fn write(
+        &self,
+        docs: &[Indexed],
+        removed: &[String],
+        sequence: i64,
+    ) -> tantivy::Result<()> {
         let f = self.fields;
         let mut writer = self
             .writer
@@ -265,11 +282,6 @@ impl Live {
         commit.commit()?;
         drop(writer);
         self.reader.reload()
-    }
-
-    /// How many documents the index holds.
-    pub fn len(&self) -> u64 {
-        self.reader.searcher().num_docs()
     }
 
     fn words_query(&self, words: &str) -> tantivy::Result<Option<Box<dyn Query>>> {
@@ -339,13 +351,23 @@ impl Live {
         if !ask.statuses.is_empty() {
             must.push((
                 Occur::Must,
-                any_of(ask.statuses.iter().map(|s| Term::from_field_u64(f.status, *s as u64)).collect()),
+                any_of(
+                    ask.statuses
+                        .iter()
+                        .map(|s| Term::from_field_u64(f.status, *s as u64))
+                        .collect(),
+                ),
             ));
         }
         if !ask.channels.is_empty() {
             must.push((
                 Occur::Must,
-                any_of(ask.channels.iter().map(|s| Term::from_field_u64(f.channel, *s as u64)).collect()),
+                any_of(
+                    ask.channels
+                        .iter()
+                        .map(|s| Term::from_field_u64(f.channel, *s as u64))
+                        .collect(),
+                ),
             ));
         }
         if !ask.violation_types.is_empty() {
@@ -362,7 +384,12 @@ impl Live {
         if !ask.party_codes.is_empty() {
             must.push((
                 Occur::Must,
-                any_of(ask.party_codes.iter().map(|p| Term::from_field_text(f.party, p)).collect()),
+                any_of(
+                    ask.party_codes
+                        .iter()
+                        .map(|p| Term::from_field_text(f.party, p))
+                        .collect(),
+                ),
             ));
         }
         // Overlap of [start, end] with [from, to]: start <= to and end >= from.
@@ -450,7 +477,9 @@ impl Live {
                 all.truncate(window);
                 (
                     all.into_iter()
-                        .map(|(rank, _, address)| (if has_words { rank as f32 } else { 0.0 }, address))
+                        .map(|(rank, _, address)| {
+                            (if has_words { rank as f32 } else { 0.0 }, address)
+                        })
                         .collect(),
                     total,
                 )
@@ -472,7 +501,10 @@ impl Live {
                     .search(
                         &query,
                         &TopDocs::with_limit(window).order_by((
-                            (SortByStaticFastValue::<i64>::for_field("period_start"), Order::Desc),
+                            (
+                                SortByStaticFastValue::<i64>::for_field("period_start"),
+                                Order::Desc,
+                            ),
                             (key(), Order::Asc),
                         )),
                     )?
@@ -635,7 +667,10 @@ impl Collector for InCircle {
         self.by_score
     }
 
-    fn merge_fruits(&self, fruits: Vec<Vec<(f64, u64, DocAddress)>>) -> tantivy::Result<Self::Fruit> {
+    fn merge_fruits(
+        &self,
+        fruits: Vec<Vec<(f64, u64, DocAddress)>>,
+    ) -> tantivy::Result<Self::Fruit> {
         Ok(fruits.into_iter().flatten().collect())
     }
 }
@@ -656,7 +691,8 @@ impl SegmentCollector for InCircleSegment {
             self.start.first(doc).map_or(f64::MIN, |s| s as f64)
         };
         let tie = self.key.first(doc).unwrap_or(u64::MAX);
-        self.found.push((key, tie, DocAddress::new(self.segment, doc)));
+        self.found
+            .push((key, tie, DocAddress::new(self.segment, doc)));
     }
 
     fn harvest(self) -> Self::Fruit {

@@ -27,8 +27,8 @@ use docket_platform::events::EventLog;
 use docket_platform::shutdown::ShutdownSignal;
 use docket_proto::docket::events::v1::event_payload::Kind;
 use docket_proto::docket::intake::v1 as pb;
-use sea_orm::entity::prelude::*;
 use sea_orm::DatabaseConnection;
+use sea_orm::entity::prelude::*;
 
 pub use index::{Ask, Found, Indexed, Live};
 
@@ -128,10 +128,22 @@ impl SearchIndex {
     /// Applies the next batch of events; true when there may be more right away.
     async fn step(&self) -> Result<bool, IntakeError> {
         let lost = !self.dir.join("meta.json").exists();
-        if lost && self.live.read().unwrap_or_else(PoisonError::into_inner).is_some() {
+        if lost
+            && self
+                .live
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_some()
+        {
             tracing::warn!(dir = %self.dir.display(), "the search index was lost; rebuilding it");
         }
-        if lost || self.live.read().unwrap_or_else(PoisonError::into_inner).is_none() {
+        if lost
+            || self
+                .live
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .is_none()
+        {
             self.reopen().await?;
         }
         let live = self.current()?;
@@ -152,7 +164,9 @@ impl SearchIndex {
                     None => continue,
                 },
                 Kind::AllegationStatusChanged(s) => &s.allegation_id,
-                _ => continue,
+                Kind::EvidenceRecorded(_) | Kind::CaseChanged(_) | Kind::ContentAssessed(_) => {
+                    continue;
+                }
             };
             if let Ok(id) = Uuid::parse_str(id) {
                 ids.insert(id);
@@ -195,9 +209,9 @@ impl SearchIndex {
         let applied = self.applied();
         let (found, total) =
             tokio::task::spawn_blocking(move || live.search(&ask, circle, offset, limit, true))
-        .await
-        .map_err(|e| IntakeError::Unexpected(e.into()))?
-        .map_err(search_error)?;
+                .await
+                .map_err(|e| IntakeError::Unexpected(e.into()))?
+                .map_err(search_error)?;
         Ok((found, total, applied))
     }
 
@@ -259,7 +273,11 @@ pub fn indexed(a: &pb::Allegation) -> Indexed {
         channel: a.channel,
         language: a.language.to_ascii_lowercase(),
         narrative: a.narrative.clone(),
-        other_text: other.into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join("\n"),
+        other_text: other
+            .into_iter()
+            .filter(|s| !s.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n"),
         place_name,
         violation_types: a.violation_types.clone(),
         party_codes: party_codes.into_iter().collect(),
@@ -279,13 +297,13 @@ pub async fn answer_search(
         .search(query.ask.clone(), query.circle, query.offset, query.limit)
         .await?;
     let returned = found.len();
-    let next_page_token = if (query.offset + returned) < usize::try_from(total).unwrap_or(usize::MAX)
-        && returned > 0
-    {
-        query.next_token(returned)
-    } else {
-        String::new()
-    };
+    let next_page_token =
+        if (query.offset + returned) < usize::try_from(total).unwrap_or(usize::MAX) && returned > 0
+        {
+            query.next_token(returned)
+        } else {
+            String::new()
+        };
     Ok(pb::SearchAllegationsResponse {
         hits: found
             .into_iter()

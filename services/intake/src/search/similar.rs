@@ -124,18 +124,18 @@ pub fn score(a: &Indexed, b: &Indexed, a_keys: &BTreeSet<String>) -> Scored {
         &b.violation_types.iter().collect(),
     )
     .unwrap_or(UNKNOWN);
-    let party = jaccard(&a.party_codes.iter().collect(), &b.party_codes.iter().collect())
-        .unwrap_or(0.5);
+    let party = jaccard(
+        &a.party_codes.iter().collect(),
+        &b.party_codes.iter().collect(),
+    )
+    .unwrap_or(0.5);
     let b_keys = keys(b);
     let text_similarity = jaccard(a_keys, &b_keys).unwrap_or(0.0);
     // Narratives of one incident in two languages share mostly names and places: a third of
     // the words in common is already a strong sign.
     let text = (text_similarity * 3.0).min(1.0);
-    let score = W_PLACE * place
-        + W_TIME * time
-        + W_VIOLATION * violation
-        + W_PARTY * party
-        + W_TEXT * text;
+    let score =
+        W_PLACE * place + W_TIME * time + W_VIOLATION * violation + W_PARTY * party + W_TEXT * text;
     Scored {
         doc: b.clone(),
         score,
@@ -193,7 +193,11 @@ pub fn candidates(live: &Live, this: &Indexed, limit: usize) -> tantivy::Result<
         .map(|doc| score(this, doc, &this_keys))
         .filter(|s| s.score >= MIN_SCORE)
         .collect();
-    scored.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.doc.id.cmp(&b.doc.id)));
+    scored.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| a.doc.id.cmp(&b.doc.id))
+    });
     scored.truncate(limit);
     Ok(scored)
 }

@@ -24,6 +24,7 @@ mod repair;
 mod reporting;
 mod s3;
 mod sealing;
+mod search;
 mod similar;
 mod streams;
 mod submission;

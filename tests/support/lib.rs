@@ -16,6 +16,7 @@ mod front;
 mod projections;
 mod proxy;
 pub mod tsa;
+mod reworded;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -45,6 +46,7 @@ pub use flows::{accept, accept_new, cases_of, submit};
 pub use front::ServiceFront;
 pub use projections::{caught_up_together, cursors, statistics_without_time};
 pub use proxy::TcpProxy;
+pub use reworded::{Report, reworded_reports};
 
 /// The three services running over one set of test databases.
 #[derive(Debug)]

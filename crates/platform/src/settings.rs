@@ -386,6 +386,10 @@ pub struct IntakeSettings {
     pub ffmpeg: String,
     /// How many post-upload jobs (perceptual hashing) one replica runs at a time. Default 2.
     pub post_upload_workers: usize,
+    /// Where this replica keeps its full-text index of allegations (`SearchAllegations`,
+    /// `ListSimilarAllegations`). Each replica builds its own from intake's event stream, and
+    /// rebuilds it when the directory is lost. Default: `data_dir/search/allegations`.
+    pub search_dir: Option<PathBuf>,
     /// The RFC 3161 time-stamping authority that proves when each evidence file was held
     /// (`[intake.timestamping]`). Unset `url`: no timestamps are requested.
     #[serde(default)]
@@ -443,6 +447,7 @@ impl std::fmt::Debug for IntakeSettings {
             .field("ffmpeg", &self.ffmpeg)
             .field("post_upload_workers", &self.post_upload_workers)
             .field("timestamping", &self.timestamping)
+            .field("search_dir", &self.search_dir)
             .finish()
     }
 }

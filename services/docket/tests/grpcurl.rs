@@ -321,6 +321,9 @@ fn the_readme_grpcurl_session_works_as_written() {
         "\"newValue\": \"At about 02:30 rockets hit",
         "\"intact\": true",
         "\"firstBrokenSequence\": \"0\"",
+        "\"totalSize\": \"1\"",
+        "\\u003cb\\u003eShahriyar\\u003c/b\\u003e",
+        "\"candidates\": [",
     ] {
         assert!(
             stdout.contains(expected),

@@ -41,6 +41,9 @@ const CUSTODY_READERS: &[Role] = &[
     Auditor,
     Service,
 ];
+/// Roles that search allegations and look for duplicates: the office's staff, not the
+/// `service` role (partner systems submit, they do not browse) and not the public.
+const SEARCHERS: &[Role] = &[IntakeOfficer, Analyst, Investigator, Prosecutor, Supervisor];
 /// Roles that re-verify stored files.
 const VERIFIERS: &[Role] = &[Analyst, Supervisor];
 /// Roles that judge the authenticity of content, before or after any case exists.
@@ -77,4 +80,6 @@ pub const INTAKE_ACCESS: &[MethodAccess] = &[
     ("ListContentAssessments", Access::Roles(CUSTODY_READERS)),
     ("FindSimilarEvidence", Access::Roles(EXAMINERS)),
     ("ListReviewFlags", Access::Roles(EXAMINERS)),
+    ("SearchAllegations", Access::Roles(SEARCHERS)),
+    ("ListSimilarAllegations", Access::Roles(SEARCHERS)),
 ];

@@ -30,6 +30,8 @@ pub struct IntakeApi {
     guard: Arc<ReceiptGuard>,
     /// Asked whether a case an acceptance names can take the allegation.
     cases: ToCaseManagement,
+    /// This replica's search index.
+    search: crate::search::SearchIndex,
 }
 
 impl IntakeApi {
@@ -39,6 +41,7 @@ impl IntakeApi {
         parties: KnownParties,
         receipts: ReceiptKey,
         cases: ToCaseManagement,
+        search: crate::search::SearchIndex,
     ) -> Self {
         Self {
             store,
@@ -47,6 +50,7 @@ impl IntakeApi {
             receipts,
             guard: Arc::default(),
             cases,
+            search,
         }
     }
 
@@ -413,6 +417,27 @@ impl IntakeService for IntakeApi {
         let (id, limit) =
             evidence::request::find_similar(request.get_ref()).map_err(IntakeError::from)?;
         Ok(Response::new(self.evidence.find_similar(id, limit).await?))
+    }
+
+    async fn search_allegations(
+        &self,
+        request: Request<pb::SearchAllegationsRequest>,
+    ) -> Result<Response<pb::SearchAllegationsResponse>, Status> {
+        let query = crate::request::search::search(request.get_ref()).map_err(IntakeError::from)?;
+        Ok(Response::new(
+            crate::search::answer_search(&self.search, query).await?,
+        ))
+    }
+
+    async fn list_similar_allegations(
+        &self,
+        request: Request<pb::ListSimilarAllegationsRequest>,
+    ) -> Result<Response<pb::ListSimilarAllegationsResponse>, Status> {
+        let (id, limit) =
+            crate::request::search::similar(request.get_ref()).map_err(IntakeError::from)?;
+        Ok(Response::new(
+            crate::search::answer_similar(&self.search, id, limit).await?,
+        ))
     }
 
     async fn record_transfer(

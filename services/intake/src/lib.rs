@@ -16,6 +16,7 @@ mod migration;
 mod receipt;
 mod receipt_guard;
 mod request;
+mod search;
 mod similar;
 mod store;
 mod timestamp;
@@ -47,6 +48,9 @@ pub use api::IntakeApi;
 pub use error::IntakeError;
 pub use migration::Migrator;
 pub use receipt::receipt_hash;
+/// The allegations' search index, for `docket bench` to time indexing and searching at scale.
+pub use search::similar::{Circle, candidates as similar_candidates};
+pub use search::{Ask, Indexed, Live as AllegationIndex};
 /// The near-duplicate index, for `docket bench` to measure lookups among many stored items.
 pub use similar::{Candidate, HashIndex, Media, rank};
 
@@ -109,6 +113,8 @@ pub struct Intake {
     jobs: jobs::Runner,
     similarity: similar::Similarity,
     trusted_time: timestamp::TrustedTime,
+    /// This replica's full-text index, kept current from the event stream while serving.
+    search: search::SearchIndex,
 }
 
 impl Intake {
@@ -139,6 +145,15 @@ impl Intake {
             }
         };
         let events = EventLog::new(db.clone());
+        let search = search::SearchIndex::new(
+            settings
+                .intake
+                .search_dir
+                .clone()
+                .unwrap_or_else(|| settings.data_dir.join("search").join("allegations")),
+            db.clone(),
+            events.clone(),
+        );
         let dispatcher = Dispatcher::new(db.clone(), settings.outbox.dead_letter_policy());
         let store =
             store::AllegationStore::new(db.clone(), sealer, events.clone(), dispatcher.clone());
@@ -240,6 +255,7 @@ impl Intake {
                 parties,
                 receipts,
                 delivery.clone(),
+                search.clone(),
             ),
             audit: AuditApi::new(db.clone()),
             events: EventApi::new(events),
@@ -252,6 +268,7 @@ impl Intake {
             jobs,
             similarity,
             trusted_time,
+            search,
         })
     }
 
@@ -281,6 +298,8 @@ impl Intake {
         // so that dropping this future stops it too.
         let mut post_upload = tokio::task::JoinSet::new();
         post_upload.spawn(self.similarity.clone().follow(shutdown.clone()));
+        // Every replica keeps its own search index.
+        post_upload.spawn(self.search.clone().follow(shutdown.clone()));
         post_upload.spawn(self.jobs.clone().run(
             Arc::new(jobs::PostUploadWork {
                 similarity: self.similarity,

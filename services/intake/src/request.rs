@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::store::{AllegationQuery, MessageDigest, TriageCommand};
 
 mod correction;
+pub mod search;
 
 pub use correction::{changes, reopen, update};
 

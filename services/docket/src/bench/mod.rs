@@ -5,13 +5,16 @@
 //! against echo, evidence upload throughput against raw SHA-256 and a bare hashing upload,
 //! `QueryStatistics` over 10^5 and 10^6 allegations with cases against echo latency,
 //! near-duplicate lookups among 10^5 stored items (intake's index, in this process), the
-//! casualty register's matching among 10^5 named victims, and the services' peak memory.
+//! casualty register's matching among 10^5 named victims, full-text search and similar
+//! allegations among 10^6 allegations (intake's index, in this process, with its indexing rate
+//! beside the submission rate), and the services' peak memory.
 //! Prints a table, and JSON with `--json`.
 
 mod baseline;
 mod load;
 mod register;
 mod report;
+mod search;
 mod services;
 mod similar;
 mod statistics;
@@ -59,6 +62,13 @@ pub struct BenchArgs {
     /// Measure near-duplicate lookups alone, without starting the services.
     #[arg(long)]
     pub similar_only: bool,
+    /// Allegations in the search index among which `SearchAllegations` and
+    /// `ListSimilarAllegations` are timed (the index alone, in this process); `0` skips the step.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub search_at: usize,
+    /// Measure the search index alone, without starting the services.
+    #[arg(long)]
+    pub search_only: bool,
     /// Also write the figures as JSON to this file.
     #[arg(long)]
     pub json: Option<std::path::PathBuf>,
@@ -74,6 +84,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let mut report = Report::new(false);
         eprintln!("near-duplicate lookups among {} items…", args.similar_at);
         report.similar(similar::measure(args.similar_at.max(1)));
+        println!("{}", report.table());
+        return Ok(());
+    }
+    if args.search_only {
+        let mut report = Report::new(false);
+        eprintln!("search among {} allegations…", args.search_at);
+        let items = args.search_at.max(1);
+        report.search(tokio::task::spawn_blocking(move || search::measure(items)).await??);
         println!("{}", report.table());
         return Ok(());
     }
@@ -152,6 +170,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     if args.similar_at > 0 {
         eprintln!("near-duplicate lookups among {} items…", args.similar_at);
         report.similar(similar::measure(args.similar_at));
+    }
+    if args.search_at > 0 {
+        eprintln!("search among {} allegations…", args.search_at);
+        let items = args.search_at;
+        report.search(tokio::task::spawn_blocking(move || search::measure(items)).await??);
     }
     report.peak_memory(services.peak_memory_mb());
     drop(services);

@@ -2,6 +2,7 @@
 
 use super::load::Stats;
 use super::register::RegisterRow;
+use super::search::Searches;
 use super::similar::Lookups;
 use super::statistics::StatisticsRow;
 use super::workload::Uploads;
@@ -26,6 +27,10 @@ pub struct Report {
     pub register: Option<RegisterRow>,
     /// Near-duplicate lookups among many stored items.
     pub similar: Option<Lookups>,
+    /// Full-text search and similar allegations among many allegations.
+    pub search: Option<Searches>,
+    /// Indexing rate as a share of the best submission rate measured in this run.
+    pub index_to_submit_ratio: Option<f64>,
     /// Peak resident memory of the services' process over the whole run, in MB.
     pub peak_memory_mb: Option<f64>,
     /// Peak resident memory of the benchmark's own process (baseline server, load generator,
@@ -47,6 +52,8 @@ impl Report {
             statistics: Vec::new(),
             register: None,
             similar: None,
+            search: None,
+            index_to_submit_ratio: None,
             peak_memory_mb: None,
             bench_peak_memory_mb: None,
         }
@@ -93,6 +100,18 @@ impl Report {
 
     pub fn similar(&mut self, lookups: Lookups) {
         self.similar = Some(lookups);
+    }
+
+    /// Records the search step, and how the indexing rate compares with the best submission
+    /// rate of this run (when submissions were measured).
+    pub fn search(&mut self, searches: Searches) {
+        let best = self
+            .submissions
+            .iter()
+            .map(|row| row.submit.per_second)
+            .fold(0.0, f64::max);
+        self.index_to_submit_ratio = (best > 0.0).then(|| searches.indexed_per_second / best);
+        self.search = Some(searches);
     }
 
     pub fn uploads(&mut self, uploads: Uploads) {
@@ -186,6 +205,24 @@ impl Report {
                 l.video_p50_ms,
                 l.video_p99_ms,
                 l.misses,
+            ));
+        }
+        if let Some(s) = self.search {
+            out.push_str(&format!(
+                "\nSearchAllegations' index among {} allegations (target p99 < 50 ms at 10^6):\n\
+                 indexed {:.0}/s{} | search p50/p99 {:.2} / {:.2} ms ({:.2}x the target) | similar allegations p50/p99 {:.2} / {:.2} ms | empty answers {}\n",
+                s.items,
+                s.indexed_per_second,
+                match self.index_to_submit_ratio {
+                    Some(r) => format!(" ({:.1}x the best submission rate: must be >= 1)", r),
+                    None => String::new(),
+                },
+                s.search_p50_ms,
+                s.search_p99_ms,
+                s.search_p99_ms / 50.0,
+                s.similar_p50_ms,
+                s.similar_p99_ms,
+                s.empty_answers,
             ));
         }
         if let Some(mb) = self.peak_memory_mb {

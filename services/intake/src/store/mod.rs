@@ -9,7 +9,7 @@ mod disclose;
 mod fingerprint;
 mod history;
 mod query;
-mod read;
+pub(crate) mod read;
 mod status;
 mod submit;
 mod triage;

@@ -54,7 +54,7 @@ pub(super) struct Stored {
 }
 
 /// The wire messages of `rows`, in the same order.
-pub(super) async fn load_many<C: ConnectionTrait>(
+pub(crate) async fn load_many<C: ConnectionTrait>(
     conn: &C,
     rows: Vec<allegation::Model>,
 ) -> Result<Vec<pb::Allegation>, IntakeError> {

@@ -1,0 +1,795 @@
+//! The tantivy index of allegations: its schema, its analyzers, writing documents and asking.
+//!
+//! One document per allegation, replaced whole whenever an event touches it. The text (narrative,
+//! place, administrative area, perpetrators' units and descriptions; never the source) is
+//! indexed three ways: stemmed for English (`text_en`) and Russian (`text_ru`) — tantivy has no
+//! Armenian, Azerbaijani or Ukrainian stemmer — as written, lower-cased (`text_plain`), and folded
+//! to a script-independent key ([`super::fold`], `fold`). Filters are exact terms (status,
+//! channel, violation types, parties) and ranges over fast fields (coordinates, incident period).
+
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
+use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::{
+    Field, IndexRecordOption, NumericOptions, STORED, STRING, Schema, TextFieldIndexing,
+    TextOptions, Value,
+};
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
+    WhitespaceTokenizer,
+};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
+};
+
+use super::fold::{fold_text, fold_word};
+use super::similar::{Circle, km};
+
+/// Memory of the index writer (tantivy wants at least 15 MB a thread; one thread).
+const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+
+/// What one allegation contributes to the index.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Indexed {
+    pub id: String,
+    pub reference: String,
+    pub status: i32,
+    pub channel: i32,
+    pub language: String,
+    pub narrative: String,
+    /// Place, administrative area, units and descriptions of perpetrators.
+    pub other_text: String,
+    pub place_name: String,
+    pub violation_types: Vec<i32>,
+    pub party_codes: Vec<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    /// Incident period, in seconds since the epoch; the end is the start when not given.
+    pub period: Option<(i64, i64)>,
+    pub received: i64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Fields {
+    pub id: Field,
+    pub reference: Field,
+    pub status: Field,
+    pub channel: Field,
+    pub language: Field,
+    pub narrative: Field,
+    pub text_en: Field,
+    pub text_ru: Field,
+    pub text_plain: Field,
+    pub fold: Field,
+    pub place_name: Field,
+    pub violation: Field,
+    pub party: Field,
+    pub latitude: Field,
+    pub longitude: Field,
+    pub period_start: Field,
+    pub period_end: Field,
+    pub received: Field,
+    /// A number unique to the allegation (the first 64 bits of its UUID v7), breaking ties of
+    /// rank the same way however the index was built.
+    pub key: Field,
+}
+
+fn text(tokenizer: &str) -> TextOptions {
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(tokenizer)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    )
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let number = || {
+        NumericOptions::default()
+            .set_indexed()
+            .set_fast()
+            .set_stored()
+    };
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        reference: b.add_text_field("reference", STORED),
+        status: b.add_u64_field("status", number()),
+        channel: b.add_u64_field("channel", number()),
+        language: b.add_text_field("language", STORED),
+        narrative: b.add_text_field("narrative", STORED),
+        text_en: b.add_text_field("text_en", text("docket_en")),
+        text_ru: b.add_text_field("text_ru", text("docket_ru")),
+        text_plain: b.add_text_field("text_plain", text("docket_plain")),
+        fold: b.add_text_field("fold", text("docket_fold")),
+        place_name: b.add_text_field("place_name", STORED),
+        violation: b.add_u64_field(
+            "violation",
+            NumericOptions::default().set_indexed().set_stored(),
+        ),
+        party: b.add_text_field("party", STRING | STORED),
+        latitude: b.add_f64_field("latitude", number()),
+        longitude: b.add_f64_field("longitude", number()),
+        period_start: b.add_i64_field("period_start", number()),
+        period_end: b.add_i64_field("period_end", number()),
+        received: b.add_i64_field("received", number()),
+        key: b.add_u64_field("key", NumericOptions::default().set_fast()),
+    };
+    (b.build(), fields)
+}
+
+fn analyzer(language: Option<Language>) -> TextAnalyzer {
+    let builder = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(60))
+        .filter(LowerCaser);
+    match language {
+        Some(language) => builder.filter(Stemmer::new(language)).build(),
+        None => builder.build(),
+    }
+}
+
+fn register_tokenizers(index: &Index) {
+    let manager = index.tokenizers();
+    manager.register("docket_en", analyzer(Some(Language::English)));
+    manager.register("docket_ru", analyzer(Some(Language::Russian)));
+    manager.register("docket_plain", analyzer(None));
+    manager.register(
+        "docket_fold",
+        TextAnalyzer::builder(WhitespaceTokenizer::default()).build(),
+    );
+}
+
+/// An open index: its writer and a reader that sees each commit.
+pub struct Live {
+    pub dir: PathBuf,
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    pub fields: Fields,
+}
+
+impl std::fmt::Debug for Live {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Live")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A query over the index, checked.
+#[derive(Debug, Clone, Default)]
+pub struct Ask {
+    pub words: String,
+    pub period: (Option<i64>, Option<i64>),
+    /// min latitude, min longitude, max latitude, max longitude.
+    pub boxed: Option<(f64, f64, f64, f64)>,
+    pub party_codes: Vec<String>,
+    pub violation_types: Vec<i32>,
+    pub statuses: Vec<i32>,
+    pub channels: Vec<i32>,
+    /// Only documents other than this id.
+    pub except: Option<String>,
+}
+
+/// One document found.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub score: f32,
+    pub doc: Indexed,
+    pub highlight: String,
+}
+
+impl Live {
+    /// Opens the index in `dir`, or creates an empty one when there is none. Returns the index
+    /// and the last event sequence it holds (its commit payload; 0 when new).
+    pub fn open(dir: &Path) -> tantivy::Result<(Self, i64)> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, fields) = schema();
+        let directory = tantivy::directory::MmapDirectory::open(dir)?;
+        let index = match Index::open_or_create(directory, schema.clone()) {
+            Ok(index) => index,
+            // An index of another schema (an earlier version's): it is only a projection, so
+            // it is dropped and built again from the event stream.
+            Err(tantivy::TantivyError::SchemaError(why)) => {
+                tracing::warn!(dir = %dir.display(), %why, "the search index has another schema; rebuilding it");
+                std::fs::remove_dir_all(dir)?;
+                std::fs::create_dir_all(dir)?;
+                Index::open_or_create(tantivy::directory::MmapDirectory::open(dir)?, schema)?
+            }
+            Err(other) => return Err(other),
+        };
+        register_tokenizers(&index);
+        let applied = index
+            .load_metas()?
+            .payload
+            .and_then(|p| p.parse::<i64>().ok())
+            .unwrap_or(0);
+        let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok((
+            Self {
+                dir: dir.to_owned(),
+                index,
+                reader,
+                writer: Mutex::new(writer),
+                fields,
+            },
+            applied,
+        ))
+    }
+
+    /// Replaces the documents of `docs` (and removes those of `removed`) and commits with
+    /// `sequence` as the last event applied, then lets readers see it.
+    pub fn write(
+        &self,
+        docs: &[Indexed],
+        removed: &[String],
+        sequence: i64,
+    ) -> tantivy::Result<()> {
+        let f = self.fields;
+        let mut writer = self
+            .writer
+            .lock()
+            .map_err(|_| tantivy::TantivyError::InternalError("index writer poisoned".into()))?;
+        for id in removed.iter().chain(docs.iter().map(|d| &d.id)) {
+            writer.delete_term(Term::from_field_text(f.id, id));
+        }
+        for d in docs {
+            let mut doc = TantivyDocument::default();
+            doc.add_text(f.id, &d.id);
+            doc.add_text(f.reference, &d.reference);
+            doc.add_u64(f.status, d.status.max(0) as u64);
+            doc.add_u64(f.channel, d.channel.max(0) as u64);
+            doc.add_text(f.language, &d.language);
+            doc.add_text(f.narrative, &d.narrative);
+            doc.add_text(f.place_name, &d.place_name);
+            let all = format!("{}\n{}", d.narrative, d.other_text);
+            let lang = primary(&d.language).to_ascii_lowercase();
+            // Each text goes to the analyzer of its language, and as written to every reader.
+            match lang.as_str() {
+                "en" => doc.add_text(f.text_en, &all),
+                "ru" => doc.add_text(f.text_ru, &all),
+                _ => {}
+            }
+            doc.add_text(f.text_plain, &all);
+            doc.add_text(f.fold, fold_text(&all));
+            for v in &d.violation_types {
+                doc.add_u64(f.violation, (*v).max(0) as u64);
+            }
+            for p in &d.party_codes {
+                doc.add_text(f.party, p);
+            }
+            if let (Some(lat), Some(lon)) = (d.latitude, d.longitude) {
+                doc.add_f64(f.latitude, lat);
+                doc.add_f64(f.longitude, lon);
+            }
+            if let Some((start, end)) = d.period {
+                doc.add_i64(f.period_start, start);
+                doc.add_i64(f.period_end, end);
+            }
+            doc.add_i64(f.received, d.received);
+            doc.add_u64(f.key, tie_key(&d.id));
+            writer.add_document(doc)?;
+        }
+        let mut commit = writer.prepare_commit()?;
+        commit.set_payload(&sequence.to_string());
+        commit.commit()?;
+        drop(writer);
+        self.reader.reload()
+    }
+
+    fn words_query(&self, words: &str) -> tantivy::Result<Option<Box<dyn Query>>> {
+        let f = self.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        // Each analyzer's terms of the words, against the field it analyzed.
+        for (field, name, boost) in [
+            (f.text_en, "docket_en", 1.0),
+            (f.text_ru, "docket_ru", 1.0),
+            (f.text_plain, "docket_plain", 1.2),
+        ] {
+            let mut analyzer = self
+                .index
+                .tokenizers()
+                .get(name)
+                .ok_or_else(|| tantivy::TantivyError::InternalError(format!("no {name}")))?;
+            let mut stream = analyzer.token_stream(words);
+            while stream.advance() {
+                let term = Term::from_field_text(field, &stream.token().text);
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(
+                        Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
+                        boost,
+                    )),
+                ));
+            }
+        }
+        for word in words.split(|c: char| !c.is_alphanumeric()) {
+            let key = fold_word(word);
+            if key.is_empty() {
+                continue;
+            }
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.fold, &key),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                    0.6,
+                )),
+            ));
+        }
+        if clauses.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Box::new(BooleanQuery::new(clauses))))
+    }
+
+    fn filters(&self, ask: &Ask) -> Vec<(Occur, Box<dyn Query>)> {
+        let f = self.fields;
+        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let any_of = |terms: Vec<Term>| -> Box<dyn Query> {
+            Box::new(BooleanQuery::new(
+                terms
+                    .into_iter()
+                    .map(|t| {
+                        (
+                            Occur::Should,
+                            Box::new(TermQuery::new(t, IndexRecordOption::Basic)) as Box<dyn Query>,
+                        )
+                    })
+                    .collect(),
+            ))
+        };
+        if !ask.statuses.is_empty() {
+            must.push((
+                Occur::Must,
+                any_of(
+                    ask.statuses
+                        .iter()
+                        .map(|s| Term::from_field_u64(f.status, *s as u64))
+                        .collect(),
+                ),
+            ));
+        }
+        if !ask.channels.is_empty() {
+            must.push((
+                Occur::Must,
+                any_of(
+                    ask.channels
+                        .iter()
+                        .map(|s| Term::from_field_u64(f.channel, *s as u64))
+                        .collect(),
+                ),
+            ));
+        }
+        if !ask.violation_types.is_empty() {
+            must.push((
+                Occur::Must,
+                any_of(
+                    ask.violation_types
+                        .iter()
+                        .map(|s| Term::from_field_u64(f.violation, *s as u64))
+                        .collect(),
+                ),
+            ));
+        }
+        if !ask.party_codes.is_empty() {
+            must.push((
+                Occur::Must,
+                any_of(
+                    ask.party_codes
+                        .iter()
+                        .map(|p| Term::from_field_text(f.party, p))
+                        .collect(),
+                ),
+            ));
+        }
+        // Overlap of [start, end] with [from, to]: start <= to and end >= from.
+        let (from, to) = ask.period;
+        if from.is_some() || to.is_some() {
+            must.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Included(Term::from_field_i64(f.period_start, i64::MIN)),
+                    Bound::Included(Term::from_field_i64(f.period_start, to.unwrap_or(i64::MAX))),
+                )),
+            ));
+            must.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Included(Term::from_field_i64(f.period_end, from.unwrap_or(i64::MIN))),
+                    Bound::Included(Term::from_field_i64(f.period_end, i64::MAX)),
+                )),
+            ));
+        }
+        if let Some((min_lat, min_lon, max_lat, max_lon)) = ask.boxed {
+            must.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Included(Term::from_field_f64(f.latitude, min_lat)),
+                    Bound::Included(Term::from_field_f64(f.latitude, max_lat)),
+                )),
+            ));
+            must.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    Bound::Included(Term::from_field_f64(f.longitude, min_lon)),
+                    Bound::Included(Term::from_field_f64(f.longitude, max_lon)),
+                )),
+            ));
+        }
+        if let Some(except) = &ask.except {
+            must.push((
+                Occur::MustNot,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(f.id, except),
+                    IndexRecordOption::Basic,
+                )),
+            ));
+        }
+        must
+    }
+
+    /// The documents matching `ask` (and lying within `circle`), `offset` and `limit` into
+    /// the ranking — by relevance with words, by incident start, newest first, without — and
+    /// how many match in all.
+    pub fn search(
+        &self,
+        ask: &Ask,
+        circle: Option<Circle>,
+        offset: usize,
+        limit: usize,
+        highlight: bool,
+    ) -> tantivy::Result<(Vec<Found>, u64)> {
+        let searcher = self.reader.searcher();
+        let words = self.words_query(&ask.words)?;
+        let mut clauses = self.filters(ask);
+        let has_words = words.is_some();
+        if let Some(words) = words {
+            clauses.push((Occur::Must, words));
+        } else if clauses.iter().all(|(o, _)| *o == Occur::MustNot) {
+            clauses.push((Occur::Must, Box::new(AllQuery)));
+        }
+        let query = BooleanQuery::new(clauses);
+        let window = offset.saturating_add(limit).max(1);
+        let key = || SortByStaticFastValue::<u64>::for_field("key");
+        let (page, total): (Vec<(f32, DocAddress)>, u64) = match circle {
+            // A circle is searched as its box; the box's corners are left out here, reading
+            // the coordinates from the fast fields, not the stored documents.
+            Some(circle) => {
+                let mut all = searcher.search(
+                    &query,
+                    &InCircle {
+                        circle,
+                        by_score: has_words,
+                    },
+                )?;
+                let total = all.len() as u64;
+                all.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+                all.truncate(window);
+                (
+                    all.into_iter()
+                        .map(|(rank, _, address)| {
+                            (if has_words { rank as f32 } else { 0.0 }, address)
+                        })
+                        .collect(),
+                    total,
+                )
+            }
+            None if has_words => (
+                searcher
+                    .search(
+                        &query,
+                        &TopDocs::with_limit(window)
+                            .order_by(((SortBySimilarityScore, Order::Desc), (key(), Order::Asc))),
+                    )?
+                    .into_iter()
+                    .map(|((score, _), address)| (score, address))
+                    .collect(),
+                searcher.search(&query, &Count)? as u64,
+            ),
+            None => (
+                searcher
+                    .search(
+                        &query,
+                        &TopDocs::with_limit(window).order_by((
+                            (
+                                SortByStaticFastValue::<i64>::for_field("period_start"),
+                                Order::Desc,
+                            ),
+                            (key(), Order::Asc),
+                        )),
+                    )?
+                    .into_iter()
+                    .map(|(_, a)| (0.0, a))
+                    .collect(),
+                searcher.search(&query, &Count)? as u64,
+            ),
+        };
+        let mut marker = if highlight && has_words {
+            Some(self.marker(&ask.words))
+        } else {
+            None
+        };
+        let mut found = Vec::new();
+        for (score, address) in page.into_iter().skip(offset) {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let indexed = self.read(&doc);
+            let highlight = marker
+                .as_mut()
+                .map(|m| m.passage(&indexed.narrative))
+                .unwrap_or_default();
+            found.push(Found {
+                score,
+                doc: indexed,
+                highlight,
+            });
+        }
+        Ok((found, total))
+    }
+
+    /// What marks the words of `words` in a narrative: as written, by their English or Russian
+    /// stems, or folded whatever the script.
+    fn marker(&self, words: &str) -> Marker {
+        let mut marker = Marker {
+            analyzers: Vec::new(),
+            forms: Default::default(),
+            folded: Default::default(),
+        };
+        for name in ["docket_plain", "docket_en", "docket_ru"] {
+            if let Some(mut analyzer) = self.index.tokenizers().get(name) {
+                {
+                    let mut stream = analyzer.token_stream(words);
+                    while stream.advance() {
+                        marker.forms.insert(stream.token().text.clone());
+                    }
+                }
+                marker.analyzers.push(analyzer);
+            }
+        }
+        for word in words.split(|c: char| !c.is_alphanumeric()) {
+            let key = fold_word(word);
+            if !key.is_empty() {
+                marker.folded.insert(key);
+            }
+        }
+        marker
+    }
+
+    fn read(&self, doc: &TantivyDocument) -> Indexed {
+        let f = self.fields;
+        let text = |field| {
+            doc.get_first(field)
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        };
+        let u = |field| doc.get_first(field).and_then(|v| v.as_u64()).unwrap_or(0) as i32;
+        let fl = |field| doc.get_first(field).and_then(|v| v.as_f64());
+        let i = |field| doc.get_first(field).and_then(|v| v.as_i64());
+        Indexed {
+            id: text(f.id),
+            reference: text(f.reference),
+            status: u(f.status),
+            channel: u(f.channel),
+            language: text(f.language),
+            narrative: text(f.narrative),
+            other_text: String::new(),
+            place_name: text(f.place_name),
+            violation_types: doc
+                .get_all(f.violation)
+                .filter_map(|v| v.as_u64())
+                .map(|v| v as i32)
+                .collect(),
+            party_codes: doc
+                .get_all(f.party)
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            latitude: fl(f.latitude),
+            longitude: fl(f.longitude),
+            period: i(f.period_start).zip(i(f.period_end)),
+            received: i(f.received).unwrap_or(0),
+        }
+    }
+
+    /// The stored document of `id`, if indexed.
+    pub fn get(&self, id: &str) -> tantivy::Result<Option<Indexed>> {
+        let searcher = self.reader.searcher();
+        let query = TermQuery::new(
+            Term::from_field_text(self.fields.id, id),
+            IndexRecordOption::Basic,
+        );
+        let top = searcher.search(&query, &TopDocs::with_limit(1).order_by_score())?;
+        match top.first() {
+            Some((_, address)) => {
+                let doc: TantivyDocument = searcher.doc(*address)?;
+                Ok(Some(self.read(&doc)))
+            }
+            None => Ok(None),
+        }
+    }
+}
+
+/// The primary language subtag of a BCP 47 tag (`ru-RU` → `ru`).
+pub fn primary(tag: &str) -> &str {
+    let end = tag.find(['-', '_']).unwrap_or(tag.len());
+    &tag[..end]
+}
+
+/// Collects every matching document within a circle, with its score (or, without words, its
+/// incident start), reading coordinates from the fast fields.
+struct InCircle {
+    circle: Circle,
+    by_score: bool,
+}
+
+struct InCircleSegment {
+    circle: Circle,
+    by_score: bool,
+    segment: tantivy::SegmentOrdinal,
+    latitude: tantivy::columnar::Column<f64>,
+    longitude: tantivy::columnar::Column<f64>,
+    start: tantivy::columnar::Column<i64>,
+    key: tantivy::columnar::Column<u64>,
+    found: Vec<(f64, u64, DocAddress)>,
+}
+
+impl Collector for InCircle {
+    type Fruit = Vec<(f64, u64, DocAddress)>;
+    type Child = InCircleSegment;
+
+    fn for_segment(
+        &self,
+        segment: tantivy::SegmentOrdinal,
+        reader: &tantivy::SegmentReader,
+    ) -> tantivy::Result<InCircleSegment> {
+        let fast = reader.fast_fields();
+        Ok(InCircleSegment {
+            circle: self.circle,
+            by_score: self.by_score,
+            segment,
+            latitude: fast.f64("latitude")?,
+            longitude: fast.f64("longitude")?,
+            start: fast.i64("period_start")?,
+            key: fast.u64("key")?,
+            found: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.by_score
+    }
+
+    fn merge_fruits(
+        &self,
+        fruits: Vec<Vec<(f64, u64, DocAddress)>>,
+    ) -> tantivy::Result<Self::Fruit> {
+        Ok(fruits.into_iter().flatten().collect())
+    }
+}
+
+impl SegmentCollector for InCircleSegment {
+    type Fruit = Vec<(f64, u64, DocAddress)>;
+
+    fn collect(&mut self, doc: tantivy::DocId, score: tantivy::Score) {
+        let (Some(lat), Some(lon)) = (self.latitude.first(doc), self.longitude.first(doc)) else {
+            return;
+        };
+        if km(self.circle.latitude, self.circle.longitude, lat, lon) > self.circle.radius_km {
+            return;
+        }
+        let key = if self.by_score {
+            f64::from(score)
+        } else {
+            self.start.first(doc).map_or(f64::MIN, |s| s as f64)
+        };
+        let tie = self.key.first(doc).unwrap_or(u64::MAX);
+        self.found
+            .push((key, tie, DocAddress::new(self.segment, doc)));
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        self.found
+    }
+}
+
+/// The longest passage shown, in characters.
+const PASSAGE: usize = 240;
+/// How much of the text before the first word found the passage shows, in characters.
+const LEAD: usize = 60;
+
+/// Marks the words of a question in a text.
+struct Marker {
+    analyzers: Vec<TextAnalyzer>,
+    forms: std::collections::HashSet<String>,
+    folded: std::collections::HashSet<String>,
+}
+
+impl Marker {
+    fn matches(&mut self, word: &str) -> bool {
+        for analyzer in &mut self.analyzers {
+            let mut stream = analyzer.token_stream(word);
+            while stream.advance() {
+                if self.forms.contains(&stream.token().text) {
+                    return true;
+                }
+            }
+        }
+        let key = fold_word(word);
+        !key.is_empty() && self.folded.contains(&key)
+    }
+
+    /// A passage of `text` around the first word found, HTML-escaped, with each word found
+    /// between `<b>` and `</b>`; empty when none is.
+    fn passage(&mut self, text: &str) -> String {
+        // Words with their character offsets.
+        let chars: Vec<char> = text.chars().collect();
+        let mut words = Vec::new();
+        let mut i = 0;
+        while i < chars.len() {
+            if chars[i].is_alphanumeric() {
+                let start = i;
+                while i < chars.len() && chars[i].is_alphanumeric() {
+                    i += 1;
+                }
+                words.push((start, i));
+            } else {
+                i += 1;
+            }
+        }
+        let mut marked = Vec::new();
+        for (start, end) in words {
+            let word: String = chars[start..end].iter().collect();
+            if self.matches(&word) {
+                marked.push((start, end));
+            }
+        }
+        let Some(first) = marked.first().map(|m| m.0) else {
+            return String::new();
+        };
+        let from = first.saturating_sub(LEAD);
+        let to = (from + PASSAGE).min(chars.len());
+        let mut out = String::new();
+        if from > 0 {
+            out.push('…');
+        }
+        let mut at = from;
+        for (start, end) in marked.into_iter().filter(|(s, e)| *s >= from && *e <= to) {
+            escape(&mut out, &chars[at..start]);
+            out.push_str("<b>");
+            escape(&mut out, &chars[start..end]);
+            out.push_str("</b>");
+            at = end;
+        }
+        escape(&mut out, &chars[at..to]);
+        if to < chars.len() {
+            out.push('…');
+        }
+        out
+    }
+}
+
+fn escape(out: &mut String, chars: &[char]) {
+    for c in chars {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(*c),
+        }
+    }
+}
+
+/// The tie-break of an allegation id: the first 64 bits of its UUID (time-ordered for v7).
+fn tie_key(id: &str) -> u64 {
+    uuid::Uuid::parse_str(id).map_or(u64::MAX, |u| u.as_u64_pair().0)
+}

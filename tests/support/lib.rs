@@ -15,8 +15,8 @@ mod flows;
 mod front;
 mod projections;
 mod proxy;
-pub mod tsa;
 mod reworded;
+pub mod tsa;
 
 use std::net::SocketAddr;
 use std::time::Duration;

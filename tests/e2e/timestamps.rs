@@ -23,6 +23,7 @@ on_every_backend!(
     evidence_is_timestamped_once_the_authority_answers_and_a_tampered_token_fails,
     without_an_authority_nothing_is_timestamped,
     an_authority_configured_later_timestamps_what_was_stored_before,
+    a_timestamp_given_up_in_a_long_outage_is_tried_again_at_the_next_start,
 );
 
 fn with_authority(settings: &mut Settings, tsa: &TestTsa) {
@@ -269,4 +270,43 @@ async fn an_authority_configured_later_timestamps_what_was_stored_before(backend
     let stamp = stamped(&mut intake, &id).await;
     assert!(stamp.verified, "{}", stamp.problem);
     assert_eq!(tsa.counts().0, 1);
+}
+
+/// An authority down longer than the queue's retries (eight, over about eleven minutes) leaves
+/// the job given up as failed; the next start asks again, from the first attempt.
+async fn a_timestamp_given_up_in_a_long_outage_is_tried_again_at_the_next_start(backend: Backend) {
+    let tsa = TestTsa::start(false).await;
+    let Some(app) = TestApp::spawn_with(backend, |settings| with_authority(settings, &tsa)).await
+    else {
+        return;
+    };
+    let bytes = format!("filmed during the outage {}", uuid::Uuid::now_v7()).into_bytes();
+    let id = upload_bytes(&app, &bytes).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while tsa.counts().1 == 0 {
+        assert!(Instant::now() < deadline, "the authority was never asked");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let settings = app.settings.clone();
+    let db = intake_db(&app).await;
+    let databases = app.stop().await;
+    // What the queue does after its last attempt, without waiting eleven minutes for it.
+    let given_up = db
+        .execute_raw(Statement::from_string(
+            db.get_database_backend(),
+            "UPDATE post_upload_jobs SET state = 'failed', attempts = 8, \
+             outcome = 'given up after 8 attempts: the authority refused' \
+             WHERE kind = 'trusted_time'",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(given_up.rows_affected(), 1);
+    db.close().await.unwrap();
+
+    tsa.set_up(true);
+    let app = TestApp::start_on(databases, settings).await;
+    let mut intake = app.intake_as(Role::Analyst).await;
+    let stamp = stamped(&mut intake, &id).await;
+    assert!(stamp.verified, "{}", stamp.problem);
+    assert_eq!(tsa.counts().0, 1, "one token, for the one content");
 }

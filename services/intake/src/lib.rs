@@ -187,12 +187,16 @@ impl Intake {
                 .queue()
                 .retry_unsupported(jobs::JobKind::TrustedTime)
                 .await?
+                + jobs
+                    .queue()
+                    .retry_given_up(jobs::JobKind::TrustedTime)
+                    .await?
                 + trusted_time.enqueue_missing().await?;
             if again > 0 {
                 tracing::info!(
                     contents = again,
                     "a time-stamping authority is configured: timestamping the evidence stored \
-                     without one"
+                     without one, or whose attempts ran out"
                 );
             }
         }

@@ -367,6 +367,33 @@ impl JobQueue {
         Ok(result.rows_affected())
     }
 
+    /// Makes every job of `kind` given up as failed due again, from its first attempt (an
+    /// outage outlasted the retries; a start is the operator's moment to try once more). Returns
+    /// how many.
+    pub async fn retry_given_up(&self, kind: JobKind) -> Result<u64, DbErr> {
+        let backend = self.db.get_database_backend();
+        let p = |n| placeholder(backend, n);
+        let sql = format!(
+            "UPDATE post_upload_jobs SET state = {}, attempts = 0, next_attempt_ms = {}, \
+             finished_ms = NULL WHERE kind = {} AND state = {}",
+            p(1),
+            p(2),
+            p(3),
+            p(4)
+        );
+        let values: Vec<Value> = vec![
+            JobState::Pending.code().into(),
+            now_ms().into(),
+            kind.code().into(),
+            JobState::Failed.code().into(),
+        ];
+        let result = self
+            .db
+            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+        Ok(result.rows_affected())
+    }
+
     /// The state of the job of `kind` about `subject`, and its outcome, if there is one.
     pub async fn state_of(
         &self,

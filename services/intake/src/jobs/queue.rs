@@ -344,37 +344,28 @@ impl JobQueue {
     /// Makes every job of `kind` set aside as unsupported due again (the missing tool is here
     /// now). Returns how many.
     pub async fn retry_unsupported(&self, kind: JobKind) -> Result<u64, DbErr> {
-        let backend = self.db.get_database_backend();
-        let p = |n| placeholder(backend, n);
-        let sql = format!(
-            "UPDATE post_upload_jobs SET state = {}, next_attempt_ms = {}, finished_ms = NULL \
-             WHERE kind = {} AND state = {}",
-            p(1),
-            p(2),
-            p(3),
-            p(4)
-        );
-        let values: Vec<Value> = vec![
-            JobState::Pending.code().into(),
-            now_ms().into(),
-            kind.code().into(),
-            JobState::Unsupported.code().into(),
-        ];
-        let result = self
-            .db
-            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
-        Ok(result.rows_affected())
+        self.make_due(kind, JobState::Unsupported).await
     }
 
     /// Makes every job of `kind` given up as failed due again, from its first attempt (an
     /// outage outlasted the retries; a start is the operator's moment to try once more). Returns
     /// how many.
     pub async fn retry_given_up(&self, kind: JobKind) -> Result<u64, DbErr> {
+        self.make_due(kind, JobState::Failed).await
+    }
+
+    /// Makes every job of `kind` in state `from` pending and due now. A job given up as failed
+    /// starts over from its first attempt; an unsupported one keeps its count.
+    async fn make_due(&self, kind: JobKind, from: JobState) -> Result<u64, DbErr> {
         let backend = self.db.get_database_backend();
         let p = |n| placeholder(backend, n);
+        let restart = if from == JobState::Failed {
+            "attempts = 0, "
+        } else {
+            ""
+        };
         let sql = format!(
-            "UPDATE post_upload_jobs SET state = {}, attempts = 0, next_attempt_ms = {}, \
+            "UPDATE post_upload_jobs SET state = {}, {restart}next_attempt_ms = {}, \
              finished_ms = NULL WHERE kind = {} AND state = {}",
             p(1),
             p(2),
@@ -385,7 +376,7 @@ impl JobQueue {
             JobState::Pending.code().into(),
             now_ms().into(),
             kind.code().into(),
-            JobState::Failed.code().into(),
+            from.code().into(),
         ];
         let result = self
             .db

@@ -125,7 +125,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let step = Duration::from_secs(args.seconds);
     let mut report = Report::new(args.database_url.is_some());
     if !args.statistics_only {
-        submissions_and_uploads(&workload, &reporting, &args, &mut report).await?;
+        submissions_and_uploads(&workload, &reporting, &args, data.path(), &mut report).await?;
     }
     let sizes: Vec<usize> = args
         .statistics_at
@@ -194,6 +194,7 @@ async fn submissions_and_uploads(
     workload: &workload::Workload,
     reporting: &statistics::Reporting,
     args: &BenchArgs,
+    data_dir: &std::path::Path,
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let step = Duration::from_secs(args.seconds);
@@ -207,7 +208,7 @@ async fn submissions_and_uploads(
     statistics::settle(reporting, SETTLE_LIMIT).await?;
     eprintln!("uploads of {} MiB…", args.upload_mib);
     let uploads = workload
-        .uploads(args.upload_mib)
+        .uploads(args.upload_mib, data_dir)
         .await
         .context("the upload benchmark failed")?;
     report.uploads(uploads);

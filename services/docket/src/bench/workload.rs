@@ -1,6 +1,7 @@
 //! The calls the benchmark makes.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -45,6 +46,10 @@ impl tonic::service::Interceptor for Bearer {
 pub struct Uploads {
     pub raw_sha256_mb_s: f64,
     pub bare_hashing_upload_mb_s: f64,
+    /// The same bytes written to a file beside intake's evidence and made durable as intake
+    /// makes a blob durable (one `fsync` of the file, then of its directory): the disk's own
+    /// bound on any upload kept without weaker durability.
+    pub durable_write_mb_s: f64,
     pub evidence_upload_mb_s: f64,
 }
 
@@ -162,7 +167,9 @@ impl Workload {
         .await
     }
 
-    pub async fn uploads(&self, mib: usize) -> anyhow::Result<Uploads> {
+    /// Times hashing, the bare hashing upload, a durable write into `dir` and `UploadEvidence`
+    /// of the same `mib` MiB.
+    pub async fn uploads(&self, mib: usize, dir: &Path) -> anyhow::Result<Uploads> {
         let file: Bytes = (0..mib * 1024 * 1024)
             .map(|i| (i % 251) as u8)
             .collect::<Vec<u8>>()
@@ -190,6 +197,14 @@ impl Workload {
             .into_inner();
         let bare = megabytes / started.elapsed().as_secs_f64();
         anyhow::ensure!(answer.sha256 == digest, "the baseline hashed differently");
+
+        let durable = megabytes
+            / tokio::task::spawn_blocking({
+                let file = file.clone();
+                let dir = dir.to_owned();
+                move || durable_write(&file, &dir)
+            })
+            .await??;
 
         let mut intake = self.intake.clone();
         let allegation_id = intake
@@ -233,7 +248,25 @@ impl Workload {
         Ok(Uploads {
             raw_sha256_mb_s: raw,
             bare_hashing_upload_mb_s: bare,
+            durable_write_mb_s: durable,
             evidence_upload_mb_s: evidence,
         })
     }
+}
+
+/// Writes `bytes` to a new file in `dir` in parts of 8 MiB (the parts intake writes), syncs the
+/// file and the directory, removes it, and returns the seconds the write and syncs took.
+fn durable_write(bytes: &[u8], dir: &Path) -> anyhow::Result<f64> {
+    use std::io::Write as _;
+    let path = dir.join(format!("bench-durable-{}", uuid::Uuid::now_v7()));
+    let started = Instant::now();
+    let mut out = std::fs::File::create(&path)?;
+    for part in bytes.chunks(8 * 1024 * 1024) {
+        out.write_all(part)?;
+    }
+    out.sync_all()?;
+    std::fs::File::open(dir)?.sync_all()?;
+    let seconds = started.elapsed().as_secs_f64();
+    std::fs::remove_file(&path)?;
+    Ok(seconds)
 }

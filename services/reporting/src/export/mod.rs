@@ -99,24 +99,27 @@ pub fn stream(
 
 type Sender = mpsc::Sender<Result<pb::ExportCasesResponse, Status>>;
 
-/// Sends every line; returns early, without error, when the client has gone.
+/// Sends every line; returns early, without error, when the client has gone. Returns how many
+/// pages it read.
 async fn send_all(
     db: &DatabaseConnection,
     export: &Export,
     threshold: i64,
     page_size: u64,
     sender: &Sender,
-) -> Result<(), DbErr> {
+) -> Result<usize, DbErr> {
     let edition = write::Edition {
         public: export.public,
         threshold,
     };
     if export.format == Format::Csv && !send(sender, edition.csv_header()).await {
-        return Ok(());
+        return Ok(0);
     }
     let mut after = String::new();
+    let mut pages = 0;
     loop {
         let page = read::page(db, &export.filters, &after, page_size).await?;
+        pages += 1;
         let last_page = (page.len() as u64) < page_size;
         for case in &page {
             let line = match export.format {
@@ -124,12 +127,12 @@ async fn send_all(
                 Format::JsonLines => edition.json(case),
             };
             if !send(sender, line).await {
-                return Ok(());
+                return Ok(pages);
             }
         }
         match page.last() {
             Some(case) if !last_page => after.clone_from(&case.case_id),
-            Some(_) | None => return Ok(()),
+            Some(_) | None => return Ok(pages),
         }
     }
 }
@@ -236,6 +239,7 @@ mod tests {
         let (sender, receiver) = mpsc::channel(2);
         drop(receiver);
         // Returns at the first line it cannot send instead of reading every page.
-        send_all(&db, &export, 5, 1, &sender).await.unwrap();
+        let pages = send_all(&db, &export, 5, 1, &sender).await.unwrap();
+        assert_eq!(pages, 1);
     }
 }

@@ -319,6 +319,7 @@ async fn figures_of_an_old_database_survive_its_migration_but_for_the_counting_r
                 .list_persons(pb::ListPersonsRequest {
                     case_id: execution.to_string(),
                     role: pb::PersonRole::Victim.into(),
+                    ..Default::default()
                 })
                 .await
                 .unwrap()

@@ -62,6 +62,8 @@ async fn every_call_taking_an_id_takes_a_reference(backend: Backend) {
         .reference;
     let intake = officer.clone();
     let investigator = app.cases().await;
+    let prosecutor = app.cases_as(Role::Prosecutor).await;
+    let analyst = app.cases_as(Role::Analyst).await;
 
     use Of::*;
     let table: Vec<(&str, &str, Of, Call)> = vec![
@@ -92,15 +94,15 @@ async fn every_call_taking_an_id_takes_a_reference(backend: Backend) {
         ("StartUpload", "metadata.allegation_id", Allegation, rpc!(intake, |c, r| c.start_upload(pb::StartUploadRequest { metadata: Some(pb::EvidenceMetadata { allegation_id: r, ..Default::default() }) }))),
         ("UpdateCase", "case_id", Case, rpc!(investigator, |c, r| c.update_case(cases::UpdateCaseRequest { case_id: r, ..Default::default() }))),
         ("TransitionCase", "merged_into_case_id", Case, rpc!(investigator, |c, r| c.transition_case(cases::TransitionCaseRequest { merged_into_case_id: r, ..Default::default() }))),
-        ("QualifyCase", "case_id", Case, rpc!(investigator, |c, r| c.qualify_case(cases::QualifyCaseRequest { case_id: r, ..Default::default() }))),
+        ("QualifyCase", "case_id", Case, rpc!(prosecutor, |c, r| c.qualify_case(cases::QualifyCaseRequest { case_id: r, ..Default::default() }))),
         ("AddPerson", "case_id", Case, rpc!(investigator, |c, r| c.add_person(cases::AddPersonRequest { case_id: r, ..Default::default() }))),
         ("UpdatePerson", "case_id", Case, rpc!(investigator, |c, r| c.update_person(cases::UpdatePersonRequest { case_id: r, ..Default::default() }))),
         ("RemovePerson", "case_id", Case, rpc!(investigator, |c, r| c.remove_person(cases::RemovePersonRequest { case_id: r, ..Default::default() }))),
-        ("FileCharge", "case_id", Case, rpc!(investigator, |c, r| c.file_charge(cases::FileChargeRequest { case_id: r, ..Default::default() }))),
-        ("UpdateChargeStatus", "case_id", Case, rpc!(investigator, |c, r| c.update_charge_status(cases::UpdateChargeStatusRequest { case_id: r, ..Default::default() }))),
+        ("FileCharge", "case_id", Case, rpc!(prosecutor, |c, r| c.file_charge(cases::FileChargeRequest { case_id: r, ..Default::default() }))),
+        ("UpdateChargeStatus", "case_id", Case, rpc!(prosecutor, |c, r| c.update_charge_status(cases::UpdateChargeStatusRequest { case_id: r, ..Default::default() }))),
         ("LinkEvidence", "case_id", Case, rpc!(investigator, |c, r| c.link_evidence(cases::LinkEvidenceRequest { case_id: r, ..Default::default() }))),
         ("UnlinkEvidence", "case_id", Case, rpc!(investigator, |c, r| c.unlink_evidence(cases::UnlinkEvidenceRequest { case_id: r, ..Default::default() }))),
-        ("RecordAssessment", "case_id", Case, rpc!(investigator, |c, r| c.record_assessment(cases::RecordAssessmentRequest { case_id: r, ..Default::default() }))),
+        ("RecordAssessment", "case_id", Case, rpc!(analyst, |c, r| c.record_assessment(cases::RecordAssessmentRequest { case_id: r, ..Default::default() }))),
     ];
 
     for (name, _, of, call) in &table {
@@ -167,8 +169,9 @@ async fn changes_are_made_through_references(backend: Backend) {
     let first = submit(&mut officer, allegation()).await;
     accept(&mut officer, &first).await;
     let case = cases_of(&mut app.cases().await, &first).await.remove(0);
+    let reader = officer.clone();
     let reference_of = |id: String| {
-        let mut officer = officer.clone();
+        let mut officer = reader.clone();
         async move {
             officer
                 .get_allegation(pb::GetAllegationRequest { id })
@@ -253,6 +256,9 @@ async fn changes_are_made_through_references(backend: Backend) {
         .allegation
         .unwrap();
     assert_eq!(joined.joined_case_id, case.id);
+    // The case changes when the joining allegation reaches it: wait for that before reading it.
+    let holding = cases_of(&mut app.cases().await, &third.id).await;
+    assert_eq!(holding[0].id, case.id);
     let upload = officer
         .upload_evidence(tokio_stream::iter([
             pb::UploadEvidenceRequest {

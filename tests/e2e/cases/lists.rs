@@ -320,6 +320,9 @@ fn case_at(
         location: Some(common::Location {
             place_name: place.into(),
             country_code: "AZ".into(),
+            latitude: Some(40.0),
+            longitude: Some(47.0),
+            precision: common::LocationPrecision::Neighbourhood.into(),
             ..Default::default()
         }),
         assigned_investigator: investigator.into(),
@@ -526,6 +529,7 @@ async fn a_dossier_holds_the_case_and_everything_on_it(backend: Backend) {
     let mut prosecutor = app.cases_as(Role::Prosecutor).await;
     let case = open(&mut investigator, case_message("Execution of prisoners", "AZ")).await;
     let case = qualify(&mut prosecutor, &case, &["icc.8.2.a.i"]).await;
+    let case = advance(&mut investigator, &case, pb::CaseStatus::UnderInvestigation).await;
     let suspect = add_suspect(&mut investigator, &case.id, "Commander A").await;
     let witness = investigator
         .add_person(pb::AddPersonRequest {
@@ -607,7 +611,7 @@ async fn a_dossier_holds_the_case_and_everything_on_it(backend: Backend) {
     );
     use pb::CaseStatus::*;
     let moves: Vec<pb::CaseStatus> = dossier.history.iter().map(|c| c.to_status()).collect();
-    assert_eq!(moves, [Open]);
+    assert_eq!(moves, [Open, UnderInvestigation, ChargesFiled]);
     assert!(dossier.truncated.is_empty());
 
     // An analyst sees the witness redacted, as in ListPersons.

@@ -7,7 +7,7 @@ use docket_domain::party::PartyCode;
 use docket_platform::paging::{decode_token, encode_token};
 use docket_proto::docket::cases::v1 as pb;
 use sea_orm::entity::prelude::*;
-use sea_orm::sea_query::{Expr, Func, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{Condition, QueryOrder, QuerySelect};
 
 use super::CaseStore;

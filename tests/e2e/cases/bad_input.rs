@@ -104,7 +104,7 @@ async fn bad_cases_and_deliveries_are_refused_field_by_field(backend: Backend) {
     refused(
         cases
             .get_case(pb::GetCaseRequest {
-                case_id: "CASE-2020-000001".into(),
+                case_id: "CASE-2020-1".into(),
             })
             .await,
         &["case_id"],

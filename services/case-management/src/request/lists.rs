@@ -82,7 +82,10 @@ pub fn persons(
     request: &pb::ListPersonsRequest,
 ) -> Result<(Uuid, Option<PersonRole>, Page), Violations> {
     let mut v = Violations::default();
-    let role = decode_enum::<pb::PersonRole, PersonRole>(&mut v, "role", request.role);
+    // Decoded apart so that violations keep the order of the request's fields.
+    let mut role_violations = Violations::default();
+    let role =
+        decode_enum::<pb::PersonRole, PersonRole>(&mut role_violations, "role", request.role);
     let page = case_page(
         &mut v,
         "persons",
@@ -91,6 +94,7 @@ pub fn persons(
         &request.page_token,
         &format!("{:?}", role.map(PersonRole::code)),
     );
+    v.absorb("", role_violations);
     match page {
         Some((id, page)) if v.is_empty() => Ok((id, role, page)),
         _ => Err(v),
@@ -101,9 +105,11 @@ pub fn assessments(
     request: &pb::ListAssessmentsRequest,
 ) -> Result<(Uuid, Option<Uuid>, Page), Violations> {
     let mut v = Violations::default();
+    // Checked apart so that violations keep the order of the request's fields.
+    let mut evidence_violations = Violations::default();
     let evidence = match request.evidence_id.as_str() {
         "" => None,
-        raw => uuid(&mut v, "evidence_id", raw),
+        raw => uuid(&mut evidence_violations, "evidence_id", raw),
     };
     let page = case_page(
         &mut v,
@@ -113,6 +119,7 @@ pub fn assessments(
         &request.page_token,
         &format!("{evidence:?}"),
     );
+    v.absorb("", evidence_violations);
     match page {
         Some((id, page)) if v.is_empty() => Ok((id, evidence, page)),
         _ => Err(v),

@@ -67,42 +67,327 @@ async fn every_call_taking_an_id_takes_a_reference(backend: Backend) {
 
     use Of::*;
     let table: Vec<(&str, &str, Of, Call)> = vec![
-        ("GetAllegation", "id", Allegation, rpc!(intake, |c, r| c.get_allegation(pb::GetAllegationRequest { id: r }))),
-        ("ListAllegationChanges", "id", Allegation, rpc!(intake, |c, r| c.list_allegation_changes(pb::ListAllegationChangesRequest { id: r, ..Default::default() }))),
-        ("ListEvidence (intake)", "allegation_id", Allegation, rpc!(intake, |c, r| c.list_evidence(pb::ListEvidenceRequest { allegation_id: r, ..Default::default() }))),
-        ("ListSimilarAllegations", "allegation_id", Allegation, rpc!(intake, |c, r| c.list_similar_allegations(pb::ListSimilarAllegationsRequest { allegation_id: r, ..Default::default() }))),
-        ("ListCases", "allegation_id", Allegation, rpc!(investigator, |c, r| c.list_cases(cases::ListCasesRequest { allegation_id: r, ..Default::default() }))),
-        ("GetCase", "case_id", Case, rpc!(investigator, |c, r| c.get_case(cases::GetCaseRequest { case_id: r }))),
-        ("GetCaseDossier", "case_id", Case, rpc!(investigator, |c, r| c.get_case_dossier(cases::GetCaseDossierRequest { case_id: r }))),
-        ("ListCaseHistory", "case_id", Case, rpc!(investigator, |c, r| c.list_case_history(cases::ListCaseHistoryRequest { case_id: r, ..Default::default() }))),
-        ("ListCaseChanges", "case_id", Case, rpc!(investigator, |c, r| c.list_case_changes(cases::ListCaseChangesRequest { case_id: r, ..Default::default() }))),
-        ("ListPersons", "case_id", Case, rpc!(investigator, |c, r| c.list_persons(cases::ListPersonsRequest { case_id: r, ..Default::default() }))),
-        ("ListCharges", "case_id", Case, rpc!(investigator, |c, r| c.list_charges(cases::ListChargesRequest { case_id: r, ..Default::default() }))),
-        ("ListEvidence (cases)", "case_id", Case, rpc!(investigator, |c, r| c.list_evidence(cases::ListEvidenceRequest { case_id: r, ..Default::default() }))),
-        ("ListAssessments", "case_id", Case, rpc!(investigator, |c, r| c.list_assessments(cases::ListAssessmentsRequest { case_id: r, ..Default::default() }))),
+        (
+            "GetAllegation",
+            "id",
+            Allegation,
+            rpc!(intake, |c, r| c
+                .get_allegation(pb::GetAllegationRequest { id: r })),
+        ),
+        (
+            "ListAllegationChanges",
+            "id",
+            Allegation,
+            rpc!(intake, |c, r| c.list_allegation_changes(
+                pb::ListAllegationChangesRequest {
+                    id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
+        (
+            "ListEvidence (intake)",
+            "allegation_id",
+            Allegation,
+            rpc!(intake, |c, r| c.list_evidence(pb::ListEvidenceRequest {
+                allegation_id: r,
+                ..Default::default()
+            })),
+        ),
+        (
+            "ListSimilarAllegations",
+            "allegation_id",
+            Allegation,
+            rpc!(intake, |c, r| c.list_similar_allegations(
+                pb::ListSimilarAllegationsRequest {
+                    allegation_id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
+        (
+            "ListCases",
+            "allegation_id",
+            Allegation,
+            rpc!(investigator, |c, r| c.list_cases(cases::ListCasesRequest {
+                allegation_id: r,
+                ..Default::default()
+            })),
+        ),
+        (
+            "GetCase",
+            "case_id",
+            Case,
+            rpc!(investigator, |c, r| c
+                .get_case(cases::GetCaseRequest { case_id: r })),
+        ),
+        (
+            "GetCaseDossier",
+            "case_id",
+            Case,
+            rpc!(investigator, |c, r| c.get_case_dossier(
+                cases::GetCaseDossierRequest { case_id: r }
+            )),
+        ),
+        (
+            "ListCaseHistory",
+            "case_id",
+            Case,
+            rpc!(investigator, |c, r| c.list_case_history(
+                cases::ListCaseHistoryRequest {
+                    case_id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
+        (
+            "ListCaseChanges",
+            "case_id",
+            Case,
+            rpc!(investigator, |c, r| c.list_case_changes(
+                cases::ListCaseChangesRequest {
+                    case_id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
+        (
+            "ListPersons",
+            "case_id",
+            Case,
+            rpc!(investigator, |c, r| c.list_persons(
+                cases::ListPersonsRequest {
+                    case_id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
+        (
+            "ListCharges",
+            "case_id",
+            Case,
+            rpc!(investigator, |c, r| c.list_charges(
+                cases::ListChargesRequest {
+                    case_id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
+        (
+            "ListEvidence (cases)",
+            "case_id",
+            Case,
+            rpc!(investigator, |c, r| c.list_evidence(
+                cases::ListEvidenceRequest {
+                    case_id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
+        (
+            "ListAssessments",
+            "case_id",
+            Case,
+            rpc!(investigator, |c, r| c.list_assessments(
+                cases::ListAssessmentsRequest {
+                    case_id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
     ];
     // Calls that change something: only the refusals are read here (the changes themselves are
     // made in `changes_are_made_through_references`). A reference is resolved before anything
     // else is looked at, so an unknown one is NOT_FOUND whatever the rest says.
     let refusals_only: Vec<(&str, &str, Of, Call)> = vec![
-        ("StartReview", "id", Allegation, rpc!(intake, |c, r| c.start_review(pb::StartReviewRequest { id: r }))),
-        ("AcceptAllegation", "id", Allegation, rpc!(intake, |c, r| c.accept_allegation(pb::AcceptAllegationRequest { id: r, ..Default::default() }))),
-        ("RejectAllegation", "id", Allegation, rpc!(intake, |c, r| c.reject_allegation(pb::RejectAllegationRequest { id: r, ..Default::default() }))),
-        ("MarkDuplicate", "duplicate_of_id", Allegation, rpc!(intake, |c, r| c.mark_duplicate(pb::MarkDuplicateRequest { duplicate_of_id: r, ..Default::default() }))),
-        ("UpdateAllegation", "id", Allegation, rpc!(intake, |c, r| c.update_allegation(pb::UpdateAllegationRequest { id: r, ..Default::default() }))),
-        ("ReopenAllegation", "id", Allegation, rpc!(intake, |c, r| c.reopen_allegation(pb::ReopenAllegationRequest { id: r, ..Default::default() }))),
-        ("StartUpload", "metadata.allegation_id", Allegation, rpc!(intake, |c, r| c.start_upload(pb::StartUploadRequest { metadata: Some(pb::EvidenceMetadata { allegation_id: r, ..Default::default() }) }))),
-        ("UpdateCase", "case_id", Case, rpc!(investigator, |c, r| c.update_case(cases::UpdateCaseRequest { case_id: r, ..Default::default() }))),
-        ("TransitionCase", "merged_into_case_id", Case, rpc!(investigator, |c, r| c.transition_case(cases::TransitionCaseRequest { merged_into_case_id: r, ..Default::default() }))),
-        ("QualifyCase", "case_id", Case, rpc!(prosecutor, |c, r| c.qualify_case(cases::QualifyCaseRequest { case_id: r, ..Default::default() }))),
-        ("AddPerson", "case_id", Case, rpc!(investigator, |c, r| c.add_person(cases::AddPersonRequest { case_id: r, ..Default::default() }))),
-        ("UpdatePerson", "case_id", Case, rpc!(investigator, |c, r| c.update_person(cases::UpdatePersonRequest { case_id: r, ..Default::default() }))),
-        ("RemovePerson", "case_id", Case, rpc!(investigator, |c, r| c.remove_person(cases::RemovePersonRequest { case_id: r, ..Default::default() }))),
-        ("FileCharge", "case_id", Case, rpc!(prosecutor, |c, r| c.file_charge(cases::FileChargeRequest { case_id: r, ..Default::default() }))),
-        ("UpdateChargeStatus", "case_id", Case, rpc!(prosecutor, |c, r| c.update_charge_status(cases::UpdateChargeStatusRequest { case_id: r, ..Default::default() }))),
-        ("LinkEvidence", "case_id", Case, rpc!(investigator, |c, r| c.link_evidence(cases::LinkEvidenceRequest { case_id: r, ..Default::default() }))),
-        ("UnlinkEvidence", "case_id", Case, rpc!(investigator, |c, r| c.unlink_evidence(cases::UnlinkEvidenceRequest { case_id: r, ..Default::default() }))),
-        ("RecordAssessment", "case_id", Case, rpc!(analyst, |c, r| c.record_assessment(cases::RecordAssessmentRequest { case_id: r, ..Default::default() }))),
+        (
+            "StartReview",
+            "id",
+            Allegation,
+            rpc!(intake, |c, r| c
+                .start_review(pb::StartReviewRequest { id: r })),
+        ),
+        (
+            "AcceptAllegation",
+            "id",
+            Allegation,
+            rpc!(intake, |c, r| c.accept_allegation(
+                pb::AcceptAllegationRequest {
+                    id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
+        (
+            "RejectAllegation",
+            "id",
+            Allegation,
+            rpc!(intake, |c, r| c.reject_allegation(
+                pb::RejectAllegationRequest {
+                    id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
+        (
+            "MarkDuplicate",
+            "duplicate_of_id",
+            Allegation,
+            rpc!(intake, |c, r| c.mark_duplicate(pb::MarkDuplicateRequest {
+                duplicate_of_id: r,
+                ..Default::default()
+            })),
+        ),
+        (
+            "UpdateAllegation",
+            "id",
+            Allegation,
+            rpc!(intake, |c, r| c.update_allegation(
+                pb::UpdateAllegationRequest {
+                    id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
+        (
+            "ReopenAllegation",
+            "id",
+            Allegation,
+            rpc!(intake, |c, r| c.reopen_allegation(
+                pb::ReopenAllegationRequest {
+                    id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
+        (
+            "StartUpload",
+            "metadata.allegation_id",
+            Allegation,
+            rpc!(intake, |c, r| c.start_upload(pb::StartUploadRequest {
+                metadata: Some(pb::EvidenceMetadata {
+                    allegation_id: r,
+                    ..Default::default()
+                })
+            })),
+        ),
+        (
+            "UpdateCase",
+            "case_id",
+            Case,
+            rpc!(investigator, |c, r| c.update_case(
+                cases::UpdateCaseRequest {
+                    case_id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
+        (
+            "TransitionCase",
+            "merged_into_case_id",
+            Case,
+            rpc!(investigator, |c, r| c.transition_case(
+                cases::TransitionCaseRequest {
+                    merged_into_case_id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
+        (
+            "QualifyCase",
+            "case_id",
+            Case,
+            rpc!(prosecutor, |c, r| c.qualify_case(
+                cases::QualifyCaseRequest {
+                    case_id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
+        (
+            "AddPerson",
+            "case_id",
+            Case,
+            rpc!(investigator, |c, r| c.add_person(cases::AddPersonRequest {
+                case_id: r,
+                ..Default::default()
+            })),
+        ),
+        (
+            "UpdatePerson",
+            "case_id",
+            Case,
+            rpc!(investigator, |c, r| c.update_person(
+                cases::UpdatePersonRequest {
+                    case_id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
+        (
+            "RemovePerson",
+            "case_id",
+            Case,
+            rpc!(investigator, |c, r| c.remove_person(
+                cases::RemovePersonRequest {
+                    case_id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
+        (
+            "FileCharge",
+            "case_id",
+            Case,
+            rpc!(prosecutor, |c, r| c.file_charge(cases::FileChargeRequest {
+                case_id: r,
+                ..Default::default()
+            })),
+        ),
+        (
+            "UpdateChargeStatus",
+            "case_id",
+            Case,
+            rpc!(prosecutor, |c, r| c.update_charge_status(
+                cases::UpdateChargeStatusRequest {
+                    case_id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
+        (
+            "LinkEvidence",
+            "case_id",
+            Case,
+            rpc!(investigator, |c, r| c.link_evidence(
+                cases::LinkEvidenceRequest {
+                    case_id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
+        (
+            "UnlinkEvidence",
+            "case_id",
+            Case,
+            rpc!(investigator, |c, r| c.unlink_evidence(
+                cases::UnlinkEvidenceRequest {
+                    case_id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
+        (
+            "RecordAssessment",
+            "case_id",
+            Case,
+            rpc!(analyst, |c, r| c.record_assessment(
+                cases::RecordAssessmentRequest {
+                    case_id: r,
+                    ..Default::default()
+                }
+            )),
+        ),
     ];
 
     for (name, _, of, call) in &table {
@@ -120,9 +405,17 @@ async fn every_call_taking_an_id_takes_a_reference(backend: Backend) {
             Case => ("CASE-2099-999999", "case-2026-x"),
         };
         let status = call(unknown.to_owned()).await.unwrap_err();
-        assert_eq!(status.code(), Code::NotFound, "{name} with {unknown}: {status:?}");
+        assert_eq!(
+            status.code(),
+            Code::NotFound,
+            "{name} with {unknown}: {status:?}"
+        );
         let status = call(malformed.to_owned()).await.unwrap_err();
-        assert_eq!(status.code(), Code::InvalidArgument, "{name} with {malformed}");
+        assert_eq!(
+            status.code(),
+            Code::InvalidArgument,
+            "{name} with {malformed}"
+        );
         assert!(
             field_violations(&status).iter().any(|f| f == field),
             "{name}: {malformed} is a violation of {field}: {:?}",
@@ -201,7 +494,8 @@ async fn changes_are_made_through_references(backend: Backend) {
             id: typed(&second.reference),
             etag: reviewed.etag.clone(),
             allegation: Some(pb::Allegation {
-                narrative: "Rockets hit Shahriyar street at 02:00, as a neighbour confirmed.".into(),
+                narrative: "Rockets hit Shahriyar street at 02:00, as a neighbour confirmed."
+                    .into(),
                 ..Default::default()
             }),
             update_mask: Some(prost_types::FieldMask {

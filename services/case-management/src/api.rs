@@ -224,8 +224,8 @@ impl CaseService for CaseApi {
         request: Request<pb::QualifyCaseRequest>,
     ) -> Answer<pb::QualifyCaseResponse> {
         let call = call_context(&request)?;
-        let command =
-            request::qualify(self.resolved(request).await?, &self.taxonomy).map_err(CaseError::from)?;
+        let command = request::qualify(self.resolved(request).await?, &self.taxonomy)
+            .map_err(CaseError::from)?;
         let case = self
             .store
             .change(command.id, &command.etag, command.change, &call)
@@ -363,8 +363,8 @@ impl CaseService for CaseApi {
         request: Request<pb::FileChargeRequest>,
     ) -> Answer<pb::FileChargeResponse> {
         let call = call_context(&request)?;
-        let ((id, etag), charge) =
-            request::file_charge(self.resolved(request).await?, Utc::now()).map_err(CaseError::from)?;
+        let ((id, etag), charge) = request::file_charge(self.resolved(request).await?, Utc::now())
+            .map_err(CaseError::from)?;
         let (charge, etag) = self
             .store
             .file_charge(id, etag.as_deref(), charge, &call)
@@ -381,7 +381,8 @@ impl CaseService for CaseApi {
     ) -> Answer<pb::UpdateChargeStatusResponse> {
         let call = call_context(&request)?;
         let ((id, etag), charge, status) =
-            request::update_charge_status(self.resolved(request).await?).map_err(CaseError::from)?;
+            request::update_charge_status(self.resolved(request).await?)
+                .map_err(CaseError::from)?;
         let (charge, etag) = self
             .store
             .update_charge_status(id, etag.as_deref(), charge, status, &call)

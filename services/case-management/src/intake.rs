@@ -52,7 +52,8 @@ impl ContentStanding {
 /// A client of intake's evidence records and allegations.
 #[derive(Debug, Clone)]
 pub struct IntakeEvidence {
-    pub(crate) client: IntakeServiceClient<InterceptedService<ClientSpans<Channel>, ServiceCredentials>>,
+    pub(crate) client:
+        IntakeServiceClient<InterceptedService<ClientSpans<Channel>, ServiceCredentials>>,
 }
 
 impl IntakeEvidence {

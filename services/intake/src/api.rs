@@ -204,7 +204,8 @@ impl IntakeService for IntakeApi {
         request: Request<pb::MarkDuplicateRequest>,
     ) -> Result<Response<pb::MarkDuplicateResponse>, Status> {
         let call = call_context(&request)?;
-        let command = request::mark_duplicate(self.resolved(request).await?).map_err(IntakeError::from)?;
+        let command =
+            request::mark_duplicate(self.resolved(request).await?).map_err(IntakeError::from)?;
         Ok(Response::new(pb::MarkDuplicateResponse {
             allegation: self.triage(&call, command).await?,
         }))
@@ -215,7 +216,8 @@ impl IntakeService for IntakeApi {
         request: Request<pb::UpdateAllegationRequest>,
     ) -> Result<Response<pb::UpdateAllegationResponse>, Status> {
         let call = call_context(&request)?;
-        let correction = request::update(self.resolved(request).await?).map_err(IntakeError::from)?;
+        let correction =
+            request::update(self.resolved(request).await?).map_err(IntakeError::from)?;
         let allegation = self
             .store
             .correct(correction, &self.parties, Utc::now(), &call)
@@ -230,9 +232,8 @@ impl IntakeService for IntakeApi {
         request: Request<pb::ReopenAllegationRequest>,
     ) -> Result<Response<pb::ReopenAllegationResponse>, Status> {
         let call = call_context(&request)?;
-        let command =
-            request::reopen(self.resolved(request).await?, call.subject())
-                .map_err(IntakeError::from)?;
+        let command = request::reopen(self.resolved(request).await?, call.subject())
+            .map_err(IntakeError::from)?;
         Ok(Response::new(pb::ReopenAllegationResponse {
             allegation: self.triage(&call, command).await?,
         }))
@@ -449,9 +450,8 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::ListSimilarAllegationsRequest>,
     ) -> Result<Response<pb::ListSimilarAllegationsResponse>, Status> {
-        let (id, limit) =
-            crate::request::search::similar(&self.resolved(request).await?)
-                .map_err(IntakeError::from)?;
+        let (id, limit) = crate::request::search::similar(&self.resolved(request).await?)
+            .map_err(IntakeError::from)?;
         Ok(Response::new(
             crate::search::answer_similar(&self.search, id, limit).await?,
         ))

@@ -204,7 +204,10 @@ pub fn mark_duplicate(
 ) -> Result<(Uuid, TriageCommand), Violations> {
     let mut v = Violations::default();
     let id = v.nest("", parse_allegation_id("id", &request.id));
-    let of = v.nest("", parse_allegation_id("duplicate_of_id", &request.duplicate_of_id));
+    let of = v.nest(
+        "",
+        parse_allegation_id("duplicate_of_id", &request.duplicate_of_id),
+    );
     let message = source_message(&mut v, "message_for_source", request.message_for_source);
     match (id, of) {
         (Some(id), Some(of)) if id == of => Err(Violations::single(

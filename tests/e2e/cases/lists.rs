@@ -76,7 +76,11 @@ async fn every_list_of_a_case_is_read_page_by_page(backend: Backend) {
     let mut investigator = app.cases().await;
     let mut prosecutor = app.cases_as(Role::Prosecutor).await;
     let mut analyst = app.cases_as(Role::Analyst).await;
-    let case = open(&mut investigator, case_message("Execution of prisoners", "AZ")).await;
+    let case = open(
+        &mut investigator,
+        case_message("Execution of prisoners", "AZ"),
+    )
+    .await;
     let case = qualify(&mut prosecutor, &case, &["icc.8.2.a.i"]).await;
     let case = advance(&mut investigator, &case, pb::CaseStatus::UnderInvestigation).await;
     let mut suspects = Vec::new();
@@ -527,7 +531,11 @@ async fn a_dossier_holds_the_case_and_everything_on_it(backend: Backend) {
     };
     let mut investigator = app.cases().await;
     let mut prosecutor = app.cases_as(Role::Prosecutor).await;
-    let case = open(&mut investigator, case_message("Execution of prisoners", "AZ")).await;
+    let case = open(
+        &mut investigator,
+        case_message("Execution of prisoners", "AZ"),
+    )
+    .await;
     let case = qualify(&mut prosecutor, &case, &["icc.8.2.a.i"]).await;
     let case = advance(&mut investigator, &case, pb::CaseStatus::UnderInvestigation).await;
     let suspect = add_suspect(&mut investigator, &case.id, "Commander A").await;
@@ -590,7 +598,11 @@ async fn a_dossier_holds_the_case_and_everything_on_it(backend: Backend) {
         .iter()
         .map(|p| p.display_name.as_str())
         .collect();
-    assert_eq!(names, ["Commander A", "Gulnara Aliyeva"], "investigators see sealed names");
+    assert_eq!(
+        names,
+        ["Commander A", "Gulnara Aliyeva"],
+        "investigators see sealed names"
+    );
     assert_eq!(dossier.charges.len(), 1);
     assert_eq!(dossier.charges[0].person_id, suspect.id);
     assert_eq!(dossier.evidence.len(), 1);

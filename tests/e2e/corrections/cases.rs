@@ -186,7 +186,10 @@ async fn a_person_removed_and_evidence_unlinked_leave_their_reasons_in_the_histo
         let case_id = case.id.clone();
         async move {
             cases
-                .list_evidence(pb::ListEvidenceRequest { case_id, ..Default::default() })
+                .list_evidence(pb::ListEvidenceRequest {
+                    case_id,
+                    ..Default::default()
+                })
                 .await
                 .unwrap()
                 .into_inner()

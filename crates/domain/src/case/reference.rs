@@ -62,7 +62,13 @@ mod tests {
     fn references_parse_back_and_malformed_ones_are_refused() {
         let reference = CaseReference::new(2026, 4).unwrap();
         assert_eq!("CASE-2026-000004".parse(), Ok(reference));
-        for text in ["", "CASE-2026-4", "ALG-2026-000004", "CASE-2026-000000", "CASE-26-000001"] {
+        for text in [
+            "",
+            "CASE-2026-4",
+            "ALG-2026-000004",
+            "CASE-2026-000000",
+            "CASE-26-000001",
+        ] {
             assert!(text.parse::<CaseReference>().is_err(), "{text}");
         }
     }

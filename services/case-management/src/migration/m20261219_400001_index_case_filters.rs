@@ -14,7 +14,10 @@ const INDEXES: &[(&str, &str)] = &[
     ("ix_cases_prosecutor", "cases (assigned_prosecutor)"),
     ("ix_cases_period_start", "cases (period_start)"),
     ("ix_cases_place", "cases (lower(place_name))"),
-    ("ix_case_allegations_reference", "case_allegations (reference)"),
+    (
+        "ix_case_allegations_reference",
+        "case_allegations (reference)",
+    ),
 ];
 
 #[async_trait::async_trait]

@@ -7,9 +7,9 @@ use docket_domain::case::{
     Transition,
 };
 use docket_domain::history::ChangeReason;
+use docket_domain::incident::ViolationType;
 use docket_domain::party::{KnownParties, PartyCode};
 use docket_platform::history::ChangesQuery;
-use docket_domain::incident::ViolationType;
 use docket_proto::docket::cases::v1 as pb;
 use docket_proto::docket::common::v1 as common;
 use docket_proto::{decode_enum, parse_case_content, parse_received_allegation, parse_time};

@@ -3,12 +3,12 @@
 use docket_domain::case::{CaseStatus, ChargeStatus, CrimeTypeCode, FiledDate, PersonRole};
 use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
+use docket_platform::paging::Page;
 use docket_proto::docket::cases::v1 as pb;
 use docket_proto::timestamp;
 use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
-use docket_platform::paging::Page;
 use sea_orm::{IntoActiveModel, QueryOrder, QuerySelect};
 
 use super::change::ensure_not_closed;

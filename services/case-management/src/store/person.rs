@@ -10,10 +10,10 @@ use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
 use docket_platform::db::begin_write;
 use docket_platform::journal;
+use docket_platform::paging::{Page, split_time_and_id, time_and_id};
 use docket_proto::docket::cases::v1 as pb;
 use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
-use docket_platform::paging::{Page, split_time_and_id, time_and_id};
 use sea_orm::{Condition, DatabaseTransaction, IntoActiveModel, QueryOrder, QuerySelect};
 
 use super::change::ensure_not_closed;
@@ -240,11 +240,13 @@ impl CaseStore {
         if let Some((at, id)) = page.after.as_deref().and_then(split_time_and_id) {
             let at = DateTimeUtc::from_timestamp_micros(at).unwrap_or_default();
             select = select.filter(
-                Condition::any().add(case_person::Column::AddedAt.gt(at)).add(
-                    Condition::all()
-                        .add(case_person::Column::AddedAt.eq(at))
-                        .add(case_person::Column::PersonId.gt(id)),
-                ),
+                Condition::any()
+                    .add(case_person::Column::AddedAt.gt(at))
+                    .add(
+                        Condition::all()
+                            .add(case_person::Column::AddedAt.eq(at))
+                            .add(case_person::Column::PersonId.gt(id)),
+                    ),
             );
         }
         let mut links = select

@@ -141,12 +141,16 @@ impl CaseStore {
         }
         if let Some(place) = &query.place {
             select = select.filter(
-                Expr::expr(Func::lower(Expr::col((case::Entity, case::Column::PlaceName))))
-                    .eq(Func::lower(Expr::val(place.as_str()))),
+                Expr::expr(Func::lower(Expr::col((
+                    case::Entity,
+                    case::Column::PlaceName,
+                ))))
+                .eq(Func::lower(Expr::val(place.as_str()))),
             );
         }
         if let Some(violation) = query.violation_type {
-            select = select.filter(case::Column::ViolationTypes.like(code_pattern(violation.code())));
+            select =
+                select.filter(case::Column::ViolationTypes.like(code_pattern(violation.code())));
         }
         // One more than asked tells whether another page follows. UUID v7 ids sort by opening.
         let mut rows = select

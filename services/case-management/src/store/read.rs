@@ -7,11 +7,11 @@ use docket_domain::case::{CaseStatus, CloseReason};
 use docket_domain::incident::{
     AgeBand, AgeGroup, Harm, LocationPrecision, Sex, TimePrecision, VictimStatus, ViolationType,
 };
+use docket_platform::paging::Page;
 use docket_proto::docket::cases::v1 as pb;
 use docket_proto::docket::common::v1 as common;
 use docket_proto::timestamp;
 use sea_orm::entity::prelude::*;
-use docket_platform::paging::Page;
 use sea_orm::{ConnectionTrait, QueryOrder, QuerySelect};
 
 use super::{CaseStore, etag_of};

@@ -102,8 +102,8 @@ pub async fn custody_page<C: ConnectionTrait>(
     evidence_id: Uuid,
     page: &docket_platform::paging::Page,
 ) -> Result<Vec<custody_event::Model>, DbErr> {
-    let mut select = custody_event::Entity::find()
-        .filter(custody_event::Column::EvidenceId.eq(evidence_id));
+    let mut select =
+        custody_event::Entity::find().filter(custody_event::Column::EvidenceId.eq(evidence_id));
     if let Some(after) = page.after.as_deref().and_then(|p| Uuid::from_slice(p).ok()) {
         select = select.filter(custody_event::Column::Id.gt(after));
     }

@@ -330,7 +330,7 @@ async fn bad_reads_and_triage_requests_name_their_fields(backend: Backend) {
 
     let get = intake
         .get_allegation(pb::GetAllegationRequest {
-            id: "ALG-2026-000001".into(),
+            id: "ALG-2026-1".into(),
         })
         .await
         .unwrap_err();

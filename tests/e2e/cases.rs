@@ -4,6 +4,7 @@
 mod bad_input;
 mod delivery;
 mod lifecycle;
+mod lists;
 mod merges;
 mod provenance;
 mod seed;

@@ -192,6 +192,7 @@ async fn files_of_many_sizes_come_back_byte_for_byte_with_their_custody(backend:
         let kinds: Vec<pb::CustodyEventKind> = analyst
             .list_custody_events(pb::ListCustodyEventsRequest {
                 evidence_id: stored.id.clone(),
+                ..Default::default()
             })
             .await
             .unwrap()
@@ -457,6 +458,7 @@ async fn a_file_altered_on_disk_is_refused_and_reported(backend: Backend) {
     let events = intake
         .list_custody_events(pb::ListCustodyEventsRequest {
             evidence_id: stored.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -19,6 +19,7 @@ mod hosting;
 mod leases;
 mod outage;
 mod receipts;
+mod references;
 mod releases;
 mod repair;
 mod reporting;

@@ -17,6 +17,7 @@ pub(crate) async fn custody(intake: &mut IntakeClient, id: &str) -> Vec<pb::Cust
     intake
         .list_custody_events(pb::ListCustodyEventsRequest {
             evidence_id: id.into(),
+            ..Default::default()
         })
         .await
         .unwrap()

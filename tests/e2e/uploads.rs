@@ -458,6 +458,7 @@ async fn a_download_takes_the_byte_range_asked_for(backend: Backend) {
     let custody = intake
         .list_custody_events(pb::ListCustodyEventsRequest {
             evidence_id: id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()

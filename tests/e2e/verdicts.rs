@@ -109,6 +109,7 @@ async fn linked(app: &TestApp, case_id: &str) -> Vec<(cases::Verdict, cases::Ver
         .await
         .list_evidence(cases::ListEvidenceRequest {
             case_id: case_id.into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -564,6 +565,7 @@ async fn linked_items(app: &TestApp, case_id: &str) -> Vec<cases::LinkedEvidence
         .await
         .list_evidence(cases::ListEvidenceRequest {
             case_id: case_id.into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -581,6 +583,7 @@ async fn the_collected_custody_event_keeps_the_declared_collection_time(backend:
     let events = officer
         .list_custody_events(pb::ListCustodyEventsRequest {
             evidence_id: evidence.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()

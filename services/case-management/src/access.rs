@@ -42,6 +42,7 @@ pub const CASE_ACCESS: &[MethodAccess] = &[
     ("ReceiveAllegation", Access::Roles(DELIVERY)),
     ("OpenCase", Access::Roles(CASE_BUILDERS)),
     ("GetCase", Access::Roles(READERS)),
+    ("GetCaseDossier", Access::Roles(READERS)),
     ("ListCases", Access::Roles(READERS)),
     ("UpdateCase", Access::Roles(CASE_BUILDERS)),
     ("TransitionCase", Access::Roles(CASE_BUILDERS)),

@@ -15,6 +15,7 @@ use crate::error::CaseError;
 use crate::intake::IntakeEvidence;
 use crate::register::Decision;
 use crate::request;
+use crate::request::reference::Referenced;
 use crate::store::CaseStore;
 use crate::store::with_content_verdicts;
 
@@ -56,6 +57,16 @@ impl CaseApi {
         self.store
             .decide_casualty_match(a, b, decision, reason.as_str(), call)
             .await
+    }
+}
+
+impl CaseApi {
+    /// The message of `request`, every reference in its id fields resolved into the id it
+    /// names (see [`request::reference`]).
+    async fn resolved<R: Referenced>(&self, request: Request<R>) -> Result<R, CaseError> {
+        let mut message = request.into_inner();
+        request::reference::resolve(&self.store, &mut message).await?;
+        Ok(message)
     }
 }
 
@@ -105,16 +116,28 @@ impl CaseService for CaseApi {
     }
 
     async fn get_case(&self, request: Request<pb::GetCaseRequest>) -> Answer<pb::GetCaseResponse> {
-        let id = request::get(request.get_ref()).map_err(CaseError::from)?;
+        let request = self.resolved(request).await?;
+        let id = request::get(&request).map_err(CaseError::from)?;
         let case = self.store.get(id).await?;
         Ok(Response::new(pb::GetCaseResponse { r#case: Some(case) }))
+    }
+
+    async fn get_case_dossier(
+        &self,
+        request: Request<pb::GetCaseDossierRequest>,
+    ) -> Answer<pb::GetCaseDossierResponse> {
+        let call = call_context(&request)?;
+        let request = self.resolved(request).await?;
+        let id = request::list_by_case(&request.case_id).map_err(CaseError::from)?;
+        let dossier = crate::dossier::dossier(&self.store, &self.intake, id, &call).await?;
+        Ok(Response::new(dossier))
     }
 
     async fn list_cases(
         &self,
         request: Request<pb::ListCasesRequest>,
     ) -> Answer<pb::ListCasesResponse> {
-        let query = request::list(request.into_inner()).map_err(CaseError::from)?;
+        let query = request::list(self.resolved(request).await?).map_err(CaseError::from)?;
         let (cases, next_page_token) = self.store.list(&query).await?;
         Ok(Response::new(pb::ListCasesResponse {
             cases,
@@ -127,7 +150,7 @@ impl CaseService for CaseApi {
         request: Request<pb::UpdateCaseRequest>,
     ) -> Answer<pb::UpdateCaseResponse> {
         let call = call_context(&request)?;
-        let command = request::update(request.into_inner(), &self.parties, Utc::now())
+        let command = request::update(self.resolved(request).await?, &self.parties, Utc::now())
             .map_err(CaseError::from)?;
         let reason = command.reason.as_ref().map(|r| r.as_str());
         let case = self
@@ -142,7 +165,8 @@ impl CaseService for CaseApi {
         request: Request<pb::TransitionCaseRequest>,
     ) -> Answer<pb::TransitionCaseResponse> {
         let call = call_context(&request)?;
-        let command = request::transition(request.into_inner()).map_err(CaseError::from)?;
+        let command =
+            request::transition(self.resolved(request).await?).map_err(CaseError::from)?;
         let case = self
             .store
             .change(command.id, &command.etag, command.change, &call)
@@ -156,9 +180,12 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::ListCaseHistoryRequest>,
     ) -> Answer<pb::ListCaseHistoryResponse> {
-        let id = request::history(request.get_ref()).map_err(CaseError::from)?;
+        let (id, page) =
+            request::history(&self.resolved(request).await?).map_err(CaseError::from)?;
+        let (changes, next_page_token) = self.store.history(id, &page).await?;
         Ok(Response::new(pb::ListCaseHistoryResponse {
-            changes: self.store.history(id).await?,
+            changes,
+            next_page_token,
         }))
     }
 
@@ -166,7 +193,7 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::ListCaseChangesRequest>,
     ) -> Answer<pb::ListCaseChangesResponse> {
-        let query = request::changes(request.get_ref()).map_err(CaseError::from)?;
+        let query = request::changes(&self.resolved(request).await?).map_err(CaseError::from)?;
         let (changes, next_page_token) = self.store.changes(&query).await?;
         Ok(Response::new(pb::ListCaseChangesResponse {
             changes,
@@ -197,8 +224,8 @@ impl CaseService for CaseApi {
         request: Request<pb::QualifyCaseRequest>,
     ) -> Answer<pb::QualifyCaseResponse> {
         let call = call_context(&request)?;
-        let command =
-            request::qualify(request.into_inner(), &self.taxonomy).map_err(CaseError::from)?;
+        let command = request::qualify(self.resolved(request).await?, &self.taxonomy)
+            .map_err(CaseError::from)?;
         let case = self
             .store
             .change(command.id, &command.etag, command.change, &call)
@@ -214,7 +241,7 @@ impl CaseService for CaseApi {
     ) -> Answer<pb::AddPersonResponse> {
         let call = call_context(&request)?;
         let ((id, etag), person) =
-            request::add_person(request.into_inner()).map_err(CaseError::from)?;
+            request::add_person(self.resolved(request).await?).map_err(CaseError::from)?;
         let (person, etag) = self
             .store
             .add_person(id, etag.as_deref(), person, &call)
@@ -231,7 +258,7 @@ impl CaseService for CaseApi {
     ) -> Answer<pb::UpdatePersonResponse> {
         let call = call_context(&request)?;
         let ((id, etag), person_id, details) =
-            request::update_person(request.into_inner()).map_err(CaseError::from)?;
+            request::update_person(self.resolved(request).await?).map_err(CaseError::from)?;
         let (person, etag) = self
             .store
             .update_person(id, etag.as_deref(), person_id, details, &call)
@@ -247,9 +274,12 @@ impl CaseService for CaseApi {
         request: Request<pb::ListPersonsRequest>,
     ) -> Answer<pb::ListPersonsResponse> {
         let call = call_context(&request)?;
-        let (id, role) = request::persons(request.get_ref()).map_err(CaseError::from)?;
+        let (id, role, page) =
+            request::persons(&self.resolved(request).await?).map_err(CaseError::from)?;
+        let (persons, next_page_token) = self.store.persons(id, role, &page, &call).await?;
         Ok(Response::new(pb::ListPersonsResponse {
-            persons: self.store.persons(id, role, &call).await?,
+            persons,
+            next_page_token,
         }))
     }
 
@@ -259,7 +289,7 @@ impl CaseService for CaseApi {
     ) -> Answer<pb::RemovePersonResponse> {
         let call = call_context(&request)?;
         let ((id, etag), person, reason) =
-            request::remove_person(request.into_inner()).map_err(CaseError::from)?;
+            request::remove_person(self.resolved(request).await?).map_err(CaseError::from)?;
         let etag = self
             .store
             .remove_person(id, etag.as_deref(), person, reason, &call)
@@ -333,8 +363,8 @@ impl CaseService for CaseApi {
         request: Request<pb::FileChargeRequest>,
     ) -> Answer<pb::FileChargeResponse> {
         let call = call_context(&request)?;
-        let ((id, etag), charge) =
-            request::file_charge(request.into_inner(), Utc::now()).map_err(CaseError::from)?;
+        let ((id, etag), charge) = request::file_charge(self.resolved(request).await?, Utc::now())
+            .map_err(CaseError::from)?;
         let (charge, etag) = self
             .store
             .file_charge(id, etag.as_deref(), charge, &call)
@@ -351,7 +381,8 @@ impl CaseService for CaseApi {
     ) -> Answer<pb::UpdateChargeStatusResponse> {
         let call = call_context(&request)?;
         let ((id, etag), charge, status) =
-            request::update_charge_status(request.into_inner()).map_err(CaseError::from)?;
+            request::update_charge_status(self.resolved(request).await?)
+                .map_err(CaseError::from)?;
         let (charge, etag) = self
             .store
             .update_charge_status(id, etag.as_deref(), charge, status, &call)
@@ -366,9 +397,12 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::ListChargesRequest>,
     ) -> Answer<pb::ListChargesResponse> {
-        let id = request::list_by_case(&request.get_ref().case_id).map_err(CaseError::from)?;
+        let (id, page) =
+            request::charges(&self.resolved(request).await?).map_err(CaseError::from)?;
+        let (charges, next_page_token) = self.store.charges(id, &page).await?;
         Ok(Response::new(pb::ListChargesResponse {
-            charges: self.store.charges(id).await?,
+            charges,
+            next_page_token,
         }))
     }
 
@@ -378,7 +412,7 @@ impl CaseService for CaseApi {
     ) -> Answer<pb::LinkEvidenceResponse> {
         let call = call_context(&request)?;
         let ((id, etag), link) =
-            request::link_evidence(request.into_inner()).map_err(CaseError::from)?;
+            request::link_evidence(self.resolved(request).await?).map_err(CaseError::from)?;
         let evidence_id = link.evidence_id;
         let content = self.intake.check(evidence_id).await?;
         let (evidence, etag) = self
@@ -398,7 +432,7 @@ impl CaseService for CaseApi {
     ) -> Answer<pb::UnlinkEvidenceResponse> {
         let call = call_context(&request)?;
         let ((id, etag), evidence, reason) =
-            request::unlink_evidence(request.into_inner()).map_err(CaseError::from)?;
+            request::unlink_evidence(self.resolved(request).await?).map_err(CaseError::from)?;
         let etag = self
             .store
             .unlink_evidence(id, etag.as_deref(), evidence, reason, &call)
@@ -410,8 +444,9 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::ListEvidenceRequest>,
     ) -> Answer<pb::ListEvidenceResponse> {
-        let id = request::list_by_case(&request.get_ref().case_id).map_err(CaseError::from)?;
-        let evidence = self.store.evidence(id).await?;
+        let (id, page) =
+            request::evidence(&self.resolved(request).await?).map_err(CaseError::from)?;
+        let (evidence, next_page_token) = self.store.evidence(id, &page).await?;
         let ids: Vec<uuid::Uuid> = evidence
             .iter()
             .filter_map(|item| uuid::Uuid::parse_str(&item.evidence_id).ok())
@@ -419,6 +454,7 @@ impl CaseService for CaseApi {
         let content = self.intake.content_verdicts(ids).await?;
         Ok(Response::new(pb::ListEvidenceResponse {
             evidence: with_content_verdicts(evidence, &content),
+            next_page_token,
         }))
     }
 
@@ -428,7 +464,7 @@ impl CaseService for CaseApi {
     ) -> Answer<pb::RecordAssessmentResponse> {
         let call = call_context(&request)?;
         let ((id, etag), assessment) =
-            request::record_assessment(request.into_inner()).map_err(CaseError::from)?;
+            request::record_assessment(self.resolved(request).await?).map_err(CaseError::from)?;
         let (assessment, etag) = self
             .store
             .record_assessment(id, etag.as_deref(), assessment, &call)
@@ -443,9 +479,12 @@ impl CaseService for CaseApi {
         &self,
         request: Request<pb::ListAssessmentsRequest>,
     ) -> Answer<pb::ListAssessmentsResponse> {
-        let (id, evidence) = request::assessments(request.get_ref()).map_err(CaseError::from)?;
+        let (id, evidence, page) =
+            request::assessments(&self.resolved(request).await?).map_err(CaseError::from)?;
+        let (assessments, next_page_token) = self.store.assessments(id, evidence, &page).await?;
         Ok(Response::new(pb::ListAssessmentsResponse {
-            assessments: self.store.assessments(id, evidence).await?,
+            assessments,
+            next_page_token,
         }))
     }
 }

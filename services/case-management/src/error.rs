@@ -14,6 +14,8 @@ pub enum CaseError {
     Invalid(Violations),
     #[error("case {0} not found")]
     CaseNotFound(Uuid),
+    #[error("no case or allegation has the reference {0}")]
+    ReferenceNotFound(String),
     #[error("person {person} is not in case {case}")]
     PersonNotFound { case: Uuid, person: Uuid },
     #[error("person {0} is not a victim with register details (`victim`) in any case")]
@@ -73,6 +75,7 @@ impl From<CaseError> for Status {
         match error {
             CaseError::Invalid(violations) => error::invalid_argument(&violations),
             CaseError::CaseNotFound(_)
+            | CaseError::ReferenceNotFound(_)
             | CaseError::PersonNotFound { .. }
             | CaseError::ChargeNotFound { .. }
             | CaseError::EvidenceUnknown(_) => Status::not_found(error.to_string()),

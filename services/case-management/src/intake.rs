@@ -32,10 +32,28 @@ pub struct ContentStanding {
     pub review_flags: Vec<cases::ContentReviewFlag>,
 }
 
+impl ContentStanding {
+    /// What intake's record `evidence` says of its content.
+    pub fn of(evidence: &intake::Evidence) -> Self {
+        Self {
+            verdict: evidence
+                .content_verdict
+                .as_ref()
+                .and_then(|assessment| Verdict::try_from(assessment.verdict()).ok()),
+            review_flags: evidence
+                .review_flags
+                .iter()
+                .map(cases::ContentReviewFlag::from)
+                .collect(),
+        }
+    }
+}
+
 /// A client of intake's evidence records and allegations.
 #[derive(Debug, Clone)]
 pub struct IntakeEvidence {
-    client: IntakeServiceClient<InterceptedService<ClientSpans<Channel>, ServiceCredentials>>,
+    pub(crate) client:
+        IntakeServiceClient<InterceptedService<ClientSpans<Channel>, ServiceCredentials>>,
 }
 
 impl IntakeEvidence {
@@ -58,19 +76,9 @@ impl IntakeEvidence {
             evidence_id: id.to_string(),
         };
         match self.client.clone().get_evidence(request).await {
-            Ok(answer) => {
-                let evidence = answer.into_inner().evidence.unwrap_or_default();
-                Ok(ContentStanding {
-                    verdict: evidence
-                        .content_verdict
-                        .and_then(|assessment| Verdict::try_from(assessment.verdict()).ok()),
-                    review_flags: evidence
-                        .review_flags
-                        .iter()
-                        .map(cases::ContentReviewFlag::from)
-                        .collect(),
-                })
-            }
+            Ok(answer) => Ok(ContentStanding::of(
+                &answer.into_inner().evidence.unwrap_or_default(),
+            )),
             Err(status) if status.code() == Code::NotFound => Err(CaseError::EvidenceUnknown(id)),
             Err(status) => Err(CaseError::IntakeUnavailable(status)),
         }

@@ -9,6 +9,7 @@
 
 mod access;
 mod api;
+mod dossier;
 mod entity;
 mod error;
 mod intake;

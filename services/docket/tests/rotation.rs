@@ -257,6 +257,7 @@ async fn rotation_killed_midway(backend: Backend) {
     .list_persons(cases::ListPersonsRequest {
         case_id: case.id.clone(),
         role: cases::PersonRole::Witness.into(),
+        ..Default::default()
     })
     .await
     .unwrap()

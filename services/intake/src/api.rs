@@ -18,6 +18,7 @@ use crate::evidence::{self, DownloadStream, EvidenceDesk, VerifyStream};
 use crate::receipt::{ReceiptKey, receipt_hash};
 use crate::receipt_guard::ReceiptGuard;
 use crate::request;
+use crate::request::reference::Referenced;
 use crate::store::{AllegationStore, DeadLetterDecision, Submission, TriageCommand};
 
 /// The intake service.
@@ -60,6 +61,17 @@ impl IntakeApi {
         (id, command): (Uuid, TriageCommand),
     ) -> Result<Option<pb::Allegation>, Status> {
         Ok(Some(self.store.triage(id, command, call).await?))
+    }
+}
+
+impl IntakeApi {
+    /// The message of `request`, every reference in its id fields resolved into the id it
+    /// names (see [`request::reference`]).
+    async fn resolved<R: Referenced>(&self, request: Request<R>) -> Result<R, IntakeError> {
+        let mut message = request.into_inner();
+        request::reference::resolve(self.store.connection(), Some(&self.cases), &mut message)
+            .await?;
+        Ok(message)
     }
 }
 
@@ -120,7 +132,8 @@ impl IntakeService for IntakeApi {
         request: Request<pb::GetAllegationRequest>,
     ) -> Result<Response<pb::GetAllegationResponse>, Status> {
         let call = call_context(&request)?;
-        let id = request::parse_id("id", &request.into_inner().id).map_err(IntakeError::from)?;
+        let id = request::parse_allegation_id("id", &self.resolved(request).await?.id)
+            .map_err(IntakeError::from)?;
         let allegation = self.store.get(id, &call).await?;
         let evidence = self.evidence.of_allegation(id).await?;
         Ok(Response::new(pb::GetAllegationResponse {
@@ -147,7 +160,7 @@ impl IntakeService for IntakeApi {
         request: Request<pb::StartReviewRequest>,
     ) -> Result<Response<pb::StartReviewResponse>, Status> {
         let call = call_context(&request)?;
-        let command = request::start_review(request.into_inner(), call.subject())
+        let command = request::start_review(self.resolved(request).await?, call.subject())
             .map_err(IntakeError::from)?;
         Ok(Response::new(pb::StartReviewResponse {
             allegation: self.triage(&call, command).await?,
@@ -159,7 +172,7 @@ impl IntakeService for IntakeApi {
         request: Request<pb::AcceptAllegationRequest>,
     ) -> Result<Response<pb::AcceptAllegationResponse>, Status> {
         let call = call_context(&request)?;
-        let command = request::accept(request.into_inner()).map_err(IntakeError::from)?;
+        let command = request::accept(self.resolved(request).await?).map_err(IntakeError::from)?;
         if let (
             _,
             TriageCommand::Accept {
@@ -180,7 +193,7 @@ impl IntakeService for IntakeApi {
         request: Request<pb::RejectAllegationRequest>,
     ) -> Result<Response<pb::RejectAllegationResponse>, Status> {
         let call = call_context(&request)?;
-        let command = request::reject(request.into_inner()).map_err(IntakeError::from)?;
+        let command = request::reject(self.resolved(request).await?).map_err(IntakeError::from)?;
         Ok(Response::new(pb::RejectAllegationResponse {
             allegation: self.triage(&call, command).await?,
         }))
@@ -191,7 +204,8 @@ impl IntakeService for IntakeApi {
         request: Request<pb::MarkDuplicateRequest>,
     ) -> Result<Response<pb::MarkDuplicateResponse>, Status> {
         let call = call_context(&request)?;
-        let command = request::mark_duplicate(request.into_inner()).map_err(IntakeError::from)?;
+        let command =
+            request::mark_duplicate(self.resolved(request).await?).map_err(IntakeError::from)?;
         Ok(Response::new(pb::MarkDuplicateResponse {
             allegation: self.triage(&call, command).await?,
         }))
@@ -202,7 +216,8 @@ impl IntakeService for IntakeApi {
         request: Request<pb::UpdateAllegationRequest>,
     ) -> Result<Response<pb::UpdateAllegationResponse>, Status> {
         let call = call_context(&request)?;
-        let correction = request::update(request.into_inner()).map_err(IntakeError::from)?;
+        let correction =
+            request::update(self.resolved(request).await?).map_err(IntakeError::from)?;
         let allegation = self
             .store
             .correct(correction, &self.parties, Utc::now(), &call)
@@ -217,8 +232,8 @@ impl IntakeService for IntakeApi {
         request: Request<pb::ReopenAllegationRequest>,
     ) -> Result<Response<pb::ReopenAllegationResponse>, Status> {
         let call = call_context(&request)?;
-        let command =
-            request::reopen(request.into_inner(), call.subject()).map_err(IntakeError::from)?;
+        let command = request::reopen(self.resolved(request).await?, call.subject())
+            .map_err(IntakeError::from)?;
         Ok(Response::new(pb::ReopenAllegationResponse {
             allegation: self.triage(&call, command).await?,
         }))
@@ -270,7 +285,7 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::ListAllegationChangesRequest>,
     ) -> Result<Response<pb::ListAllegationChangesResponse>, Status> {
-        let query = request::changes(request.get_ref()).map_err(IntakeError::from)?;
+        let query = request::changes(&self.resolved(request).await?).map_err(IntakeError::from)?;
         let (changes, next_page_token) = self.store.changes(&query).await?;
         Ok(Response::new(pb::ListAllegationChangesResponse {
             changes,
@@ -324,10 +339,9 @@ impl IntakeService for IntakeApi {
         request: Request<pb::StartUploadRequest>,
     ) -> Result<Response<pb::StartUploadResponse>, Status> {
         let call = call_context(&request)?;
+        let request = self.resolved(request).await?;
         Ok(Response::new(
-            self.evidence
-                .start_upload(&call, request.into_inner())
-                .await?,
+            self.evidence.start_upload(&call, request).await?,
         ))
     }
 
@@ -384,7 +398,8 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::ListEvidenceRequest>,
     ) -> Result<Response<pb::ListEvidenceResponse>, Status> {
-        let query = evidence::request::list(request.into_inner()).map_err(IntakeError::from)?;
+        let query =
+            evidence::request::list(self.resolved(request).await?).map_err(IntakeError::from)?;
         Ok(Response::new(self.evidence.list(&query).await?))
     }
 
@@ -403,10 +418,12 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::ListCustodyEventsRequest>,
     ) -> Result<Response<pb::ListCustodyEventsResponse>, Status> {
-        let id = request::parse_id("evidence_id", &request.into_inner().evidence_id)
-            .map_err(IntakeError::from)?;
+        let (id, page) =
+            evidence::request::custody(request.get_ref()).map_err(IntakeError::from)?;
+        let (events, next_page_token) = self.evidence.custody(id, &page).await?;
         Ok(Response::new(pb::ListCustodyEventsResponse {
-            events: self.evidence.custody(id).await?,
+            events,
+            next_page_token,
         }))
     }
 
@@ -433,8 +450,8 @@ impl IntakeService for IntakeApi {
         &self,
         request: Request<pb::ListSimilarAllegationsRequest>,
     ) -> Result<Response<pb::ListSimilarAllegationsResponse>, Status> {
-        let (id, limit) =
-            crate::request::search::similar(request.get_ref()).map_err(IntakeError::from)?;
+        let (id, limit) = crate::request::search::similar(&self.resolved(request).await?)
+            .map_err(IntakeError::from)?;
         Ok(Response::new(
             crate::search::answer_similar(&self.search, id, limit).await?,
         ))

@@ -55,6 +55,27 @@ impl ToCaseManagement {
 }
 
 impl ToCaseManagement {
+    /// The id of the case whose reference is `reference`, asked of case management (which
+    /// takes references wherever it takes a case id). Unknown: NOT_FOUND.
+    pub async fn case_by_reference(&self, reference: &str) -> Result<Uuid, IntakeError> {
+        let request = cases::GetCaseRequest {
+            case_id: reference.to_owned(),
+        };
+        match self.client.clone().get_case(request).await {
+            Ok(response) => response
+                .into_inner()
+                .r#case
+                .and_then(|case| Uuid::parse_str(&case.id).ok())
+                .ok_or_else(|| {
+                    IntakeError::Unexpected(anyhow::anyhow!("GetCase answered without a case id"))
+                }),
+            Err(status) if status.code() == Code::NotFound => {
+                Err(IntakeError::ReferenceNotFound(reference.to_owned()))
+            }
+            Err(status) => Err(IntakeError::CaseManagementUnavailable(status)),
+        }
+    }
+
     /// Succeeds when case management holds case `id` and it can still take an allegation (it is
     /// not closed). Asked before an acceptance into it commits, so that a mistyped or closed
     /// case is refused to the officer rather than retried by the dispatcher forever.

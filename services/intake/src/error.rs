@@ -14,6 +14,8 @@ pub enum IntakeError {
     Invalid(Violations),
     #[error("allegation {0} not found")]
     AllegationNotFound(Uuid),
+    #[error("no allegation or case has the reference {0}")]
+    ReferenceNotFound(String),
     #[error("evidence {0} not found")]
     EvidenceNotFound(Uuid),
     #[error("no evidence holds content with SHA-256 {0}")]
@@ -96,6 +98,7 @@ impl From<IntakeError> for Status {
         match error {
             IntakeError::Invalid(violations) => error::invalid_argument(&violations),
             IntakeError::AllegationNotFound(_)
+            | IntakeError::ReferenceNotFound(_)
             | IntakeError::EvidenceNotFound(_)
             | IntakeError::ContentNotFound(_)
             | IntakeError::DeadLetterNotFound(_)

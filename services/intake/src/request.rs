@@ -17,6 +17,7 @@ use uuid::Uuid;
 use crate::store::{AllegationQuery, MessageDigest, TriageCommand};
 
 mod correction;
+pub mod reference;
 pub mod search;
 
 pub use correction::{changes, reopen, update};
@@ -86,6 +87,25 @@ pub fn parse_id(field: &str, value: &str) -> Result<Uuid, Violations> {
     Uuid::parse_str(value).map_err(|_| Violations::single(field, "must be a UUID"))
 }
 
+/// An id in `field` of what `named` names, or its reference already resolved
+/// ([`reference::resolve`]).
+fn parse_named(named: reference::Named, field: &str, value: &str) -> Result<Uuid, Violations> {
+    if value.is_empty() {
+        return Err(Violations::single(field, "is required"));
+    }
+    Uuid::parse_str(value).map_err(|_| Violations::single(field, reference::malformed(named)))
+}
+
+/// An allegation id (or its resolved reference) in `field`.
+pub fn parse_allegation_id(field: &str, value: &str) -> Result<Uuid, Violations> {
+    parse_named(reference::Named::Allegation, field, value)
+}
+
+/// A case id (or its resolved reference) in `field`.
+pub fn parse_case_id(field: &str, value: &str) -> Result<Uuid, Violations> {
+    parse_named(reference::Named::Case, field, value)
+}
+
 pub fn list(request: pb::ListAllegationsRequest) -> Result<AllegationQuery, Violations> {
     let mut v = Violations::default();
     let page_size = docket_platform::paging::page_size(
@@ -144,7 +164,7 @@ pub fn start_review(
     request: pb::StartReviewRequest,
     reviewer: &str,
 ) -> Result<(Uuid, TriageCommand), Violations> {
-    let id = parse_id("id", &request.id)?;
+    let id = parse_allegation_id("id", &request.id)?;
     // A subject is a verified token's; one that is too long to record is the token's fault.
     let reviewer = ReviewerName::parse(reviewer).map_err(|reason| {
         Violations::single("authorization", format!("the token's subject {reason}"))
@@ -154,11 +174,11 @@ pub fn start_review(
 
 pub fn accept(request: pb::AcceptAllegationRequest) -> Result<(Uuid, TriageCommand), Violations> {
     let mut v = Violations::default();
-    let id = v.nest("", parse_id("id", &request.id));
+    let id = v.nest("", parse_allegation_id("id", &request.id));
     let message = source_message(&mut v, "message_for_source", request.message_for_source);
     let join_case = match request.join_case_id.as_str() {
         "" => None,
-        raw => v.nest("", parse_id("join_case_id", raw)),
+        raw => v.nest("", parse_case_id("join_case_id", raw)),
     };
     match id {
         Some(id) if v.is_empty() => Ok((id, TriageCommand::Accept { message, join_case })),
@@ -168,7 +188,7 @@ pub fn accept(request: pb::AcceptAllegationRequest) -> Result<(Uuid, TriageComma
 
 pub fn reject(request: pb::RejectAllegationRequest) -> Result<(Uuid, TriageCommand), Violations> {
     let mut v = Violations::default();
-    let id = v.nest("", parse_id("id", &request.id));
+    let id = v.nest("", parse_allegation_id("id", &request.id));
     let reason = v.check("reason", RejectionReason::parse(request.reason));
     let message = source_message(&mut v, "message_for_source", request.message_for_source);
     match (id, reason) {
@@ -183,8 +203,11 @@ pub fn mark_duplicate(
     request: pb::MarkDuplicateRequest,
 ) -> Result<(Uuid, TriageCommand), Violations> {
     let mut v = Violations::default();
-    let id = v.nest("", parse_id("id", &request.id));
-    let of = v.nest("", parse_id("duplicate_of_id", &request.duplicate_of_id));
+    let id = v.nest("", parse_allegation_id("id", &request.id));
+    let of = v.nest(
+        "",
+        parse_allegation_id("duplicate_of_id", &request.duplicate_of_id),
+    );
     let message = source_message(&mut v, "message_for_source", request.message_for_source);
     match (id, of) {
         (Some(id), Some(of)) if id == of => Err(Violations::single(

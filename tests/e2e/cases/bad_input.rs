@@ -104,7 +104,7 @@ async fn bad_cases_and_deliveries_are_refused_field_by_field(backend: Backend) {
     refused(
         cases
             .get_case(pb::GetCaseRequest {
-                case_id: "CASE-2020-000001".into(),
+                case_id: "CASE-2020-1".into(),
             })
             .await,
         &["case_id"],
@@ -126,6 +126,7 @@ async fn bad_cases_and_deliveries_are_refused_field_by_field(backend: Backend) {
                     seconds: 5,
                     nanos: 0,
                 }),
+                ..Default::default()
             })
             .await,
         &[
@@ -330,6 +331,7 @@ async fn bad_persons_charges_and_assessments_are_refused_field_by_field(backend:
             .list_persons(pb::ListPersonsRequest {
                 case_id: String::new(),
                 role: 9,
+                ..Default::default()
             })
             .await,
         &["case_id", "role"],
@@ -409,6 +411,7 @@ async fn bad_persons_charges_and_assessments_are_refused_field_by_field(backend:
             .list_assessments(pb::ListAssessmentsRequest {
                 case_id: case.id.clone(),
                 evidence_id: "v".into(),
+                ..Default::default()
             })
             .await,
         &["evidence_id"],
@@ -417,6 +420,7 @@ async fn bad_persons_charges_and_assessments_are_refused_field_by_field(backend:
         .list_persons(pb::ListPersonsRequest {
             case_id: case.id.clone(),
             role: 0,
+            ..Default::default()
         })
         .await
         .unwrap()

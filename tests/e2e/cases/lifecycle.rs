@@ -45,6 +45,7 @@ async fn a_case_moves_through_its_lifecycle_and_keeps_who_when_and_why(backend: 
     let history = cases
         .list_case_history(pb::ListCaseHistoryRequest {
             case_id: case.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -317,6 +317,7 @@ async fn a_suspect_stands_in_two_cases_and_is_charged_in_absentia(backend: Backe
     let charges = investigator
         .list_charges(pb::ListChargesRequest {
             case_id: first.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -369,6 +370,7 @@ async fn a_witness_identity_is_sealed_and_each_clear_read_audited(backend: Backe
                 .list_persons(pb::ListPersonsRequest {
                     case_id,
                     role: pb::PersonRole::Witness.into(),
+                    ..Default::default()
                 })
                 .await
                 .unwrap()
@@ -515,6 +517,7 @@ async fn fake_and_authentic_videos_keep_their_assessment_history(backend: Backen
     let evidence = investigator
         .list_evidence(pb::ListEvidenceRequest {
             case_id: case.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -535,6 +538,7 @@ async fn fake_and_authentic_videos_keep_their_assessment_history(backend: Backen
         .list_assessments(pb::ListAssessmentsRequest {
             case_id: case.id.clone(),
             evidence_id: fake.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()

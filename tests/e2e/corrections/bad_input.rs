@@ -31,7 +31,7 @@ async fn bad_corrections_of_an_allegation_are_refused_field_by_field(backend: Ba
     refused(
         intake
             .update_allegation(pb::UpdateAllegationRequest {
-                id: "ALG-2020-000001".into(),
+                id: "ALG-2020-1".into(),
                 etag: String::new(),
                 allegation: None,
                 update_mask: mask(&["narrative", "status", "source", "source.name"]),
@@ -115,7 +115,7 @@ async fn bad_corrections_of_an_allegation_are_refused_field_by_field(backend: Ba
         intake
             .accept_allegation(pb::AcceptAllegationRequest {
                 id: id.clone(),
-                join_case_id: "CASE-2020-000001".into(),
+                join_case_id: "CASE-2020-1".into(),
                 ..Default::default()
             })
             .await,

@@ -153,6 +153,7 @@ async fn a_person_removed_and_evidence_unlinked_leave_their_reasons_in_the_histo
         .list_persons(pb::ListPersonsRequest {
             case_id: case.id.clone(),
             role: 0,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -185,7 +186,10 @@ async fn a_person_removed_and_evidence_unlinked_leave_their_reasons_in_the_histo
         let case_id = case.id.clone();
         async move {
             cases
-                .list_evidence(pb::ListEvidenceRequest { case_id })
+                .list_evidence(pb::ListEvidenceRequest {
+                    case_id,
+                    ..Default::default()
+                })
                 .await
                 .unwrap()
                 .into_inner()
@@ -198,6 +202,7 @@ async fn a_person_removed_and_evidence_unlinked_leave_their_reasons_in_the_histo
         .list_assessments(pb::ListAssessmentsRequest {
             case_id: case.id.clone(),
             evidence_id: String::new(),
+            ..Default::default()
         })
         .await
         .unwrap()

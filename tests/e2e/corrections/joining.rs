@@ -336,6 +336,7 @@ async fn a_case_merged_or_closed_before_the_delivery_still_gets_the_allegation_a
     let opening = investigator
         .list_case_history(cases::ListCaseHistoryRequest {
             case_id: own.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()

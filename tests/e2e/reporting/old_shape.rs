@@ -584,6 +584,7 @@ async fn figures_of_the_old_office(app: &TestApp, office: &OldOffice) {
                 .list_persons(pb::ListPersonsRequest {
                     case_id: execution.to_string(),
                     role: pb::PersonRole::Victim.into(),
+                    ..Default::default()
                 })
                 .await
                 .unwrap()

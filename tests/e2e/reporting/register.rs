@@ -163,6 +163,7 @@ async fn the_same_victims_named_through_a_second_channel_still_count_once(backen
         .list_persons(pb::ListPersonsRequest {
             case_id: seed.shelling_1_id.clone(),
             role: pb::PersonRole::Victim.into(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -306,6 +307,7 @@ async fn one_person_in_three_allegations_from_two_sources_and_two_cases_counts_o
         .list_persons(pb::ListPersonsRequest {
             case_id: seed.defilement_id.clone(),
             role: pb::PersonRole::Victim.into(),
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -185,6 +185,7 @@ async fn a_case_closed_as_not_a_crime_and_a_withdrawn_charge_leave_the_figures_b
     let charges = prosecutor
         .list_charges(pb::ListChargesRequest {
             case_id: seed.shelling_1_id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()

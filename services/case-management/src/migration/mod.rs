@@ -8,6 +8,7 @@ mod m20261215_060002_add_case_changes;
 mod m20261216_050001_add_victim_sides;
 mod m20261217_100001_add_casualty_register;
 mod m20261217_100002_republish_cases;
+mod m20261219_400001_index_case_filters;
 
 pub(crate) use m20261215_060002_add_case_changes::HISTORY;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261216_050001_add_victim_sides::Migration),
             Box::new(m20261217_100001_add_casualty_register::Migration),
             Box::new(m20261217_100002_republish_cases::Migration),
+            Box::new(m20261219_400001_index_case_filters::Migration),
         ]
     }
 }

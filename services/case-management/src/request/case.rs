@@ -7,13 +7,15 @@ use docket_domain::case::{
     Transition,
 };
 use docket_domain::history::ChangeReason;
+use docket_domain::incident::ViolationType;
 use docket_domain::party::{KnownParties, PartyCode};
 use docket_platform::history::ChangesQuery;
 use docket_proto::docket::cases::v1 as pb;
+use docket_proto::docket::common::v1 as common;
 use docket_proto::{decode_enum, parse_case_content, parse_received_allegation, parse_time};
 use uuid::Uuid;
 
-use super::{etag, uuid};
+use super::{case_id, etag, id_of, reference::Named, uuid};
 use crate::store::{CaseChange, CaseQuery};
 
 /// A valid request to change case `id` whose current etag the caller says is `etag`.
@@ -48,16 +50,12 @@ pub fn open(
 }
 
 pub fn get(request: &pb::GetCaseRequest) -> Result<Uuid, Violations> {
-    docket_proto::parse_uuid("case_id", &request.case_id)
-}
-
-pub fn history(request: &pb::ListCaseHistoryRequest) -> Result<Uuid, Violations> {
-    docket_proto::parse_uuid("case_id", &request.case_id)
+    super::list_by_case(&request.case_id)
 }
 
 pub fn changes(request: &pb::ListCaseChangesRequest) -> Result<ChangesQuery, Violations> {
     let mut v = Violations::default();
-    let Some(id) = uuid(&mut v, "case_id", &request.case_id) else {
+    let Some(id) = case_id(&mut v, "case_id", &request.case_id) else {
         // The token belongs to a case, so it is not checked without one.
         docket_platform::paging::page_size(&mut v, request.page_size, 0);
         return Err(v);
@@ -81,7 +79,7 @@ pub fn list(request: pb::ListCasesRequest) -> Result<CaseQuery, Violations> {
     };
     let allegation = match request.allegation_id.as_str() {
         "" => None,
-        raw => uuid(&mut v, "allegation_id", raw),
+        raw => id_of(&mut v, Named::Allegation, "allegation_id", raw),
     };
     let opened_after = request
         .opened_after
@@ -94,6 +92,28 @@ pub fn list(request: pb::ListCasesRequest) -> Result<CaseQuery, Violations> {
     {
         v.add("opened_before", "must be later than opened_after");
     }
+    let person = match request.person_id.as_str() {
+        "" => None,
+        raw => uuid(&mut v, "person_id", raw),
+    };
+    let assignee = short_text(&mut v, "assignee", &request.assignee);
+    let place = short_text(&mut v, "place_name", &request.place_name);
+    let incident_from = request
+        .incident_from_time
+        .and_then(|t| v.check("incident_from_time", parse_time(&t)));
+    let incident_to = request
+        .incident_to_time
+        .and_then(|t| v.check("incident_to_time", parse_time(&t)));
+    if let (Some(from), Some(to)) = (incident_from, incident_to)
+        && to <= from
+    {
+        v.add("incident_to_time", "must be later than incident_from_time");
+    }
+    let violation_type = decode_enum::<common::ViolationType, ViolationType>(
+        &mut v,
+        "violation_type",
+        request.violation_type,
+    );
     let mut query = CaseQuery {
         page_size,
         after: None,
@@ -103,11 +123,34 @@ pub fn list(request: pb::ListCasesRequest) -> Result<CaseQuery, Violations> {
         allegation,
         opened_after,
         opened_before,
+        person,
+        assignee,
+        incident_from,
+        incident_to,
+        place,
+        violation_type,
     };
     if !request.page_token.is_empty() {
         query.after = v.check("page_token", query.parse_page_token(&request.page_token));
     }
     v.into_result().map(|()| query)
+}
+
+/// An optional filter text in `field`: trimmed, up to 200 characters, no control characters.
+fn short_text(v: &mut Violations, field: &str, raw: &str) -> Option<String> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if text.chars().count() > 200 {
+        v.add(field, "must be at most 200 characters");
+        return None;
+    }
+    if text.chars().any(char::is_control) {
+        v.add(field, "must not contain control characters");
+        return None;
+    }
+    Some(text.to_owned())
 }
 
 pub fn update(
@@ -116,7 +159,7 @@ pub fn update(
     now: DateTime<Utc>,
 ) -> Result<CaseCommand, Violations> {
     let mut v = Violations::default();
-    let id = uuid(&mut v, "case_id", &request.case_id);
+    let id = case_id(&mut v, "case_id", &request.case_id);
     let etag = etag(&mut v, "etag", request.etag, true);
     let mut fields = Vec::new();
     match request.update_mask {
@@ -174,14 +217,14 @@ pub fn update(
 
 pub fn transition(request: pb::TransitionCaseRequest) -> Result<CaseCommand, Violations> {
     let mut v = Violations::default();
-    let id = uuid(&mut v, "case_id", &request.case_id);
+    let id = case_id(&mut v, "case_id", &request.case_id);
     let etag = etag(&mut v, "etag", request.etag, true);
     let target =
         decode_enum::<pb::CaseStatus, CaseStatus>(&mut v, "target_status", request.target_status);
     let reason = decode_enum::<pb::CloseReason, CloseReason>(&mut v, "reason", request.reason);
     let merged_into = match request.merged_into_case_id.as_str() {
         "" => None,
-        raw => uuid(&mut v, "merged_into_case_id", raw),
+        raw => case_id(&mut v, "merged_into_case_id", raw),
     };
     let wire_ok = v.is_empty();
     let transition = v.nest(
@@ -210,7 +253,7 @@ pub fn qualify(
     taxonomy: &Taxonomy,
 ) -> Result<CaseCommand, Violations> {
     let mut v = Violations::default();
-    let id = uuid(&mut v, "case_id", &request.case_id);
+    let id = case_id(&mut v, "case_id", &request.case_id);
     let etag = etag(&mut v, "etag", request.etag, true);
     let qualification = v.nest(
         "",

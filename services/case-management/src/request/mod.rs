@@ -2,13 +2,15 @@
 //! input. Each function reports every bad field at once, with the request's own field paths.
 
 mod case;
+mod lists;
 mod parts;
+pub mod reference;
 
-pub use case::{changes, get, history, list, open, qualify, receive, transition, update};
+pub use case::{changes, get, list, open, qualify, receive, transition, update};
+pub use lists::{assessments, charges, evidence, history, persons};
 pub use parts::{
-    add_person, assessments, casualty_candidates, casualty_pair, file_charge, link_evidence,
-    list_by_case, persons, record_assessment, remove_person, unlink_evidence, update_charge_status,
-    update_person,
+    add_person, casualty_candidates, casualty_pair, file_charge, link_evidence, list_by_case,
+    record_assessment, remove_person, unlink_evidence, update_charge_status, update_person,
 };
 
 use docket_domain::Violations;
@@ -18,6 +20,27 @@ use uuid::Uuid;
 /// A required UUID in `field`, recorded in `v` when bad.
 fn uuid(v: &mut Violations, field: &str, value: &str) -> Option<Uuid> {
     v.nest("", parse_uuid(field, value))
+}
+
+/// A required id in `field` of what `named` names; its reference, if sent, was already resolved
+/// ([`reference::resolve`]).
+fn id_of(v: &mut Violations, named: reference::Named, field: &str, value: &str) -> Option<Uuid> {
+    if value.is_empty() {
+        v.add(field, "is required");
+        return None;
+    }
+    match Uuid::parse_str(value) {
+        Ok(id) => Some(id),
+        Err(_) => {
+            v.add(field, reference::malformed(named));
+            None
+        }
+    }
+}
+
+/// A required case id (or reference) in `field`.
+fn case_id(v: &mut Violations, field: &str, value: &str) -> Option<Uuid> {
+    id_of(v, reference::Named::Case, field, value)
 }
 
 /// An etag in `field`: `None` when empty and optional.

@@ -13,15 +13,15 @@ use docket_proto::decode_enum;
 use docket_proto::docket::cases::v1 as pb;
 use uuid::Uuid;
 
-use super::{etag, uuid};
+use super::{case_id, etag, uuid};
 use crate::store::{EvidenceLink, Identity, NewAssessment, NewCharge, NewPerson};
 
 /// The case a change is for and the etag the caller sent, if any.
 pub type Target = (Uuid, Option<String>);
 
 /// Checks `case_id` and the optional `etag`; `None` when either is bad.
-fn target(v: &mut Violations, case_id: &str, raw_etag: String) -> Option<Target> {
-    let id = uuid(v, "case_id", case_id);
+fn target(v: &mut Violations, case_id_value: &str, raw_etag: String) -> Option<Target> {
+    let id = self::case_id(v, "case_id", case_id_value);
     let etag = etag(v, "etag", raw_etag, false);
     id.map(|id| (id, etag))
 }
@@ -183,19 +183,13 @@ pub fn update_person(
     }
 }
 
-pub fn persons(request: &pb::ListPersonsRequest) -> Result<(Uuid, Option<PersonRole>), Violations> {
-    let mut v = Violations::default();
-    let id = uuid(&mut v, "case_id", &request.case_id);
-    let role = decode_enum::<pb::PersonRole, PersonRole>(&mut v, "role", request.role);
-    match id {
-        Some(id) if v.is_empty() => Ok((id, role)),
-        _ => Err(v),
-    }
-}
-
 /// A request that names only a case.
-pub fn list_by_case(case_id: &str) -> Result<Uuid, Violations> {
-    docket_proto::parse_uuid("case_id", case_id)
+pub fn list_by_case(value: &str) -> Result<Uuid, Violations> {
+    let mut v = Violations::default();
+    match case_id(&mut v, "case_id", value) {
+        Some(id) => Ok(id),
+        None => Err(v),
+    }
 }
 
 pub fn file_charge(
@@ -306,21 +300,6 @@ pub fn record_assessment(
                 findings,
             },
         )),
-        _ => Err(v),
-    }
-}
-
-pub fn assessments(
-    request: &pb::ListAssessmentsRequest,
-) -> Result<(Uuid, Option<Uuid>), Violations> {
-    let mut v = Violations::default();
-    let id = uuid(&mut v, "case_id", &request.case_id);
-    let evidence = match request.evidence_id.as_str() {
-        "" => None,
-        raw => uuid(&mut v, "evidence_id", raw),
-    };
-    match id {
-        Some(id) if v.is_empty() => Ok((id, evidence)),
         _ => Err(v),
     }
 }

@@ -3,12 +3,13 @@
 use docket_domain::case::{CaseStatus, ChargeStatus, CrimeTypeCode, FiledDate, PersonRole};
 use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
+use docket_platform::paging::Page;
 use docket_proto::docket::cases::v1 as pb;
 use docket_proto::timestamp;
 use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
-use sea_orm::{IntoActiveModel, QueryOrder};
+use sea_orm::{IntoActiveModel, QueryOrder, QuerySelect};
 
 use super::change::ensure_not_closed;
 use super::content::{Move, record_move};
@@ -161,13 +162,29 @@ impl CaseStore {
         Ok((wire(updated)?, etag_of(case_id, row.version + 1)))
     }
 
-    /// The charges of case `case_id`, in the order they were filed.
-    pub async fn charges(&self, case_id: Uuid) -> Result<Vec<pb::Charge>, CaseError> {
+    /// One page of the charges of case `case_id`, in the order they were filed, and the next
+    /// page's token.
+    pub async fn charges(
+        &self,
+        case_id: Uuid,
+        page: &Page,
+    ) -> Result<(Vec<pb::Charge>, String), CaseError> {
         case::Entity::find_by_id(case_id)
             .one(&self.db)
             .await?
             .ok_or(CaseError::CaseNotFound(case_id))?;
-        charges_of(&self.db, case_id).await
+        let mut select = charge::Entity::find().filter(charge::Column::CaseId.eq(case_id));
+        if let Some(after) = page.after.as_deref().and_then(|p| Uuid::from_slice(p).ok()) {
+            select = select.filter(charge::Column::Id.gt(after));
+        }
+        let mut rows = select
+            .order_by_asc(charge::Column::Id)
+            .limit(page.limit())
+            .all(&self.db)
+            .await?;
+        let token = page.finish(&mut rows, |row| row.id.as_bytes().to_vec());
+        let charges = rows.into_iter().map(wire).collect::<Result<_, _>>()?;
+        Ok((charges, token))
     }
 }
 

@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use docket_domain::case::{AssessmentMethod, EvidenceDescription, Examiner, Findings, Verdict};
 use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
+use docket_platform::paging::{Page, split_time_and_id, time_and_id};
 use docket_proto::docket::cases::v1 as pb;
 use docket_proto::timestamp;
 use sea_orm::ActiveValue::Set;
-use sea_orm::QueryOrder;
 use sea_orm::entity::prelude::*;
+use sea_orm::{Condition, QueryOrder, QuerySelect};
 
 use super::change::ensure_not_closed;
 use super::{CaseStore, etag_of, now};
@@ -99,20 +100,42 @@ impl CaseStore {
         ))
     }
 
-    /// The evidence linked to case `case_id` (not what was unlinked) with each item's standing.
-    pub async fn evidence(&self, case_id: Uuid) -> Result<Vec<pb::LinkedEvidence>, CaseError> {
+    /// One page of the evidence linked to case `case_id` (not what was unlinked) with each
+    /// item's standing, in the order linked, and the next page's token.
+    pub async fn evidence(
+        &self,
+        case_id: Uuid,
+        page: &Page,
+    ) -> Result<(Vec<pb::LinkedEvidence>, String), CaseError> {
         exists(&self.db, case_id).await?;
         let standing = standings(&self.db, case_id).await?;
-        evidence::Entity::find()
+        let mut select = evidence::Entity::find()
             .filter(evidence::Column::CaseId.eq(case_id))
-            .filter(evidence::Column::UnlinkedAt.is_null())
+            .filter(evidence::Column::UnlinkedAt.is_null());
+        if let Some((at, id)) = page.after.as_deref().and_then(split_time_and_id) {
+            let at = DateTimeUtc::from_timestamp_micros(at).unwrap_or_default();
+            select = select.filter(
+                Condition::any().add(evidence::Column::LinkedAt.gt(at)).add(
+                    Condition::all()
+                        .add(evidence::Column::LinkedAt.eq(at))
+                        .add(evidence::Column::EvidenceId.gt(id)),
+                ),
+            );
+        }
+        let mut rows = select
             .order_by_asc(evidence::Column::LinkedAt)
             .order_by_asc(evidence::Column::EvidenceId)
+            .limit(page.limit())
             .all(&self.db)
-            .await?
+            .await?;
+        let token = page.finish(&mut rows, |row| {
+            time_and_id(row.linked_at.timestamp_micros(), &row.evidence_id)
+        });
+        let items = rows
             .into_iter()
             .map(|row| linked_wire(row, &standing))
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok((items, token))
     }
 
     /// Records an assessment of an item linked to case `case_id`.
@@ -169,24 +192,33 @@ impl CaseStore {
         ))
     }
 
-    /// The assessments of case `case_id`, optionally of one item, oldest first.
+    /// One page of the assessments of case `case_id`, optionally of one item, oldest first,
+    /// and the next page's token.
     pub async fn assessments(
         &self,
         case_id: Uuid,
         evidence_id: Option<Uuid>,
-    ) -> Result<Vec<pb::Assessment>, CaseError> {
+        page: &Page,
+    ) -> Result<(Vec<pb::Assessment>, String), CaseError> {
         exists(&self.db, case_id).await?;
         let mut select = assessment::Entity::find().filter(assessment::Column::CaseId.eq(case_id));
         if let Some(evidence_id) = evidence_id {
             select = select.filter(assessment::Column::EvidenceId.eq(evidence_id));
         }
-        select
+        if let Some(after) = page.after.as_deref().and_then(|p| Uuid::from_slice(p).ok()) {
+            select = select.filter(assessment::Column::Id.gt(after));
+        }
+        let mut rows = select
             .order_by_asc(assessment::Column::Id)
+            .limit(page.limit())
             .all(&self.db)
-            .await?
+            .await?;
+        let token = page.finish(&mut rows, |row| row.id.as_bytes().to_vec());
+        let items = rows
             .into_iter()
             .map(assessment_wire)
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok((items, token))
     }
 }
 

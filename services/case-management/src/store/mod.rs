@@ -16,6 +16,7 @@ mod open;
 mod person;
 mod query;
 mod read;
+mod reference;
 mod republish;
 
 use chrono::{DateTime, Datelike, SubsecRound, Utc};

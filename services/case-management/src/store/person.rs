@@ -10,10 +10,11 @@ use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
 use docket_platform::db::begin_write;
 use docket_platform::journal;
+use docket_platform::paging::{Page, split_time_and_id, time_and_id};
 use docket_proto::docket::cases::v1 as pb;
 use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
-use sea_orm::{DatabaseTransaction, IntoActiveModel, QueryOrder};
+use sea_orm::{Condition, DatabaseTransaction, IntoActiveModel, QueryOrder, QuerySelect};
 
 use super::change::ensure_not_closed;
 use super::{CaseStore, etag_of, now};
@@ -218,13 +219,15 @@ impl CaseStore {
         Ok((person, etag_of(case_id, row.version + 1)))
     }
 
-    /// The persons of case `case_id`, optionally only those in `role`, in the order added.
+    /// One page of the persons of case `case_id`, optionally only those in `role`, in the order
+    /// added, and the next page's token.
     pub async fn persons(
         &self,
         case_id: Uuid,
         role: Option<PersonRole>,
+        page: &Page,
         call: &CallContext,
-    ) -> Result<Vec<pb::Person>, CaseError> {
+    ) -> Result<(Vec<pb::Person>, String), CaseError> {
         case::Entity::find_by_id(case_id)
             .one(&self.db)
             .await?
@@ -234,11 +237,27 @@ impl CaseStore {
         if let Some(role) = role {
             select = select.filter(case_person::Column::Role.eq(role.code()));
         }
-        let links = select
+        if let Some((at, id)) = page.after.as_deref().and_then(split_time_and_id) {
+            let at = DateTimeUtc::from_timestamp_micros(at).unwrap_or_default();
+            select = select.filter(
+                Condition::any()
+                    .add(case_person::Column::AddedAt.gt(at))
+                    .add(
+                        Condition::all()
+                            .add(case_person::Column::AddedAt.eq(at))
+                            .add(case_person::Column::PersonId.gt(id)),
+                    ),
+            );
+        }
+        let mut links = select
             .order_by_asc(case_person::Column::AddedAt)
             .order_by_asc(case_person::Column::PersonId)
+            .limit(page.limit())
             .all(&self.db)
             .await?;
+        let token = page.finish(&mut links, |link| {
+            time_and_id(link.added_at.timestamp_micros(), &link.person_id)
+        });
         let ids: Vec<Uuid> = links.iter().map(|l| l.person_id).collect();
         let mut registry: HashMap<Uuid, person::Model> = person::Entity::find()
             .filter(person::Column::Id.is_in(ids))
@@ -251,7 +270,7 @@ impl CaseStore {
             .into_iter()
             .filter_map(|link| registry.remove(&link.person_id).map(|p| (link, p)))
             .collect();
-        self.disclose(call, pairs, true).await
+        Ok((self.disclose(call, pairs, true).await?, token))
     }
 
     /// Wire persons, with sealed identities opened for roles that may see them (each clear read

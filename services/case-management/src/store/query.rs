@@ -2,16 +2,17 @@
 
 use chrono::{DateTime, Utc};
 use docket_domain::case::{CaseStatus, CrimeTypeCode};
+use docket_domain::incident::ViolationType;
 use docket_domain::party::PartyCode;
 use docket_platform::paging::{decode_token, encode_token};
 use docket_proto::docket::cases::v1 as pb;
 use sea_orm::entity::prelude::*;
-use sea_orm::sea_query::Query;
-use sea_orm::{QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
+use sea_orm::{Condition, QueryOrder, QuerySelect};
 
 use super::CaseStore;
 use super::read::load_many;
-use crate::entity::{case, case_allegation, code_pattern};
+use crate::entity::{case, case_allegation, case_person, code_pattern};
 use crate::error::CaseError;
 
 /// A valid `ListCases` request.
@@ -26,6 +27,17 @@ pub struct CaseQuery {
     pub allegation: Option<Uuid>,
     pub opened_after: Option<DateTime<Utc>>,
     pub opened_before: Option<DateTime<Utc>>,
+    /// Cases naming this person, in any role.
+    pub person: Option<Uuid>,
+    /// Cases whose investigator or prosecutor is this.
+    pub assignee: Option<String>,
+    /// Cases whose incident period ends at or after this time.
+    pub incident_from: Option<DateTime<Utc>>,
+    /// Cases whose incident period starts at or before this time.
+    pub incident_to: Option<DateTime<Utc>>,
+    /// Cases whose place name is this, letter case aside (compared lowered by the database).
+    pub place: Option<String>,
+    pub violation_type: Option<ViolationType>,
 }
 
 impl CaseQuery {
@@ -34,13 +46,19 @@ impl CaseQuery {
     /// The filters, as bound into page tokens.
     fn filters(&self) -> String {
         format!(
-            "cases|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            "cases|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}",
             self.status.map(CaseStatus::code),
             self.party.as_ref().map(PartyCode::as_str),
             self.crime_type.as_ref().map(CrimeTypeCode::as_str),
             self.allegation,
             self.opened_after.map(|t| t.timestamp_micros()),
             self.opened_before.map(|t| t.timestamp_micros()),
+            self.person,
+            self.assignee,
+            self.incident_from.map(|t| t.timestamp_micros()),
+            self.incident_to.map(|t| t.timestamp_micros()),
+            self.place,
+            self.violation_type.map(ViolationType::code),
         )
     }
 
@@ -88,6 +106,51 @@ impl CaseStore {
         }
         if let Some(before) = query.opened_before {
             select = select.filter(case::Column::OpenedAt.lt(before));
+        }
+        if let Some(person) = query.person {
+            select = select.filter(
+                case::Column::Id.in_subquery(
+                    Query::select()
+                        .column(case_person::Column::CaseId)
+                        .from(case_person::Entity)
+                        .and_where(case_person::Column::PersonId.eq(person))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(assignee) = &query.assignee {
+            select = select.filter(
+                Condition::any()
+                    .add(case::Column::AssignedInvestigator.eq(assignee.as_str()))
+                    .add(case::Column::AssignedProsecutor.eq(assignee.as_str())),
+            );
+        }
+        // Periods overlap: the case's starts before the filter's ends, and ends (or, open-ended,
+        // starts) after the filter's starts.
+        if let Some(to) = query.incident_to {
+            select = select.filter(case::Column::PeriodStart.lte(to));
+        }
+        if let Some(from) = query.incident_from {
+            select = select.filter(
+                Condition::any().add(case::Column::PeriodEnd.gte(from)).add(
+                    Condition::all()
+                        .add(case::Column::PeriodEnd.is_null())
+                        .add(case::Column::PeriodStart.gte(from)),
+                ),
+            );
+        }
+        if let Some(place) = &query.place {
+            select = select.filter(
+                Expr::expr(Func::lower(Expr::col((
+                    case::Entity,
+                    case::Column::PlaceName,
+                ))))
+                .eq(Func::lower(Expr::val(place.as_str()))),
+            );
+        }
+        if let Some(violation) = query.violation_type {
+            select =
+                select.filter(case::Column::ViolationTypes.like(code_pattern(violation.code())));
         }
         // One more than asked tells whether another page follows. UUID v7 ids sort by opening.
         let mut rows = select

@@ -7,11 +7,12 @@ use docket_domain::case::{CaseStatus, CloseReason};
 use docket_domain::incident::{
     AgeBand, AgeGroup, Harm, LocationPrecision, Sex, TimePrecision, VictimStatus, ViolationType,
 };
+use docket_platform::paging::Page;
 use docket_proto::docket::cases::v1 as pb;
 use docket_proto::docket::common::v1 as common;
 use docket_proto::timestamp;
 use sea_orm::entity::prelude::*;
-use sea_orm::{ConnectionTrait, QueryOrder};
+use sea_orm::{ConnectionTrait, QueryOrder, QuerySelect};
 
 use super::{CaseStore, etag_of};
 use crate::entity::{case, case_allegation, split_codes, status_change, victim_group};
@@ -28,17 +29,31 @@ impl CaseStore {
         load_one(&self.db, id).await
     }
 
-    /// The lifecycle history of case `id`, oldest first.
-    pub async fn history(&self, id: Uuid) -> Result<Vec<pb::StatusChange>, CaseError> {
+    /// One page of the lifecycle history of case `id`, oldest first, and the next page's token.
+    pub async fn history(
+        &self,
+        id: Uuid,
+        page: &Page,
+    ) -> Result<(Vec<pb::StatusChange>, String), CaseError> {
         case::Entity::find_by_id(id)
             .one(&self.db)
             .await?
             .ok_or(CaseError::CaseNotFound(id))?;
-        status_change::Entity::find()
-            .filter(status_change::Column::CaseId.eq(id))
+        let mut select = status_change::Entity::find().filter(status_change::Column::CaseId.eq(id));
+        if let Some(after) = page
+            .after
+            .as_deref()
+            .and_then(|p| <[u8; 4]>::try_from(p).ok())
+        {
+            select = select.filter(status_change::Column::Sequence.gt(i32::from_be_bytes(after)));
+        }
+        let mut rows = select
             .order_by_asc(status_change::Column::Sequence)
+            .limit(page.limit())
             .all(&self.db)
-            .await?
+            .await?;
+        let token = page.finish(&mut rows, |row| row.sequence.to_be_bytes().to_vec());
+        let changes = rows
             .into_iter()
             .map(|row| {
                 Ok(pb::StatusChange {
@@ -61,7 +76,8 @@ impl CaseStore {
                 })
             })
             .collect::<Result<_, UnknownCode>>()
-            .map_err(CaseError::from)
+            .map_err(CaseError::from)?;
+        Ok((changes, token))
     }
 }
 

@@ -29,6 +29,7 @@ use docket_platform::auth::CallContext;
 use docket_platform::db::begin_write;
 use docket_platform::events::EventLog;
 use docket_platform::journal;
+use docket_platform::paging::Page;
 use docket_proto::docket::events::v1 as ev;
 use docket_proto::docket::intake::v1 as pb;
 use docket_proto::docket::intake::v1::upload_evidence_request::Payload;
@@ -113,6 +114,8 @@ impl EvidenceDesk {
             )
             .into());
         };
+        let mut metadata = metadata;
+        crate::request::reference::resolve(&self.db, None, &mut metadata).await?;
         let header = upload_header(metadata, Utc::now())?;
         // Refuse unknown references before a single byte is stored.
         self.check_references(&header).await?;
@@ -421,13 +424,19 @@ impl EvidenceDesk {
         })
     }
 
-    pub async fn custody(&self, id: Uuid) -> Result<Vec<pb::CustodyEvent>, IntakeError> {
+    pub async fn custody(
+        &self,
+        id: Uuid,
+        page: &Page,
+    ) -> Result<(Vec<pb::CustodyEvent>, String), IntakeError> {
         records::find(&self.db, id).await?;
-        records::custody(&self.db, id)
-            .await?
+        let mut rows = records::custody_page(&self.db, id, page).await?;
+        let token = page.finish(&mut rows, |row| row.id.as_bytes().to_vec());
+        let events = rows
             .into_iter()
             .map(custody_message)
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok((events, token))
     }
 
     /// Records a hand-over of evidence `id` to `recipient`.

@@ -95,14 +95,21 @@ pub async fn list<C: ConnectionTrait>(
     Ok((rows, token))
 }
 
-/// Every custody event of `evidence_id`, oldest first.
-pub async fn custody<C: ConnectionTrait>(
+/// One page of the custody events of evidence `evidence_id`, oldest first (UUID v7 ids), with
+/// one more than the page holds when another page follows.
+pub async fn custody_page<C: ConnectionTrait>(
     conn: &C,
     evidence_id: Uuid,
+    page: &docket_platform::paging::Page,
 ) -> Result<Vec<custody_event::Model>, DbErr> {
-    custody_event::Entity::find()
-        .filter(custody_event::Column::EvidenceId.eq(evidence_id))
+    let mut select =
+        custody_event::Entity::find().filter(custody_event::Column::EvidenceId.eq(evidence_id));
+    if let Some(after) = page.after.as_deref().and_then(|p| Uuid::from_slice(p).ok()) {
+        select = select.filter(custody_event::Column::Id.gt(after));
+    }
+    select
         .order_by_asc(custody_event::Column::Id)
+        .limit(page.limit())
         .all(conn)
         .await
 }

@@ -13,7 +13,7 @@ use docket_proto::{decode_enum, parse_time};
 use uuid::Uuid;
 
 use super::download::ByteRange;
-use crate::request::parse_id;
+use crate::request::{parse_allegation_id, parse_id};
 
 /// A checked first message of an upload.
 #[derive(Debug, Clone)]
@@ -32,7 +32,7 @@ pub fn upload_header(
     let mut v = Violations::default();
     let allegation_id = v.nest(
         "metadata",
-        parse_id("allegation_id", &message.allegation_id),
+        parse_allegation_id("allegation_id", &message.allegation_id),
     );
     let derived_from = match message.derived_from_evidence_id.as_str() {
         "" => None,
@@ -109,7 +109,7 @@ pub fn list(request: pb::ListEvidenceRequest) -> Result<EvidenceQuery, Violation
     let mut v = Violations::default();
     let allegation_id = match request.allegation_id.as_str() {
         "" => None,
-        id => v.nest("", parse_id("allegation_id", id)),
+        id => v.nest("", parse_allegation_id("allegation_id", id)),
     };
     let sha256 = match request.sha256.as_str() {
         "" => None,
@@ -157,6 +157,25 @@ pub fn transfer(
     };
     match (id, recipient) {
         (Some(id), Some(recipient)) if v.is_empty() => Ok((id, recipient, note)),
+        _ => Err(v),
+    }
+}
+
+/// A checked `ListCustodyEvents` request: the evidence and the page asked for.
+pub fn custody(
+    request: &pb::ListCustodyEventsRequest,
+) -> Result<(Uuid, docket_platform::paging::Page), Violations> {
+    let mut v = Violations::default();
+    let id = v.nest("", parse_id("evidence_id", &request.evidence_id));
+    let page = docket_platform::paging::Page::parse(
+        &mut v,
+        request.page_size,
+        &request.page_token,
+        50,
+        format!("custody|{}", request.evidence_id),
+    );
+    match id {
+        Some(id) if v.is_empty() => Ok((id, page)),
         _ => Err(v),
     }
 }

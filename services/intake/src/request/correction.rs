@@ -6,14 +6,14 @@ use docket_domain::history::ChangeReason;
 use docket_proto::docket::intake::v1 as pb;
 use uuid::Uuid;
 
-use super::{parse_id, source_message};
+use super::{parse_allegation_id, source_message};
 use docket_platform::history::ChangesQuery;
 
 use crate::store::{CorrectedField, Correction, TriageCommand};
 
 pub fn update(request: pb::UpdateAllegationRequest) -> Result<Correction, Violations> {
     let mut v = Violations::default();
-    let id = v.nest("", parse_id("id", &request.id));
+    let id = v.nest("", parse_allegation_id("id", &request.id));
     let etag = docket_platform::etag::parse(&mut v, "etag", request.etag, true);
     let mut fields: Vec<CorrectedField> = Vec::new();
     match request.update_mask {
@@ -66,7 +66,7 @@ pub fn reopen(
     reviewer: &str,
 ) -> Result<(Uuid, TriageCommand), Violations> {
     let mut v = Violations::default();
-    let id = v.nest("", parse_id("id", &request.id));
+    let id = v.nest("", parse_allegation_id("id", &request.id));
     let etag = docket_platform::etag::parse(&mut v, "etag", request.etag, false);
     let reason = v.check("reason", ChangeReason::parse(request.reason));
     let message = source_message(&mut v, "message_for_source", request.message_for_source);
@@ -91,7 +91,7 @@ pub fn reopen(
 
 pub fn changes(request: &pb::ListAllegationChangesRequest) -> Result<ChangesQuery, Violations> {
     let mut v = Violations::default();
-    let Some(id) = v.nest("", parse_id("id", &request.id)) else {
+    let Some(id) = v.nest("", parse_allegation_id("id", &request.id)) else {
         // The token belongs to an allegation, so it is not checked without one.
         docket_platform::paging::page_size(&mut v, request.page_size, 0);
         return Err(v);

@@ -9,7 +9,7 @@ use docket_proto::docket::intake::v1 as pb;
 use docket_proto::{decode_enum, parse_time};
 use uuid::Uuid;
 
-use super::parse_id;
+use super::parse_allegation_id;
 use crate::search::Ask;
 use crate::search::similar::Circle;
 
@@ -230,7 +230,7 @@ pub fn search(r: &pb::SearchAllegationsRequest) -> Result<SearchQuery, Violation
 /// A checked `ListSimilarAllegationsRequest`: the allegation and how many candidates at most.
 pub fn similar(r: &pb::ListSimilarAllegationsRequest) -> Result<(Uuid, usize), Violations> {
     let mut v = Violations::default();
-    let id = v.nest("", parse_id("allegation_id", &r.allegation_id));
+    let id = v.nest("", parse_allegation_id("allegation_id", &r.allegation_id));
     let limit = match r.max_results {
         0 => Some(10),
         n @ 1..=50 => usize::try_from(n).ok(),

@@ -42,6 +42,11 @@ pub struct AllegationStore {
 impl AllegationStore {
     /// The store, and the task that commits its submissions (which ends when the last clone
     /// of the store is dropped). Call inside the runtime.
+    /// The database, for the lookups of references (see `request::reference`).
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
     pub fn new(
         db: DatabaseConnection,
         sealer: Sealer,

@@ -136,7 +136,7 @@ impl ContentCredentials {
         store(&txn, &job.subject, &reading).await?;
         let outcome = match reading.state {
             State::NoManifest => format!("no manifest: {}", reading.detail),
-            state => format!(
+            state @ (State::Valid | State::Trusted | State::Invalid) => format!(
                 "manifest {}: {} signed by {}",
                 state.code(),
                 reading.manifest_label,

@@ -134,23 +134,29 @@ impl CredentialReader {
 /// parse (invalid, with the reader's words).
 fn classify(format: &str, error: c2pa::Error) -> anyhow::Result<Reading> {
     use c2pa::Error as E;
-    match error {
-        E::JumbfNotFound | E::ProvenanceMissing => {
-            Ok(Reading::no_manifest("the file carries no C2PA manifest"))
-        }
-        E::UnsupportedType => Ok(Reading::no_manifest(format!(
-            "the C2PA reader does not read files of type {format}"
-        ))),
-        E::RemoteManifestUrl(url) => Ok(Reading::no_manifest(format!(
-            "the file refers to a remote manifest at {url}, which is not fetched"
-        ))),
-        E::IoError(error) => Err(anyhow::Error::new(error).context("reading the file")),
-        other => Ok(Reading {
-            state: State::Invalid,
-            detail: format!("the manifest cannot be read: {other}"),
-            ..Reading::no_manifest("")
-        }),
+    if matches!(error, E::JumbfNotFound | E::ProvenanceMissing) {
+        return Ok(Reading::no_manifest("the file carries no C2PA manifest"));
     }
+    if matches!(error, E::UnsupportedType) {
+        return Ok(Reading::no_manifest(format!(
+            "the C2PA reader does not read files of type {format}"
+        )));
+    }
+    if let E::RemoteManifestUrl(url) = &error {
+        return Ok(Reading::no_manifest(format!(
+            "the file refers to a remote manifest at {url}, which is not fetched"
+        )));
+    }
+    if let E::IoError(io) = error {
+        return Err(anyhow::Error::new(io).context("reading the file"));
+    }
+    // The reader's other hundred errors (an open set) all say the manifest is there but
+    // cannot be made sense of.
+    Ok(Reading {
+        state: State::Invalid,
+        detail: format!("the manifest cannot be read: {error}"),
+        ..Reading::no_manifest("")
+    })
 }
 
 fn reading_of(reader: &Reader) -> Reading {
@@ -264,7 +270,10 @@ fn agent_name(agent: &serde_json::Value) -> String {
                 _ => name.to_owned(),
             }
         }
-        _ => String::new(),
+        serde_json::Value::Null
+        | serde_json::Value::Bool(_)
+        | serde_json::Value::Number(_)
+        | serde_json::Value::Array(_) => String::new(),
     }
 }
 

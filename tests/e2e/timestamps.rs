@@ -26,14 +26,17 @@ on_every_backend!(
     a_timestamp_given_up_in_a_long_outage_is_tried_again_at_the_next_start,
 );
 
-fn with_authority(settings: &mut Settings, tsa: &TestTsa) {
+pub(crate) fn with_authority(settings: &mut Settings, tsa: &TestTsa) {
     settings.intake.timestamping.url = Some(tsa.url());
     settings.intake.timestamping.ca_file = Some(tsa.ca_file());
     settings.intake.timestamping.policy = Some(TSA_POLICY.to_owned());
+    // The audit head's stamps would be answered by the same authority: off here, where the
+    // authority's answers are counted (tests/e2e/audit_timestamps.rs turns them on).
+    settings.intake.timestamping.audit_head_interval_seconds = 0;
 }
 
 /// Uploads `bytes` to a new allegation; returns the evidence id.
-async fn upload_bytes(app: &TestApp, bytes: &[u8]) -> String {
+pub(crate) async fn upload_bytes(app: &TestApp, bytes: &[u8]) -> String {
     let allegation_id = new_allegation(&mut app.intake().await).await;
     let mut meta = metadata(&allegation_id, "");
     meta.file_name = "statement.txt".into();
@@ -54,7 +57,7 @@ async fn check_of(intake: &mut IntakeClient, id: &str) -> pb::BlobCheck {
 }
 
 /// Asks `VerifyEvidence` until evidence `id` shows a timestamp.
-async fn stamped(intake: &mut IntakeClient, id: &str) -> pb::TrustedTimestamp {
+pub(crate) async fn stamped(intake: &mut IntakeClient, id: &str) -> pb::TrustedTimestamp {
     let deadline = Instant::now() + Duration::from_secs(90);
     loop {
         if let Some(stamp) = check_of(intake, id).await.trusted_time {
@@ -68,7 +71,7 @@ async fn stamped(intake: &mut IntakeClient, id: &str) -> pb::TrustedTimestamp {
     }
 }
 
-async fn intake_db(app: &TestApp) -> DatabaseConnection {
+pub(crate) async fn intake_db(app: &TestApp) -> DatabaseConnection {
     Database::connect(app.settings.database_url(ServiceKind::Intake))
         .await
         .unwrap()
@@ -83,7 +86,7 @@ async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
     row.try_get_by_index::<i64>(0).unwrap()
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 

@@ -394,6 +394,21 @@ pub struct IntakeSettings {
     /// (`[intake.timestamping]`). Unset `url`: no timestamps are requested.
     #[serde(default)]
     pub timestamping: TimestampingSettings,
+    /// How C2PA Content Credentials embedded in evidence files are validated
+    /// (`[intake.content_credentials]`). Every upload is read; without trust anchors a good
+    /// manifest reads VALID, never TRUSTED.
+    #[serde(default)]
+    pub content_credentials: ContentCredentialsSettings,
+}
+
+/// C2PA Content Credentials: which signers are trusted.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ContentCredentialsSettings {
+    /// PEM file of the certificate authorities whose signers are trusted (for example the
+    /// C2PA trust list, or the office's own CA for its field devices). A manifest signed by a
+    /// certificate that chains to one reads TRUSTED; unset, a good manifest reads VALID.
+    pub trust_anchors_file: Option<PathBuf>,
 }
 
 /// An RFC 3161 time-stamping authority (TSA).
@@ -411,6 +426,13 @@ pub struct TimestampingSettings {
     pub policy: Option<String>,
     /// How long one request to the authority may take, in seconds. Default 30.
     pub request_timeout_seconds: u64,
+    /// How often intake's audit chain head is timestamped, in seconds, when it moved since the
+    /// last stamp. Default 3600; 0: never.
+    pub audit_head_interval_seconds: u64,
+    /// How often timestamp requests given up after their last retry (a long outage of the
+    /// authority) are made due again while running, in seconds; each start does it too.
+    /// Default 3600; 0: only at starts.
+    pub retry_given_up_interval_seconds: u64,
 }
 
 impl Default for TimestampingSettings {
@@ -420,6 +442,8 @@ impl Default for TimestampingSettings {
             ca_file: None,
             policy: None,
             request_timeout_seconds: 30,
+            audit_head_interval_seconds: 3600,
+            retry_given_up_interval_seconds: 3600,
         }
     }
 }
@@ -447,6 +471,7 @@ impl std::fmt::Debug for IntakeSettings {
             .field("ffmpeg", &self.ffmpeg)
             .field("post_upload_workers", &self.post_upload_workers)
             .field("timestamping", &self.timestamping)
+            .field("content_credentials", &self.content_credentials)
             .field("search_dir", &self.search_dir)
             .finish()
     }

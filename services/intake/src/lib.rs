@@ -7,6 +7,7 @@
 
 mod access;
 mod api;
+mod credentials;
 mod delivery;
 mod entity;
 mod error;
@@ -113,6 +114,9 @@ pub struct Intake {
     jobs: jobs::Runner,
     similarity: similar::Similarity,
     trusted_time: timestamp::TrustedTime,
+    content_credentials: credentials::ContentCredentials,
+    /// When the audit head is stamped and given-up timestamps retried.
+    timestamping: docket_platform::settings::TimestampingSettings,
     /// This replica's full-text index, kept current from the event stream while serving.
     search: search::SearchIndex,
 }
@@ -191,6 +195,10 @@ impl Intake {
                     .queue()
                     .retry_given_up(jobs::JobKind::TrustedTime)
                     .await?
+                + jobs
+                    .queue()
+                    .retry_given_up(jobs::JobKind::AuditHeadTime)
+                    .await?
                 + trusted_time.enqueue_missing().await?;
             if again > 0 {
                 tracing::info!(
@@ -199,6 +207,19 @@ impl Intake {
                      without one, or whose attempts ran out"
                 );
             }
+        }
+        let content_credentials = credentials::ContentCredentials::from_settings(
+            db.clone(),
+            blobs.clone(),
+            settings.data_dir.join("scratch"),
+            &settings.intake.content_credentials,
+        )?;
+        let unread = content_credentials.enqueue_missing().await?;
+        if unread > 0 {
+            tracing::info!(
+                contents = unread,
+                "reading the Content Credentials of evidence stored before they were read"
+            );
         }
         match similar::hashing::ffmpeg_available(&settings.intake.ffmpeg).await {
             Ok(()) => {
@@ -261,7 +282,8 @@ impl Intake {
                 delivery.clone(),
                 search.clone(),
             ),
-            audit: AuditApi::new(db.clone()),
+            audit: AuditApi::new(db.clone())
+                .with_head_timestamps(Arc::new(timestamp::AuditHeads::new(trusted_time.clone()))),
             events: EventApi::new(events),
             auth: AuthLayer::new(Arc::new(verifier), policy, refusals.clone()),
             dispatcher,
@@ -272,6 +294,8 @@ impl Intake {
             jobs,
             similarity,
             trusted_time,
+            content_credentials,
+            timestamping: settings.intake.timestamping.clone(),
             search,
         })
     }
@@ -304,10 +328,18 @@ impl Intake {
         post_upload.spawn(self.similarity.clone().follow(shutdown.clone()));
         // Every replica keeps its own search index.
         post_upload.spawn(self.search.clone().follow(shutdown.clone()));
+        // The audit head's timestamps, and the retry of timestamps given up in an outage.
+        post_upload.spawn(timestamp::follow(
+            self.trusted_time.clone(),
+            self.jobs.clone(),
+            self.timestamping,
+            shutdown.clone(),
+        ));
         post_upload.spawn(self.jobs.clone().run(
             Arc::new(jobs::PostUploadWork {
                 similarity: self.similarity,
                 trusted_time: self.trusted_time,
+                content_credentials: self.content_credentials,
             }),
             shutdown.clone(),
         ));

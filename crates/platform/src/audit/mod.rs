@@ -12,7 +12,9 @@
 //!
 //! What this cannot detect alone is a rewrite of the whole chain and its head by someone with
 //! write access to the database; `VerifyAuditChain` returns the head hash so that operators can
-//! keep copies elsewhere and compare.
+//! keep copies elsewhere and compare, and a service with a time-stamping authority has its head
+//! timestamped periodically ([`HeadTimestamps`]): a rewrite after a stamp loses the stamped
+//! entry.
 
 mod chain;
 mod entity;
@@ -23,4 +25,4 @@ mod service;
 pub use chain::{AuditRecord, Verification, append, append_many, verify};
 pub use migration::{AddAuditEntryCount, CreateAuditLog};
 pub use refusals::Refusals;
-pub use service::{AUDIT_ACCESS, AuditApi};
+pub use service::{AUDIT_ACCESS, AuditApi, HeadTimestamps};

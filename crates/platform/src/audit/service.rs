@@ -27,15 +27,35 @@ pub const AUDIT_ACCESS: &[MethodAccess] = &[
 
 const DEFAULT_PAGE_SIZE: u64 = 100;
 
+/// What a service knows of the trusted timestamps of its chain's head (a service with a
+/// time-stamping authority has its head stamped periodically, and says so here).
+pub trait HeadTimestamps: std::fmt::Debug + Send + Sync + 'static {
+    /// The latest timestamp of a head of the chain, verified again now; `None` when there is
+    /// none.
+    fn latest(
+        &self,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Option<pb::HeadTimestamp>, DbErr>> + Send + '_>>;
+}
+
 /// The audit API over one service's database.
 #[derive(Debug, Clone)]
 pub struct AuditApi {
     db: DatabaseConnection,
+    head_timestamps: Option<std::sync::Arc<dyn HeadTimestamps>>,
 }
 
 impl AuditApi {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            db,
+            head_timestamps: None,
+        }
+    }
+
+    /// Shows the latest timestamp of the chain's head in `VerifyAuditChain`.
+    pub fn with_head_timestamps(mut self, stamps: std::sync::Arc<dyn HeadTimestamps>) -> Self {
+        self.head_timestamps = Some(stamps);
+        self
     }
 }
 
@@ -150,6 +170,16 @@ impl AuditService for AuditApi {
         if let Some((sequence, problem)) = &verification.broken {
             tracing::error!(sequence, %problem, "the audit chain is broken");
         }
+        let latest_head_timestamp = match &self.head_timestamps {
+            Some(stamps) => stamps.latest().await.map_err(|e| error::database(&e))?,
+            None => None,
+        };
+        if let Some(stamp) = &latest_head_timestamp
+            && !stamp.verified
+        {
+            tracing::error!(problem = %stamp.problem, sequence = stamp.sequence,
+                "THE TIMESTAMP OF THE AUDIT CHAIN'S HEAD FAILED VERIFICATION");
+        }
         let (first_broken_sequence, problem) = verification.broken.unwrap_or_default();
         Ok(Response::new(pb::VerifyAuditChainResponse {
             intact: problem.is_empty(),
@@ -157,6 +187,7 @@ impl AuditService for AuditApi {
             first_broken_sequence,
             problem,
             head_hash: verification.head_hash,
+            latest_head_timestamp,
         }))
     }
 }

@@ -153,8 +153,8 @@ pub fn assessment_message(
     })
 }
 
-/// `rows` as wire records, each with the current verdict on its bytes and their open review
-/// flags.
+/// `rows` as wire records, each with the current verdict on its bytes, their open review
+/// flags and their Content Credentials.
 pub async fn with_verdicts<C: ConnectionTrait>(
     conn: &C,
     rows: Vec<evidence::Model>,
@@ -162,6 +162,7 @@ pub async fn with_verdicts<C: ConnectionTrait>(
     let hashes: Vec<String> = rows.iter().map(|row| row.sha256.clone()).collect();
     let latest = latest(conn, &hashes).await?;
     let flags = review::open_on(conn, &hashes).await?;
+    let credentials = crate::credentials::shown(conn, &hashes).await?;
     let mut messages = Vec::with_capacity(rows.len());
     for row in rows {
         let verdict = latest.get(&row.sha256).cloned();
@@ -169,6 +170,7 @@ pub async fn with_verdicts<C: ConnectionTrait>(
         let mut message = records::evidence_message(row)?;
         message.content_verdict = verdict.map(assessment_message).transpose()?;
         message.review_flags = review::messages(conn, open).await?;
+        message.content_credentials = credentials.get(&message.sha256).cloned();
         messages.push(message);
     }
     Ok(messages)

@@ -259,6 +259,7 @@ impl EvidenceDesk {
         journal::record(&txn, &audit, Some(&event)).await?;
         // In the same transaction: once the upload is answered, its hashing cannot be lost.
         JobQueue::enqueue(&txn, JobKind::PerceptualHash, &row.sha256).await?;
+        JobQueue::enqueue(&txn, JobKind::ContentCredentials, &row.sha256).await?;
         if self
             .trusted_time
             .as_ref()

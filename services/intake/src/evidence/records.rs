@@ -143,6 +143,7 @@ pub fn evidence_message(row: evidence::Model) -> Result<pb::Evidence, IntakeErro
         // Filled in by `content::with_verdicts`, which reads the verdicts of many at once.
         content_verdict: None,
         review_flags: Vec::new(),
+        content_credentials: None,
     })
 }
 

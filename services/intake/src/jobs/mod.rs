@@ -1,6 +1,7 @@
 //! Post-upload work: slow jobs on the bytes of evidence (perceptual hashing, RFC 3161
-//! timestamping; C2PA reading is meant to join as a further [`JobKind`]), run after the upload
-//! has committed so that they never slow it down.
+//! timestamping, reading C2PA Content Credentials), run after the upload has committed so that
+//! they never slow it down; and, on the same queue for its retries, the periodic timestamp of
+//! the audit chain's head.
 //!
 //! The queue is a table of intake's database. A job is enqueued in the upload's own transaction,
 //! so a crash cannot lose it; a worker claims it with a lease (an `IMMEDIATE` transaction on
@@ -25,15 +26,26 @@ pub enum JobKind {
     PerceptualHash,
     /// An RFC 3161 timestamp of the content's SHA-256 from the configured authority.
     TrustedTime,
+    /// The C2PA manifest (Content Credentials) embedded in the bytes, read and validated.
+    ContentCredentials,
+    /// An RFC 3161 timestamp of the audit chain's head (its subject is the head's entry hash).
+    AuditHeadTime,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 2] = [JobKind::PerceptualHash, JobKind::TrustedTime];
+    pub const ALL: [JobKind; 4] = [
+        JobKind::PerceptualHash,
+        JobKind::TrustedTime,
+        JobKind::ContentCredentials,
+        JobKind::AuditHeadTime,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
             JobKind::PerceptualHash => "perceptual_hash",
             JobKind::TrustedTime => "trusted_time",
+            JobKind::ContentCredentials => "content_credentials",
+            JobKind::AuditHeadTime => "audit_head_time",
         }
     }
 

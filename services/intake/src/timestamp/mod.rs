@@ -12,6 +12,7 @@
 //! The token is computed from the SHA-256 of evidence bytes and a random nonce, never from a
 //! sealed value (DESIGN.md, "Trust"); the authority learns the hash and nothing else.
 
+mod heads;
 pub mod tsp;
 
 use std::sync::Arc;
@@ -30,6 +31,18 @@ use crate::jobs::{Claimed, JobKind, JobOutcome, JobQueue};
 
 /// `subject_kind` of a timestamp of evidence bytes.
 const EVIDENCE: &str = "evidence";
+/// `subject_kind` of a timestamp of the audit chain's head (its `entry_hash`).
+const AUDIT_HEAD: &str = "audit_head";
+
+pub use heads::{AuditHeads, follow};
+
+/// What a job of `kind` stamps.
+fn subject_kind(kind: JobKind) -> &'static str {
+    match kind {
+        JobKind::AuditHeadTime => AUDIT_HEAD,
+        JobKind::TrustedTime | JobKind::PerceptualHash | JobKind::ContentCredentials => EVIDENCE,
+    }
+}
 
 /// The configured authority.
 #[derive(Debug)]
@@ -147,8 +160,9 @@ impl TrustedTime {
         Ok(enqueued)
     }
 
-    /// The job: asks the authority for a timestamp of `job.subject`, verifies it and keeps it
-    /// with the job's completion. Any failure (authority down, refusal, a token that does not
+    /// The job: asks the authority for a timestamp of `job.subject` (the SHA-256 of evidence
+    /// bytes, or the audit chain's head hash), verifies it and keeps it with the job's
+    /// completion. Any failure (authority down, refusal, a token that does not
     /// verify) is an error, retried with backoff.
     pub async fn run(&self, queue: &JobQueue, job: &Claimed) -> anyhow::Result<JobOutcome> {
         let Some(authority) = &self.authority else {
@@ -212,7 +226,7 @@ impl TrustedTime {
         );
         let values: Vec<Value> = vec![
             Uuid::now_v7().into(),
-            EVIDENCE.into(),
+            subject_kind(job.kind).into(),
             job.subject.clone().into(),
             token.into(),
             hex::encode(&query.nonce).into(),
@@ -241,7 +255,7 @@ impl TrustedTime {
     /// The stored timestamp of `sha256`, verified again against the CA configured now; `None`
     /// when there is none.
     pub async fn proof(&self, sha256: &str) -> Result<Option<pb::TrustedTimestamp>, DbErr> {
-        let Some(stored) = self.stored(sha256).await? else {
+        let Some(stored) = self.stored(EVIDENCE, sha256).await? else {
             return Ok(None);
         };
         let shown = match digest_bytes(sha256) {
@@ -287,7 +301,7 @@ impl TrustedTime {
         )
     }
 
-    async fn stored(&self, sha256: &str) -> Result<Option<Stored>, DbErr> {
+    async fn stored(&self, kind: &str, subject: &str) -> Result<Option<Stored>, DbErr> {
         let backend = self.db.get_database_backend();
         let sql = format!(
             "SELECT token, nonce, requested_policy FROM trusted_timestamps WHERE subject_kind = \
@@ -300,7 +314,7 @@ impl TrustedTime {
             .query_one_raw(Statement::from_sql_and_values(
                 backend,
                 sql,
-                [EVIDENCE.into(), sha256.into()],
+                [kind.into(), subject.into()],
             ))
             .await?;
         let Some(row) = row else {

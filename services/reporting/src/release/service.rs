@@ -16,7 +16,7 @@ use super::document::{self, Document};
 use super::gazetteer::Gazetteer;
 use super::protect::{self, EarlierCell, Withheld};
 use super::publication::Words;
-use super::{store, tables};
+use super::{replay, store, tables};
 
 /// Everything a release needs, read once from settings.
 #[derive(Clone)]
@@ -71,6 +71,9 @@ pub enum ReleaseError {
     Unprotectable(#[from] protect::Unprotectable),
     #[error("release {0} was published meanwhile; try again")]
     Raced(i64),
+    /// A release cannot be recomputed here as it was: what differs.
+    #[error("cannot reproduce the release: {0}")]
+    Irreproducible(String),
     #[error(transparent)]
     Database(#[from] DbErr),
     #[error(transparent)]
@@ -86,6 +89,7 @@ impl From<ReleaseError> for Status {
                 "{error}; the release was refused and nothing was published"
             )),
             ReleaseError::Raced(_) => Status::aborted(error.to_string()),
+            ReleaseError::Irreproducible(_) => Status::failed_precondition(error.to_string()),
             ReleaseError::Database(e) => docket_platform::error::database(&e),
             ReleaseError::Unexpected(e) => docket_platform::error::internal(e.as_ref()),
         }
@@ -126,14 +130,18 @@ impl Releases {
                 "give 1 to 200 characters",
             )));
         }
+        // Where the time goes, logged with the release: reading, protecting, the rest.
+        let started = std::time::Instant::now();
         let earlier = store::earlier(&self.db).await?;
         let mut accumulator = tables::Accumulator::new(&self.catalogue, &self.gazetteer);
         let positions = store::snapshot(&self.db, |case| accumulator.add(case)).await?;
         let computed = accumulator.finish();
+        let read = started.elapsed();
         let number = earlier.last().map_or(0, |e| e.number) + 1;
         let created_time = chrono::Utc::now();
         let (document, kept) =
             self.compose(number, title, created_time, &positions, computed, &earlier)?;
+        let protected = started.elapsed() - read;
         let signed = document::sign(&document, &self.key).context("cannot write the release")?;
         let file = String::from_utf8(signed.file).context("the release is not UTF-8")?;
         let txn = docket_platform::db::begin_write(&self.db).await?;
@@ -152,7 +160,14 @@ impl Releases {
         )
         .await?;
         txn.commit().await?;
-        tracing::info!(number, sha256 = %signed.document_sha256, "release published");
+        tracing::info!(
+            number,
+            sha256 = %signed.document_sha256,
+            read_ms = read.as_millis() as u64,
+            protect_ms = protected.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "release published"
+        );
         Ok(to_pb(
             &document,
             &signed.document_sha256,
@@ -168,6 +183,48 @@ impl Releases {
     /// creation time are the original's). Refused, with what differs, when the projections do
     /// not stand at the release's positions or this database holds other earlier releases.
     pub async fn reproduce(&self, original: &Document) -> Result<Vec<u8>, ReleaseError> {
+        self.reproduce_from(&self.db, original).await
+    }
+
+    /// Reproduces the published release `file` on a live service: its projections are rebuilt
+    /// at the release's positions from the event streams of `sources` (see [`replay`]), and the
+    /// release is recomputed there as by [`Releases::reproduce`], with the earlier releases
+    /// this database holds. Returns the file signed again.
+    pub async fn reproduce_published(
+        &self,
+        sources: &replay::Sources,
+        file: &[u8],
+    ) -> Result<Vec<u8>, ReleaseError> {
+        if file.is_empty() {
+            return Err(ReleaseError::Invalid(Violations::single(
+                "file",
+                "is required: a release file as ExportRelease gives it",
+            )));
+        }
+        let original = document::verify(file, None)
+            .map_err(|e| ReleaseError::Invalid(Violations::single("file", e.to_string())))?
+            .document;
+        let positions: Vec<(String, i64)> = original
+            .positions
+            .iter()
+            .map(|p| (p.stream.clone(), p.sequence))
+            .collect();
+        let scratch = sources
+            .rebuild(&positions)
+            .await?
+            .map_err(|e| ReleaseError::Irreproducible(e.0))?;
+        let reproduced = self.reproduce_from(&scratch.db, &original).await;
+        scratch.remove().await;
+        reproduced
+    }
+
+    /// [`Releases::reproduce`], with the projections read from `projections` and the earlier
+    /// releases from this service's database.
+    async fn reproduce_from(
+        &self,
+        projections: &DatabaseConnection,
+        original: &Document,
+    ) -> Result<Vec<u8>, ReleaseError> {
         let earlier: Vec<store::Earlier> = store::earlier(&self.db)
             .await?
             .into_iter()
@@ -183,26 +240,24 @@ impl Releases {
             .map(|e| (e.number, e.document_sha256.as_str()))
             .collect();
         if named != recorded {
-            return Err(anyhow::anyhow!(
+            return Err(ReleaseError::Irreproducible(format!(
                 "release {} was protected against earlier releases {recorded:?}, this database \
                  holds {named:?}",
                 original.number
-            )
-            .into());
+            )));
         }
         let mut accumulator = tables::Accumulator::new(&self.catalogue, &self.gazetteer);
-        let positions = store::snapshot(&self.db, |case| accumulator.add(case)).await?;
+        let positions = store::snapshot(projections, |case| accumulator.add(case)).await?;
         let at: Vec<(String, i64)> = original
             .positions
             .iter()
             .map(|p| (p.stream.clone(), p.sequence))
             .collect();
         if positions != at {
-            return Err(anyhow::anyhow!(
+            return Err(ReleaseError::Irreproducible(format!(
                 "release {} was computed at {at:?}, the projections stand at {positions:?}",
                 original.number
-            )
-            .into());
+            )));
         }
         let created_time = chrono::DateTime::parse_from_rfc3339(&original.created_time)
             .context("the release's creation time does not read")?

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Subcommand;
-use docket_reporting::release::document;
 use docket_platform::Settings;
+use docket_reporting::release::document;
 use docket_reporting::report::published;
 
 /// What `docket release` does.

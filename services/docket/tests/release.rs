@@ -330,7 +330,10 @@ async fn counted(app: &docket_e2e::TestApp, cases: i64) {
         if total == cases {
             return;
         }
-        assert!(std::time::Instant::now() < deadline, "{total} cases, not {cases}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{total} cases, not {cases}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
@@ -343,11 +346,20 @@ async fn reproduce(
     role: docket_platform::auth::Role,
     key: &str,
 ) -> Output {
-    let token = app.settings.data_dir.join(format!("{}.token", role.as_str()));
+    let token = app
+        .settings
+        .data_dir
+        .join(format!("{}.token", role.as_str()));
     std::fs::write(&token, app.token(role, "auditor.mammadova")).unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_docket"));
     command
-        .args(["release", "reproduce", file.to_str().unwrap(), "--public-key", key])
+        .args([
+            "release",
+            "reproduce",
+            file.to_str().unwrap(),
+            "--public-key",
+            key,
+        ])
         .args(["--url", &format!("http://{}", app.reporting_addr)])
         .args(["--token-file", token.to_str().unwrap()])
         .env("DOCKET__DATA_DIR", &app.settings.data_dir);
@@ -356,7 +368,9 @@ async fn reproduce(
         .unwrap()
 }
 
-docket_e2e::on_every_backend!(a_published_release_reproduces_on_the_live_service_and_a_forged_one_does_not);
+docket_e2e::on_every_backend!(
+    a_published_release_reproduces_on_the_live_service_and_a_forged_one_does_not
+);
 
 /// A release published, then more cases counted: the service rebuilds its projections at the
 /// release's positions and gives back the published file byte for byte. A file the office's

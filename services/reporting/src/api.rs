@@ -191,7 +191,7 @@ impl ReportingService for ReportingApi {
             .reproduce_published(&self.sources, &sent)
             .await?;
         Ok(Response::new(pb::ReproduceReleaseResponse {
-            identical: file == sent.as_ref(),
+            identical: file.as_slice() == &sent[..],
             file: file.into(),
         }))
     }

@@ -80,7 +80,15 @@ async fn places_unknown_by_name_count_in_the_region_holding_their_coordinates(ba
         hex::encode(Sha256::digest(GAZETTEER.as_bytes()))
     );
     let text = String::from_utf8(file).unwrap();
-    for secret in ["courtyard", "farm", "ridge", "39.25", "45.75", "41.5", "49.0"] {
+    for secret in [
+        "courtyard",
+        "farm",
+        "ridge",
+        "39.25",
+        "45.75",
+        "41.5",
+        "49.0",
+    ] {
         assert!(!text.contains(secret), "{secret:?} is in the release");
     }
     app.stop().await;

@@ -193,7 +193,11 @@ impl Report {
                 let figure = match &row.release {
                     Ok(seconds) if row.cases >= 1_000_000 => format!(
                         "{seconds:>6.1} s ({})",
-                        if *seconds < 60.0 { "meets the target" } else { "MISSES the target" }
+                        if *seconds < 60.0 {
+                            "meets the target"
+                        } else {
+                            "MISSES the target"
+                        }
                     ),
                     Ok(seconds) => format!("{seconds:>6.1} s"),
                     Err(error) => format!("failed: {error}"),

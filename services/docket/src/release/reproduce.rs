@@ -107,11 +107,12 @@ pub async fn run(settings: &Settings, args: ReproduceArgs) -> anyhow::Result<()>
 /// Where `published` and `reproduced` first differ: the byte, and in the document the first
 /// value that differs, by its path (`tables[3].cells[0].value`); `None` when they are equal.
 pub fn first_difference(published: &[u8], reproduced: &[u8]) -> Option<String> {
+    let shorter = published.len().min(reproduced.len());
     let at = published
         .iter()
         .zip(reproduced)
         .position(|(a, b)| a != b)
-        .or_else(|| (published.len() != reproduced.len()).then(|| published.len().min(reproduced.len())))?;
+        .or_else(|| (published.len() != reproduced.len()).then_some(shorter))?;
     let line = published[..at].iter().filter(|b| **b == b'\n').count() + 1;
     let excerpt = |bytes: &[u8]| {
         let start = at.saturating_sub(40);
@@ -131,7 +132,9 @@ pub fn first_difference(published: &[u8], reproduced: &[u8]) -> Option<String> {
     if let (Some(a), Some(b)) = (document(published), document(reproduced))
         && let Some((path, x, y)) = first_value_difference(&a, &b, String::new())
     {
-        said.push_str(&format!("; in the document, {path} is {x} published, {y} reproduced"));
+        said.push_str(&format!(
+            "; in the document, {path} is {x} published, {y} reproduced"
+        ));
     }
     Some(said)
 }
@@ -161,7 +164,8 @@ fn first_value_difference(a: &Value, b: &Value, path: String) -> Option<(String,
         }
         (Value::Array(x), Value::Array(y)) => {
             for (index, (value, other)) in x.iter().zip(y).enumerate() {
-                if let Some(found) = first_value_difference(value, other, format!("{path}[{index}]"))
+                if let Some(found) =
+                    first_value_difference(value, other, format!("{path}[{index}]"))
                 {
                     return Some(found);
                 }
@@ -211,6 +215,10 @@ mod tests {
         );
         assert_eq!(first_difference(published, published), None);
         let shorter = &published[..published.len() - 1];
-        assert!(first_difference(published, shorter).unwrap().contains("line 2"));
+        assert!(
+            first_difference(published, shorter)
+                .unwrap()
+                .contains("line 2")
+        );
     }
 }

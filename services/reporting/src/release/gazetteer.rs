@@ -42,8 +42,11 @@ impl Area {
         if lat < south || lat > north || lon < west || lon > east {
             return false;
         }
+        let Some(&last) = self.vertices.last() else {
+            return false;
+        };
         let mut inside = false;
-        let mut previous = self.vertices[self.vertices.len() - 1];
+        let mut previous = last;
         for &vertex in &self.vertices {
             let ((lat_a, lon_a), (lat_b, lon_b)) = (previous, vertex);
             if (lat_a > lat) != (lat_b > lat) {
@@ -222,7 +225,10 @@ mod tests {
     fn a_place_is_found_whole_or_by_a_part_and_never_shown_itself() {
         let gazetteer =
             Gazetteer::parse("place,region\nGanja,Ganja city\nTesk bus depot, North\n").unwrap();
-        assert_eq!(gazetteer.region("ganja,  Shahriyar street", None), "Ganja city");
+        assert_eq!(
+            gazetteer.region("ganja,  Shahriyar street", None),
+            "Ganja city"
+        );
         assert_eq!(gazetteer.region("Tesk  bus depot", None), "North");
         assert_eq!(gazetteer.region("A farm near Tesk", None), "unknown");
     }
@@ -236,8 +242,14 @@ mod tests {
              South,40 46;41 46;41 47;40 47\n",
         )
         .unwrap();
-        assert_eq!(gazetteer.region("A farm near Tesk", at(41.2, 46.2)), "North");
-        assert_eq!(gazetteer.region("A farm near Tesk", at(40.5, 46.5)), "South");
+        assert_eq!(
+            gazetteer.region("A farm near Tesk", at(41.2, 46.2)),
+            "North"
+        );
+        assert_eq!(
+            gazetteer.region("A farm near Tesk", at(40.5, 46.5)),
+            "South"
+        );
         // Outside the triangle, though inside its bounding box.
         assert_eq!(gazetteer.region("A farm", at(41.9, 46.9)), "unknown");
         assert_eq!(gazetteer.region("A farm", at(10.0, 10.0)), "unknown");
@@ -265,7 +277,10 @@ mod tests {
             "place,region\nregion,area\nregion,area\n",
         ] {
             let error = Gazetteer::parse(bad).unwrap_err();
-            assert!(format!("{error:#}").contains("line 3"), "{bad:?}: {error:#}");
+            assert!(
+                format!("{error:#}").contains("line 3"),
+                "{bad:?}: {error:#}"
+            );
         }
     }
 

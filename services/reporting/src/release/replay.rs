@@ -73,7 +73,7 @@ impl Sources {
     /// ends before its position, gives [`Unreachable`].
     pub async fn rebuild(&self, positions: &[(String, i64)]) -> anyhow::Result<Rebuilt> {
         for (stream, _) in positions {
-            if !self.streams.iter().any(|s| s.stream == stream) {
+            if !self.streams.iter().any(|s| s.stream == stream.as_str()) {
                 return Ok(Err(Unreachable(format!(
                     "the release was computed from stream {stream:?}, which this service does \
                      not follow"
@@ -84,13 +84,16 @@ impl Sources {
             .prefix("reproduce-")
             .tempdir_in(&self.data_dir)
             .context("cannot make a scratch directory for the projections")?;
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("reporting.db").display());
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("reporting.db").display()
+        );
         let db = docket_platform::db::connect_and_migrate::<crate::Migrator>(&url, &self.database)
             .await
             .context("cannot make the scratch projections")?;
         let scratch = Scratch { db, dir };
         for (stream, upto) in positions {
-            let Some(source) = self.streams.iter().find(|s| s.stream == stream) else {
+            let Some(source) = self.streams.iter().find(|s| s.stream == stream.as_str()) else {
                 continue;
             };
             let reached = match replay(&scratch.db, source, *upto).await {
@@ -135,7 +138,10 @@ async fn replay(db: &DatabaseConnection, source: &Source, upto: i64) -> anyhow::
         else {
             break;
         };
-        let Some(event) = message.event.filter(|e| e.sequence > last && e.sequence <= upto) else {
+        let Some(event) = message
+            .event
+            .filter(|e| e.sequence > last && e.sequence <= upto)
+        else {
             continue;
         };
         last = event.sequence;

@@ -368,6 +368,21 @@ async fn reproduce(
         .unwrap()
 }
 
+/// An incident with twenty people killed: figures large enough to publish.
+fn incident(number: u32) -> docket_proto::docket::cases::v1::AllegationSnapshot {
+    use docket_proto::docket::common::v1 as common;
+    let mut sent = docket_e2e::snapshot(number);
+    sent.victims = vec![common::VictimGroup {
+        count: 20,
+        status: common::VictimStatus::Civilian.into(),
+        harm: common::Harm::Killed.into(),
+        age_group: common::AgeGroup::Adult.into(),
+        sex: common::Sex::Female.into(),
+        ..Default::default()
+    }];
+    sent
+}
+
 docket_e2e::on_every_backend!(
     a_published_release_reproduces_on_the_live_service_and_a_forged_one_does_not
 );
@@ -384,7 +399,7 @@ async fn a_published_release_reproduces_on_the_live_service_and_a_forged_one_doe
         return;
     };
     for number in 901..904 {
-        docket_e2e::deliver(&app, docket_e2e::snapshot(number)).await;
+        docket_e2e::deliver(&app, incident(number)).await;
     }
     counted(&app, 3).await;
     let mut supervisor = app.reporting_as(Role::Supervisor).await;
@@ -402,7 +417,7 @@ async fn a_published_release_reproduces_on_the_live_service_and_a_forged_one_doe
         .file
         .to_vec();
     // The live projections move on past the release.
-    docket_e2e::deliver(&app, docket_e2e::snapshot(904)).await;
+    docket_e2e::deliver(&app, incident(904)).await;
     counted(&app, 4).await;
 
     let key = docket_reporting::release::service::signing_key(&app.settings).unwrap();

@@ -6,6 +6,7 @@
 //! filtration point, and a second release that adds two victims to the first.
 
 mod attacks;
+mod regions;
 
 use std::time::Duration;
 

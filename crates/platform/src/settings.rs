@@ -16,9 +16,11 @@ shutdown_grace_seconds = 20
 shutdown_delay_ms = 0
 request_timeout_seconds = 30
 stream_idle_timeout_seconds = 60
-# Unary calls allowed longer than request_timeout_seconds: publishing a release at 10^6 cases.
+# Unary calls allowed longer than request_timeout_seconds: publishing a release at 10^6 cases,
+# and reproducing one (its projections rebuilt from the event streams).
 method_timeouts = [
   { method = "docket.reporting.v1.ReportingService/CreateRelease", timeout_seconds = 600 },
+  { method = "docket.reporting.v1.ReportingService/ReproduceRelease", timeout_seconds = 1800 },
 ]
 
 [log]
@@ -100,7 +102,8 @@ pub struct Settings {
     /// is not idle, and a stream that keeps moving may last as long as it needs.
     pub stream_idle_timeout_seconds: std::num::NonZeroU64,
     /// Unary methods allowed longer than `request_timeout_seconds` (and only those: every
-    /// other call keeps the request timeout). Default: `CreateRelease` up to 600 s. A method
+    /// other call keeps the request timeout). Default: `CreateRelease` up to 600 s and
+    /// `ReproduceRelease` up to 1 800 s. A method
     /// that no Docket host serves, or a client stream, stops the process at start.
     pub method_timeouts: Vec<MethodTimeout>,
     pub log: LogSettings,
@@ -527,7 +530,10 @@ pub struct ReleaseSettings {
     #[serde(default = "default_release_tables")]
     pub tables: Vec<ReleaseTableSettings>,
     /// A CSV file `place,region` (a header line first): the administrative region of each place
-    /// name. Unset: a small built-in gazetteer for development and tests.
+    /// name; then, optionally, a header line `region,area` and one polygon a line,
+    /// `region,lat lon; lat lon; lat lon; …` (degrees, at least three vertices), which places an
+    /// incident whose name is not listed by its coordinates (the first area holding it wins).
+    /// Unset: a small built-in gazetteer for development and tests.
     #[serde(default)]
     pub gazetteer_file: Option<PathBuf>,
     /// The narrowest range of values a withheld cell may be known to lie in, given everything
@@ -889,10 +895,16 @@ mod tests {
         assert_eq!(settings.stream_idle_timeout_seconds.get(), 60);
         assert_eq!(
             settings.method_timeouts,
-            [MethodTimeout {
-                method: "docket.reporting.v1.ReportingService/CreateRelease".into(),
-                timeout_seconds: 600,
-            }]
+            [
+                MethodTimeout {
+                    method: "docket.reporting.v1.ReportingService/CreateRelease".into(),
+                    timeout_seconds: 600,
+                },
+                MethodTimeout {
+                    method: "docket.reporting.v1.ReportingService/ReproduceRelease".into(),
+                    timeout_seconds: 1_800,
+                }
+            ]
         );
     }
 

@@ -174,7 +174,7 @@ impl Cli {
             }
             Command::Bench(args) => crate::bench::run(args).await,
             Command::Report(args) => crate::report::run(settings, args).await,
-            Command::Release(command) => crate::release::run(command),
+            Command::Release(command) => crate::release::run(settings, command).await,
             Command::Backup(args) => crate::backup::backup(settings, args).await,
             Command::Restore(args) => crate::backup::restore(settings, args).await,
             Command::Keys(command) => crate::keys::run(settings, command),

@@ -1,10 +1,14 @@
 //! `docket release verify FILE` checks a published release offline; `docket release render
-//! FILE` turns it into the public report, offline too.
+//! FILE` turns it into the public report, offline too; `docket release reproduce FILE` has a
+//! running reporting recompute it and compares the two byte for byte.
+
+mod reproduce;
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Subcommand;
+use docket_platform::Settings;
 use docket_reporting::release::document;
 use docket_reporting::report::published;
 
@@ -40,10 +44,15 @@ pub enum ReleaseCommand {
         #[arg(long, value_name = "FILE")]
         screenshot: Option<PathBuf>,
     },
+    /// Verifies a release file offline, then asks a running reporting (`ReproduceRelease`) to
+    /// recompute it at the stream positions it records and sign it again, and compares the
+    /// two byte for byte. Prints where they first differ and exits non-zero when they do.
+    Reproduce(reproduce::ReproduceArgs),
 }
 
-pub fn run(command: ReleaseCommand) -> anyhow::Result<()> {
+pub async fn run(settings: &Settings, command: ReleaseCommand) -> anyhow::Result<()> {
     match command {
+        ReleaseCommand::Reproduce(args) => reproduce::run(settings, args).await,
         ReleaseCommand::Verify { file, public_key } => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;

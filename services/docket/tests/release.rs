@@ -1,7 +1,8 @@
 //! Releases through the real binary, offline: `docket release verify` accepts a signed file and
 //! refuses it after one flipped byte; `docket release render` turns releases of 10 and 10 000
 //! cases into the public report, and headless Chromium prints and screenshots it, with no
-//! withheld value and no free-text place anywhere in it.
+//! withheld value and no free-text place anywhere in it. And online: `docket release
+//! reproduce` has a running reporting recompute a published release at its positions.
 //!
 //! The browser part is skipped when `chromium` is not installed, unless
 //! `DOCKET_TEST_REQUIRE_CHROMIUM=1` (as in CI). With `DOCKET_REPORT_SCREENSHOTS=DIR` the
@@ -308,4 +309,157 @@ async fn the_public_report_of_10_and_10_000_cases_shows_no_withheld_value_and_pr
             assert!(png.starts_with(b"\x89PNG"), "a screenshot at {n} cases");
         }
     }
+}
+
+/// Cases reporting at `addr` counts, waited for until they are `cases`.
+async fn counted(app: &docket_e2e::TestApp, cases: i64) {
+    use docket_proto::docket::reporting::v1 as rep;
+    let mut analyst = app.reporting_as(docket_platform::auth::Role::Analyst).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let total = analyst
+            .query_statistics(rep::QueryStatisticsRequest {
+                measure: rep::Measure::Cases.into(),
+                audience: rep::Audience::Internal.into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .total;
+        if total == cases {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{total} cases, not {cases}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// `docket release reproduce` against the running reporting of `app`, as `role`; the process
+/// is waited for off the runtime, which serves the call meanwhile.
+async fn reproduce(
+    app: &docket_e2e::TestApp,
+    file: &Path,
+    role: docket_platform::auth::Role,
+    key: &str,
+) -> Output {
+    let token = app
+        .settings
+        .data_dir
+        .join(format!("{}.token", role.as_str()));
+    std::fs::write(&token, app.token(role, "auditor.mammadova")).unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_docket"));
+    command
+        .args([
+            "release",
+            "reproduce",
+            file.to_str().unwrap(),
+            "--public-key",
+            key,
+        ])
+        .args(["--url", &format!("http://{}", app.reporting_addr)])
+        .args(["--token-file", token.to_str().unwrap()])
+        .env("DOCKET__DATA_DIR", &app.settings.data_dir);
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
+/// An incident with twenty people killed: figures large enough to publish.
+fn incident(number: u32) -> docket_proto::docket::cases::v1::AllegationSnapshot {
+    use docket_proto::docket::common::v1 as common;
+    let mut sent = docket_e2e::snapshot(number);
+    sent.victims = vec![common::VictimGroup {
+        count: 20,
+        status: common::VictimStatus::Civilian.into(),
+        harm: common::Harm::Killed.into(),
+        age_group: common::AgeGroup::Adult.into(),
+        sex: common::Sex::Female.into(),
+        ..Default::default()
+    }];
+    sent
+}
+
+docket_e2e::on_every_backend!(
+    a_published_release_reproduces_on_the_live_service_and_a_forged_one_does_not
+);
+
+/// A release published, then more cases counted: the service rebuilds its projections at the
+/// release's positions and gives back the published file byte for byte. A file the office's
+/// key signed over a figure the data do not give is caught, with the figure named.
+async fn a_published_release_reproduces_on_the_live_service_and_a_forged_one_does_not(
+    backend: docket_e2e::Backend,
+) {
+    use docket_platform::auth::Role;
+    use docket_proto::docket::reporting::v1 as rep;
+    let Some(app) = docket_e2e::TestApp::spawn(backend).await else {
+        return;
+    };
+    for number in 901..904 {
+        docket_e2e::deliver(&app, incident(number)).await;
+    }
+    counted(&app, 3).await;
+    let mut supervisor = app.reporting_as(Role::Supervisor).await;
+    supervisor
+        .create_release(rep::CreateReleaseRequest {
+            title: "October 2020".into(),
+        })
+        .await
+        .unwrap();
+    let file = supervisor
+        .export_release(rep::ExportReleaseRequest { number: 1 })
+        .await
+        .unwrap()
+        .into_inner()
+        .file
+        .to_vec();
+    // The live projections move on past the release.
+    docket_e2e::deliver(&app, incident(904)).await;
+    counted(&app, 4).await;
+
+    let key = docket_reporting::release::service::signing_key(&app.settings).unwrap();
+    let office = document::public_key(&key);
+    let path = app.settings.data_dir.join("release-1.json");
+    std::fs::write(&path, &file).unwrap();
+    let reproduced = reproduce(&app, &path, Role::Auditor, &office).await;
+    let said = String::from_utf8_lossy(&reproduced.stdout);
+    assert!(
+        reproduced.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&reproduced.stderr)
+    );
+    assert!(said.contains("reproduced byte for byte"), "{said}");
+
+    // The office's key over a figure one higher than the data give.
+    let mut forged = document::verify(&file, Some(&office)).unwrap().document;
+    let (table, cell) = forged
+        .tables
+        .iter()
+        .enumerate()
+        .find_map(|(t, table)| Some((t, table.cells.iter().position(|c| !c.withheld)?)))
+        .expect("a published figure");
+    forged.tables[table].cells[cell].value += 1;
+    let path = app.settings.data_dir.join("forged.json");
+    std::fs::write(&path, document::sign(&forged, &key).unwrap().file).unwrap();
+    let refused = reproduce(&app, &path, Role::Supervisor, &office).await;
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{said}");
+    assert!(
+        said.contains("does not reproduce")
+            && said.contains(&format!("tables[{table}].cells[{cell}].value is")),
+        "{said}"
+    );
+
+    // Neither the public nor an analyst may have it recomputed.
+    let denied = reproduce(&app, &path, Role::PublicReporter, &office).await;
+    assert!(!denied.status.success());
+    assert!(
+        String::from_utf8_lossy(&denied.stderr).contains("PermissionDenied"),
+        "{}",
+        String::from_utf8_lossy(&denied.stderr)
+    );
+    app.stop().await;
 }

@@ -2,7 +2,7 @@
 
 use docket_platform::auth::{Access, MethodAccess, Role};
 
-use Role::{Analyst, Investigator, Prosecutor, PublicReporter, Supervisor};
+use Role::{Analyst, Auditor, Investigator, Prosecutor, PublicReporter, Supervisor};
 
 /// Live statistics, exports and reports: the office only. Answers suppressed one by one cannot
 /// hold against a reader who may ask many overlapping questions, so the public reads releases.
@@ -26,5 +26,6 @@ pub const REPORTING_ACCESS: &[MethodAccess] = &[
     ("GetRelease", Access::Roles(RELEASE_READERS)),
     ("ExportRelease", Access::Roles(RELEASE_READERS)),
     ("RenderRelease", Access::Roles(RELEASE_READERS)),
+    ("ReproduceRelease", Access::Roles(&[Supervisor, Auditor])),
     ("GetProjectionStatus", Access::Roles(&[Analyst, Supervisor])),
 ];

@@ -11,6 +11,7 @@ use sea_orm::DatabaseConnection;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
+use crate::release::replay::Sources;
 use crate::release::service::Releases;
 use crate::sql::query;
 use crate::{audience, export, report, statistics};
@@ -22,6 +23,8 @@ pub struct ReportingApi {
     threshold: i64,
     streams: Vec<(&'static str, Arc<AtomicBool>)>,
     releases: Releases,
+    /// Where a release's projections are rebuilt from to reproduce it.
+    sources: Arc<Sources>,
 }
 
 impl ReportingApi {
@@ -30,12 +33,14 @@ impl ReportingApi {
         threshold: i64,
         streams: Vec<(&'static str, Arc<AtomicBool>)>,
         releases: Releases,
+        sources: Sources,
     ) -> Self {
         Self {
             db,
             threshold,
             streams,
             releases,
+            sources: Arc::new(sources),
         }
     }
 }
@@ -174,5 +179,20 @@ impl ReportingService for ReportingApi {
         let number = request.into_inner().number;
         let html = self.releases.render(number).await?;
         Ok(Response::new(pb::RenderReleaseResponse { html }))
+    }
+
+    async fn reproduce_release(
+        &self,
+        request: Request<pb::ReproduceReleaseRequest>,
+    ) -> Result<Response<pb::ReproduceReleaseResponse>, Status> {
+        let sent = request.into_inner().file;
+        let file = self
+            .releases
+            .reproduce_published(&self.sources, &sent)
+            .await?;
+        Ok(Response::new(pb::ReproduceReleaseResponse {
+            identical: file.as_slice() == &sent[..],
+            file: file.into(),
+        }))
     }
 }

@@ -14,7 +14,9 @@ use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::content;
 use crate::counting;
-use crate::facts::{self, AllegationItem, CaseItem, ChargeRow, VictimRow, normalised, or_unknown};
+use crate::facts::{
+    self, AllegationItem, CaseItem, ChargeRow, Point, VictimRow, normalised, or_unknown,
+};
 use crate::named::{self, NamedRow};
 use crate::rollup::Delta;
 
@@ -266,6 +268,7 @@ pub fn case(c: &ev::CaseChanged) -> CaseItem {
         status: c.status.clone(),
         week: week_of(c.incident_start_time.as_ref()),
         place: or_unknown(Some(&c.place_name)),
+        coordinates: Point::new(c.latitude, c.longitude),
         parties: normalised(c.party_codes.clone()),
         crimes: normalised(c.crime_type_codes.clone()),
         victims: Vec::new(),

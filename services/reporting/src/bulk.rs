@@ -5,7 +5,7 @@
 use docket_platform::db::begin_write;
 use sea_orm::{DatabaseConnection, DbErr};
 
-pub use crate::facts::{AllegationItem, CaseItem, ChargeRow, UNKNOWN, VictimRow};
+pub use crate::facts::{AllegationItem, CaseItem, ChargeRow, Point, UNKNOWN, VictimRow};
 use crate::facts::{insert_allegations, insert_cases};
 pub use crate::named::NamedRow;
 use crate::rollup::Delta;

@@ -35,6 +35,29 @@ impl AllegationItem {
     }
 }
 
+/// WGS 84 coordinates of an incident, in degrees: used only to find its region, never shown.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+// Coordinates are finite (checked by [`Point::new`]), so equality is an equivalence.
+impl Eq for Point {}
+
+impl Point {
+    /// The point at `latitude`, `longitude` when both are given, finite and in range.
+    pub fn new(latitude: Option<f64>, longitude: Option<f64>) -> Option<Self> {
+        let (latitude, longitude) = (latitude?, longitude?);
+        ((-90.0..=90.0).contains(&latitude) && (-180.0..=180.0).contains(&longitude)).then_some(
+            Self {
+                latitude,
+                longitude,
+            },
+        )
+    }
+}
+
 /// A case, as counted.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CaseItem {
@@ -46,6 +69,9 @@ pub struct CaseItem {
     pub status: String,
     pub week: String,
     pub place: String,
+    /// Where the incident happened, when its location has coordinates; `None` for cases
+    /// projected before reporting kept them.
+    pub coordinates: Option<Point>,
     pub parties: Vec<String>,
     pub crimes: Vec<String>,
     /// What is counted of its victims: its groups with its named victims in their places
@@ -286,7 +312,7 @@ pub async fn load_case<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<
     let rows = query(
         conn,
         "SELECT status, incident_week, place, reference, opened_time, close_reason, \
-         only_fabricated_evidence FROM case_facts WHERE case_id = ?",
+         only_fabricated_evidence, latitude, longitude FROM case_facts WHERE case_id = ?",
         vec![id.into()],
     )
     .await?;
@@ -323,6 +349,7 @@ pub async fn load_case<C: ConnectionTrait>(conn: &C, id: &str) -> Result<Option<
         status: row.try_get_by_index(0)?,
         week: or_unknown(week.as_deref()),
         place: or_unknown(place.as_deref()),
+        coordinates: Point::new(row.try_get_by_index(7)?, row.try_get_by_index(8)?),
         parties: strings(
             conn,
             "SELECT party_code FROM case_parties WHERE case_id = ? ORDER BY party_code",
@@ -473,8 +500,8 @@ pub async fn store_case<C: ConnectionTrait>(conn: &C, item: &CaseItem) -> Result
 pub async fn insert_cases<C: ConnectionTrait>(conn: &C, items: &[CaseItem]) -> Result<(), DbErr> {
     let mut facts = Rows::new(
         "case_facts (case_id, status, incident_week, place, reference, opened_time, \
-         close_reason, only_fabricated_evidence, counting, verification)",
-        10,
+         close_reason, only_fabricated_evidence, counting, verification, latitude, longitude)",
+        12,
     );
     let mut parties = Rows::new("case_parties (case_id, party_code)", 2);
     let mut crimes = Rows::new("case_crime_types (case_id, crime_type_code)", 2);
@@ -509,6 +536,8 @@ pub async fn insert_cases<C: ConnectionTrait>(conn: &C, items: &[CaseItem]) -> R
                     item.only_fabricated_evidence.into(),
                     item.counting().into(),
                     item.verification().into(),
+                    item.coordinates.map(|p| p.latitude).into(),
+                    item.coordinates.map(|p| p.longitude).into(),
                 ],
             )
             .await?;

@@ -110,6 +110,19 @@ impl Reporting {
             .iter()
             .map(|p| (p.stream, Arc::clone(&p.connected)))
             .collect();
+        let sources = release::replay::Sources {
+            streams: projectors
+                .iter()
+                .map(|p| release::replay::Source {
+                    stream: p.stream,
+                    url: p.url.clone(),
+                    tls: p.tls.clone(),
+                    credentials: p.credentials.clone(),
+                })
+                .collect(),
+            data_dir: settings.data_dir.clone(),
+            database: settings.database.clone(),
+        };
         let refusals = Refusals::new();
         let holder = HolderIdentity::claim(&settings.data_dir, ServiceKind::Reporting.name()).await;
         let projectors = projectors
@@ -131,6 +144,7 @@ impl Reporting {
                 settings.reporting.suppression_threshold,
                 streams,
                 release::service::Releases::from_settings(db.clone(), settings)?,
+                sources,
             ),
             audit: AuditApi::new(db.clone()),
             auth: AuthLayer::new(

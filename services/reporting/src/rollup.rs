@@ -302,6 +302,7 @@ mod tests {
             status: "CASE_STATUS_OPEN".into(),
             week: "2020-W41".into(),
             place: "Ganja".into(),
+            coordinates: None,
             parties: strings(&["AM", "AZ"]),
             crimes: strings(&["icc.8.2.b.i"]),
             victims: vec![

@@ -99,6 +99,14 @@ fn case_changed(
     } else {
         case.close_reason().as_str_name().to_owned()
     };
+    // Coordinates go together or not at all, as the location's validation keeps them.
+    let (latitude, longitude) = match case.location.as_ref() {
+        Some(location) => match (location.latitude, location.longitude) {
+            (Some(latitude), Some(longitude)) => (Some(latitude), Some(longitude)),
+            _ => (None, None),
+        },
+        None => (None, None),
+    };
     let snapshot = ev::CaseChanged {
         case_id: case.id,
         reference: case.reference,
@@ -129,6 +137,8 @@ fn case_changed(
             .map(Uuid::to_string)
             .collect(),
         named_victims,
+        latitude,
+        longitude,
     };
     ev::EventPayload {
         kind: Some(ev::event_payload::Kind::CaseChanged(snapshot)),

@@ -7,12 +7,14 @@
 //! near-duplicate lookups among 10^5 stored items (intake's index, in this process), the
 //! casualty register's matching among 10^5 named victims, full-text search and similar
 //! allegations among 10^6 allegations (intake's index, in this process, with its indexing rate
-//! beside the submission rate), and the services' peak memory.
+//! beside the submission rate), `CreateRelease` at up to 10^6 cases, and the services' peak
+//! memory.
 //! Prints a table, and JSON with `--json`.
 
 mod baseline;
 mod load;
 mod register;
+mod release;
 mod report;
 mod search;
 mod services;
@@ -48,6 +50,11 @@ pub struct BenchArgs {
     /// is measured, loaded in bulk one size after the other; `0` skips the step.
     #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
     pub statistics_at: Vec<usize>,
+    /// Cases in reporting's projections at which one `CreateRelease` (audit included) is timed,
+    /// one size after the other, after the statistics step (whose items count towards them);
+    /// the cases are stored straight into the fact tables. `0` skips the step.
+    #[arg(long, value_delimiter = ',', default_value = "0")]
+    pub release_at: Vec<usize>,
     /// Named victims in the casualty register among which candidates for a new person are
     /// matched; `0` skips the step.
     #[arg(long, default_value_t = 100_000)]
@@ -133,15 +140,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .copied()
         .filter(|n| *n > 0)
         .collect();
+    let db = docket_platform::db::connect(
+        &settings.database_url(ServiceKind::Reporting),
+        &settings.database,
+    )
+    .await
+    .context("cannot open reporting's database")?;
+    let mut loaded = 0;
     if !sizes.is_empty() {
         let client = reporting;
-        let db = docket_platform::db::connect(
-            &settings.database_url(ServiceKind::Reporting),
-            &settings.database,
-        )
-        .await
-        .context("cannot open reporting's database")?;
-        let mut loaded = 0;
         for size in sizes {
             if size <= loaded {
                 continue;
@@ -157,6 +164,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             let release = statistics::release(&supervisor, size).await;
             report.statistics(size, load_seconds, echo, grouped, filtered, release);
         }
+    }
+    for cases in args.release_at.iter().copied().filter(|n| *n > 0) {
+        eprintln!("CreateRelease at {cases} cases…");
+        let row = release::measure(db.clone(), &supervisor, loaded, cases).await?;
+        loaded = loaded.max(cases);
+        report.releases.push(row);
     }
     if args.register_at > 0 {
         eprintln!(

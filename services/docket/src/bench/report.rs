@@ -2,6 +2,7 @@
 
 use super::load::Stats;
 use super::register::RegisterRow;
+use super::release::ReleaseRow;
 use super::search::Searches;
 use super::similar::Lookups;
 use super::statistics::StatisticsRow;
@@ -23,6 +24,8 @@ pub struct Report {
     pub submissions: Vec<SubmissionRow>,
     pub uploads: Option<Uploads>,
     pub statistics: Vec<StatisticsRow>,
+    /// `CreateRelease` at the sizes of `--release-at`.
+    pub releases: Vec<ReleaseRow>,
     /// Candidates for a new person in the casualty register.
     pub register: Option<RegisterRow>,
     /// Near-duplicate lookups among many stored items.
@@ -50,6 +53,7 @@ impl Report {
             submissions: Vec::new(),
             uploads: None,
             statistics: Vec::new(),
+            releases: Vec::new(),
             register: None,
             similar: None,
             search: None,
@@ -184,6 +188,27 @@ impl Report {
                     Ok(seconds) => out.push_str(&format!("{:>9} | {seconds:>6.1} s\n", row.items)),
                     Err(error) => out.push_str(&format!("{:>9} | failed: {error}\n", row.items)),
                 }
+            }
+        }
+        if !self.releases.is_empty() {
+            out.push_str("\nCreateRelease at N cases (default catalogue; reading, tables, protection, LP audit, signing, storing; target < 60 s at 10^6):\n");
+            for row in &self.releases {
+                let figure = match &row.release {
+                    Ok(seconds) if row.cases >= 1_000_000 => format!(
+                        "{seconds:>6.1} s ({})",
+                        if *seconds < 60.0 {
+                            "meets the target"
+                        } else {
+                            "MISSES the target"
+                        }
+                    ),
+                    Ok(seconds) => format!("{seconds:>6.1} s"),
+                    Err(error) => format!("failed: {error}"),
+                };
+                out.push_str(&format!(
+                    "{:>9} cases | {figure} | cases stored in {:.0} s\n",
+                    row.cases, row.load_seconds
+                ));
             }
         }
         if let Some(r) = self.register {

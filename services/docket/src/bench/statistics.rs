@@ -67,7 +67,7 @@ pub struct StatisticsRow {
 
 /// The i-th generated allegation and its case: spread over parties, crimes, weeks and places
 /// the way a long conflict's docket would be, deterministic so runs compare.
-fn item(i: usize) -> (AllegationItem, CaseItem) {
+pub(super) fn item(i: usize) -> (AllegationItem, CaseItem) {
     let pick = |values: &[&str], salt: usize| -> String {
         values[(i.wrapping_mul(2_654_435_761) >> 7).wrapping_add(salt) % values.len()].to_owned()
     };
@@ -137,6 +137,7 @@ fn item(i: usize) -> (AllegationItem, CaseItem) {
         .into(),
         week,
         place,
+        coordinates: None,
         parties,
         crimes,
         victims,

@@ -11,6 +11,7 @@ mod m20261216_070001_create_releases;
 mod m20261217_100001_add_named_victims;
 mod m20261217_400001_create_content_verdicts;
 mod m20261218_300002_add_evidence_allegations;
+mod m20261219_100001_add_case_coordinates;
 
 /// Every reporting migration, oldest first.
 #[derive(Debug)]
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261217_100001_add_named_victims::Migration),
             Box::new(m20261217_400001_create_content_verdicts::Migration),
             Box::new(m20261218_300002_add_evidence_allegations::Migration),
+            Box::new(m20261219_100001_add_case_coordinates::Migration),
         ]
     }
 }

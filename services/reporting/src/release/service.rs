@@ -21,12 +21,12 @@ use super::{store, tables};
 /// Everything a release needs, read once from settings.
 #[derive(Clone)]
 pub struct Releases {
-    db: DatabaseConnection,
-    catalogue: Arc<Vec<TableSpec>>,
-    gazetteer: Arc<Gazetteer>,
+    pub(super) db: DatabaseConnection,
+    pub(super) catalogue: Arc<Vec<TableSpec>>,
+    pub(super) gazetteer: Arc<Gazetteer>,
     threshold: i64,
     min_range: i64,
-    key: Arc<SigningKey>,
+    pub(super) key: Arc<SigningKey>,
     words: Arc<Words>,
 }
 
@@ -71,6 +71,9 @@ pub enum ReleaseError {
     Unprotectable(#[from] protect::Unprotectable),
     #[error("release {0} was published meanwhile; try again")]
     Raced(i64),
+    /// A release cannot be recomputed here as it was: what differs.
+    #[error("cannot reproduce the release: {0}")]
+    Irreproducible(String),
     #[error(transparent)]
     Database(#[from] DbErr),
     #[error(transparent)]
@@ -86,6 +89,7 @@ impl From<ReleaseError> for Status {
                 "{error}; the release was refused and nothing was published"
             )),
             ReleaseError::Raced(_) => Status::aborted(error.to_string()),
+            ReleaseError::Irreproducible(_) => Status::failed_precondition(error.to_string()),
             ReleaseError::Database(e) => docket_platform::error::database(&e),
             ReleaseError::Unexpected(e) => docket_platform::error::internal(e.as_ref()),
         }
@@ -126,14 +130,18 @@ impl Releases {
                 "give 1 to 200 characters",
             )));
         }
+        // Where the time goes, logged with the release: reading, protecting, the rest.
+        let started = std::time::Instant::now();
         let earlier = store::earlier(&self.db).await?;
         let mut accumulator = tables::Accumulator::new(&self.catalogue, &self.gazetteer);
         let positions = store::snapshot(&self.db, |case| accumulator.add(case)).await?;
         let computed = accumulator.finish();
+        let read = started.elapsed();
         let number = earlier.last().map_or(0, |e| e.number) + 1;
         let created_time = chrono::Utc::now();
         let (document, kept) =
             self.compose(number, title, created_time, &positions, computed, &earlier)?;
+        let protected = started.elapsed() - read;
         let signed = document::sign(&document, &self.key).context("cannot write the release")?;
         let file = String::from_utf8(signed.file).context("the release is not UTF-8")?;
         let txn = docket_platform::db::begin_write(&self.db).await?;
@@ -152,72 +160,20 @@ impl Releases {
         )
         .await?;
         txn.commit().await?;
-        tracing::info!(number, sha256 = %signed.document_sha256, "release published");
+        tracing::info!(
+            number,
+            sha256 = %signed.document_sha256,
+            read_ms = read.as_millis() as u64,
+            protect_ms = protected.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "release published"
+        );
         Ok(to_pb(
             &document,
             &signed.document_sha256,
             &signed.public_key,
             true,
         ))
-    }
-
-    /// Recomputes the release `original` from this database, at the stream positions it
-    /// records, with the earlier releases it names, and signs it again: the signed file, which
-    /// is the published one byte for byte when the figures, the settings that shape them and
-    /// the key are the same (Ed25519 signatures are deterministic; the number, title and
-    /// creation time are the original's). Refused, with what differs, when the projections do
-    /// not stand at the release's positions or this database holds other earlier releases.
-    pub async fn reproduce(&self, original: &Document) -> Result<Vec<u8>, ReleaseError> {
-        let earlier: Vec<store::Earlier> = store::earlier(&self.db)
-            .await?
-            .into_iter()
-            .filter(|e| e.number < original.number)
-            .collect();
-        let named: Vec<(i64, &str)> = earlier
-            .iter()
-            .map(|e| (e.number, e.document_sha256.as_str()))
-            .collect();
-        let recorded: Vec<(i64, &str)> = original
-            .earlier_releases
-            .iter()
-            .map(|e| (e.number, e.document_sha256.as_str()))
-            .collect();
-        if named != recorded {
-            return Err(anyhow::anyhow!(
-                "release {} was protected against earlier releases {recorded:?}, this database \
-                 holds {named:?}",
-                original.number
-            )
-            .into());
-        }
-        let mut accumulator = tables::Accumulator::new(&self.catalogue, &self.gazetteer);
-        let positions = store::snapshot(&self.db, |case| accumulator.add(case)).await?;
-        let at: Vec<(String, i64)> = original
-            .positions
-            .iter()
-            .map(|p| (p.stream.clone(), p.sequence))
-            .collect();
-        if positions != at {
-            return Err(anyhow::anyhow!(
-                "release {} was computed at {at:?}, the projections stand at {positions:?}",
-                original.number
-            )
-            .into());
-        }
-        let created_time = chrono::DateTime::parse_from_rfc3339(&original.created_time)
-            .context("the release's creation time does not read")?
-            .with_timezone(&chrono::Utc);
-        let (document, _) = self.compose(
-            original.number,
-            &original.title,
-            created_time,
-            &positions,
-            accumulator.finish(),
-            &earlier,
-        )?;
-        Ok(document::sign(&document, &self.key)
-            .context("cannot write the release")?
-            .file)
     }
 
     /// The document of release `number` of the tables `computed` at `positions`, and the true

@@ -9,7 +9,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::protect::EarlierCell;
-use crate::facts::{CaseItem, ChargeRow, VictimRow, or_unknown};
+use crate::facts::{CaseItem, ChargeRow, Point, VictimRow, or_unknown};
 use crate::sql::{execute, query};
 
 /// Cases read per page.
@@ -71,7 +71,7 @@ async fn page<C: ConnectionTrait>(conn: &C, after: &str) -> Result<Vec<CaseItem>
         conn,
         &format!(
             "SELECT case_id, status, incident_week, place, close_reason, \
-             only_fabricated_evidence FROM case_facts WHERE case_id > ? \
+             only_fabricated_evidence, latitude, longitude FROM case_facts WHERE case_id > ? \
              ORDER BY case_id LIMIT {PAGE}"
         ),
         vec![after.into()],
@@ -88,6 +88,7 @@ async fn page<C: ConnectionTrait>(conn: &C, after: &str) -> Result<Vec<CaseItem>
                 status: row.try_get_by_index(1)?,
                 week: or_unknown(week.as_deref()),
                 place: or_unknown(place.as_deref()),
+                coordinates: Point::new(row.try_get_by_index(6)?, row.try_get_by_index(7)?),
                 close_reason: row.try_get_by_index(4)?,
                 only_fabricated_evidence: row.try_get_by_index(5)?,
                 ..Default::default()

@@ -68,12 +68,10 @@ fn case_units(
     common.insert(Dim::Party, set(case.parties.iter().cloned()));
     common.insert(Dim::Month, set([month_of_week(&case.week)]));
     common.insert(Dim::Week, set([case.week.clone()]));
-    let region = if case.place == UNKNOWN {
-        UNKNOWN.to_owned()
-    } else {
-        gazetteer.region(&case.place)
-    };
-    common.insert(Dim::Region, set([region]));
+    common.insert(
+        Dim::Region,
+        set([gazetteer.region(&case.place, case.coordinates)]),
+    );
     let mut whole = common.clone();
     whole.insert(Dim::CrimeType, set(case.crimes.iter().cloned()));
     for group in case.victims.iter().filter(|g| g.count > 0) {

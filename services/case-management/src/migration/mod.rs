@@ -29,6 +29,12 @@ impl MigratorTrait for Migrator {
             Box::new(m20261216_050001_add_victim_sides::Migration),
             Box::new(m20261217_100001_add_casualty_register::Migration),
             Box::new(m20261217_100002_republish_cases::Migration),
+            // Custody notices of links and unlinks, for intake (see `crate::custody`).
+            Box::new(docket_platform::outbox::CreateOutbox),
+            Box::new(docket_platform::outbox::AddOutboxTraceParent),
+            Box::new(docket_platform::outbox::AddOutboxDeadLetters),
+            Box::new(docket_platform::lease::CreateLeases),
+            Box::new(docket_platform::lease::AddLeaseIncarnation),
         ]
     }
 }

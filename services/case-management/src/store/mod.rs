@@ -22,6 +22,7 @@ use chrono::{DateTime, Datelike, SubsecRound, Utc};
 use docket_domain::case::CaseReference;
 use docket_platform::db::placeholder;
 use docket_platform::events::EventLog;
+use docket_platform::outbox::Dispatcher;
 use docket_platform::sealing::Sealer;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
@@ -46,6 +47,8 @@ pub struct CaseStore {
     events: EventLog,
     /// The casualty register's index and decisions, in memory.
     register: Register,
+    /// Sends the custody notices of links and unlinks to intake (see `crate::custody`).
+    outbox: Dispatcher,
 }
 
 impl CaseStore {
@@ -54,12 +57,14 @@ impl CaseStore {
         db: DatabaseConnection,
         sealer: Sealer,
         events: EventLog,
+        outbox: Dispatcher,
     ) -> Result<Self, CaseError> {
         let store = Self {
             db,
             sealer,
             events,
             register: Register::default(),
+            outbox,
         };
         store.load_register().await?;
         let republished = store.republish_marked().await?;

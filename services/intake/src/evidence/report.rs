@@ -77,7 +77,7 @@ impl EvidenceDesk {
         .await?;
         txn.commit().await?;
         Ok(pb::ExportCustodyReportResponse {
-            report: signed.file,
+            report: signed.file.into(),
             document_sha256: signed.document_sha256,
             public_key: signed.public_key,
         })

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use docket_e2e::{
-    Backend, IntakeClient, TestApp, accept, allegation, case_message, cases_of,
-    field_violations, on_every_backend, submit,
+    Backend, IntakeClient, TestApp, accept, allegation, case_message, cases_of, field_violations,
+    on_every_backend, submit,
 };
 use docket_platform::auth::Role;
 use docket_proto::docket::cases::v1 as cases;
@@ -162,7 +162,10 @@ async fn linking_and_unlinking_are_in_the_chain_of_custody_and_an_unlinking_need
         .into_inner()
         .r#case
         .unwrap();
-    assert_eq!(after.etag, before.etag, "the refused unlinking wrote nothing");
+    assert_eq!(
+        after.etag, before.etag,
+        "the refused unlinking wrote nothing"
+    );
     assert_eq!(linked_ids(&app, &case.id).await, vec![video.clone()]);
 
     investigator
@@ -293,7 +296,13 @@ async fn an_allegations_evidence_follows_it_into_the_case_it_opens_and_the_case_
         .reference;
     let mut auditor = app.intake_as(Role::Auditor).await;
     for item in &uploaded {
-        let events = events_of(&mut auditor, &item.id, pb::CustodyEventKind::LinkedToCase, 1).await;
+        let events = events_of(
+            &mut auditor,
+            &item.id,
+            pb::CustodyEventKind::LinkedToCase,
+            1,
+        )
+        .await;
         assert_eq!(events.len(), 1, "{events:?}");
         assert_eq!(events[0].case_id, case.id);
         assert!(events[0].note.contains(&case.reference));
@@ -342,7 +351,13 @@ async fn an_allegations_evidence_follows_it_into_the_case_it_opens_and_the_case_
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let events = events_of(&mut auditor, &photo.id, pb::CustodyEventKind::LinkedToCase, 1).await;
+    let events = events_of(
+        &mut auditor,
+        &photo.id,
+        pb::CustodyEventKind::LinkedToCase,
+        1,
+    )
+    .await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].case_id, case.id);
     app.stop().await;
@@ -423,9 +438,7 @@ async fn a_custody_notice_delivered_twice_is_recorded_once(backend: Backend) {
     app.stop().await;
 }
 
-async fn a_custody_report_holds_the_chain_in_order_and_one_flipped_byte_fails_it(
-    backend: Backend,
-) {
+async fn a_custody_report_holds_the_chain_in_order_and_one_flipped_byte_fails_it(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };

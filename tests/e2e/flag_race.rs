@@ -46,7 +46,9 @@ async fn concurrent_fabricated_verdicts_flag_a_near_duplicate_once(backend: Back
     similar(&mut analyst, &one).await;
     let near = similar(&mut analyst, &other).await;
     assert!(
-        near.candidates.iter().any(|c| c.evidence_ids.contains(&one)),
+        near.candidates
+            .iter()
+            .any(|c| c.evidence_ids.contains(&one)),
         "the resized copy is a near-duplicate: {near:?}"
     );
 

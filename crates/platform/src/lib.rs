@@ -21,8 +21,8 @@ pub mod sealed_keys;
 pub mod sealing;
 pub mod secrets;
 pub mod settings;
-pub mod signed_file;
 pub mod shutdown;
+pub mod signed_file;
 pub mod telemetry;
 pub mod trace_context;
 

@@ -152,7 +152,10 @@ mod tests {
         for at in 0..signed.file.len() - 1 {
             let mut altered = signed.file.clone();
             altered[at] ^= 0x01;
-            assert!(verify(&altered, None).is_err(), "byte {at} flipped verifies");
+            assert!(
+                verify(&altered, None).is_err(),
+                "byte {at} flipped verifies"
+            );
         }
         let other = SigningKey::from_bytes(&[8; 32]);
         assert!(matches!(

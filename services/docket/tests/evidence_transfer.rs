@@ -273,8 +273,8 @@ async fn a_custody_report_is_written_verified_offline_and_fails_with_one_flipped
     assert!(export.success, "the report is exported: {export:?}");
     let verify = |file: &Path| {
         ["evidence", "verify-report", file.to_str().unwrap()]
-        .map(str::to_owned)
-        .to_vec()
+            .map(str::to_owned)
+            .to_vec()
     };
     let checked = docket(verify(&out), None).await;
     assert!(checked.success, "the report verifies: {checked:?}");
@@ -287,5 +287,8 @@ async fn a_custody_report_is_written_verified_offline_and_fails_with_one_flipped
     let altered = work.path().join("altered.report");
     std::fs::write(&altered, &bytes).unwrap();
     let refused = docket(verify(&altered), None).await;
-    assert!(!refused.success, "an altered report does not verify: {refused:?}");
+    assert!(
+        !refused.success,
+        "an altered report does not verify: {refused:?}"
+    );
 }

@@ -17,8 +17,8 @@ use super::read::load_one;
 use super::{CaseStore, next_reference, now};
 use crate::custody::{self, Notice};
 use crate::entity::{case, case_allegation, evidence};
-use crate::intake::AllegationEvidence;
 use crate::error::CaseError;
+use crate::intake::AllegationEvidence;
 
 /// What `ReceiveAllegation` did.
 #[derive(Debug)]
@@ -213,7 +213,10 @@ async fn carry_evidence(
         {
             continue;
         }
-        let description = format!("{}, from allegation {}", item.file_name, allegation.reference);
+        let description = format!(
+            "{}, from allegation {}",
+            item.file_name, allegation.reference
+        );
         let description = EvidenceDescription::parse(description)
             .map(EvidenceDescription::into_inner)
             .unwrap_or_else(|_| format!("evidence of allegation {}", allegation.reference));

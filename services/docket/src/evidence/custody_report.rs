@@ -82,9 +82,7 @@ pub fn verify(args: &VerifyArgs) -> anyhow::Result<()> {
          report SHA-256 {}",
         document["evidence"]["id"].as_str().unwrap_or_default(),
         document["evidence"]["sha256"].as_str().unwrap_or_default(),
-        document["custody_events"]
-            .as_array()
-            .map_or(0, Vec::len),
+        document["custody_events"].as_array().map_or(0, Vec::len),
         verified.public_key,
         if args.public_key.is_some() {
             " (the expected key)"

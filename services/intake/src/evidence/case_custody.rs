@@ -72,7 +72,10 @@ pub fn case_custody(request: pb::RecordCaseCustodyRequest) -> Result<CaseCustody
             None
         }
         Err(_) => {
-            v.add("action", format!("has no value numbered {}", request.action));
+            v.add(
+                "action",
+                format!("has no value numbered {}", request.action),
+            );
             None
         }
     };

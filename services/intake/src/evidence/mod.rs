@@ -39,8 +39,8 @@ use sea_orm::{ActiveModelTrait, DatabaseConnection, IntoActiveModel};
 use tonic::Streaming;
 
 pub use blobs::BlobStore;
-pub use case_custody::case_custody;
 use blobs::Committed;
+pub use case_custody::case_custody;
 use content::{assessment_message, with_verdicts};
 pub use download::DownloadStream;
 use receive::{Limits, Received, receive};

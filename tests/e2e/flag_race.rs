@@ -1,6 +1,8 @@
 //! Review flags under concurrent verdicts: however many analysts judge the same picture
 //! fabricated at once, its near-duplicate carries one open flag for it, not one per verdict.
-//! (On PostgreSQL the verdicts' transactions overlap; SQLite serialises them.)
+//! (SQLite serialises the verdicts' transactions. On PostgreSQL this run did not reproduce the
+//! interleaving that doubled flags: it passes without the partial unique index too, so it guards
+//! the outcome, not the race; the index, `m20261219_200002`, is what closes it.)
 
 use docket_e2e::{Backend, TestApp, on_every_backend};
 use docket_platform::auth::Role;

@@ -30,6 +30,8 @@ coded_enum! {
         Verified => "verified",
         Transferred => "transferred",
         Repaired => "repaired",
+        LinkedToCase => "linked_to_case",
+        UnlinkedFromCase => "unlinked_from_case",
     }
 }
 

@@ -22,6 +22,7 @@ pub mod sealing;
 pub mod secrets;
 pub mod settings;
 pub mod shutdown;
+pub mod signed_file;
 pub mod telemetry;
 pub mod trace_context;
 

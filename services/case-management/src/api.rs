@@ -92,8 +92,8 @@ impl CaseService for CaseApi {
         let delivered = request.allegation.clone().unwrap_or_default();
         let allegation = request::receive(request, Utc::now()).map_err(CaseError::from)?;
         // A `service` token is not enough: intake must vouch for the allegation as delivered.
-        self.intake.confirm(allegation.id, &delivered).await?;
-        let received = self.store.receive(allegation, &call).await?;
+        let evidence = self.intake.confirm(allegation.id, &delivered).await?;
+        let received = self.store.receive(allegation, &evidence, &call).await?;
         if received.created {
             tracing::info!(case = %received.case.reference, "allegation received");
         }

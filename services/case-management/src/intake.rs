@@ -49,6 +49,13 @@ impl ContentStanding {
     }
 }
 
+/// An evidence record of a delivered allegation, as intake holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllegationEvidence {
+    pub id: Uuid,
+    pub file_name: String,
+}
+
 /// A client of intake's evidence records and allegations.
 #[derive(Debug, Clone)]
 pub struct IntakeEvidence {
@@ -97,21 +104,49 @@ impl IntakeEvidence {
         Ok(standing)
     }
 
+    /// Records a link or unlink in the item's chain of custody (see `crate::custody`).
+    pub async fn record_case_custody(
+        &self,
+        request: intake::RecordCaseCustodyRequest,
+    ) -> Result<(), tonic::Status> {
+        self.client
+            .clone()
+            .record_case_custody(request)
+            .await
+            .map(|_| ())
+    }
+
     /// Succeeds when `delivered` (allegation `id`) is what intake delivers of it: an allegation
     /// intake holds, accepted or marked a duplicate, whose snapshot is exactly `delivered`.
     /// (Both are final in intake, so a true delivery matches however late or often it comes.)
+    /// Returns the allegation's evidence records as intake holds them now (the first 1 000),
+    /// which follow the allegation into its case.
     pub async fn confirm(
         &self,
         id: Uuid,
         delivered: &cases::AllegationSnapshot,
-    ) -> Result<(), CaseError> {
+    ) -> Result<Vec<AllegationEvidence>, CaseError> {
         let request = intake::GetAllegationRequest { id: id.to_string() };
-        let held = match self.client.clone().get_allegation(request).await {
-            Ok(answer) => answer.into_inner().allegation.ok_or_else(|| {
-                CaseError::IntakeUnavailable(tonic::Status::internal(
-                    "intake answered GetAllegation without an allegation",
-                ))
-            })?,
+        let (held, evidence) = match self.client.clone().get_allegation(request).await {
+            Ok(answer) => {
+                let answer = answer.into_inner();
+                let held = answer.allegation.ok_or_else(|| {
+                    CaseError::IntakeUnavailable(tonic::Status::internal(
+                        "intake answered GetAllegation without an allegation",
+                    ))
+                })?;
+                let evidence = answer
+                    .evidence
+                    .into_iter()
+                    .filter_map(|item| {
+                        Some(AllegationEvidence {
+                            id: Uuid::parse_str(&item.id).ok()?,
+                            file_name: item.file_name,
+                        })
+                    })
+                    .collect();
+                (held, evidence)
+            }
             Err(status) if status.code() == Code::NotFound => {
                 return Err(CaseError::AllegationUnknown(id));
             }
@@ -129,7 +164,7 @@ impl IntakeEvidence {
         }
         let expected = cases::AllegationSnapshot::from(&held);
         if expected == *delivered {
-            return Ok(());
+            return Ok(evidence);
         }
         Err(CaseError::SnapshotMismatch {
             reference: held.reference,

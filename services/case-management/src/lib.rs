@@ -10,6 +10,7 @@
 mod access;
 mod api;
 mod dossier;
+mod custody;
 mod entity;
 mod error;
 mod intake;
@@ -29,6 +30,8 @@ use docket_platform::auth::{
 };
 use docket_platform::events::{EVENT_ACCESS, EventApi, EventLog};
 use docket_platform::grpc::{GrpcHost, HostOptions};
+use docket_platform::lease::{HolderIdentity, Lease};
+use docket_platform::outbox::Dispatcher;
 use docket_platform::reseal::Resealer;
 use docket_platform::sealed_keys::SealedColumn;
 use docket_platform::sealing::Sealer;
@@ -41,6 +44,7 @@ use tonic::service::Routes;
 
 pub use access::CASE_ACCESS;
 pub use api::CaseApi;
+pub use custody::DISPATCH_LEASE;
 pub use error::CaseError;
 pub use migration::Migrator;
 
@@ -89,6 +93,10 @@ pub struct CaseManagement {
     db: sea_orm::DatabaseConnection,
     /// Re-seals what old keys sealed, once serving.
     resealer: Resealer,
+    /// Sends custody notices to intake, on the replica that holds `dispatch_lease`.
+    dispatcher: Dispatcher,
+    delivery: intake::IntakeEvidence,
+    dispatch_lease: Lease,
 }
 
 impl CaseManagement {
@@ -119,22 +127,26 @@ impl CaseManagement {
         let policy = AccessPolicy::from_tables(ACCESS);
         let events = EventLog::new(db.clone());
         let refusals = Refusals::new();
-        let store = store::CaseStore::load(db.clone(), sealer, events.clone())
+        let dispatcher = Dispatcher::new(db.clone(), settings.outbox.dead_letter_policy());
+        let store = store::CaseStore::load(db.clone(), sealer, events.clone(), dispatcher.clone())
             .await
             .context("cannot load the casualty register")?;
+        let intake = intake::IntakeEvidence::new(
+            &settings.url(ServiceKind::Intake),
+            &settings.tls,
+            ServiceCredentials::from_settings(settings, "case-management")?,
+        )?;
+        let holder =
+            HolderIdentity::claim(&settings.data_dir, ServiceKind::CaseManagement.name()).await;
+        let dispatch_lease =
+            Lease::held_as(db.clone(), DISPATCH_LEASE, settings.leases.ttl(), holder);
         Ok(Self {
             host,
             resealer,
-            api: CaseApi::new(
-                store,
-                parties,
-                taxonomy,
-                intake::IntakeEvidence::new(
-                    &settings.url(ServiceKind::Intake),
-                    &settings.tls,
-                    ServiceCredentials::from_settings(settings, "case-management")?,
-                )?,
-            ),
+            dispatcher,
+            delivery: intake.clone(),
+            dispatch_lease,
+            api: CaseApi::new(store, parties, taxonomy, intake),
             audit: AuditApi::new(db.clone()),
             events: EventApi::new(events),
             auth: AuthLayer::new(Arc::new(verifier), policy, refusals.clone()),
@@ -152,9 +164,29 @@ impl CaseManagement {
         self.host.health_addr()
     }
 
+    /// The leases this instance competes for, by name, with its holder id in each.
+    pub fn lease_holders(&self) -> Vec<(String, String)> {
+        vec![(
+            DISPATCH_LEASE.to_owned(),
+            self.dispatch_lease.holder().to_owned(),
+        )]
+    }
+
+    /// Serves until `shutdown`, sending custody notices to intake meanwhile.
     pub async fn serve(self, shutdown: ShutdownSignal) -> anyhow::Result<()> {
         // Dropped (and so stopped) when serving ends; each batch is one transaction.
         let _resealing = self.resealer.spawn(shutdown.clone());
+        let (dispatcher, delivery) = (self.dispatcher, self.delivery);
+        // A set, so that dropping this future (a crash, as far as the database can tell) stops
+        // the dispatcher too, without releasing its lease. Intake records each notice once, so
+        // a notice sent by a replica whose lease just lapsed does no harm.
+        let mut dispatching = tokio::task::JoinSet::new();
+        dispatching.spawn(
+            self.dispatch_lease
+                .hold(shutdown.clone(), move |signal, _fence| {
+                    dispatcher.clone().run(delivery.clone(), signal)
+                }),
+        );
         let service = CaseServiceServer::new(self.api)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
             .max_encoding_message_size(MAX_MESSAGE_BYTES);

@@ -3,6 +3,9 @@
 //! then run to the end — it resumes from what intake holds, and the evidence's SHA-256 is the
 //! file's. The download is killed once and resumed from the partial file the same way.
 //!
+//! `docket evidence custody-report` and `verify-report` are driven here too: a report written,
+//! checked offline, and refused once one byte of it is flipped.
+//!
 //! The size is `DOCKET_TEST_UPLOAD_BYTES` (default 32 MiB, to keep CI's time and disk in
 //! check); the documented run, with 1 GiB, is `DOCKET_TEST_UPLOAD_BYTES=1073741824` (see
 //! docs/BENCHMARKS.md).
@@ -17,7 +20,10 @@ use docket_e2e::{Backend, TestApp, allegation, on_every_backend, submit};
 use docket_platform::auth::Role;
 use sha2::{Digest, Sha256};
 
-on_every_backend!(a_large_upload_killed_twice_completes_and_its_hash_matches);
+on_every_backend!(
+    a_large_upload_killed_twice_completes_and_its_hash_matches,
+    a_custody_report_is_written_verified_offline_and_fails_with_one_flipped_byte,
+);
 
 const DEFAULT_BYTES: u64 = 32 * 1024 * 1024;
 
@@ -236,4 +242,53 @@ async fn a_large_upload_killed_twice_completes_and_its_hash_matches(backend: Bac
     );
     assert_eq!(sha256_of(&out), sha256);
     assert!(!work.path().join("copy.bin.partial").exists());
+}
+
+async fn a_custody_report_is_written_verified_offline_and_fails_with_one_flipped_byte(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await.unwrap();
+    let evidence_id = app.stored_evidence(b"a recording for disclosure").await;
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("custody.report");
+    let server = format!("http://{}", app.intake_addr);
+    let token = app.token(Role::Prosecutor, "prosecutor.grigoryan");
+    let export = docket(
+        [
+            "evidence",
+            "custody-report",
+            &evidence_id,
+            "--out",
+            out.to_str().unwrap(),
+            "--server",
+            &server,
+            "--token",
+            &token,
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        None,
+    )
+    .await;
+    assert!(export.success, "the report is exported: {export:?}");
+    let verify = |file: &Path| {
+        ["evidence", "verify-report", file.to_str().unwrap()]
+            .map(str::to_owned)
+            .to_vec()
+    };
+    let checked = docket(verify(&out), None).await;
+    assert!(checked.success, "the report verifies: {checked:?}");
+    assert!(checked.stdout.contains(&evidence_id), "{}", checked.stdout);
+    assert!(checked.stdout.contains("verified"), "{}", checked.stdout);
+
+    let mut bytes = std::fs::read(&out).unwrap();
+    let at = bytes.len() / 4;
+    bytes[at] ^= 0x01;
+    let altered = work.path().join("altered.report");
+    std::fs::write(&altered, &bytes).unwrap();
+    let refused = docket(verify(&altered), None).await;
+    assert!(
+        !refused.success,
+        "an altered report does not verify: {refused:?}"
+    );
 }

@@ -48,6 +48,11 @@ const SEARCHERS: &[Role] = &[IntakeOfficer, Analyst, Investigator, Prosecutor, S
 const VERIFIERS: &[Role] = &[Analyst, Supervisor];
 /// Roles that judge the authenticity of content, before or after any case exists.
 const ASSESSORS: &[Role] = &[Analyst, Investigator];
+/// Who records links to cases in the chain of custody: case management alone, from its outbox.
+const CASE_LINKERS: &[Role] = &[Service];
+/// Roles that export an item's signed custody report for disclosure: those who build and try
+/// cases, and auditors, who follow the chain of custody.
+const DISCLOSERS: &[Role] = &[Investigator, Prosecutor, Supervisor, Auditor];
 /// Roles that hand evidence over.
 const TRANSFERRERS: &[Role] = &[Investigator, Prosecutor, Supervisor];
 
@@ -76,6 +81,8 @@ pub const INTAKE_ACCESS: &[MethodAccess] = &[
     ("VerifyEvidence", Access::Roles(VERIFIERS)),
     ("ListCustodyEvents", Access::Roles(CUSTODY_READERS)),
     ("RecordTransfer", Access::Roles(TRANSFERRERS)),
+    ("RecordCaseCustody", Access::Roles(CASE_LINKERS)),
+    ("ExportCustodyReport", Access::Roles(DISCLOSERS)),
     ("AssessContent", Access::Roles(ASSESSORS)),
     ("ListContentAssessments", Access::Roles(CUSTODY_READERS)),
     ("FindSimilarEvidence", Access::Roles(EXAMINERS)),

@@ -473,6 +473,30 @@ impl IntakeService for IntakeApi {
         }))
     }
 
+    async fn record_case_custody(
+        &self,
+        request: Request<pb::RecordCaseCustodyRequest>,
+    ) -> Result<Response<pb::RecordCaseCustodyResponse>, Status> {
+        let call = call_context(&request)?;
+        let custody = evidence::case_custody(request.into_inner()).map_err(IntakeError::from)?;
+        let event = self.evidence.record_case_custody(&call, custody).await?;
+        Ok(Response::new(pb::RecordCaseCustodyResponse {
+            event: Some(event),
+        }))
+    }
+
+    async fn export_custody_report(
+        &self,
+        request: Request<pb::ExportCustodyReportRequest>,
+    ) -> Result<Response<pb::ExportCustodyReportResponse>, Status> {
+        let call = call_context(&request)?;
+        let id = request::parse_id("evidence_id", &request.get_ref().evidence_id)
+            .map_err(IntakeError::from)?;
+        Ok(Response::new(
+            self.evidence.custody_report(&call, id).await?,
+        ))
+    }
+
     async fn assess_content(
         &self,
         request: Request<pb::AssessContentRequest>,

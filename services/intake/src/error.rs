@@ -65,6 +65,11 @@ pub enum IntakeError {
     StaleEtag(Uuid),
     #[error("case management holds no case {0}")]
     CaseNotFound(Uuid),
+    #[error(
+        "no signing key is configured (`reporting.release.signing_key`): custody reports cannot \
+         be signed"
+    )]
+    NoSigningKey,
     /// The case named to join cannot take an allegation: it is closed (the message says how).
     #[error("{0}")]
     CaseClosed(String),
@@ -154,7 +159,8 @@ impl From<IntakeError> for Status {
             IntakeError::IllegalTriage(_)
             | IntakeError::DuplicateOfDuplicate { .. }
             | IntakeError::DuplicateOfUnaccepted { .. }
-            | IntakeError::CaseClosed(_) => Status::failed_precondition(error.to_string()),
+            | IntakeError::CaseClosed(_)
+            | IntakeError::NoSigningKey => Status::failed_precondition(error.to_string()),
             IntakeError::TooManyGuesses { retry_after } => error::retry_later(
                 "too many wrong receipts from this address; try again later",
                 retry_after,

@@ -276,7 +276,8 @@ impl Intake {
                     jobs.clone(),
                     similarity.clone(),
                 )
-                .with_trusted_time(trusted_time.clone()),
+                .with_trusted_time(trusted_time.clone())
+                .with_signing_key_from(settings)?,
                 parties,
                 receipts,
                 delivery.clone(),

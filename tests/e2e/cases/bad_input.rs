@@ -372,6 +372,7 @@ async fn bad_persons_charges_and_assessments_are_refused_field_by_field(backend:
                 etag: String::new(),
                 evidence_id: "video-1".into(),
                 description: String::new(),
+                reason: String::new(),
             })
             .await,
         &["evidence_id", "description"],

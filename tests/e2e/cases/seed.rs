@@ -465,6 +465,7 @@ async fn fake_and_authentic_videos_keep_their_assessment_history(backend: Backen
                 etag: String::new(),
                 evidence_id: id.clone(),
                 description: description.into(),
+                reason: String::new(),
             })
             .await
             .unwrap();
@@ -476,6 +477,7 @@ async fn fake_and_authentic_videos_keep_their_assessment_history(backend: Backen
             etag: String::new(),
             evidence_id: uuid::Uuid::now_v7().to_string(),
             description: "a video nobody uploaded".into(),
+            reason: String::new(),
         })
         .await
         .unwrap_err();

@@ -106,6 +106,7 @@ async fn a_person_removed_and_evidence_unlinked_leave_their_reasons_in_the_histo
             etag: String::new(),
             evidence_id: video.clone(),
             description: "Video: execution of two prisoners".into(),
+            reason: String::new(),
         })
         .await
         .unwrap();
@@ -286,6 +287,7 @@ async fn a_person_removed_and_evidence_unlinked_leave_their_reasons_in_the_histo
             etag: String::new(),
             evidence_id: video.clone(),
             description: "Video: the fabricated execution, as propaganda".into(),
+            reason: String::new(),
         })
         .await
         .unwrap();

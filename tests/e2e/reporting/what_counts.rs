@@ -316,6 +316,7 @@ async fn a_case_resting_only_on_fabricated_evidence_counts_again_once_that_evide
             etag: String::new(),
             evidence_id: video.clone(),
             description: "Video: soldiers defiling bodies".into(),
+            reason: String::new(),
         })
         .await
         .unwrap();

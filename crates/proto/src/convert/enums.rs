@@ -115,7 +115,8 @@ enum_map!(CollectionMethod <=> intake::CollectionMethod {
     AuthorityTransfer, Other,
 });
 enum_map!(CustodyEventKind <=> intake::CustodyEventKind {
-    Collected, Uploaded, Accessed, Verified, Transferred, Repaired,
+    Collected, Uploaded, Accessed, Verified, Transferred, Repaired, LinkedToCase,
+    UnlinkedFromCase,
 });
 enum_map!(Verdict <=> intake::ContentVerdict {
     Authentic, LikelyAuthentic, Inconclusive, LikelyFabricated, FabricatedOrManipulated,

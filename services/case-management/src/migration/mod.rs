@@ -31,6 +31,12 @@ impl MigratorTrait for Migrator {
             Box::new(m20261217_100001_add_casualty_register::Migration),
             Box::new(m20261217_100002_republish_cases::Migration),
             Box::new(m20261219_400001_index_case_filters::Migration),
+            // Custody notices of links and unlinks, for intake (see `crate::custody`).
+            Box::new(docket_platform::outbox::CreateOutbox),
+            Box::new(docket_platform::outbox::AddOutboxTraceParent),
+            Box::new(docket_platform::outbox::AddOutboxDeadLetters),
+            Box::new(docket_platform::lease::CreateLeases),
+            Box::new(docket_platform::lease::AddLeaseIncarnation),
         ]
     }
 }

@@ -246,12 +246,18 @@ pub fn link_evidence(
         "description",
         EvidenceDescription::parse(request.description),
     );
+    let reason = if request.reason.trim().is_empty() {
+        None
+    } else {
+        v.check("reason", ChangeReason::parse(request.reason))
+    };
     match (target, evidence_id, description) {
         (Some(target), Some(evidence_id), Some(description)) if v.is_empty() => Ok((
             target,
             EvidenceLink {
                 evidence_id,
                 description,
+                reason,
             },
         )),
         _ => Err(v),

@@ -1,6 +1,7 @@
 //! Taking something out of a case, with a reason: a person removed from it, an item of evidence
 //! unlinked from it. Both go through the case's etag and its history, and both reach reporting
-//! with the case's next snapshot.
+//! with the case's next snapshot; an unlinking also reaches the item's chain of custody in
+//! intake, through the outbox (see `crate::custody`).
 //!
 //! A removed person's role leaves the case (their registry entry stays, for other cases), and
 //! the history keeps the role they had. Unlinked evidence keeps its row, marked with who
@@ -15,6 +16,7 @@ use sea_orm::{DatabaseTransaction, PaginatorTrait, QueryFilter};
 
 use super::change::ensure_not_closed;
 use super::{CaseStore, etag_of, now};
+use crate::custody::{self, Notice};
 use crate::entity::{case, case_person, charge, evidence};
 use crate::error::CaseError;
 
@@ -77,8 +79,9 @@ impl CaseStore {
         let (_changing, txn) = self.begin_change().await?;
         let row = self.guard(&txn, case_id, etag).await?;
         ensure_not_closed(&row)?;
+        let at = now();
         let unlinked = evidence::Entity::update_many()
-            .col_expr(evidence::Column::UnlinkedAt, Expr::value(now()))
+            .col_expr(evidence::Column::UnlinkedAt, Expr::value(at))
             .col_expr(
                 evidence::Column::UnlinkedBy,
                 Expr::value(call.subject().to_owned()),
@@ -98,6 +101,19 @@ impl CaseStore {
                 evidence: evidence_id,
             });
         }
+        custody::enqueue(
+            &txn,
+            Notice {
+                evidence_id,
+                case_id,
+                case_reference: &row.reference,
+                linked: false,
+                actor: call.subject(),
+                at,
+                reason: Some(reason.as_str()),
+            },
+        )
+        .await?;
         let audit = AuditRecord::succeeded(
             call,
             "unlink evidence",

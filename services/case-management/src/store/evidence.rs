@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use docket_domain::case::{AssessmentMethod, EvidenceDescription, Examiner, Findings, Verdict};
+use docket_domain::history::ChangeReason;
 use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
 use docket_platform::paging::{Page, split_time_and_id, time_and_id};
@@ -15,6 +16,7 @@ use sea_orm::{Condition, QueryOrder, QuerySelect};
 
 use super::change::ensure_not_closed;
 use super::{CaseStore, etag_of, now};
+use crate::custody::{self, Notice};
 use crate::entity::{assessment, case, evidence};
 use crate::error::CaseError;
 use crate::intake::ContentStanding;
@@ -24,6 +26,8 @@ use crate::intake::ContentStanding;
 pub struct EvidenceLink {
     pub evidence_id: Uuid,
     pub description: EvidenceDescription,
+    /// Why, when the caller said: kept in the case's history and the item's custody.
+    pub reason: Option<ChangeReason>,
 }
 
 /// A valid `RecordAssessment` request.
@@ -52,6 +56,9 @@ impl CaseStore {
         let existing = evidence::Entity::find_by_id((case_id, link.evidence_id))
             .one(&txn)
             .await?;
+        let newly = existing
+            .as_ref()
+            .is_none_or(|existing| existing.unlinked_at.is_some());
         let linked = match existing {
             Some(existing) if existing.unlinked_at.is_none() => existing,
             // Unlinked before: linked again, by this caller, now; the unlinking stays in the
@@ -67,21 +74,33 @@ impl CaseStore {
                 relinked.update(&txn).await?
             }
             None => {
-                evidence::Entity::insert(evidence::ActiveModel {
-                    case_id: Set(case_id),
-                    evidence_id: Set(link.evidence_id),
-                    description: Set(link.description.into_inner()),
-                    linked_by: Set(call.subject().to_owned()),
-                    linked_at: Set(now()),
-                    unlinked_at: Set(None),
-                    unlinked_by: Set(None),
-                    unlink_reason: Set(None),
-                })
-                .exec_with_returning(&txn)
+                insert_link(
+                    &txn,
+                    case_id,
+                    link.evidence_id,
+                    link.description.into_inner(),
+                    call,
+                )
                 .await?
             }
         };
-        self.record_change(
+        // An item linked already stays as it was, and its custody with it.
+        if newly {
+            custody::enqueue(
+                &txn,
+                Notice {
+                    evidence_id: link.evidence_id,
+                    case_id,
+                    case_reference: &row.reference,
+                    linked: true,
+                    actor: call.subject(),
+                    at: linked.linked_at,
+                    reason: link.reason.as_ref().map(ChangeReason::as_str),
+                },
+            )
+            .await?;
+        }
+        self.record_change_because(
             &txn,
             case_id,
             &AuditRecord::succeeded(
@@ -89,6 +108,7 @@ impl CaseStore {
                 "link evidence",
                 vec![case_id.to_string(), link.evidence_id.to_string()],
             ),
+            link.reason.as_ref().map(ChangeReason::as_str),
         )
         .await?;
         let standing = standings(&txn, case_id).await?;
@@ -220,6 +240,28 @@ impl CaseStore {
             .collect::<Result<_, _>>()?;
         Ok((items, token))
     }
+}
+
+/// Links evidence `evidence_id` to case `case_id`, by the caller, now.
+pub(super) async fn insert_link<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+    evidence_id: Uuid,
+    description: String,
+    call: &CallContext,
+) -> Result<evidence::Model, CaseError> {
+    Ok(evidence::Entity::insert(evidence::ActiveModel {
+        case_id: Set(case_id),
+        evidence_id: Set(evidence_id),
+        description: Set(description),
+        linked_by: Set(call.subject().to_owned()),
+        linked_at: Set(now()),
+        unlinked_at: Set(None),
+        unlinked_by: Set(None),
+        unlink_reason: Set(None),
+    })
+    .exec_with_returning(conn)
+    .await?)
 }
 
 async fn exists<C: ConnectionTrait>(conn: &C, case_id: Uuid) -> Result<(), CaseError> {

@@ -81,9 +81,10 @@ impl CaseStore {
         Ok(case_changed(case, charges, evidence, named))
     }
 
-    /// Wakes the followers of the event stream after a commit.
+    /// Wakes the followers of the event stream, and the outbox's dispatcher, after a commit.
     pub(super) fn committed(&self) {
         self.events.committed();
+        self.outbox.committed();
     }
 }
 

@@ -23,6 +23,7 @@ use chrono::{DateTime, Datelike, SubsecRound, Utc};
 use docket_domain::case::CaseReference;
 use docket_platform::db::placeholder;
 use docket_platform::events::EventLog;
+use docket_platform::outbox::Dispatcher;
 use docket_platform::sealing::Sealer;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
@@ -47,6 +48,8 @@ pub struct CaseStore {
     events: EventLog,
     /// The casualty register's index and decisions, in memory.
     register: Register,
+    /// Sends the custody notices of links and unlinks to intake (see `crate::custody`).
+    outbox: Dispatcher,
 }
 
 impl CaseStore {
@@ -55,12 +58,14 @@ impl CaseStore {
         db: DatabaseConnection,
         sealer: Sealer,
         events: EventLog,
+        outbox: Dispatcher,
     ) -> Result<Self, CaseError> {
         let store = Self {
             db,
             sealer,
             events,
             register: Register::default(),
+            outbox,
         };
         store.load_register().await?;
         let republished = store.republish_marked().await?;

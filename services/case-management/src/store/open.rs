@@ -1,6 +1,9 @@
-//! Opening cases: by hand, and from allegations intake delivers (idempotent per allegation).
+//! Opening cases: by hand, and from allegations intake delivers (idempotent per allegation). An
+//! allegation's evidence follows it into the case it opens or joins.
 
-use docket_domain::case::{CaseContent, CaseStatus, ReceivedAllegation, join_victims};
+use docket_domain::case::{
+    CaseContent, CaseStatus, EvidenceDescription, ReceivedAllegation, join_victims,
+};
 use docket_platform::audit::AuditRecord;
 use docket_platform::auth::CallContext;
 use docket_proto::docket::cases::v1 as pb;
@@ -9,10 +12,13 @@ use sea_orm::entity::prelude::*;
 use sea_orm::{DatabaseTransaction, SqlErr};
 
 use super::content::{Move, apply, read_victims, record_move, write_victims};
+use super::evidence::insert_link;
 use super::read::load_one;
 use super::{CaseStore, next_reference, now};
-use crate::entity::{case, case_allegation};
+use crate::custody::{self, Notice};
+use crate::entity::{case, case_allegation, evidence};
 use crate::error::CaseError;
+use crate::intake::AllegationEvidence;
 
 /// What `ReceiveAllegation` did.
 #[derive(Debug)]
@@ -45,12 +51,16 @@ impl CaseStore {
 
     /// Opens a case from `allegation`, or links it to the case of the allegation it duplicates;
     /// a repeated delivery returns the case the allegation is already in.
+    ///
+    /// The allegation's `evidence` (as intake holds it) follows it into the case: each item is
+    /// linked, with its custody notice, unless the case has it already or had it unlinked.
     pub async fn receive(
         &self,
         allegation: ReceivedAllegation,
+        evidence: &[AllegationEvidence],
         call: &CallContext,
     ) -> Result<Received, CaseError> {
-        match self.try_receive(&allegation, call).await {
+        match self.try_receive(&allegation, evidence, call).await {
             // A concurrent delivery of the same allegation won the race (PostgreSQL; SQLite
             // serialises writers): it is now a repeated delivery.
             Err(CaseError::Database(error))
@@ -90,6 +100,7 @@ impl CaseStore {
     async fn try_receive(
         &self,
         allegation: &ReceivedAllegation,
+        evidence: &[AllegationEvidence],
         call: &CallContext,
     ) -> Result<Received, CaseError> {
         let (_changing, txn) = self.begin_change().await?;
@@ -150,6 +161,7 @@ impl CaseStore {
         })
         .exec_without_returning(&txn)
         .await?;
+        carry_evidence(&txn, case_id, allegation, evidence, call).await?;
         self.record_change(
             &txn,
             case_id,
@@ -169,6 +181,61 @@ impl CaseStore {
             linked_as_duplicate: allegation.duplicate_of.is_some(),
         })
     }
+}
+
+/// Links `evidence`, the records of `allegation`, to case `case_id`, each with its custody
+/// notice. An item the case holds already, linked or unlinked, stays as it is: an unlinking was
+/// someone's decision, which a delivery does not undo.
+async fn carry_evidence(
+    txn: &DatabaseTransaction,
+    case_id: Uuid,
+    allegation: &ReceivedAllegation,
+    evidence: &[AllegationEvidence],
+    call: &CallContext,
+) -> Result<(), CaseError> {
+    if evidence.is_empty() {
+        return Ok(());
+    }
+    let reference = case::Entity::find_by_id(case_id)
+        .one(txn)
+        .await?
+        .ok_or(CaseError::CaseNotFound(case_id))?
+        .reference;
+    let reason = format!(
+        "came with allegation {} into the case",
+        allegation.reference
+    );
+    for item in evidence {
+        if evidence::Entity::find_by_id((case_id, item.id))
+            .one(txn)
+            .await?
+            .is_some()
+        {
+            continue;
+        }
+        let description = format!(
+            "{}, from allegation {}",
+            item.file_name, allegation.reference
+        );
+        let description = EvidenceDescription::parse(description)
+            .map(EvidenceDescription::into_inner)
+            .unwrap_or_else(|_| format!("evidence of allegation {}", allegation.reference));
+        let linked = insert_link(txn, case_id, item.id, description, call).await?;
+        custody::enqueue(
+            txn,
+            Notice {
+                evidence_id: item.id,
+                case_id,
+                case_reference: &reference,
+                linked: true,
+                actor: call.subject(),
+                at: linked.linked_at,
+                reason: Some(&reason),
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// The case an allegation that joins case `target` goes to: `target`, or the case it was merged

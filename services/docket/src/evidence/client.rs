@@ -44,11 +44,20 @@ impl tonic::service::Interceptor for Bearer {
 
 impl Target {
     pub fn new(settings: &Settings, connection: &Connection) -> anyhow::Result<Self> {
+        Self::new_as(settings, connection, Role::IntakeOfficer)
+    }
+
+    /// [`Target::new`], a development token (when none is given) minted in `role`.
+    pub fn new_as(
+        settings: &Settings,
+        connection: &Connection,
+        role: Role,
+    ) -> anyhow::Result<Self> {
         let url = connection
             .server
             .clone()
             .unwrap_or_else(|| settings.url(ServiceKind::Intake));
-        let bearer: MetadataValue<Ascii> = format!("Bearer {}", token(settings, connection)?)
+        let bearer: MetadataValue<Ascii> = format!("Bearer {}", token(settings, connection, role)?)
             .parse()
             .context("the token is not a valid header value")?;
         let channel = docket_platform::grpc::tls::endpoint(&url, &settings.tls)?
@@ -101,7 +110,7 @@ pub fn failed(url: &str, status: &tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{url} answered {:?}: {}", status.code(), status.message())
 }
 
-fn token(settings: &Settings, connection: &Connection) -> anyhow::Result<String> {
+fn token(settings: &Settings, connection: &Connection, role: Role) -> anyhow::Result<String> {
     if let Some(token) = &connection.token {
         return Ok(token.trim().to_owned());
     }
@@ -115,7 +124,7 @@ fn token(settings: &Settings, connection: &Connection) -> anyhow::Result<String>
     }
     Ok(TokenIssuer::development(settings)?.mint(
         "docket-evidence",
-        Role::IntakeOfficer,
+        role,
         Duration::from_secs(3_600),
     )?)
 }

@@ -2,9 +2,11 @@
 //! break. An upload goes through a resumable session (`StartUpload`, `WriteUpload`,
 //! `GetUploadStatus`) and a download asks for the bytes it lacks (`DownloadEvidence` with an
 //! offset); both retry on a dropped connection, resume where a killed run stopped, and check
-//! the file's SHA-256 at the end.
+//! the file's SHA-256 at the end. `custody-report` exports an item's signed custody report, and
+//! `verify-report` checks one offline.
 
 mod client;
+mod custody_report;
 mod download;
 mod progress;
 mod upload;
@@ -26,12 +28,21 @@ pub enum EvidenceCommand {
     /// Downloads an evidence file into `--out`, through `OUT.partial`; run it again after an
     /// interruption and it asks only for the bytes it lacks. The SHA-256 is checked at the end.
     Download(download::DownloadArgs),
+    /// Exports an item's signed custody report (`ExportCustodyReport`) into `--out`: its custody
+    /// events in the order they happened, hash, trusted timestamp, verdicts and cases, signed
+    /// with the office's key. The file is checked before it is written.
+    CustodyReport(custody_report::ExportArgs),
+    /// Checks a custody report offline: its Ed25519 signature over the report, and, with
+    /// `--public-key`, that the office's key made it. Exits non-zero when it does not verify.
+    VerifyReport(custody_report::VerifyArgs),
 }
 
 pub async fn run(settings: &Settings, command: EvidenceCommand) -> anyhow::Result<()> {
     match command {
         EvidenceCommand::Upload(args) => upload::run(settings, args).await,
         EvidenceCommand::Download(args) => download::run(settings, args).await,
+        EvidenceCommand::CustodyReport(args) => custody_report::export(settings, args).await,
+        EvidenceCommand::VerifyReport(args) => custody_report::verify(&args),
     }
 }
 

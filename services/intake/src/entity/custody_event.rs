@@ -14,6 +14,8 @@ pub struct Model {
     pub occurred_at: DateTimeUtc,
     pub sha256: String,
     pub note: String,
+    /// The case of a link or unlink; `None` for every other kind.
+    pub case_id: Option<Uuid>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

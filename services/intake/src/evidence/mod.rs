@@ -9,11 +9,13 @@
 //! repair is recorded in the custody of every record of that file (see `blobs` and `verify`).
 
 mod blobs;
+mod case_custody;
 mod content;
 mod download;
 mod extract;
 mod receive;
 mod records;
+mod report;
 pub mod request;
 mod resumable;
 pub(crate) mod review;
@@ -39,6 +41,7 @@ use tonic::Streaming;
 
 pub use blobs::BlobStore;
 use blobs::Committed;
+pub use case_custody::case_custody;
 use content::{assessment_message, with_verdicts};
 pub use download::DownloadStream;
 use receive::{Limits, Received, receive};
@@ -66,6 +69,8 @@ pub struct EvidenceDesk {
     similarity: Similarity,
     /// RFC 3161 timestamps of the contents; `None` until [`Self::with_trusted_time`].
     trusted_time: Option<TrustedTime>,
+    /// The office's key, which signs custody reports; `None` until [`Self::with_signing_key`].
+    signing_key: Option<std::sync::Arc<ed25519_dalek::SigningKey>>,
 }
 
 impl EvidenceDesk {
@@ -87,7 +92,28 @@ impl EvidenceDesk {
             jobs,
             similarity,
             trusted_time: None,
+            signing_key: None,
         }
+    }
+
+    /// Signs custody reports with the office's signing key (`reporting.release.signing_key`,
+    /// generated in development). A production deployment without one serves everything else,
+    /// and refuses custody reports.
+    pub fn with_signing_key_from(
+        mut self,
+        settings: &docket_platform::Settings,
+    ) -> anyhow::Result<Self> {
+        if settings.reporting.release.signing_key.is_none()
+            && settings.mode == docket_platform::Mode::Production
+        {
+            tracing::warn!(
+                "no `reporting.release.signing_key`: custody reports cannot be exported"
+            );
+            return Ok(self);
+        }
+        let key = docket_platform::signed_file::office_key(settings)?;
+        self.signing_key = Some(std::sync::Arc::new(key));
+        Ok(self)
     }
 
     /// Timestamps each upload's content with `trusted_time`'s authority (when one is

@@ -41,6 +41,7 @@ pub async fn record_custody_at<C: ConnectionTrait>(
         occurred_at: occurred_at.trunc_subsecs(6),
         sha256: sha256.to_owned(),
         note: note.to_owned(),
+        case_id: None,
     };
     custody_event::Entity::insert(custody_event::ActiveModel {
         id: Set(event.id),
@@ -50,6 +51,7 @@ pub async fn record_custody_at<C: ConnectionTrait>(
         occurred_at: Set(event.occurred_at),
         sha256: Set(event.sha256.clone()),
         note: Set(event.note.clone()),
+        case_id: Set(None),
     })
     .exec_without_returning(conn)
     .await?;
@@ -157,5 +159,6 @@ pub fn custody_message(row: custody_event::Model) -> Result<pb::CustodyEvent, In
         occurred_time: Some(timestamp(row.occurred_at)),
         sha256: row.sha256,
         note: row.note,
+        case_id: row.case_id.map(|id| id.to_string()).unwrap_or_default(),
     })
 }

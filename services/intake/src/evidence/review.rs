@@ -16,7 +16,7 @@ use docket_platform::audit::AuditRecord;
 use docket_proto::docket::intake::v1 as pb;
 use docket_proto::timestamp;
 use sea_orm::entity::prelude::*;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ConnectionTrait, IntoActiveModel, QueryOrder, QuerySelect};
 
 use super::content::{assessment_message, latest};
@@ -84,10 +84,16 @@ pub async fn raise<C: ConnectionTrait>(
             cleared_by: None,
             cleared_reason: None,
         };
-        content_review_flag::Entity::insert(flag.clone().into_active_model().reset_all())
-            .exec_without_returning(conn)
-            .await?;
-        raised.push(flag);
+        // A concurrent verdict or hashing job may have flagged the same content for the same
+        // near-duplicate after the read above: the unique index on open flags keeps one.
+        let inserted =
+            content_review_flag::Entity::insert(flag.clone().into_active_model().reset_all())
+                .on_conflict(OnConflict::new().do_nothing().to_owned())
+                .exec_without_returning(conn)
+                .await?;
+        if inserted > 0 {
+            raised.push(flag);
+        }
     }
     Ok(raised)
 }

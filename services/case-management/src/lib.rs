@@ -13,6 +13,11 @@ mod entity;
 mod error;
 mod intake;
 mod migration;
+#[cfg(test)]
+mod parser_properties;
+/// Every request parser by message name, for property tests and the fuzz target.
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod parsers;
 pub mod register;
 mod request;
 mod store;

@@ -93,11 +93,25 @@ impl From<ReleaseError> for Status {
 }
 
 fn number(raw: i64) -> Result<i64, ReleaseError> {
+    parse_number(raw).map_err(ReleaseError::Invalid)
+}
+
+/// The title of a new release: 1 to 200 characters once trimmed.
+pub fn parse_title(raw: &str) -> Result<&str, Violations> {
+    let title = raw.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(Violations::single("title", "give 1 to 200 characters"));
+    }
+    Ok(title)
+}
+
+/// A release number as requested: from 1.
+pub fn parse_number(raw: i64) -> Result<i64, Violations> {
     if raw < 1 {
-        return Err(ReleaseError::Invalid(Violations::single(
+        return Err(Violations::single(
             "number",
             "is required: a release number from 1",
-        )));
+        ));
     }
     Ok(raw)
 }
@@ -119,13 +133,7 @@ impl Releases {
 
     /// Computes, protects, signs and stores a release.
     pub async fn create(&self, title: &str) -> Result<pb::Release, ReleaseError> {
-        let title = title.trim();
-        if title.is_empty() || title.chars().count() > 200 {
-            return Err(ReleaseError::Invalid(Violations::single(
-                "title",
-                "give 1 to 200 characters",
-            )));
-        }
+        let title = parse_title(title).map_err(ReleaseError::Invalid)?;
         let earlier = store::earlier(&self.db).await?;
         let mut accumulator = tables::Accumulator::new(&self.catalogue, &self.gazetteer);
         let positions = store::snapshot(&self.db, |case| accumulator.add(case)).await?;

@@ -25,7 +25,7 @@ use docket_platform::settings::DatabaseSettings;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestError, TestRunner};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait, Value};
-use sea_orm_migration::prelude::*;
+use sea_orm_migration::{MigrationTrait, MigratorTrait};
 use sha2::{Digest, Sha256};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -36,7 +36,7 @@ const CASES: u32 = 96;
 #[derive(Debug)]
 struct Migrator;
 
-#[async_trait::async_trait]
+#[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![Box::new(CreateAuditLog), Box::new(AddAuditEntryCount)]
@@ -47,6 +47,7 @@ impl MigratorTrait for Migrator {
 fn config() -> Config {
     let mut config = Config {
         failure_persistence: None,
+        max_shrink_iters: 20_000,
         ..Config::default()
     };
     if std::env::var_os("PROPTEST_CASES").is_none() {
@@ -177,7 +178,7 @@ fn tamper(length: i64) -> impl Strategy<Value = Tamper> {
         options.push((
             2,
             (1..length, 1..=length)
-                .prop_map(|(first, offset)| Tamper::Swap {
+                .prop_map(move |(first, offset)| Tamper::Swap {
                     first,
                     second: first + 1 + (offset - 1) % (length - first),
                 })
@@ -617,5 +618,67 @@ mod properties {
     #[test]
     fn every_single_change_to_the_chain_is_reported_at_its_sequence_on_postgres() {
         super::run(true);
+    }
+}
+
+/// Counter-examples the properties found, each a fixed bug.
+mod found {
+    use super::*;
+
+    fn one(record: AuditRecord) -> Vec<Vec<AuditRecord>> {
+        vec![vec![record]]
+    }
+
+    fn entry(count: u64) -> AuditRecord {
+        AuditRecord {
+            subject: "officer".into(),
+            role: "supervisor".into(),
+            method: "/docket.intake.v1.IntakeService/AcceptAllegation".into(),
+            target_ids: vec!["a1".into()],
+            outcome: "OK".into(),
+            request_id: "r1".into(),
+            action: "accept".into(),
+            count,
+        }
+    }
+
+    fn outcome(batches: &[Vec<AuditRecord>], tamper: &Tamper) -> Result<(), TestCaseError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let db = runtime.block_on(database(false, dir.path())).unwrap();
+        runtime.block_on(check(&db, batches, tamper))
+    }
+
+    /// A forged entry after the newest, its head left alone, was reported at the newest (an
+    /// intact entry) as if entries had been removed from the end.
+    #[test]
+    fn an_entry_added_past_the_head_is_reported_at_its_own_sequence() {
+        let tamper = Tamper::Insert {
+            at: 2,
+            record: entry(1),
+        };
+        outcome(&one(entry(1)), &tamper).unwrap();
+    }
+
+    /// A count beyond `i64::MAX` was stored clamped but hashed as given: the untouched chain
+    /// failed to verify.
+    #[test]
+    fn an_untouched_entry_with_a_count_beyond_what_is_stored_verifies() {
+        outcome(&one(entry(u64::MAX)), &Tamper::Nothing).unwrap();
+    }
+
+    /// A negative count was hashed as 0, so an entry counting 0 could be changed to count -1
+    /// (or any negative number) unnoticed.
+    #[test]
+    fn a_count_changed_from_zero_to_a_negative_number_is_reported() {
+        let tamper = Tamper::Alter {
+            at: 1,
+            change: Change::Count(-1),
+            rehash: false,
+        };
+        outcome(&one(entry(0)), &tamper).unwrap();
     }
 }

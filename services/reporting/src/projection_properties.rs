@@ -27,6 +27,7 @@ use crate::statistics::{self, Query};
 fn config() -> Config {
     let mut config = Config {
         failure_persistence: None,
+        max_shrink_iters: 20_000,
         ..Config::default()
     };
     if std::env::var_os("PROPTEST_CASES").is_none() {

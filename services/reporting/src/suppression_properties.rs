@@ -33,6 +33,7 @@ use crate::suppress::{Cell, suppress};
 fn config(cases: u32) -> Config {
     let mut config = Config {
         failure_persistence: None,
+        max_shrink_iters: 20_000,
         ..Config::default()
     };
     if std::env::var_os("PROPTEST_CASES").is_none() {

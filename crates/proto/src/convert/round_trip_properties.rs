@@ -20,6 +20,7 @@ use crate::docket::intake::v1 as intake;
 fn config() -> Config {
     let mut config = Config {
         failure_persistence: None,
+        max_shrink_iters: 20_000,
         ..Config::default()
     };
     if std::env::var_os("PROPTEST_CASES").is_none() {

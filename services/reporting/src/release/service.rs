@@ -96,11 +96,25 @@ fn number(raw: i64) -> Result<i64, ReleaseError> {
     parse_number(raw).map_err(ReleaseError::Invalid)
 }
 
-/// The title of a new release: 1 to 200 characters once trimmed.
+/// The title of a new release: 1 to 200 characters once trimmed, no control character but tab
+/// and line breaks (PostgreSQL refuses a NUL in text; the title is signed and shown).
 pub fn parse_title(raw: &str) -> Result<&str, Violations> {
     let title = raw.trim();
     if title.is_empty() || title.chars().count() > 200 {
         return Err(Violations::single("title", "give 1 to 200 characters"));
+    }
+    if let Some(c) = title
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(Violations::single(
+            "title",
+            format!(
+                "must not contain control characters (found U+{:04X}); tab and line breaks \
+                 are allowed",
+                u32::from(c)
+            ),
+        ));
     }
     Ok(title)
 }

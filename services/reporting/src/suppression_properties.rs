@@ -451,10 +451,7 @@ mod found {
                 .collect(),
             threshold: 2,
             min_range: 1,
-            first: vec![
-                case("c00", &["TRS"], "Big", &[("HARM_INJURED", 1)]),
-                two,
-            ],
+            first: vec![case("c00", &["TRS"], "Big", &[("HARM_INJURED", 1)]), two],
             second: vec![],
         };
         assert_eq!(r.catalogue.len(), 3);

@@ -60,7 +60,8 @@ pub fn parse(request: pb::ExportCasesRequest) -> Result<Export, Violations> {
         let field = format!("filters[{i}]");
         match pb::Dimension::try_from(filter.dimension) {
             Ok(d) if read::filterable(d) => {
-                if let Some(values) = crate::statistics::filter_values(&mut v, &field, filter.values)
+                if let Some(values) =
+                    crate::statistics::filter_values(&mut v, &field, filter.values)
                 {
                     filters.push((d, values));
                 }

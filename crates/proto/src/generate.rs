@@ -368,10 +368,12 @@ fn write_field(
         }
         Type::Int32 | Type::Int64 | Type::Uint32 | Type::Uint64 => {
             let value = signed(c);
-            let value = match field.r#type() {
-                Type::Int32 => i64::from(value as i32) as u64,
-                Type::Uint32 => u64::from(value as u32),
-                _ => value as u64,
+            let value = if field.r#type() == Type::Int32 {
+                i64::from(value as i32) as u64
+            } else if field.r#type() == Type::Uint32 {
+                u64::from(value as u32)
+            } else {
+                value as u64
             };
             encode_key(tag, WireType::Varint, out);
             encode_varint(value, out);

@@ -37,7 +37,7 @@ fn enum_round_trips(raw: i32) -> Result<(), TestCaseError> {
         ($($wire:ty => $domain:ty),+ $(,)?) => {$(
             let mut v = Violations::default();
             if let Some(domain) = decode_enum::<$wire, $domain>(&mut v, "f", raw) {
-                prop_assert_eq!(i32::from(<$wire>::from(domain)), raw, stringify!($wire));
+                prop_assert_eq!(i32::from(<$wire>::from(domain)), raw, "{}", stringify!($wire));
             }
         )+};
     }

@@ -34,9 +34,9 @@ mod suppress;
 #[cfg(test)]
 mod projection_properties;
 #[cfg(test)]
-mod suppression_properties;
-#[cfg(test)]
 mod rollup_tests;
+#[cfg(test)]
+mod suppression_properties;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

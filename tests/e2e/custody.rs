@@ -36,6 +36,7 @@ async fn events_of(
         let found: Vec<pb::CustodyEvent> = intake
             .list_custody_events(pb::ListCustodyEventsRequest {
                 evidence_id: id.to_owned(),
+                ..Default::default()
             })
             .await
             .unwrap()
@@ -79,6 +80,7 @@ async fn linked_ids(app: &TestApp, case_id: &str) -> Vec<String> {
         .await
         .list_evidence(cases::ListEvidenceRequest {
             case_id: case_id.to_owned(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -134,6 +136,7 @@ async fn linking_and_unlinking_are_in_the_chain_of_custody_and_an_unlinking_need
         .await
         .get_case(cases::GetCaseRequest {
             case_id: case.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -156,6 +159,7 @@ async fn linking_and_unlinking_are_in_the_chain_of_custody_and_an_unlinking_need
         .await
         .get_case(cases::GetCaseRequest {
             case_id: case.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -311,6 +315,7 @@ async fn an_allegations_evidence_follows_it_into_the_case_it_opens_and_the_case_
     let listed = investigator
         .list_evidence(cases::ListEvidenceRequest {
             case_id: case.id.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()

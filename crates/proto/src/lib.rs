@@ -8,6 +8,9 @@
 #![allow(missing_debug_implementations)] // generated service wrappers
 
 mod convert;
+/// Generated request messages for property tests and fuzzing; not built into the service.
+#[cfg(feature = "generate")]
+pub mod generate;
 
 /// Generated code, one module per protobuf package.
 pub mod docket {

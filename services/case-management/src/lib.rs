@@ -9,12 +9,17 @@
 
 mod access;
 mod api;
-mod dossier;
 mod custody;
+mod dossier;
 mod entity;
 mod error;
 mod intake;
 mod migration;
+#[cfg(test)]
+mod parser_properties;
+/// Every request parser by message name, for property tests and the fuzz target.
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod parsers;
 pub mod register;
 mod request;
 mod store;

@@ -14,6 +14,11 @@ mod error;
 mod evidence;
 mod jobs;
 mod migration;
+#[cfg(test)]
+mod parser_properties;
+/// Every request parser by message name, for property tests and the fuzz target.
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod parsers;
 mod receipt;
 mod receipt_guard;
 mod request;

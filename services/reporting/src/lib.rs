@@ -18,6 +18,11 @@ mod export;
 mod facts;
 mod migration;
 mod named;
+#[cfg(test)]
+mod parser_properties;
+/// Every request parser by message name, for property tests and the fuzz target.
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod parsers;
 mod projector;
 pub mod release;
 pub mod report;
@@ -27,7 +32,11 @@ mod statistics;
 mod suppress;
 
 #[cfg(test)]
+mod projection_properties;
+#[cfg(test)]
 mod rollup_tests;
+#[cfg(test)]
+mod suppression_properties;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;

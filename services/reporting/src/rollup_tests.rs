@@ -16,7 +16,7 @@ use crate::rollup;
 use crate::statistics::{self, Query};
 
 /// A small deterministic generator (the test must fail the same way twice).
-struct Dice(u64);
+pub(crate) struct Dice(pub(crate) u64);
 
 impl Dice {
     fn roll(&mut self, sides: u64) -> u64 {
@@ -27,7 +27,7 @@ impl Dice {
         (self.0 >> 33) % sides
     }
 
-    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+    pub(crate) fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
         from[self.roll(from.len() as u64) as usize]
     }
 
@@ -64,11 +64,11 @@ fn victims(dice: &mut Dice) -> Vec<common::VictimGroup> {
         .collect()
 }
 
-fn allegation(dice: &mut Dice, n: u64) -> Kind {
+pub(crate) fn allegation(dice: &mut Dice, n: u64) -> Kind {
     Kind::AllegationRecorded(recorded(dice, n))
 }
 
-fn recorded(dice: &mut Dice, n: u64) -> ev::AllegationRecorded {
+pub(crate) fn recorded(dice: &mut Dice, n: u64) -> ev::AllegationRecorded {
     ev::AllegationRecorded {
         allegation_id: format!("a{n}"),
         status: "ALLEGATION_STATUS_RECEIVED".into(),
@@ -82,7 +82,7 @@ fn recorded(dice: &mut Dice, n: u64) -> ev::AllegationRecorded {
     }
 }
 
-fn case(dice: &mut Dice, n: u64) -> Kind {
+pub(crate) fn case(dice: &mut Dice, n: u64) -> Kind {
     Kind::CaseChanged(ev::CaseChanged {
         case_id: format!("c{n}"),
         status: dice
@@ -123,7 +123,7 @@ fn case(dice: &mut Dice, n: u64) -> Kind {
     })
 }
 
-const DIMENSIONS: [pb::Dimension; 16] = [
+pub(crate) const DIMENSIONS: [pb::Dimension; 16] = [
     pb::Dimension::Party,
     pb::Dimension::CrimeType,
     pb::Dimension::ViolationType,

@@ -146,6 +146,26 @@ pub fn filter_condition(
     })
 }
 
+/// The values of the filter at `field`: 1 to 100, each at most 200 characters with no control
+/// character (they are bound into SQL, and PostgreSQL refuses a NUL in text).
+pub fn filter_values(v: &mut Violations, field: &str, values: Vec<String>) -> Option<Vec<String>> {
+    if values.is_empty() || values.len() > 100 {
+        v.add(format!("{field}.values"), "give 1 to 100 values");
+        return None;
+    }
+    let mut fine = true;
+    for (i, value) in values.iter().enumerate() {
+        if value.chars().count() > 200 || value.chars().any(char::is_control) {
+            v.add(
+                format!("{field}.values[{i}]"),
+                "give at most 200 characters, no control character",
+            );
+            fine = false;
+        }
+    }
+    fine.then_some(values)
+}
+
 /// Parses a request.
 pub fn parse(request: pb::QueryStatisticsRequest) -> Result<Query, Violations> {
     let mut v = Violations::default();
@@ -183,10 +203,8 @@ pub fn parse(request: pb::QueryStatisticsRequest) -> Result<Query, Violations> {
                 if d != pb::Dimension::Unspecified
                     && (measure == pb::Measure::Unspecified || applies(measure, d)) =>
             {
-                if filter.values.is_empty() || filter.values.len() > 100 {
-                    v.add(format!("{field}.values"), "give 1 to 100 values");
-                } else {
-                    filters.push((d, filter.values));
+                if let Some(values) = filter_values(&mut v, &field, filter.values) {
+                    filters.push((d, values));
                 }
             }
             Ok(_) | Err(_) => v.add(

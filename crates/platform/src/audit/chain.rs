@@ -88,7 +88,16 @@ pub async fn append_many<C: ConnectionTrait>(
     let mut rows = Vec::with_capacity(records.len());
     for (sequence, record) in (last - count + 1..).zip(records) {
         let target_ids = stored_target_ids(&record.target_ids);
-        let entry_hash = hash(sequence, occurred_at, record, &target_ids, &previous_hash);
+        // Hashed as stored: a count past what the column holds is recorded as its largest.
+        let stored_count = i64::try_from(record.count).unwrap_or(i64::MAX);
+        let entry_hash = hash(
+            sequence,
+            occurred_at,
+            record,
+            &target_ids,
+            stored_count,
+            &previous_hash,
+        );
         rows.push(entity::Model {
             sequence,
             occurred_at,
@@ -99,7 +108,7 @@ pub async fn append_many<C: ConnectionTrait>(
             outcome: record.outcome.clone(),
             request_id: record.request_id.clone(),
             action: record.action.clone(),
-            count: i64::try_from(record.count).unwrap_or(i64::MAX),
+            count: stored_count,
             previous_hash: std::mem::replace(&mut previous_hash, entry_hash.clone()),
             entry_hash,
         });
@@ -154,17 +163,33 @@ pub async fn verify<C: ConnectionTrait>(conn: &C) -> Result<Verification, DbErr>
         .ok_or_else(|| DbErr::Custom("the audit head row is missing".to_owned()))?;
     let head_sequence: i64 = head.try_get_by_index(0)?;
     let head_hash: String = head.try_get_by_index(1)?;
-    if broken.is_none()
-        && (head_sequence != expected_sequence - 1 || head_hash != expected_previous)
-    {
-        broken = Some((
-            expected_sequence.min(head_sequence),
-            format!(
-                "the chain ends at entry {} but its head records entry {head_sequence}: entries \
-                 were removed from the end, or the head was altered",
-                expected_sequence - 1
-            ),
-        ));
+    let chain_end = expected_sequence - 1;
+    if broken.is_none() && (head_sequence != chain_end || head_hash != expected_previous) {
+        broken = Some(if chain_end < head_sequence {
+            (
+                chain_end + 1,
+                format!(
+                    "the chain ends at entry {chain_end} but its head records entry \
+                     {head_sequence}: entries were removed from the end, or the head was altered"
+                ),
+            )
+        } else if chain_end > head_sequence {
+            (
+                head_sequence + 1,
+                format!(
+                    "the chain goes on to entry {chain_end} but its head records entry \
+                     {head_sequence}: entries were added past the head, or the head was altered"
+                ),
+            )
+        } else {
+            (
+                head_sequence,
+                format!(
+                    "entry {head_sequence} is not the one its head records: the newest entry \
+                     was altered, or the head was"
+                ),
+            )
+        });
     }
     Ok(Verification {
         entries_checked: checked,
@@ -204,13 +229,15 @@ fn check(
         outcome: row.outcome.clone(),
         request_id: row.request_id.clone(),
         action: row.action.clone(),
-        count: u64::try_from(row.count).unwrap_or(0),
+        // Not read: the count is hashed as stored, below.
+        count: 0,
     };
     let recomputed = hash(
         row.sequence,
         row.occurred_at,
         &record,
         &row.target_ids,
+        row.count,
         &row.previous_hash,
     );
     (recomputed != row.entry_hash).then(|| {
@@ -232,20 +259,22 @@ fn stored_target_ids(ids: &[String]) -> String {
 }
 
 /// SHA-256 over every field, each prefixed with its length so that no two different entries
-/// can be written as the same bytes. The count is hashed only when it is not 1, so that the
-/// entries written before it existed keep their hashes; one more length-prefixed field cannot
-/// be mistaken for none.
+/// can be written as the same bytes. The count is hashed as stored (`record.count` is not
+/// read): a negative one as itself, so that no two stored counts hash alike. It is hashed only
+/// when it is not 1, so that the entries written before it existed keep their hashes; one more
+/// length-prefixed field cannot be mistaken for none.
 fn hash(
     sequence: i64,
     occurred_at: DateTime<Utc>,
     record: &AuditRecord,
     target_ids: &str,
+    count: i64,
     previous_hash: &str,
 ) -> String {
     let mut hasher = Sha256::new();
     let sequence = sequence.to_string();
     let micros = occurred_at.timestamp_micros().to_string();
-    let count = (record.count != 1).then(|| record.count.to_string());
+    let count = (count != 1).then(|| count.to_string());
     for field in [
         sequence.as_str(),
         micros.as_str(),

@@ -6,6 +6,8 @@ mod delivery;
 pub mod describe;
 mod enums;
 mod incident;
+#[cfg(test)]
+mod round_trip_properties;
 mod time;
 
 pub use allegation::parse_new_allegation;

@@ -99,6 +99,19 @@ pub async fn list<C: ConnectionTrait>(
 
 /// One page of the custody events of evidence `evidence_id`, oldest first (UUID v7 ids), with
 /// one more than the page holds when another page follows.
+/// Every custody event of the item `evidence_id`, in the order they were recorded (for the
+/// custody report, which holds them all).
+pub async fn custody<C: ConnectionTrait>(
+    conn: &C,
+    evidence_id: Uuid,
+) -> Result<Vec<custody_event::Model>, DbErr> {
+    custody_event::Entity::find()
+        .filter(custody_event::Column::EvidenceId.eq(evidence_id))
+        .order_by_asc(custody_event::Column::Id)
+        .all(conn)
+        .await
+}
+
 pub async fn custody_page<C: ConnectionTrait>(
     conn: &C,
     evidence_id: Uuid,

@@ -10,9 +10,9 @@ mod m20261217_400001_create_content_assessments;
 mod m20261217_500001_create_post_upload_work;
 mod m20261218_300001_create_content_review_flags;
 mod m20261218_400001_create_trusted_timestamps;
-mod m20261219_300001_create_content_credentials;
 mod m20261219_200001_add_custody_case;
 mod m20261219_200002_unique_open_review_flags;
+mod m20261219_300001_create_content_credentials;
 
 pub(crate) use m20261215_060001_add_allegation_changes::HISTORY;
 

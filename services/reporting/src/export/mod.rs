@@ -60,10 +60,10 @@ pub fn parse(request: pb::ExportCasesRequest) -> Result<Export, Violations> {
         let field = format!("filters[{i}]");
         match pb::Dimension::try_from(filter.dimension) {
             Ok(d) if read::filterable(d) => {
-                if filter.values.is_empty() || filter.values.len() > 100 {
-                    v.add(format!("{field}.values"), "give 1 to 100 values");
-                } else {
-                    filters.push((d, filter.values));
+                if let Some(values) =
+                    crate::statistics::filter_values(&mut v, &field, filter.values)
+                {
+                    filters.push((d, values));
                 }
             }
             Ok(_) | Err(_) => v.add(

@@ -156,22 +156,32 @@ fn protect_with(
             ));
         }
         let mut picked_in = std::collections::BTreeSet::new();
+        let mut picked = false;
+        let mut stuck = None;
         for range in exposed {
             // One pick per table a round: it may cover the table's other exposed cells, which
             // the next audit will say.
             if !picked_in.insert(range.table) {
                 continue;
             }
-            let Some((table, cell)) =
-                next_to_withhold(computed, &withheld, range.table, range.cell)
-            else {
-                let table = &computed.tables[range.table];
-                return Err(Unprotectable {
-                    table: table.spec.name.clone(),
-                    keys: table.cells[range.cell].keys.clone(),
-                });
-            };
-            withheld[table][cell] = Some(Withheld::Secondary);
+            match next_to_withhold(computed, &withheld, range.table, range.cell) {
+                Some((table, cell)) => {
+                    withheld[table][cell] = Some(Withheld::Secondary);
+                    picked = true;
+                }
+                // An earlier pick of this round may have taken the very cell this one needed
+                // (and covered it): only a round with no pick at all is stuck.
+                None => {
+                    stuck.get_or_insert((range.table, range.cell));
+                }
+            }
+        }
+        if let (false, Some((table, cell))) = (picked, stuck) {
+            let table = &computed.tables[table];
+            return Err(Unprotectable {
+                table: table.spec.name.clone(),
+                keys: table.cells[cell].keys.clone(),
+            });
         }
     }
 }

@@ -97,11 +97,39 @@ impl From<ReleaseError> for Status {
 }
 
 fn number(raw: i64) -> Result<i64, ReleaseError> {
+    parse_number(raw).map_err(ReleaseError::Invalid)
+}
+
+/// The title of a new release: 1 to 200 characters once trimmed, no control character but tab
+/// and line breaks (PostgreSQL refuses a NUL in text; the title is signed and shown).
+pub fn parse_title(raw: &str) -> Result<&str, Violations> {
+    let title = raw.trim();
+    if title.is_empty() || title.chars().count() > 200 {
+        return Err(Violations::single("title", "give 1 to 200 characters"));
+    }
+    if let Some(c) = title
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(Violations::single(
+            "title",
+            format!(
+                "must not contain control characters (found U+{:04X}); tab and line breaks \
+                 are allowed",
+                u32::from(c)
+            ),
+        ));
+    }
+    Ok(title)
+}
+
+/// A release number as requested: from 1.
+pub fn parse_number(raw: i64) -> Result<i64, Violations> {
     if raw < 1 {
-        return Err(ReleaseError::Invalid(Violations::single(
+        return Err(Violations::single(
             "number",
             "is required: a release number from 1",
-        )));
+        ));
     }
     Ok(raw)
 }
@@ -123,13 +151,7 @@ impl Releases {
 
     /// Computes, protects, signs and stores a release.
     pub async fn create(&self, title: &str) -> Result<pb::Release, ReleaseError> {
-        let title = title.trim();
-        if title.is_empty() || title.chars().count() > 200 {
-            return Err(ReleaseError::Invalid(Violations::single(
-                "title",
-                "give 1 to 200 characters",
-            )));
-        }
+        let title = parse_title(title).map_err(ReleaseError::Invalid)?;
         // Where the time goes, logged with the release: reading, protecting, the rest.
         let started = std::time::Instant::now();
         let earlier = store::earlier(&self.db).await?;

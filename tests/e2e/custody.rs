@@ -136,7 +136,6 @@ async fn linking_and_unlinking_are_in_the_chain_of_custody_and_an_unlinking_need
         .await
         .get_case(cases::GetCaseRequest {
             case_id: case.id.clone(),
-            ..Default::default()
         })
         .await
         .unwrap()
@@ -159,7 +158,6 @@ async fn linking_and_unlinking_are_in_the_chain_of_custody_and_an_unlinking_need
         .await
         .get_case(cases::GetCaseRequest {
             case_id: case.id.clone(),
-            ..Default::default()
         })
         .await
         .unwrap()

@@ -324,6 +324,9 @@ fn the_readme_grpcurl_session_works_as_written() {
         "\"totalSize\": \"1\"",
         "\\u003cb\\u003eShahriyar\\u003c/b\\u003e",
         "\"candidates\": [",
+        // The dossier of the case the accepted allegation opened, found by its reference.
+        "\"reference\": \"CASE-",
+        "\"allegationIds\": [",
     ] {
         assert!(
             stdout.contains(expected),

@@ -41,6 +41,11 @@ pub const PARSERS: &[Parser] = &[
     (".docket.cases.v1.GetCaseRequest", |b| {
         Parsed::of(b, |r: pb::GetCaseRequest| request::get(&r))
     }),
+    (".docket.cases.v1.GetCaseDossierRequest", |b| {
+        Parsed::of(b, |r: pb::GetCaseDossierRequest| {
+            request::list_by_case(&r.case_id)
+        })
+    }),
     (".docket.cases.v1.ListCasesRequest", |b| {
         Parsed::of(b, request::list)
     }),

@@ -257,6 +257,8 @@ async fn rotation_killed_midway(backend: Backend) {
     .list_persons(cases::ListPersonsRequest {
         case_id: case.id.clone(),
         role: cases::PersonRole::Witness.into(),
+        // Every witness on one page (the default page holds 50).
+        page_size: 1_000,
         ..Default::default()
     })
     .await

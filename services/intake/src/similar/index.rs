@@ -94,7 +94,8 @@ pub struct HashIndex {
     by_sha256: HashMap<String, u32>,
     /// Every hash, in the order of the items.
     hashes: Vec<u64>,
-    /// The blocks of pictures' hashes, then of videos'.
+    /// The blocks of pictures' hashes, then of videos'; empty until the first of that kind comes
+    /// (a full set of empty lists takes 6 MiB).
     blocks: [Blocks; 2],
 }
 
@@ -104,7 +105,7 @@ impl Default for HashIndex {
             items: Vec::new(),
             by_sha256: HashMap::new(),
             hashes: Vec::new(),
-            blocks: [empty_blocks(), empty_blocks()],
+            blocks: [Vec::new(), Vec::new()],
         }
     }
 }
@@ -169,8 +170,12 @@ impl HashIndex {
         });
         self.by_sha256.insert(sha256.to_owned(), item);
         self.hashes.extend_from_slice(hashes);
+        let blocks = &mut self.blocks[media.slot()];
+        if blocks.is_empty() {
+            *blocks = empty_blocks();
+        }
         for &hash in hashes {
-            for (index, lists) in self.blocks[media.slot()].iter_mut().enumerate() {
+            for (index, lists) in blocks.iter_mut().enumerate() {
                 lists[block(hash, index)].push(Entry { hash, item });
             }
         }

@@ -88,7 +88,7 @@ fn empty_blocks() -> Blocks {
 }
 
 /// The index.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct HashIndex {
     items: Vec<Item>,
     by_sha256: HashMap<String, u32>,
@@ -97,17 +97,6 @@ pub struct HashIndex {
     /// The blocks of pictures' hashes, then of videos'; empty until the first of that kind comes
     /// (a full set of empty lists takes 6 MiB).
     blocks: [Blocks; 2],
-}
-
-impl Default for HashIndex {
-    fn default() -> Self {
-        Self {
-            items: Vec::new(),
-            by_sha256: HashMap::new(),
-            hashes: Vec::new(),
-            blocks: [Vec::new(), Vec::new()],
-        }
-    }
 }
 
 fn block(hash: u64, index: usize) -> usize {

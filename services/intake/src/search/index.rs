@@ -147,7 +147,8 @@ pub struct Live {
     pub dir: PathBuf,
     index: Index,
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    /// `None` once [`Live::close`] has stopped it.
+    writer: Mutex<Option<IndexWriter>>,
     pub fields: Fields,
 }
 
@@ -185,43 +186,68 @@ pub struct Found {
 impl Live {
     /// Opens the index in `dir`, or creates an empty one when there is none. Returns the index
     /// and the last event sequence it holds (its commit payload; 0 when new).
+    ///
+    /// An index that cannot be opened — of another schema (an earlier version's), or damaged —
+    /// is only a projection: it is dropped and built again from the event stream.
     pub fn open(dir: &Path) -> tantivy::Result<(Self, i64)> {
+        match Self::open_in(dir) {
+            Ok(opened) => Ok(opened),
+            // Not the index's fault: the disk, or another writer (of this process, not yet
+            // closed, or of another) holding the directory.
+            Err(
+                error
+                @ (tantivy::TantivyError::IoError(_) | tantivy::TantivyError::LockFailure(..)),
+            ) => Err(error),
+            Err(why) => {
+                tracing::warn!(dir = %dir.display(), %why, "the search index cannot be opened; rebuilding it");
+                std::fs::remove_dir_all(dir)?;
+                Self::open_in(dir)
+            }
+        }
+    }
+
+    fn open_in(dir: &Path) -> tantivy::Result<(Self, i64)> {
         std::fs::create_dir_all(dir)?;
         let (schema, fields) = schema();
         let directory = tantivy::directory::MmapDirectory::open(dir)?;
-        let index = match Index::open_or_create(directory, schema.clone()) {
-            Ok(index) => index,
-            // An index of another schema (an earlier version's): it is only a projection, so
-            // it is dropped and built again from the event stream.
-            Err(tantivy::TantivyError::SchemaError(why)) => {
-                tracing::warn!(dir = %dir.display(), %why, "the search index has another schema; rebuilding it");
-                std::fs::remove_dir_all(dir)?;
-                std::fs::create_dir_all(dir)?;
-                Index::open_or_create(tantivy::directory::MmapDirectory::open(dir)?, schema)?
-            }
-            Err(other) => return Err(other),
-        };
+        let index = Index::open_or_create(directory, schema)?;
         register_tokenizers(&index);
         let applied = index
             .load_metas()?
             .payload
             .and_then(|p| p.parse::<i64>().ok())
             .unwrap_or(0);
-        let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
+        let writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
         Ok((
             Self {
                 dir: dir.to_owned(),
                 index,
                 reader,
-                writer: Mutex::new(writer),
+                writer: Mutex::new(Some(writer)),
                 fields,
             },
             applied,
         ))
+    }
+
+    /// Stops the writer and waits for its merges, so that nothing of this index is written to
+    /// its directory any more: before a new index is made there in its place, whose files a late
+    /// merge of this one would overwrite (its `meta.json` naming segments that are gone).
+    pub fn close(&self) {
+        let writer = self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(writer) = writer
+            && let Err(error) = writer.wait_merging_threads()
+        {
+            tracing::debug!(%error, "a merge of the closed search index failed");
+        }
     }
 
     /// Replaces the documents of `docs` (and removes those of `removed`) and commits with
@@ -233,10 +259,13 @@ impl Live {
         sequence: i64,
     ) -> tantivy::Result<()> {
         let f = self.fields;
-        let mut writer = self
+        let mut guard = self
             .writer
             .lock()
             .map_err(|_| tantivy::TantivyError::InternalError("index writer poisoned".into()))?;
+        let writer = guard
+            .as_mut()
+            .ok_or_else(|| tantivy::TantivyError::InternalError("index closed".into()))?;
         for id in removed.iter().chain(docs.iter().map(|d| &d.id)) {
             writer.delete_term(Term::from_field_text(f.id, id));
         }
@@ -280,7 +309,7 @@ impl Live {
         let mut commit = writer.prepare_commit()?;
         commit.set_payload(&sequence.to_string());
         commit.commit()?;
-        drop(writer);
+        drop(guard);
         self.reader.reload()
     }
 
@@ -792,4 +821,69 @@ fn escape(out: &mut String, chars: &[char]) {
 /// The tie-break of an allegation id: the first 64 bits of its UUID (time-ordered for v7).
 fn tie_key(id: &str) -> u64 {
     uuid::Uuid::parse_str(id).map_or(u64::MAX, |u| u.as_u64_pair().0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(n: usize) -> Indexed {
+        Indexed {
+            id: format!("00000000-0000-0000-0000-{n:012}"),
+            reference: format!("ALG-2026-{n:06}"),
+            language: "en".into(),
+            narrative: format!("Shelling of the market, report {n}"),
+            received: n as i64,
+            ..Indexed::default()
+        }
+    }
+
+    fn everything(live: &Live) -> u64 {
+        live.search(&Ask::default(), None, 0, 100, false)
+            .expect("the index answers")
+            .1
+    }
+
+    /// A directory whose `meta.json` names segments that are gone — what a merge of an index
+    /// deleted under the service used to leave in the new one's place — opens as a new, empty
+    /// index to be rebuilt, not as an error on every try.
+    #[test]
+    fn a_damaged_index_is_opened_empty_to_be_rebuilt() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (live, _) = Live::open(dir.path()).expect("a new index");
+        for n in 0..3 {
+            live.write(&[doc(n)], &[], n as i64 + 1).expect("written");
+        }
+        assert_eq!(everything(&live), 3);
+        live.close();
+        drop(live);
+        for entry in std::fs::read_dir(dir.path()).expect("listed") {
+            let path = entry.expect("an entry").path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if !name.ends_with(".json") && !name.starts_with('.') {
+                std::fs::remove_file(&path).expect("a segment file removed");
+            }
+        }
+
+        let (live, applied) = Live::open(dir.path()).expect("opened, empty");
+        assert_eq!(applied, 0, "the rebuild starts from the first event");
+        assert_eq!(everything(&live), 0);
+        live.write(&[doc(7)], &[], 1).expect("written");
+        assert_eq!(everything(&live), 1);
+    }
+
+    /// A closed index writes nothing more: a late write is refused rather than landing in a
+    /// directory that another index now owns.
+    #[test]
+    fn a_closed_index_writes_nothing() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (live, _) = Live::open(dir.path()).expect("a new index");
+        live.close();
+        assert!(live.write(&[doc(1)], &[], 1).is_err());
+        let (again, applied) = Live::open(dir.path()).expect("reopened: the lock is free");
+        assert_eq!((applied, everything(&again)), (0, 0));
+    }
 }

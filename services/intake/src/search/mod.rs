@@ -78,14 +78,23 @@ impl SearchIndex {
     }
 
     /// Opens the index (a new, empty one when the directory holds none), in place of the one
-    /// open now.
+    /// open now, which is closed first.
     async fn reopen(&self) -> Result<(), IntakeError> {
-        *self.live.write().unwrap_or_else(PoisonError::into_inner) = None;
+        let old = self
+            .live
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         let dir = self.dir.clone();
-        let (live, applied) = tokio::task::spawn_blocking(move || Live::open(&dir))
-            .await
-            .map_err(|e| IntakeError::Unexpected(e.into()))?
-            .map_err(search_error)?;
+        let (live, applied) = tokio::task::spawn_blocking(move || {
+            if let Some(old) = old {
+                old.close();
+            }
+            Live::open(&dir)
+        })
+        .await
+        .map_err(|e| IntakeError::Unexpected(e.into()))?
+        .map_err(search_error)?;
         if applied == 0 {
             tracing::info!(dir = %self.dir.display(), "building the search index from intake's event stream");
         }
@@ -115,13 +124,25 @@ impl SearchIndex {
                 }
                 Err(error) => {
                     tracing::warn!(%error, "updating the search index failed; reopening it");
-                    *self.live.write().unwrap_or_else(PoisonError::into_inner) = None;
+                    self.close().await;
                     tokio::select! {
                         () = &mut stop => return,
                         () = tokio::time::sleep(POLL) => {}
                     }
                 }
             }
+        }
+    }
+
+    /// Closes the index open now, if any: searches answer `UNAVAILABLE` until it is reopened.
+    async fn close(&self) {
+        let old = self
+            .live
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(old) = old {
+            let _ = tokio::task::spawn_blocking(move || old.close()).await;
         }
     }
 

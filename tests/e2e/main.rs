@@ -21,6 +21,7 @@ mod flag_race;
 mod flood;
 mod hosting;
 mod leases;
+mod lifecycles;
 mod outage;
 mod receipts;
 mod references;

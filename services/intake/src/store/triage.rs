@@ -12,6 +12,7 @@ use docket_platform::journal;
 use docket_platform::outbox;
 use docket_proto::docket::events::v1 as ev;
 use docket_proto::docket::intake::v1 as pb;
+use sea_orm::QuerySelect;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
 
@@ -100,7 +101,13 @@ impl AllegationStore {
         call: &CallContext,
     ) -> Result<pb::Allegation, IntakeError> {
         let txn = begin_write(&self.db).await?;
+        // Locked until the end of the transaction (on PostgreSQL; SQLite's write transaction
+        // already excludes every other writer): a concurrent decision waits for this one and
+        // then reads its outcome, so a caller that sent no etag is never refused as if it had
+        // raced — found by the lifecycle property (tests/e2e/lifecycles.rs), where a rejection
+        // racing a start of review came back ABORTED.
         let current = allegation::Entity::find_by_id(id)
+            .lock_exclusive()
             .one(&txn)
             .await?
             .ok_or(IntakeError::AllegationNotFound(id))?;

@@ -24,6 +24,7 @@ mod leases;
 mod outage;
 mod receipts;
 mod references;
+mod registration;
 mod releases;
 mod repair;
 mod reporting;

@@ -25,6 +25,7 @@ mod lifecycles;
 mod outage;
 mod receipts;
 mod references;
+mod registration;
 mod releases;
 mod repair;
 mod reporting;

@@ -32,6 +32,7 @@ coded_enum! {
         Repaired => "repaired",
         LinkedToCase => "linked_to_case",
         UnlinkedFromCase => "unlinked_from_case",
+        RegisteredToCase => "registered_to_case",
     }
 }
 

@@ -24,7 +24,7 @@ const HISTORY_READERS: &[Role] = &[Analyst, Investigator, Prosecutor, Supervisor
 /// Roles that keep the casualty register: analysts match reports of victims, and those who
 /// build cases may too. Names are compared inside the service; no name is answered.
 const REGISTER_KEEPERS: &[Role] = &[Analyst, Investigator, Prosecutor, Supervisor];
-/// Only intake's dispatcher delivers accepted allegations.
+/// Only intake's dispatcher delivers accepted allegations and evidence registered to a case.
 const DELIVERY: &[Role] = &[Service];
 /// The taxonomy is published law, not case data: every role may read it.
 const EVERYONE: &[Role] = &[
@@ -40,6 +40,7 @@ const EVERYONE: &[Role] = &[
 
 pub const CASE_ACCESS: &[MethodAccess] = &[
     ("ReceiveAllegation", Access::Roles(DELIVERY)),
+    ("ReceiveEvidence", Access::Roles(DELIVERY)),
     ("OpenCase", Access::Roles(CASE_BUILDERS)),
     ("GetCase", Access::Roles(READERS)),
     ("GetCaseDossier", Access::Roles(READERS)),

@@ -104,6 +104,40 @@ impl CaseService for CaseApi {
         }))
     }
 
+    async fn receive_evidence(
+        &self,
+        request: Request<pb::ReceiveEvidenceRequest>,
+    ) -> Answer<pb::ReceiveEvidenceResponse> {
+        let call = call_context(&request)?;
+        let (evidence_id, case_id) =
+            request::receive_evidence(request.get_ref()).map_err(CaseError::from)?;
+        // A `service` token is not enough: intake must hold the item registered to this case.
+        let item = self.intake.registration(evidence_id).await?;
+        if item.case_id != Some(case_id) {
+            return Err(CaseError::Precondition(match item.case_id {
+                Some(other) => format!(
+                    "intake holds evidence {evidence_id} registered to case {other}, not {case_id}"
+                ),
+                None => format!(
+                    "intake holds evidence {evidence_id} with an allegation, registered to no \
+                     case; link it with LinkEvidence"
+                ),
+            })
+            .into());
+        }
+        let (evidence, created) = self.store.receive_evidence(case_id, &item, &call).await?;
+        if created {
+            tracing::info!(case = %case_id, evidence = %evidence_id, "registered evidence linked");
+        }
+        let content = [(evidence_id.to_string(), item.content)]
+            .into_iter()
+            .collect();
+        Ok(Response::new(pb::ReceiveEvidenceResponse {
+            evidence: with_content_verdicts(vec![evidence], &content).pop(),
+            created,
+        }))
+    }
+
     async fn open_case(
         &self,
         request: Request<pb::OpenCaseRequest>,

@@ -1,6 +1,7 @@
 //! What case management asks intake, with its own `service` token: whether an evidence id names
-//! evidence intake holds, and whether a delivered allegation is one intake accepted, exactly as
-//! intake holds it.
+//! evidence intake holds (and, for evidence delivered as registered to a case, whether intake
+//! holds it registered to that case), and whether a delivered allegation is one intake
+//! accepted, exactly as intake holds it.
 //!
 //! A `service` token alone proves only that the caller is one of Docket's services (or holds
 //! one's key): `ReceiveAllegation` does not open a case on its word. Asking intake, which owns
@@ -56,6 +57,18 @@ pub struct AllegationEvidence {
     pub file_name: String,
 }
 
+/// An evidence record as intake holds it, for a delivery of evidence registered to a case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegisteredEvidence {
+    pub id: Uuid,
+    /// The case intake holds it registered to; `None` for evidence of an allegation.
+    pub case_id: Option<Uuid>,
+    pub file_name: String,
+    /// Who uploaded it into intake (and so registered it to the case).
+    pub uploaded_by: String,
+    pub content: ContentStanding,
+}
+
 /// A client of intake's evidence records and allegations.
 #[derive(Debug, Clone)]
 pub struct IntakeEvidence {
@@ -89,6 +102,28 @@ impl IntakeEvidence {
             Err(status) if status.code() == Code::NotFound => Err(CaseError::EvidenceUnknown(id)),
             Err(status) => Err(CaseError::IntakeUnavailable(status)),
         }
+    }
+
+    /// Intake's record of evidence `id`: the case it is registered to, if any, and who uploaded
+    /// it. Unknown: [`CaseError::EvidenceUnknown`].
+    pub async fn registration(&self, id: Uuid) -> Result<RegisteredEvidence, CaseError> {
+        let request = intake::GetEvidenceRequest {
+            evidence_id: id.to_string(),
+        };
+        let evidence = match self.client.clone().get_evidence(request).await {
+            Ok(answer) => answer.into_inner().evidence.unwrap_or_default(),
+            Err(status) if status.code() == Code::NotFound => {
+                return Err(CaseError::EvidenceUnknown(id));
+            }
+            Err(status) => return Err(CaseError::IntakeUnavailable(status)),
+        };
+        Ok(RegisteredEvidence {
+            id,
+            case_id: Uuid::parse_str(&evidence.case_id).ok(),
+            content: ContentStanding::of(&evidence),
+            file_name: evidence.file_name,
+            uploaded_by: evidence.uploaded_by,
+        })
     }
 
     /// What intake holds on the content of each of `ids`, by evidence id. One call per item: a

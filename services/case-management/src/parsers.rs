@@ -35,6 +35,11 @@ pub const PARSERS: &[Parser] = &[
     (".docket.cases.v1.ReceiveAllegationRequest", |b| {
         Parsed::of(b, |r| request::receive(r, now()))
     }),
+    (".docket.cases.v1.ReceiveEvidenceRequest", |b| {
+        Parsed::of(b, |r: pb::ReceiveEvidenceRequest| {
+            request::receive_evidence(&r)
+        })
+    }),
     (".docket.cases.v1.OpenCaseRequest", |b| {
         Parsed::of(b, |r| request::open(r, &parties(), now()))
     }),

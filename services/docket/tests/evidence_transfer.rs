@@ -4,7 +4,8 @@
 //! file's. The download is killed once and resumed from the partial file the same way.
 //!
 //! `docket evidence custody-report` and `verify-report` are driven here too: a report written,
-//! checked offline, and refused once one byte of it is flipped.
+//! checked offline, and refused once one byte of it is flipped. So is `upload --case`, which
+//! registers a file directly to a case.
 //!
 //! The size is `DOCKET_TEST_UPLOAD_BYTES` (default 32 MiB, to keep CI's time and disk in
 //! check); the documented run, with 1 GiB, is `DOCKET_TEST_UPLOAD_BYTES=1073741824` (see
@@ -23,6 +24,7 @@ use sha2::{Digest, Sha256};
 on_every_backend!(
     a_large_upload_killed_twice_completes_and_its_hash_matches,
     a_custody_report_is_written_verified_offline_and_fails_with_one_flipped_byte,
+    a_file_is_registered_to_a_case_by_its_reference_from_the_command_line,
 );
 
 const DEFAULT_BYTES: u64 = 32 * 1024 * 1024;
@@ -291,4 +293,59 @@ async fn a_custody_report_is_written_verified_offline_and_fails_with_one_flipped
         !refused.success,
         "an altered report does not verify: {refused:?}"
     );
+}
+
+async fn a_file_is_registered_to_a_case_by_its_reference_from_the_command_line(backend: Backend) {
+    use docket_proto::docket::cases::v1 as cases;
+    use docket_proto::docket::intake::v1 as pb;
+
+    let app = TestApp::spawn(backend).await.unwrap();
+    let case = app
+        .cases()
+        .await
+        .open_case(cases::OpenCaseRequest {
+            r#case: Some(docket_e2e::case_message("Shelling of the market", "AZ")),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("site-survey.jpg");
+    std::fs::write(&file, b"photographs of the market taken by the office").unwrap();
+    let token = app.token(Role::IntakeOfficer, "officer.hakobyan");
+    let server = format!("http://{}", app.intake_addr);
+    let upload = |owner: &[&str]| -> Vec<String> {
+        let mut args = vec!["evidence", "upload", file.to_str().unwrap()];
+        args.extend_from_slice(owner);
+        args.extend(["--server", &server, "--token", &token]);
+        args.into_iter().map(str::to_owned).collect()
+    };
+
+    // Both, or neither: refused before anything is sent.
+    let both = docket(
+        upload(&["--allegation", "ALG-2026-000001", "--case", &case.reference]),
+        None,
+    )
+    .await;
+    assert!(!both.success, "{both:?}");
+    let neither = docket(upload(&[]), None).await;
+    assert!(!neither.success, "{neither:?}");
+
+    let registered = docket(upload(&["--case", &case.reference]), None).await;
+    assert!(registered.success, "{registered:?}");
+    let evidence = app
+        .intake()
+        .await
+        .get_evidence(pb::GetEvidenceRequest {
+            evidence_id: registered.stdout.trim().to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .evidence
+        .unwrap();
+    assert_eq!(evidence.case_id, case.id);
+    assert_eq!(evidence.allegation_id, "");
 }

@@ -339,6 +339,9 @@ impl IntakeService for IntakeApi {
         request: Request<pb::StartUploadRequest>,
     ) -> Result<Response<pb::StartUploadResponse>, Status> {
         let call = call_context(&request)?;
+        if let Some(metadata) = &request.get_ref().metadata {
+            evidence::request::one_owner_at_most(metadata).map_err(IntakeError::from)?;
+        }
         let request = self.resolved(request).await?;
         Ok(Response::new(
             self.evidence.start_upload(&call, request).await?,

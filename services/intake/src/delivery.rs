@@ -1,11 +1,21 @@
-//! Delivering accepted allegations to case management through the outbox.
+//! Delivering to case management through the outbox, and asking it about cases.
 //!
 //! Accepting an allegation (or marking it a duplicate) writes, in the same transaction, a
 //! `ReceiveAllegation` request holding a snapshot of the allegation without its source or
-//! narrative. The dispatcher sends it with this service's `service` token until case management
-//! acknowledges; `ReceiveAllegation` is idempotent per allegation, so a repeat does no harm.
-//! Case management believes no token alone: it asks intake (`GetAllegation`) whether the
-//! allegation is accepted and whether the snapshot is the one intake would send now.
+//! narrative. Uploading a file registered directly to a case writes, in the upload's
+//! transaction, a `ReceiveEvidence` request naming the item and the case. The dispatcher sends
+//! each with this service's `service` token until case management acknowledges; both calls are
+//! idempotent (per allegation, per case and item), so a repeat does no harm. Case management
+//! believes no token alone: it asks intake (`GetAllegation`, `GetEvidence`) whether the
+//! allegation is accepted and the snapshot the one intake would send now, or whether the item is
+//! registered to that case.
+//!
+//! The same client asks case management about a case before intake commits to it: a case an
+//! acceptance joins ([`ToCaseManagement::check_joinable`]) and a case a file is registered to
+//! ([`ToCaseManagement::check_registrable`]). Case management owns cases, so it is asked each
+//! time (one `GetCase`), rather than intake keeping a copy that could be stale: a mistyped,
+//! unknown or closed case is refused to the caller, who can correct it, instead of reaching the
+//! dispatcher, which could only retry it forever.
 
 use docket_platform::auth::ServiceCredentials;
 use docket_platform::grpc::ClientSpans;
@@ -22,8 +32,21 @@ use uuid::Uuid;
 
 use crate::error::IntakeError;
 
-/// The outbox topic of deliveries to case management.
+/// The outbox topic of deliveries of accepted allegations to case management.
 pub const TOPIC: &str = "case_management.receive_allegation";
+
+/// The outbox topic of deliveries of evidence registered directly to a case.
+pub const EVIDENCE_TOPIC: &str = "case_management.receive_evidence";
+
+/// The request case management receives for evidence `evidence_id` registered to case
+/// `case_id`, encoded for the outbox.
+pub fn receive_evidence_request(evidence_id: Uuid, case_id: Uuid) -> Vec<u8> {
+    cases::ReceiveEvidenceRequest {
+        evidence_id: evidence_id.to_string(),
+        case_id: case_id.to_string(),
+    }
+    .encode_to_vec()
+}
 
 /// The request case management receives for `allegation`, encoded for the outbox.
 pub fn receive_request(allegation: &pb::Allegation) -> Vec<u8> {
@@ -76,22 +99,48 @@ impl ToCaseManagement {
         }
     }
 
+    /// Case `id` as case management holds it. Unknown: [`IntakeError::CaseNotFound`]; case
+    /// management not answering: [`IntakeError::CaseManagementUnavailable`].
+    async fn case(&self, id: Uuid) -> Result<cases::Case, IntakeError> {
+        let request = cases::GetCaseRequest {
+            case_id: id.to_string(),
+        };
+        match self.client.clone().get_case(request).await {
+            Ok(response) => response.into_inner().r#case.ok_or_else(|| {
+                IntakeError::Unexpected(anyhow::anyhow!("GetCase answered without a case"))
+            }),
+            Err(status) if status.code() == Code::NotFound => Err(IntakeError::CaseNotFound(id)),
+            Err(status) => Err(IntakeError::CaseManagementUnavailable(status)),
+        }
+    }
+
+    /// The reference of case `id` when evidence can be registered to it: case management holds
+    /// it and it is not closed. Asked before an upload keeps a byte.
+    pub async fn check_registrable(&self, id: Uuid) -> Result<String, IntakeError> {
+        let case = self.case(id).await?;
+        if case.status() != cases::CaseStatus::Closed {
+            return Ok(case.reference);
+        }
+        Err(IntakeError::CaseClosed(
+            if case.close_reason() == cases::CloseReason::Merged {
+                format!(
+                    "case {} was merged into case {}; register the file to that case",
+                    case.reference, case.merged_into_case_id
+                )
+            } else {
+                format!(
+                    "case {} is closed; no evidence can be registered to a closed case",
+                    case.reference
+                )
+            },
+        ))
+    }
+
     /// Succeeds when case management holds case `id` and it can still take an allegation (it is
     /// not closed). Asked before an acceptance into it commits, so that a mistyped or closed
     /// case is refused to the officer rather than retried by the dispatcher forever.
     pub async fn check_joinable(&self, id: Uuid) -> Result<(), IntakeError> {
-        let request = cases::GetCaseRequest {
-            case_id: id.to_string(),
-        };
-        let case = match self.client.clone().get_case(request).await {
-            Ok(response) => response.into_inner().r#case.ok_or_else(|| {
-                IntakeError::Unexpected(anyhow::anyhow!("GetCase answered without a case"))
-            })?,
-            Err(status) if status.code() == Code::NotFound => {
-                return Err(IntakeError::CaseNotFound(id));
-            }
-            Err(status) => return Err(IntakeError::CaseManagementUnavailable(status)),
-        };
+        let case = self.case(id).await?;
         if case.status() != cases::CaseStatus::Closed {
             return Ok(());
         }
@@ -113,19 +162,28 @@ impl ToCaseManagement {
 
 impl Delivery for ToCaseManagement {
     async fn deliver(&self, topic: &str, payload: &[u8]) -> Result<(), Failure> {
-        if topic != TOPIC {
-            return Err(Failure::Refused(format!(
-                "intake's outbox has no topic {topic:?}"
-            )));
-        }
-        let request = cases::ReceiveAllegationRequest::decode(payload)
-            .map_err(|e| Failure::Refused(format!("the stored request does not decode: {e}")))?;
+        let undecodable = |e: prost::DecodeError| {
+            Failure::Refused(format!("the stored request does not decode: {e}"))
+        };
         let mut client = self.client.clone();
-        client
-            .receive_allegation(request)
-            .await
-            .map(|_| ())
-            .map_err(|status| failure(&status))
+        let answered = match topic {
+            TOPIC => {
+                let request =
+                    cases::ReceiveAllegationRequest::decode(payload).map_err(undecodable)?;
+                client.receive_allegation(request).await.map(|_| ())
+            }
+            EVIDENCE_TOPIC => {
+                let request =
+                    cases::ReceiveEvidenceRequest::decode(payload).map_err(undecodable)?;
+                client.receive_evidence(request).await.map(|_| ())
+            }
+            _ => {
+                return Err(Failure::Refused(format!(
+                    "intake's outbox has no topic {topic:?}"
+                )));
+            }
+        };
+        answered.map_err(|status| failure(&status))
     }
 }
 
@@ -164,4 +222,14 @@ pub fn delivered_allegation(topic: &str, payload: &[u8]) -> Option<(String, Stri
         .ok()?
         .allegation?;
     Some((snapshot.id, snapshot.reference))
+}
+
+/// The evidence an outbox request of [`EVIDENCE_TOPIC`] delivers, and the case it is
+/// registered to.
+pub fn delivered_evidence(topic: &str, payload: &[u8]) -> Option<(String, String)> {
+    if topic != EVIDENCE_TOPIC {
+        return None;
+    }
+    let request = cases::ReceiveEvidenceRequest::decode(payload).ok()?;
+    Some((request.evidence_id, request.case_id))
 }

@@ -265,12 +265,12 @@ impl Intake {
             resealer,
             api: IntakeApi::new(
                 store,
-                evidence::EvidenceDesk::new(
-                    db.clone(),
+                evidence::EvidenceDesk::new(evidence::EvidenceDeskParts {
+                    db: db.clone(),
                     blobs,
-                    events.clone(),
-                    settings.intake.max_evidence_bytes,
-                    evidence::UploadSessions::open(
+                    events: events.clone(),
+                    max_bytes: settings.intake.max_evidence_bytes,
+                    sessions: evidence::UploadSessions::open(
                         settings.data_dir.join("uploads"),
                         std::time::Duration::from_secs(
                             settings.intake.upload_session_expiry_seconds,
@@ -278,9 +278,11 @@ impl Intake {
                         settings.intake.max_upload_sessions,
                     )
                     .context("cannot open the directory of upload sessions")?,
-                    jobs.clone(),
-                    similarity.clone(),
-                )
+                    jobs: jobs.clone(),
+                    similarity: similarity.clone(),
+                    cases: delivery.clone(),
+                    dispatcher: dispatcher.clone(),
+                })
                 .with_trusted_time(trusted_time.clone())
                 .with_signing_key_from(settings)?,
                 parties,

@@ -77,6 +77,14 @@ pub const PARSERS: &[Parser] = &[
             request::parse_id("evidence_id", &r.evidence_id)
         })
     }),
+    (".docket.intake.v1.RecordCaseCustodyRequest", |b| {
+        Parsed::of(b, crate::evidence::case_custody)
+    }),
+    (".docket.intake.v1.ExportCustodyReportRequest", |b| {
+        Parsed::of(b, |r: pb::ExportCustodyReportRequest| {
+            request::parse_id("evidence_id", &r.evidence_id)
+        })
+    }),
     (".docket.intake.v1.ListCustodyEventsRequest", |b| {
         Parsed::of(b, |r: pb::ListCustodyEventsRequest| {
             request::parse_id("evidence_id", &r.evidence_id)

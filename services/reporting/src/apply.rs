@@ -95,7 +95,11 @@ pub async fn apply_facts<C: ConnectionTrait>(
         }
         Some(Kind::EvidenceRecorded(e)) => {
             content::record_evidence(conn, &e.evidence_id, &e.sha256).await?;
-            content::record_allegation(conn, &e.evidence_id, &e.allegation_id).await?;
+            // Evidence registered directly to a case rests no allegation on its material; it
+            // reaches the counting rule through the case that links it.
+            if !e.allegation_id.is_empty() {
+                content::record_allegation(conn, &e.evidence_id, &e.allegation_id).await?;
+            }
             // A case may have linked it before this event of the other stream arrived.
             for case_id in content::cases_linking(conn, &e.evidence_id).await? {
                 rejudge_case(conn, &case_id, delta).await?;

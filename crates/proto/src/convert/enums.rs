@@ -116,7 +116,7 @@ enum_map!(CollectionMethod <=> intake::CollectionMethod {
 });
 enum_map!(CustodyEventKind <=> intake::CustodyEventKind {
     Collected, Uploaded, Accessed, Verified, Transferred, Repaired, LinkedToCase,
-    UnlinkedFromCase,
+    UnlinkedFromCase, RegisteredToCase,
 });
 enum_map!(Verdict <=> intake::ContentVerdict {
     Authentic, LikelyAuthentic, Inconclusive, LikelyFabricated, FabricatedOrManipulated,

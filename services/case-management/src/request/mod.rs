@@ -10,7 +10,8 @@ pub use case::{changes, get, list, open, qualify, receive, transition, update};
 pub use lists::{assessments, charges, evidence, history, persons};
 pub use parts::{
     add_person, casualty_candidates, casualty_pair, file_charge, link_evidence, list_by_case,
-    record_assessment, remove_person, unlink_evidence, update_charge_status, update_person,
+    receive_evidence, record_assessment, remove_person, unlink_evidence, update_charge_status,
+    update_person,
 };
 
 use docket_domain::Violations;

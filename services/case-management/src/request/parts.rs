@@ -264,6 +264,18 @@ pub fn link_evidence(
     }
 }
 
+/// A checked `ReceiveEvidence` request: the item and the case intake holds it registered to.
+/// Both are UUIDs: intake's outbox sends ids, never references.
+pub fn receive_evidence(request: &pb::ReceiveEvidenceRequest) -> Result<(Uuid, Uuid), Violations> {
+    let mut v = Violations::default();
+    let evidence_id = uuid(&mut v, "evidence_id", &request.evidence_id);
+    let case_id = uuid(&mut v, "case_id", &request.case_id);
+    match (evidence_id, case_id) {
+        (Some(evidence_id), Some(case_id)) if v.is_empty() => Ok((evidence_id, case_id)),
+        _ => Err(v),
+    }
+}
+
 pub fn record_assessment(
     request: pb::RecordAssessmentRequest,
 ) -> Result<(Target, NewAssessment), Violations> {

@@ -79,7 +79,7 @@ impl CaseStore {
                     case_id,
                     link.evidence_id,
                     link.description.into_inner(),
-                    call,
+                    call.subject(),
                 )
                 .await?
             }
@@ -242,19 +242,20 @@ impl CaseStore {
     }
 }
 
-/// Links evidence `evidence_id` to case `case_id`, by the caller, now.
+/// Links evidence `evidence_id` to case `case_id`, by `by` (the caller, or who registered the
+/// item to the case), now.
 pub(super) async fn insert_link<C: ConnectionTrait>(
     conn: &C,
     case_id: Uuid,
     evidence_id: Uuid,
     description: String,
-    call: &CallContext,
+    by: &str,
 ) -> Result<evidence::Model, CaseError> {
     Ok(evidence::Entity::insert(evidence::ActiveModel {
         case_id: Set(case_id),
         evidence_id: Set(evidence_id),
         description: Set(description),
-        linked_by: Set(call.subject().to_owned()),
+        linked_by: Set(by.to_owned()),
         linked_at: Set(now()),
         unlinked_at: Set(None),
         unlinked_by: Set(None),
@@ -314,7 +315,7 @@ pub(super) async fn evidence_standing<C: ConnectionTrait>(
 
 /// The latest verdict of each assessed item of case `case_id`. Ids are UUID v7, so the last by
 /// id is the latest.
-async fn standings<C: ConnectionTrait>(
+pub(super) async fn standings<C: ConnectionTrait>(
     conn: &C,
     case_id: Uuid,
 ) -> Result<HashMap<Uuid, Verdict>, CaseError> {
@@ -330,7 +331,7 @@ async fn standings<C: ConnectionTrait>(
     Ok(standing)
 }
 
-fn linked_wire(
+pub(super) fn linked_wire(
     row: evidence::Model,
     standing: &HashMap<Uuid, Verdict>,
 ) -> Result<pb::LinkedEvidence, CaseError> {

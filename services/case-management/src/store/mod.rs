@@ -17,6 +17,7 @@ mod person;
 mod query;
 mod read;
 mod reference;
+mod registration;
 mod republish;
 
 use chrono::{DateTime, Datelike, SubsecRound, Utc};

@@ -220,7 +220,7 @@ async fn carry_evidence(
         let description = EvidenceDescription::parse(description)
             .map(EvidenceDescription::into_inner)
             .unwrap_or_else(|_| format!("evidence of allegation {}", allegation.reference));
-        let linked = insert_link(txn, case_id, item.id, description, call).await?;
+        let linked = insert_link(txn, case_id, item.id, description, call.subject()).await?;
         custody::enqueue(
             txn,
             Notice {

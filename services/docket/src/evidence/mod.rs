@@ -22,8 +22,9 @@ use tokio::io::AsyncReadExt;
 /// Evidence files in and out of intake.
 #[derive(Debug, Subcommand)]
 pub enum EvidenceCommand {
-    /// Uploads a file to an allegation through a resumable session; run it again after an
-    /// interruption and it goes on from what intake already holds. Prints the evidence id.
+    /// Uploads a file to an allegation (`--allegation`), or registers it directly to a case
+    /// (`--case`), through a resumable session; run it again after an interruption and it goes
+    /// on from what intake already holds. Prints the evidence id.
     Upload(upload::UploadArgs),
     /// Downloads an evidence file into `--out`, through `OUT.partial`; run it again after an
     /// interruption and it asks only for the bytes it lacks. The SHA-256 is checked at the end.

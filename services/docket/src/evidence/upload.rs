@@ -1,5 +1,5 @@
-//! `docket evidence upload FILE --allegation ID`: the file's SHA-256 first, then a resumable
-//! session, written from the offset intake holds until the whole file is there. What a run
+//! `docket evidence upload FILE --allegation ID` (or `--case ID`, for material registered
+//! directly to a case): the file's SHA-256 first, then a resumable session, written from the offset intake holds until the whole file is there. What a run
 //! learned (the session and the hash) is kept beside the file in `FILE.docket-upload`, so a run
 //! after a killed one neither hashes nor sends again what it did.
 
@@ -25,12 +25,20 @@ const CHUNK_BYTES: usize = 1024 * 1024;
 const MAX_FRUITLESS_ATTEMPTS: u32 = 8;
 
 #[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("owner").required(true).multiple(false))]
 pub struct UploadArgs {
     /// The file to upload.
     file: PathBuf,
-    /// The allegation it belongs to (its UUID).
-    #[arg(long, value_name = "ID")]
-    allegation: String,
+    /// The allegation it belongs to: its UUID or reference (ALG-YYYY-NNNNNN). Give this or
+    /// `--case`.
+    #[arg(long, value_name = "ID", group = "owner")]
+    allegation: Option<String>,
+    /// The case it is registered to directly, for material gathered during an investigation
+    /// that came with no allegation: its UUID or reference (CASE-YYYY-NNNNNN). Give this or
+    /// `--allegation`. Intake asks case management first: an unknown or closed case is refused
+    /// before a byte is sent.
+    #[arg(long = "case", value_name = "ID", group = "owner")]
+    case: Option<String>,
     /// Who collected it. Default: the user running the command.
     #[arg(long)]
     collected_by: Option<String>,
@@ -78,6 +86,8 @@ impl From<Method> for pb::CollectionMethod {
 struct Resume {
     server: String,
     allegation: String,
+    /// Empty in files written before uploads could name a case.
+    case: String,
     size: u64,
     modified: String,
     sha256: String,
@@ -95,6 +105,7 @@ impl Resume {
         Some(Self {
             server: value("server")?,
             allegation: value("allegation")?,
+            case: value("case").unwrap_or_default(),
             size: value("size")?.parse().ok()?,
             modified: value("modified")?,
             sha256: value("sha256")?,
@@ -104,8 +115,14 @@ impl Resume {
 
     fn write(&self, path: &Path) {
         let text = format!(
-            "server={}\nallegation={}\nsize={}\nmodified={}\nsha256={}\nupload_id={}\n",
-            self.server, self.allegation, self.size, self.modified, self.sha256, self.upload_id
+            "server={}\nallegation={}\ncase={}\nsize={}\nmodified={}\nsha256={}\nupload_id={}\n",
+            self.server,
+            self.allegation,
+            self.case,
+            self.size,
+            self.modified,
+            self.sha256,
+            self.upload_id
         );
         if let Err(error) = std::fs::write(path, text) {
             eprintln!(
@@ -137,10 +154,13 @@ pub async fn run(settings: &Settings, args: UploadArgs) -> anyhow::Result<()> {
         .map(|d| format!("{}.{:09}", d.as_secs(), d.subsec_nanos()))
         .unwrap_or_default();
     let state_path = beside(&args.file, ".docket-upload");
+    let allegation = args.allegation.clone().unwrap_or_default();
+    let case = args.case.clone().unwrap_or_default();
     let mut resume = match Resume::read(&state_path) {
         Some(resume)
             if resume.server == target.url
-                && resume.allegation == args.allegation
+                && resume.allegation == allegation
+                && resume.case == case
                 && resume.size == size
                 && resume.modified == modified =>
         {
@@ -152,7 +172,8 @@ pub async fn run(settings: &Settings, args: UploadArgs) -> anyhow::Result<()> {
             hashing.finish();
             let resume = Resume {
                 server: target.url.clone(),
-                allegation: args.allegation.clone(),
+                allegation,
+                case,
                 size,
                 modified,
                 sha256,
@@ -262,10 +283,17 @@ pub async fn run(settings: &Settings, args: UploadArgs) -> anyhow::Result<()> {
         evidence.id
     );
     for earlier in &completed.same_content {
-        eprintln!(
-            "the same bytes were uploaded before as evidence {} of allegation {}",
-            earlier.id, earlier.allegation_id
-        );
+        if earlier.allegation_id.is_empty() {
+            eprintln!(
+                "the same bytes were uploaded before as evidence {} registered to case {}",
+                earlier.id, earlier.case_id
+            );
+        } else {
+            eprintln!(
+                "the same bytes were uploaded before as evidence {} of allegation {}",
+                earlier.id, earlier.allegation_id
+            );
+        }
     }
     println!("{}", evidence.id);
     Ok(())
@@ -363,7 +391,8 @@ fn metadata(args: &UploadArgs, resume: &Resume) -> anyhow::Result<pb::EvidenceMe
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "docket evidence upload".to_owned());
     Ok(pb::EvidenceMetadata {
-        allegation_id: args.allegation.clone(),
+        allegation_id: resume.allegation.clone(),
+        case_id: resume.case.clone(),
         file_name,
         media_type: args.media_type.clone().unwrap_or_default(),
         declared_sha256: resume.sha256.clone(),

@@ -1,4 +1,6 @@
-//! One row per evidence record; the bytes are in the blob store under `sha256`.
+//! One row per evidence record; the bytes are in the blob store under `sha256`. A record belongs
+//! to an allegation or is registered directly to a case: exactly one of the two is set (a CHECK
+//! in the database holds it).
 
 use sea_orm::entity::prelude::*;
 
@@ -8,7 +10,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub allegation_id: Uuid,
+    pub allegation_id: Option<Uuid>,
     pub sha256: String,
     pub size_bytes: i64,
     pub file_name: String,
@@ -25,6 +27,8 @@ pub struct Model {
     pub exif_capture_time: Option<String>,
     pub exif_latitude: Option<f64>,
     pub exif_longitude: Option<f64>,
+    /// The case (in case management) it was registered to directly at upload.
+    pub case_id: Option<Uuid>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

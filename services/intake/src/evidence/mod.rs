@@ -7,6 +7,8 @@
 //! commit in one transaction, after the blob is in place. When the bytes were stored already,
 //! the stored copy is checked against them first, and a damaged one is replaced by them: the
 //! repair is recorded in the custody of every record of that file (see `blobs` and `verify`).
+//!
+//! A file belongs to an allegation, or is registered directly to a case: see `registration`.
 
 mod blobs;
 mod case_custody;
@@ -15,6 +17,7 @@ mod download;
 mod extract;
 mod receive;
 mod records;
+mod registration;
 mod report;
 pub mod request;
 mod resumable;
@@ -46,10 +49,11 @@ use content::{assessment_message, with_verdicts};
 pub use download::DownloadStream;
 use receive::{Limits, Received, receive};
 use records::{custody_message, record_custody, record_custody_at};
-use request::{ContentSubject, EvidenceQuery, UploadHeader, upload_header};
+use request::{ContentSubject, EvidenceQuery, Owner, UploadHeader, upload_header};
 pub use sessions::UploadSessions;
 pub use verify::VerifyStream;
 
+use crate::delivery::ToCaseManagement;
 use crate::entity::{allegation, evidence};
 use crate::error::IntakeError;
 use crate::jobs::{JobKind, JobQueue, Runner};
@@ -71,18 +75,39 @@ pub struct EvidenceDesk {
     trusted_time: Option<TrustedTime>,
     /// The office's key, which signs custody reports; `None` until [`Self::with_signing_key`].
     signing_key: Option<std::sync::Arc<ed25519_dalek::SigningKey>>,
+    /// Asked whether a case a file is registered to exists and is open.
+    cases: ToCaseManagement,
+    /// Woken when an upload registered to a case leaves a delivery in the outbox.
+    dispatcher: docket_platform::outbox::Dispatcher,
+}
+
+/// Where evidence is stored and what it is checked against.
+#[derive(Debug)]
+pub struct EvidenceDeskParts {
+    pub db: DatabaseConnection,
+    pub blobs: BlobStore,
+    pub events: EventLog,
+    pub max_bytes: u64,
+    pub sessions: UploadSessions,
+    pub jobs: Runner,
+    pub similarity: Similarity,
+    pub cases: ToCaseManagement,
+    pub dispatcher: docket_platform::outbox::Dispatcher,
 }
 
 impl EvidenceDesk {
-    pub fn new(
-        db: DatabaseConnection,
-        blobs: BlobStore,
-        events: EventLog,
-        max_bytes: u64,
-        sessions: UploadSessions,
-        jobs: Runner,
-        similarity: Similarity,
-    ) -> Self {
+    pub fn new(parts: EvidenceDeskParts) -> Self {
+        let EvidenceDeskParts {
+            db,
+            blobs,
+            events,
+            max_bytes,
+            sessions,
+            jobs,
+            similarity,
+            cases,
+            dispatcher,
+        } = parts;
         Self {
             db,
             blobs,
@@ -93,6 +118,8 @@ impl EvidenceDesk {
             similarity,
             trusted_time: None,
             signing_key: None,
+            cases,
+            dispatcher,
         }
     }
 
@@ -141,10 +168,11 @@ impl EvidenceDesk {
             .into());
         };
         let mut metadata = metadata;
-        crate::request::reference::resolve(&self.db, None, &mut metadata).await?;
-        let header = upload_header(metadata, Utc::now())?;
-        // Refuse unknown references before a single byte is stored.
-        self.check_references(&header).await?;
+        request::one_owner_at_most(&metadata)?;
+        crate::request::reference::resolve(&self.db, Some(&self.cases), &mut metadata).await?;
+        let mut header = upload_header(metadata, Utc::now())?;
+        // Refuse unknown references and closed cases before a single byte is stored.
+        self.check_references(&mut header).await?;
         let limits = Limits {
             max_bytes: self.max_bytes,
             declared_size: header.declared_size,
@@ -153,17 +181,25 @@ impl EvidenceDesk {
         self.keep(call, header, received).await
     }
 
-    /// Refuses an upload whose allegation or original is not known.
-    async fn check_references(&self, header: &UploadHeader) -> Result<(), IntakeError> {
-        if allegation::Entity::find_by_id(header.allegation_id)
-            .one(&self.db)
-            .await?
-            .is_none()
-        {
-            return Err(IntakeError::AllegationNotFound(header.allegation_id));
-        }
+    /// Refuses an upload whose allegation or original is not known, or whose case case
+    /// management does not hold open (asking it); notes the case's reference in `header`.
+    async fn check_references(&self, header: &mut UploadHeader) -> Result<(), IntakeError> {
         if let Some(original) = header.derived_from {
             records::find(&self.db, original).await?;
+        }
+        match header.owner {
+            Owner::Allegation(id) => {
+                if allegation::Entity::find_by_id(id)
+                    .one(&self.db)
+                    .await?
+                    .is_none()
+                {
+                    return Err(IntakeError::AllegationNotFound(id));
+                }
+            }
+            Owner::Case(id) => {
+                header.case_reference = Some(self.cases.check_registrable(id).await?);
+            }
         }
         Ok(())
     }
@@ -210,7 +246,8 @@ impl EvidenceDesk {
         let metadata = header.metadata;
         let row = evidence::Model {
             id: Uuid::now_v7(),
-            allegation_id: header.allegation_id,
+            allegation_id: header.owner.allegation(),
+            case_id: header.owner.case(),
             sha256: received.sha256.as_str().to_owned(),
             size_bytes: i64::try_from(received.size).unwrap_or(i64::MAX),
             file_name: metadata.file_name.as_str().to_owned(),
@@ -271,12 +308,23 @@ impl EvidenceDesk {
             row.uploaded_at,
         )
         .await?;
-        let targets = vec![row.id.to_string(), row.allegation_id.to_string()];
+        if let Owner::Case(case_id) = header.owner {
+            self.register_to_case(&txn, call, &row, case_id, header.case_reference.as_deref())
+                .await?;
+        }
+        let owner_id = match header.owner {
+            Owner::Allegation(id) | Owner::Case(id) => id.to_string(),
+        };
+        let targets = vec![row.id.to_string(), owner_id];
         let recorded = ev::EvidenceRecorded {
             evidence_id: row.id.to_string(),
-            allegation_id: row.allegation_id.to_string(),
+            allegation_id: row
+                .allegation_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
             sha256: row.sha256.clone(),
             size_bytes: row.size_bytes,
+            case_id: row.case_id.map(|id| id.to_string()).unwrap_or_default(),
         };
         let event = ev::EventPayload {
             kind: Some(ev::event_payload::Kind::EvidenceRecorded(recorded)),
@@ -296,6 +344,9 @@ impl EvidenceDesk {
         txn.commit().await?;
         self.events.committed();
         self.jobs.enqueued();
+        if row.case_id.is_some() {
+            self.dispatcher.committed();
+        }
         tracing::info!(evidence = %row.id, sha256 = %row.sha256, size = received.size, "evidence received");
 
         let same = evidence::Entity::find()
@@ -385,6 +436,7 @@ impl EvidenceDesk {
     pub async fn of_allegation(&self, id: Uuid) -> Result<Vec<pb::Evidence>, IntakeError> {
         let query = EvidenceQuery {
             allegation_id: Some(id),
+            case_id: None,
             sha256: None,
             page_size: docket_platform::paging::MAX_PAGE_SIZE,
             after: None,

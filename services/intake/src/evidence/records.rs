@@ -33,6 +33,56 @@ pub async fn record_custody_at<C: ConnectionTrait>(
     note: &str,
     occurred_at: DateTime<Utc>,
 ) -> Result<custody_event::Model, DbErr> {
+    insert_custody(
+        conn,
+        evidence_id,
+        kind,
+        actor,
+        sha256,
+        note,
+        occurred_at,
+        None,
+    )
+    .await
+}
+
+/// Appends a custody event concerning case `case_id` that happened at `occurred_at` (a
+/// registration to the case at upload).
+#[expect(clippy::too_many_arguments, reason = "one column each")]
+pub async fn record_case_custody_at<C: ConnectionTrait>(
+    conn: &C,
+    evidence_id: Uuid,
+    kind: CustodyEventKind,
+    actor: &str,
+    sha256: &str,
+    note: &str,
+    occurred_at: DateTime<Utc>,
+    case_id: Uuid,
+) -> Result<custody_event::Model, DbErr> {
+    insert_custody(
+        conn,
+        evidence_id,
+        kind,
+        actor,
+        sha256,
+        note,
+        occurred_at,
+        Some(case_id),
+    )
+    .await
+}
+
+#[expect(clippy::too_many_arguments, reason = "one column each")]
+async fn insert_custody<C: ConnectionTrait>(
+    conn: &C,
+    evidence_id: Uuid,
+    kind: CustodyEventKind,
+    actor: &str,
+    sha256: &str,
+    note: &str,
+    occurred_at: DateTime<Utc>,
+    case_id: Option<Uuid>,
+) -> Result<custody_event::Model, DbErr> {
     let event = custody_event::Model {
         id: Uuid::now_v7(),
         evidence_id,
@@ -41,7 +91,7 @@ pub async fn record_custody_at<C: ConnectionTrait>(
         occurred_at: occurred_at.trunc_subsecs(6),
         sha256: sha256.to_owned(),
         note: note.to_owned(),
-        case_id: None,
+        case_id,
     };
     custody_event::Entity::insert(custody_event::ActiveModel {
         id: Set(event.id),
@@ -51,7 +101,7 @@ pub async fn record_custody_at<C: ConnectionTrait>(
         occurred_at: Set(event.occurred_at),
         sha256: Set(event.sha256.clone()),
         note: Set(event.note.clone()),
-        case_id: Set(None),
+        case_id: Set(event.case_id),
     })
     .exec_without_returning(conn)
     .await?;
@@ -74,6 +124,9 @@ pub async fn list<C: ConnectionTrait>(
     let mut select = evidence::Entity::find();
     if let Some(allegation) = query.allegation_id {
         select = select.filter(evidence::Column::AllegationId.eq(allegation));
+    }
+    if let Some(case) = query.case_id {
+        select = select.filter(evidence::Column::CaseId.eq(case));
     }
     if let Some(sha256) = &query.sha256 {
         select = select.filter(evidence::Column::Sha256.eq(sha256.as_str()));
@@ -133,7 +186,11 @@ pub fn evidence_message(row: evidence::Model) -> Result<pb::Evidence, IntakeErro
     let method = CollectionMethod::from_code(&row.collection_method)?;
     Ok(pb::Evidence {
         id: row.id.to_string(),
-        allegation_id: row.allegation_id.to_string(),
+        allegation_id: row
+            .allegation_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        case_id: row.case_id.map(|id| id.to_string()).unwrap_or_default(),
         sha256: row.sha256,
         size_bytes: row.size_bytes,
         file_name: row.file_name,

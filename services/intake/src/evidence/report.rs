@@ -99,6 +99,7 @@ fn report(
         "evidence": {
             "id": record.id,
             "allegation_id": record.allegation_id,
+            "case_id": record.case_id,
             "sha256": record.sha256,
             "size_bytes": record.size_bytes,
             "file_name": record.file_name,
@@ -159,7 +160,7 @@ fn cases(events: &[pb::CustodyEvent]) -> Vec<Value> {
     let mut cases: BTreeMap<&str, (bool, Option<&prost_types::Timestamp>)> = BTreeMap::new();
     for event in events {
         let linked = match event.kind() {
-            pb::CustodyEventKind::LinkedToCase => true,
+            pb::CustodyEventKind::LinkedToCase | pb::CustodyEventKind::RegisteredToCase => true,
             pb::CustodyEventKind::UnlinkedFromCase => false,
             pb::CustodyEventKind::Unspecified
             | pb::CustodyEventKind::Collected

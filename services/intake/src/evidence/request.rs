@@ -13,15 +13,78 @@ use docket_proto::{decode_enum, parse_time};
 use uuid::Uuid;
 
 use super::download::ByteRange;
-use crate::request::{parse_allegation_id, parse_id};
+use crate::request::{parse_allegation_id, parse_case_id, parse_id};
+
+/// What an uploaded file belongs to: an allegation, or a case it is registered to directly.
+/// Exactly one, by construction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    Allegation(Uuid),
+    Case(Uuid),
+}
+
+impl Owner {
+    pub fn allegation(self) -> Option<Uuid> {
+        match self {
+            Owner::Allegation(id) => Some(id),
+            Owner::Case(_) => None,
+        }
+    }
+
+    pub fn case(self) -> Option<Uuid> {
+        match self {
+            Owner::Case(id) => Some(id),
+            Owner::Allegation(_) => None,
+        }
+    }
+}
 
 /// A checked first message of an upload.
 #[derive(Debug, Clone)]
 pub struct UploadHeader {
-    pub allegation_id: Uuid,
+    pub owner: Owner,
+    /// The reference of the case of an [`Owner::Case`], as case management gave it when asked
+    /// whether the case takes evidence (`EvidenceDesk::check_references`); `None` until then.
+    pub case_reference: Option<String>,
     pub derived_from: Option<Uuid>,
     pub declared_size: Option<u64>,
     pub metadata: EvidenceMetadata,
+}
+
+/// Refuses metadata naming both an allegation and a case, before either is looked up (a
+/// reference would otherwise be asked of case management for a request refused anyway).
+pub fn one_owner_at_most(message: &pb::EvidenceMetadata) -> Result<(), Violations> {
+    if !message.allegation_id.trim().is_empty() && !message.case_id.trim().is_empty() {
+        return Err(Violations::single("metadata.case_id", BOTH_OWNERS));
+    }
+    Ok(())
+}
+
+const BOTH_OWNERS: &str = "give the allegation the file belongs to (allegation_id) or the case it \
+     is registered to (case_id), not both";
+
+/// The allegation or the case of `message`, exactly one; violations under `metadata`.
+fn owner(v: &mut Violations, message: &pb::EvidenceMetadata) -> Option<Owner> {
+    match (message.allegation_id.as_str(), message.case_id.as_str()) {
+        ("", "") => {
+            v.add(
+                "metadata.allegation_id",
+                "is required: give the allegation the file belongs to, or the case it is \
+                 registered to directly (case_id)",
+            );
+            None
+        }
+        (allegation, "") => v
+            .nest("metadata", parse_allegation_id("allegation_id", allegation))
+            .map(Owner::Allegation),
+        ("", case) => v
+            .nest("metadata", parse_case_id("case_id", case))
+            .map(Owner::Case),
+        (_, _) => {
+            v.add("metadata.case_id", BOTH_OWNERS);
+            None
+        }
+    }
 }
 
 /// The metadata message, with paths under `metadata`.
@@ -30,10 +93,7 @@ pub fn upload_header(
     now: DateTime<Utc>,
 ) -> Result<UploadHeader, Violations> {
     let mut v = Violations::default();
-    let allegation_id = v.nest(
-        "metadata",
-        parse_allegation_id("allegation_id", &message.allegation_id),
-    );
+    let owner = owner(&mut v, &message);
     let derived_from = match message.derived_from_evidence_id.as_str() {
         "" => None,
         id => v.nest("metadata", parse_id("derived_from_evidence_id", id)),
@@ -75,9 +135,10 @@ pub fn upload_header(
         }
     };
     v.absorb("metadata", wire);
-    match (allegation_id, metadata) {
-        (Some(allegation_id), Some(metadata)) if v.is_empty() => Ok(UploadHeader {
-            allegation_id,
+    match (owner, metadata) {
+        (Some(owner), Some(metadata)) if v.is_empty() => Ok(UploadHeader {
+            owner,
+            case_reference: None,
             derived_from,
             declared_size,
             metadata,
@@ -90,6 +151,8 @@ pub fn upload_header(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvidenceQuery {
     pub allegation_id: Option<Uuid>,
+    /// Only records registered directly to this case.
+    pub case_id: Option<Uuid>,
     pub sha256: Option<Sha256Hex>,
     pub page_size: u64,
     pub after: Option<Uuid>,
@@ -97,11 +160,20 @@ pub struct EvidenceQuery {
 
 impl EvidenceQuery {
     pub fn filters(&self) -> String {
-        format!(
-            "{:?}|{:?}",
-            self.allegation_id,
-            self.sha256.as_ref().map(Sha256Hex::as_str)
-        )
+        // Without a case, the same text as before the case filter: tokens handed out then
+        // still read.
+        match self.case_id {
+            None => format!(
+                "{:?}|{:?}",
+                self.allegation_id,
+                self.sha256.as_ref().map(Sha256Hex::as_str)
+            ),
+            Some(case) => format!(
+                "{:?}|{:?}|case {case}",
+                self.allegation_id,
+                self.sha256.as_ref().map(Sha256Hex::as_str)
+            ),
+        }
     }
 }
 
@@ -111,19 +183,24 @@ pub fn list(request: pb::ListEvidenceRequest) -> Result<EvidenceQuery, Violation
         "" => None,
         id => v.nest("", parse_allegation_id("allegation_id", id)),
     };
+    let case_id = match request.case_id.as_str() {
+        "" => None,
+        id => v.nest("", parse_case_id("case_id", id)),
+    };
     let sha256 = match request.sha256.as_str() {
         "" => None,
         digest => v.check("sha256", Sha256Hex::parse(digest)),
     };
-    if request.allegation_id.is_empty() && request.sha256.is_empty() {
+    if request.allegation_id.is_empty() && request.case_id.is_empty() && request.sha256.is_empty() {
         v.add(
             "allegation_id",
-            "give an allegation id or a sha256 (or both)",
+            "give an allegation id, a case id or a sha256 (or several)",
         );
     }
     let page_size = docket_platform::paging::page_size(&mut v, request.page_size, 100);
     let mut query = EvidenceQuery {
         allegation_id,
+        case_id,
         sha256,
         page_size,
         after: None,

@@ -31,7 +31,7 @@ impl EvidenceDesk {
         let Some(metadata) = request.metadata else {
             return Err(Violations::single("metadata", "is required").into());
         };
-        let header = upload_header(metadata, Utc::now())?;
+        let mut header = upload_header(metadata, Utc::now())?;
         let mut v = Violations::default();
         let declared_sha256 = header.metadata.declared_sha256.clone();
         if declared_sha256.is_none() {
@@ -56,7 +56,7 @@ impl EvidenceDesk {
             // Both were checked just above.
             return Err(Violations::single("metadata", "is incomplete").into());
         };
-        self.check_references(&header).await?;
+        self.check_references(&mut header).await?;
         let session = self
             .sessions
             .start(call.subject(), header, size, declared_sha256)

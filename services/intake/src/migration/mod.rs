@@ -13,6 +13,7 @@ mod m20261218_400001_create_trusted_timestamps;
 mod m20261219_200001_add_custody_case;
 mod m20261219_200002_unique_open_review_flags;
 mod m20261219_300001_create_content_credentials;
+mod m20261220_100001_register_evidence_to_cases;
 
 pub(crate) use m20261215_060001_add_allegation_changes::HISTORY;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261219_300001_create_content_credentials::Migration),
             Box::new(m20261219_200001_add_custody_case::Migration),
             Box::new(m20261219_200002_unique_open_review_flags::Migration),
+            Box::new(m20261220_100001_register_evidence_to_cases::Migration),
         ]
     }
 }

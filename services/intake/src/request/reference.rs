@@ -1,5 +1,6 @@
 //! Ids or references: every field that takes an allegation id (a UUID) also takes the
-//! allegation's reference (`ALG-2026-000004`), and `join_case_id` a case's reference
+//! allegation's reference (`ALG-2026-000004`), and every field that takes a case id
+//! (`join_case_id`, an upload's `case_id`, `ListEvidence`'s `case_id`) a case's reference
 //! (`CASE-2026-000004`), trimmed and in any letter case. Staff speak in references; the parsers
 //! after this step see only UUIDs.
 //!
@@ -102,10 +103,26 @@ allegation_id_field!(
     pb::UpdateAllegationRequest => id,
     pb::ReopenAllegationRequest => id,
     pb::ListAllegationChangesRequest => id,
-    pb::ListEvidenceRequest => allegation_id,
     pb::ListSimilarAllegationsRequest => allegation_id,
-    pb::EvidenceMetadata => allegation_id,
 );
+
+impl Referenced for pb::ListEvidenceRequest {
+    fn id_fields(&mut self) -> Vec<(Named, &mut String)> {
+        vec![
+            (Named::Allegation, &mut self.allegation_id),
+            (Named::Case, &mut self.case_id),
+        ]
+    }
+}
+
+impl Referenced for pb::EvidenceMetadata {
+    fn id_fields(&mut self) -> Vec<(Named, &mut String)> {
+        vec![
+            (Named::Allegation, &mut self.allegation_id),
+            (Named::Case, &mut self.case_id),
+        ]
+    }
+}
 
 impl Referenced for pb::AcceptAllegationRequest {
     fn id_fields(&mut self) -> Vec<(Named, &mut String)> {
@@ -129,7 +146,7 @@ impl Referenced for pb::StartUploadRequest {
     fn id_fields(&mut self) -> Vec<(Named, &mut String)> {
         self.metadata
             .as_mut()
-            .map(|m| vec![(Named::Allegation, &mut m.allegation_id)])
+            .map(Referenced::id_fields)
             .unwrap_or_default()
     }
 }

@@ -61,6 +61,11 @@ impl AllegationStore {
         if let Some((allegation_id, _)) = &allegation {
             targets.push(allegation_id.clone());
         }
+        if let Some((evidence_id, case_id)) =
+            delivery::delivered_evidence(&letter.topic, &letter.payload)
+        {
+            targets.extend([evidence_id, case_id]);
+        }
         let action = match decision {
             DeadLetterDecision::Retry => format!(
                 "retry dead letter after {} attempts; last error: {}",
@@ -83,6 +88,8 @@ impl AllegationStore {
 fn message(letter: DeadLetter) -> pb::DeadLetter {
     let (allegation_id, allegation_reference) =
         delivery::delivered_allegation(&letter.topic, &letter.payload).unwrap_or_default();
+    let (evidence_id, case_id) =
+        delivery::delivered_evidence(&letter.topic, &letter.payload).unwrap_or_default();
     pb::DeadLetter {
         id: letter.id.to_string(),
         topic: letter.topic,
@@ -92,5 +99,7 @@ fn message(letter: DeadLetter) -> pb::DeadLetter {
         last_error: letter.last_error,
         created_at: Some(timestamp(letter.created_at)),
         dead_lettered_at: Some(timestamp(letter.dead_lettered_at)),
+        evidence_id,
+        case_id,
     }
 }

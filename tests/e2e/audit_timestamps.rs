@@ -5,6 +5,7 @@
 //!
 //! The authority is `openssl ts -reply` behind a responder the test starts (tests/support/tsa.rs).
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use docket_e2e::tsa::{TestTsa, openssl};
@@ -21,8 +22,9 @@ on_every_backend!(
     a_running_replica_asks_again_for_timestamps_given_up_in_an_outage,
 );
 
-async fn verify(app: &TestApp) -> audit::VerifyAuditChainResponse {
-    let mut auditor = app.audit_as(app.intake_addr, Role::Auditor).await;
+/// `VerifyAuditChain` of the service at `addr`, asked by an auditor.
+pub(crate) async fn verify(app: &TestApp, addr: SocketAddr) -> audit::VerifyAuditChainResponse {
+    let mut auditor = app.audit_as(addr, Role::Auditor).await;
     auditor
         .verify_audit_chain(audit::VerifyAuditChainRequest {})
         .await
@@ -30,11 +32,15 @@ async fn verify(app: &TestApp) -> audit::VerifyAuditChainResponse {
         .into_inner()
 }
 
-/// Asks `VerifyAuditChain` until the latest head stamp is of the head it reports.
-async fn head_stamped(app: &TestApp) -> (audit::VerifyAuditChainResponse, audit::HeadTimestamp) {
+/// Asks `VerifyAuditChain` of the service at `addr` until the latest head stamp is of the head
+/// it reports.
+pub(crate) async fn head_stamped(
+    app: &TestApp,
+    addr: SocketAddr,
+) -> (audit::VerifyAuditChainResponse, audit::HeadTimestamp) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let answer = verify(app).await;
+        let answer = verify(app, addr).await;
         if let Some(stamp) = answer.latest_head_timestamp.clone()
             && stamp.head_hash == answer.head_hash
         {
@@ -61,7 +67,7 @@ async fn the_audit_head_is_timestamped_periodically_and_a_rewritten_chain_loses_
         return;
     };
     new_allegation(&mut app.intake().await).await;
-    let (answer, first) = head_stamped(&app).await;
+    let (answer, first) = head_stamped(&app, app.intake_addr).await;
     assert!(answer.intact, "{answer:?}");
     assert!(first.verified, "{}", first.problem);
     assert!(first.sequence >= 1);
@@ -73,7 +79,7 @@ async fn the_audit_head_is_timestamped_periodically_and_a_rewritten_chain_loses_
 
     // The chain grows: its new head is stamped at the next period.
     new_allegation(&mut app.intake().await).await;
-    let (_, second) = head_stamped(&app).await;
+    let (_, second) = head_stamped(&app, app.intake_addr).await;
     assert!(second.verified, "{}", second.problem);
     assert!(second.sequence > first.sequence);
     assert_ne!(second.head_hash, first.head_hash);
@@ -113,7 +119,7 @@ async fn the_audit_head_is_timestamped_periodically_and_a_rewritten_chain_loses_
     ))
     .await
     .unwrap();
-    let answer = verify(&app).await;
+    let answer = verify(&app, app.intake_addr).await;
     let stamp = answer.latest_head_timestamp.unwrap();
     assert!(!stamp.verified);
     assert!(stamp.problem.contains("rewritten"), "{}", stamp.problem);

@@ -19,6 +19,7 @@ mod events;
 mod evidence;
 mod flag_race;
 mod flood;
+mod head_timestamps;
 mod hosting;
 mod leases;
 mod lifecycles;

@@ -1,6 +1,7 @@
 //! What every Docket service needs and none should write twice: settings, telemetry, database
 //! connection and migration, the gRPC host (health, reflection, request ids, tracing, graceful
-//! shutdown) and the mapping of invalid input to `INVALID_ARGUMENT`.
+//! shutdown), the mapping of invalid input to `INVALID_ARGUMENT`, and RFC 3161 trusted time for
+//! the audit chains' heads.
 
 pub mod audit;
 pub mod auth;
@@ -24,6 +25,7 @@ pub mod settings;
 pub mod shutdown;
 pub mod signed_file;
 pub mod telemetry;
+pub mod timestamp;
 pub mod trace_context;
 
 pub use settings::{MethodTimeout, Mode, ServiceKind, Settings};

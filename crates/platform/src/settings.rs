@@ -393,8 +393,9 @@ pub struct IntakeSettings {
     /// `ListSimilarAllegations`). Each replica builds its own from intake's event stream, and
     /// rebuilds it when the directory is lost. Default: `data_dir/search/allegations`.
     pub search_dir: Option<PathBuf>,
-    /// The RFC 3161 time-stamping authority that proves when each evidence file was held
-    /// (`[intake.timestamping]`). Unset `url`: no timestamps are requested.
+    /// The RFC 3161 time-stamping authority that proves when each evidence file was held, and
+    /// timestamps the audit chain's head (`[intake.timestamping]`). Unset `url`: no timestamps
+    /// are requested.
     #[serde(default)]
     pub timestamping: TimestampingSettings,
     /// How C2PA Content Credentials embedded in evidence files are validated
@@ -414,7 +415,9 @@ pub struct ContentCredentialsSettings {
     pub trust_anchors_file: Option<PathBuf>,
 }
 
-/// An RFC 3161 time-stamping authority (TSA).
+/// An RFC 3161 time-stamping authority (TSA). Each service has its own section
+/// (`intake.timestamping`, `case_management.timestamping`, `reporting.timestamping`), as each
+/// has its own database and may run apart; they may name the same authority.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TimestampingSettings {
@@ -429,12 +432,13 @@ pub struct TimestampingSettings {
     pub policy: Option<String>,
     /// How long one request to the authority may take, in seconds. Default 30.
     pub request_timeout_seconds: u64,
-    /// How often intake's audit chain head is timestamped, in seconds, when it moved since the
-    /// last stamp. Default 3600; 0: never.
+    /// How often the service's audit chain head is timestamped, in seconds, when it moved since
+    /// the last stamp (and at each start). Default 3600; 0: never.
     pub audit_head_interval_seconds: u64,
-    /// How often timestamp requests given up after their last retry (a long outage of the
-    /// authority) are made due again while running, in seconds; each start does it too.
-    /// Default 3600; 0: only at starts.
+    /// Intake only: how often timestamp requests its job queue gave up after their last retry
+    /// (a long outage of the authority) are made due again while running, in seconds; each
+    /// start does it too. Default 3600; 0: only at starts. Case management and reporting give
+    /// nothing up: they ask again with a backoff until the authority answers.
     pub retry_given_up_interval_seconds: u64,
 }
 
@@ -496,6 +500,10 @@ pub struct CaseManagementSettings {
     /// A TOML file of crime types to qualify cases with, replacing the built-in taxonomy (the
     /// war crimes of Article 8(2)(a) and (b) of the Rome Statute). Read once at start-up.
     pub taxonomy_file: Option<PathBuf>,
+    /// The RFC 3161 time-stamping authority that timestamps the audit chain's head
+    /// (`[case_management.timestamping]`). Unset `url`: no timestamps are requested.
+    #[serde(default)]
+    pub timestamping: TimestampingSettings,
 }
 
 /// Settings of reporting: those of every service, and the publication threshold.
@@ -516,6 +524,10 @@ pub struct ReportingSettings {
     /// What a release publishes, and how it is protected and signed.
     #[serde(default)]
     pub release: ReleaseSettings,
+    /// The RFC 3161 time-stamping authority that timestamps the audit chain's head
+    /// (`[reporting.timestamping]`). Unset `url`: no timestamps are requested.
+    #[serde(default)]
+    pub timestamping: TimestampingSettings,
 }
 
 /// Releases: the fixed tables the public reads, the gazetteer that turns places into regions,
@@ -941,8 +953,26 @@ mod tests {
             ),
             ("DOCKET__PARTIES", "AZ,AM,AM-NK"),
             ("DOCKET__SHUTDOWN_GRACE_SECONDS", "5"),
+            (
+                "DOCKET__CASE_MANAGEMENT__TIMESTAMPING__URL",
+                "https://tsa.example.org/tsr",
+            ),
+            (
+                "DOCKET__REPORTING__TIMESTAMPING__AUDIT_HEAD_INTERVAL_SECONDS",
+                "600",
+            ),
         ]);
         assert_eq!(settings.intake.listen.to_string(), "0.0.0.0:6000");
+        assert_eq!(
+            settings.case_management.timestamping.url.as_deref(),
+            Some("https://tsa.example.org/tsr")
+        );
+        assert_eq!(settings.intake.timestamping.url, None);
+        assert_eq!(
+            settings.reporting.timestamping.audit_head_interval_seconds,
+            600
+        );
+        assert_eq!(settings.reporting.timestamping.request_timeout_seconds, 30);
         assert_eq!(
             settings.health_listen(ServiceKind::Reporting),
             Some("0.0.0.0:6063".parse().unwrap())

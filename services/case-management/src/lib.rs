@@ -41,6 +41,7 @@ use docket_platform::reseal::Resealer;
 use docket_platform::sealed_keys::SealedColumn;
 use docket_platform::sealing::Sealer;
 use docket_platform::shutdown::ShutdownSignal;
+use docket_platform::timestamp::{AuditHeads, TrustedTime};
 use docket_platform::{ServiceKind, Settings};
 use docket_proto::docket::audit::v1::audit_service_server::{self, AuditServiceServer};
 use docket_proto::docket::cases::v1::case_service_server::{CaseServiceServer, SERVICE_NAME};
@@ -102,6 +103,10 @@ pub struct CaseManagement {
     dispatcher: Dispatcher,
     delivery: intake::IntakeEvidence,
     dispatch_lease: Lease,
+    /// Timestamps the audit chain's head, when an authority is configured.
+    trusted_time: TrustedTime,
+    /// How often (`case_management.timestamping.audit_head_interval_seconds`).
+    stamp_every: std::time::Duration,
 }
 
 impl CaseManagement {
@@ -145,6 +150,9 @@ impl CaseManagement {
             HolderIdentity::claim(&settings.data_dir, ServiceKind::CaseManagement.name()).await;
         let dispatch_lease =
             Lease::held_as(db.clone(), DISPATCH_LEASE, settings.leases.ttl(), holder);
+        let timestamping = &settings.case_management.timestamping;
+        let trusted_time =
+            TrustedTime::from_settings(db.clone(), timestamping, "case_management.timestamping")?;
         Ok(Self {
             host,
             resealer,
@@ -152,11 +160,14 @@ impl CaseManagement {
             delivery: intake.clone(),
             dispatch_lease,
             api: CaseApi::new(store, parties, taxonomy, intake),
-            audit: AuditApi::new(db.clone()),
+            audit: AuditApi::new(db.clone())
+                .with_head_timestamps(Arc::new(AuditHeads::new(trusted_time.clone()))),
             events: EventApi::new(events),
             auth: AuthLayer::new(Arc::new(verifier), policy, refusals.clone()),
             refusals,
             db,
+            trusted_time,
+            stamp_every: std::time::Duration::from_secs(timestamping.audit_head_interval_seconds),
         })
     }
 
@@ -177,10 +188,19 @@ impl CaseManagement {
         )]
     }
 
-    /// Serves until `shutdown`, sending custody notices to intake meanwhile.
+    /// Serves until `shutdown`, sending custody notices to intake and having the audit head
+    /// timestamped meanwhile.
     pub async fn serve(self, shutdown: ShutdownSignal) -> anyhow::Result<()> {
         // Dropped (and so stopped) when serving ends; each batch is one transaction.
         let _resealing = self.resealer.spawn(shutdown.clone());
+        // Every replica stamps: the head it asks for is the same, and one token is kept. In a
+        // set, so that dropping this future stops it too.
+        let mut stamping = tokio::task::JoinSet::new();
+        stamping.spawn(docket_platform::timestamp::follow(
+            self.trusted_time,
+            self.stamp_every,
+            shutdown.clone(),
+        ));
         let (dispatcher, delivery) = (self.dispatcher, self.delivery);
         // A set, so that dropping this future (a crash, as far as the database can tell) stops
         // the dispatcher too, without releasing its lease. Intake records each notice once, so

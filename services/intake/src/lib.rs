@@ -291,7 +291,7 @@ impl Intake {
                 search.clone(),
             ),
             audit: AuditApi::new(db.clone())
-                .with_head_timestamps(Arc::new(timestamp::AuditHeads::new(trusted_time.clone()))),
+                .with_head_timestamps(Arc::new(trusted_time.audit_heads())),
             events: EventApi::new(events),
             auth: AuthLayer::new(Arc::new(verifier), policy, refusals.clone()),
             dispatcher,

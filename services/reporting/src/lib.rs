@@ -49,6 +49,7 @@ use docket_platform::auth::{
 use docket_platform::grpc::{GrpcHost, HostOptions};
 use docket_platform::lease::{HolderIdentity, Lease};
 use docket_platform::shutdown::ShutdownSignal;
+use docket_platform::timestamp::{AuditHeads, TrustedTime};
 use docket_platform::{ServiceKind, Settings};
 use docket_proto::docket::audit::v1::audit_service_server::{self, AuditServiceServer};
 use docket_proto::docket::reporting::v1::reporting_service_server::{
@@ -82,6 +83,10 @@ pub struct Reporting {
     /// Refused calls counted by `auth`, to be written to the audit chain in `db`.
     refusals: Refusals,
     db: sea_orm::DatabaseConnection,
+    /// Timestamps the audit chain's head, when an authority is configured.
+    trusted_time: TrustedTime,
+    /// How often (`reporting.timestamping.audit_head_interval_seconds`).
+    stamp_every: std::time::Duration,
 }
 
 impl Reporting {
@@ -146,6 +151,9 @@ impl Reporting {
                 (p, lease)
             })
             .collect();
+        let timestamping = &settings.reporting.timestamping;
+        let trusted_time =
+            TrustedTime::from_settings(db.clone(), timestamping, "reporting.timestamping")?;
         Ok(Self {
             host,
             api: api::ReportingApi::new(
@@ -155,7 +163,8 @@ impl Reporting {
                 release::service::Releases::from_settings(db.clone(), settings)?,
                 sources,
             ),
-            audit: AuditApi::new(db.clone()),
+            audit: AuditApi::new(db.clone())
+                .with_head_timestamps(Arc::new(AuditHeads::new(trusted_time.clone()))),
             auth: AuthLayer::new(
                 Arc::new(verifier),
                 AccessPolicy::from_tables(ACCESS),
@@ -164,6 +173,8 @@ impl Reporting {
             projectors,
             refusals,
             db,
+            trusted_time,
+            stamp_every: std::time::Duration::from_secs(timestamping.audit_head_interval_seconds),
         })
     }
 
@@ -184,9 +195,16 @@ impl Reporting {
             .collect()
     }
 
-    /// Serves until `shutdown`, following the event streams meanwhile.
+    /// Serves until `shutdown`, following the event streams and having the audit head
+    /// timestamped meanwhile.
     pub async fn serve(self, shutdown: ShutdownSignal) -> anyhow::Result<()> {
         let mut following = tokio::task::JoinSet::new();
+        // Every replica stamps: the head it asks for is the same, and one token is kept.
+        following.spawn(docket_platform::timestamp::follow(
+            self.trusted_time,
+            self.stamp_every,
+            shutdown.clone(),
+        ));
         for (projector, lease) in self.projectors {
             following.spawn(lease.hold(shutdown.clone(), move |signal, fence| {
                 projector.clone().run(signal, fence)

@@ -37,6 +37,8 @@ impl MigratorTrait for Migrator {
             Box::new(docket_platform::outbox::AddOutboxDeadLetters),
             Box::new(docket_platform::lease::CreateLeases),
             Box::new(docket_platform::lease::AddLeaseIncarnation),
+            // The audit head's RFC 3161 timestamps (see `docket_platform::timestamp`).
+            Box::new(docket_platform::timestamp::CreateTrustedTimestamps),
         ]
     }
 }

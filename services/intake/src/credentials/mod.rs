@@ -60,7 +60,7 @@ impl ContentCredentials {
                         path.display()
                     )
                 })?;
-                crate::timestamp::tsp::certificates_from_pem(&text)
+                docket_platform::timestamp::tsp::certificates_from_pem(&text)
                     .map_err(anyhow::Error::msg)
                     .with_context(|| {
                         format!(

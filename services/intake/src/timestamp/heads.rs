@@ -1,10 +1,11 @@
-//! Trusted time for the audit chain: its head is timestamped periodically, so that a rewrite of
-//! the whole chain and its head (which the chain alone cannot show, see
-//! `docket_platform::audit`) shows after the first stamp: the stamped entry is no longer there.
+//! Trusted time for intake's audit chain: its head is timestamped periodically (see
+//! `docket_platform::timestamp`, which stores the tokens and shows the latest in
+//! `VerifyAuditChain` for every service).
 //!
-//! Every `audit_head_interval_seconds` the head's entry hash is enqueued as a job of kind
-//! [`JobKind::AuditHeadTime`] on the post-upload queue, which asks the authority, verifies the
-//! token exactly as for evidence and stores it in `trusted_timestamps` (`audit_head`), with the
+//! Unlike case management and reporting, which ask the authority from a loop of their own,
+//! intake has a job queue: every `audit_head_interval_seconds` the head's entry hash is enqueued
+//! as a job of kind [`JobKind::AuditHeadTime`], which asks the authority, verifies the token
+//! exactly as for evidence and stores it in `trusted_timestamps` (`audit_head`), with the
 //! queue's retries and backoff. A head already stamped (or waiting to be) is not asked again;
 //! replicas enqueue the same head only once. Nothing here is audited: an entry would move the
 //! head it stamps.
@@ -13,39 +14,21 @@
 //! `retry_given_up_interval_seconds`, so that a running replica does not wait for its next
 //! start to ask again.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::time::Duration;
 
-use docket_platform::audit::HeadTimestamps;
 use docket_platform::db::placeholder;
 use docket_platform::settings::TimestampingSettings;
 use docket_platform::shutdown::ShutdownSignal;
-use docket_proto::docket::audit::v1 as audit;
+use docket_platform::timestamp::audit_head;
 use sea_orm::{ConnectionTrait, DbErr, Statement};
 
-use super::{AUDIT_HEAD, TrustedTime, digest_bytes};
+use super::TrustedTime;
 use crate::jobs::{JobKind, JobQueue, Runner};
-
-/// The hash of the chain's head, and its sequence; `None` while the chain is empty.
-async fn head<C: ConnectionTrait>(conn: &C) -> Result<Option<(i64, String)>, DbErr> {
-    let row = conn
-        .query_one_raw(Statement::from_string(
-            conn.get_database_backend(),
-            "SELECT last_sequence, last_hash FROM audit_head WHERE id = 1",
-        ))
-        .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let sequence: i64 = row.try_get_by_index(0)?;
-    Ok((sequence > 0).then_some((sequence, row.try_get_by_index(1)?)))
-}
 
 /// Enqueues a timestamp of the chain's head, unless it has one or a job for one. Returns
 /// whether a job was added.
 pub async fn enqueue_head(trusted_time: &TrustedTime) -> Result<bool, DbErr> {
-    let Some((_, hash)) = head(&trusted_time.db).await? else {
+    let Some((_, hash)) = audit_head(&trusted_time.db).await? else {
         return Ok(false);
     };
     let before = count_jobs(trusted_time, &hash).await?;
@@ -130,105 +113,5 @@ pub async fn follow(
                 }
             }
         }
-    }
-}
-
-/// The latest timestamps of the audit chain's head, for `VerifyAuditChain`.
-#[derive(Debug, Clone)]
-pub struct AuditHeads {
-    trusted_time: TrustedTime,
-}
-
-impl AuditHeads {
-    pub fn new(trusted_time: TrustedTime) -> Self {
-        Self { trusted_time }
-    }
-
-    async fn latest_stamp(&self) -> Result<Option<audit::HeadTimestamp>, DbErr> {
-        let db = &self.trusted_time.db;
-        let backend = db.get_database_backend();
-        let sql = format!(
-            "SELECT subject FROM trusted_timestamps WHERE subject_kind = {} \
-             ORDER BY gen_time_ms DESC, created_ms DESC LIMIT 1",
-            placeholder(backend, 1)
-        );
-        let row = db
-            .query_one_raw(Statement::from_sql_and_values(
-                backend,
-                sql,
-                [AUDIT_HEAD.into()],
-            ))
-            .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let hash: String = row.try_get_by_index(0)?;
-        let Some(stored) = self.trusted_time.stored(AUDIT_HEAD, &hash).await? else {
-            return Ok(None);
-        };
-        let sql = format!(
-            "SELECT sequence FROM audit_entries WHERE entry_hash = {}",
-            placeholder(backend, 1)
-        );
-        let sequence: Option<i64> = match db
-            .query_one_raw(Statement::from_sql_and_values(
-                backend,
-                sql,
-                [hash.clone().into()],
-            ))
-            .await?
-        {
-            Some(row) => Some(row.try_get_by_index(0)?),
-            None => None,
-        };
-        let checked = match digest_bytes(&hash) {
-            Ok(digest) => self.trusted_time.check(&stored, &digest),
-            Err(error) => Err(error.to_string()),
-        };
-        let token = stored.token.into();
-        Ok(Some(match (checked, sequence) {
-            (Ok(stamp), Some(sequence)) => audit::HeadTimestamp {
-                sequence,
-                head_hash: hash,
-                time: Some(docket_proto::timestamp(stamp.time)),
-                authority: stamp.authority,
-                policy: stamp.policy,
-                serial_number: stamp.serial,
-                verified: true,
-                problem: String::new(),
-                token,
-            },
-            (Ok(stamp), None) => audit::HeadTimestamp {
-                sequence: 0,
-                time: Some(docket_proto::timestamp(stamp.time)),
-                problem: format!(
-                    "no entry of the chain has the stamped hash {hash}: the chain was rewritten \
-                     after it was timestamped"
-                ),
-                head_hash: hash,
-                authority: stamp.authority,
-                policy: stamp.policy,
-                serial_number: stamp.serial,
-                verified: false,
-                token,
-            },
-            (Err(problem), sequence) => audit::HeadTimestamp {
-                sequence: sequence.unwrap_or_default(),
-                head_hash: hash,
-                verified: false,
-                problem,
-                token,
-                ..Default::default()
-            },
-        }))
-    }
-}
-
-impl HeadTimestamps for AuditHeads {
-    fn latest(
-        &self,
-    ) -> Pin<Box<dyn Future<Output = Result<Option<audit::HeadTimestamp>, DbErr>> + Send + '_>>
-    {
-        Box::pin(self.latest_stamp())
     }
 }

@@ -34,6 +34,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261217_400001_create_content_verdicts::Migration),
             Box::new(m20261218_300002_add_evidence_allegations::Migration),
             Box::new(m20261219_100001_add_case_coordinates::Migration),
+            // The audit head's RFC 3161 timestamps (see `docket_platform::timestamp`).
+            Box::new(docket_platform::timestamp::CreateTrustedTimestamps),
         ]
     }
 }

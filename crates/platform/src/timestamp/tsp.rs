@@ -3,7 +3,7 @@
 //!
 //! A token is a CMS `SignedData` (RFC 5652) whose content is a `TSTInfo`. Verifying one means
 //! (RFC 3161 §2.4.2, RFC 5816):
-//! - the `TSTInfo`'s message imprint is the SHA-256 of the evidence, and its nonce the one sent;
+//! - the `TSTInfo`'s message imprint is the SHA-256 asked about, and its nonce the one sent;
 //! - its policy is the one asked for, when one was;
 //! - the signed attributes name `id-ct-TSTInfo` as content type, carry the digest of the
 //!   `TSTInfo` as message digest, and an `ESSCertIDv2` (`signingCertificateV2`) whose hash is

@@ -32,4 +32,9 @@ pub const PARSERS: &[Parser] = &[
     (".docket.reporting.v1.RenderReleaseRequest", |b| {
         Parsed::of(b, |r: pb::RenderReleaseRequest| parse_number(r.number))
     }),
+    (".docket.reporting.v1.ReproduceReleaseRequest", |b| {
+        Parsed::of(b, |r: pb::ReproduceReleaseRequest| {
+            crate::release::reproduce::parse_file(&r.file).map(|_| ())
+        })
+    }),
 ];

@@ -10,7 +10,7 @@ pub mod gazetteer;
 pub mod protect;
 pub mod publication;
 pub mod replay;
-mod reproduce;
+pub mod reproduce;
 pub mod service;
 pub mod store;
 pub mod tables;

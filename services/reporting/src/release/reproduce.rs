@@ -10,6 +10,20 @@ use super::document::{self, Document};
 use super::service::{ReleaseError, Releases};
 use super::{replay, store, tables};
 
+/// The release a `ReproduceRelease` request sends: a signed file whose signature verifies
+/// (against the key it names: whether that is the office's is for the reproduction to show).
+pub fn parse_file(file: &[u8]) -> Result<Document, Violations> {
+    if file.is_empty() {
+        return Err(Violations::single(
+            "file",
+            "is required: a release file as ExportRelease gives it",
+        ));
+    }
+    document::verify(file, None)
+        .map(|verified| verified.document)
+        .map_err(|e| Violations::single("file", e.to_string()))
+}
+
 impl Releases {
     /// Recomputes the release `original` from this database, at the stream positions it
     /// records, with the earlier releases it names, and signs it again: the signed file, which
@@ -30,15 +44,7 @@ impl Releases {
         sources: &replay::Sources,
         file: &[u8],
     ) -> Result<Vec<u8>, ReleaseError> {
-        if file.is_empty() {
-            return Err(ReleaseError::Invalid(Violations::single(
-                "file",
-                "is required: a release file as ExportRelease gives it",
-            )));
-        }
-        let original = document::verify(file, None)
-            .map_err(|e| ReleaseError::Invalid(Violations::single("file", e.to_string())))?
-            .document;
+        let original = parse_file(file).map_err(ReleaseError::Invalid)?;
         let positions: Vec<(String, i64)> = original
             .positions
             .iter()

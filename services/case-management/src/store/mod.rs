@@ -28,7 +28,7 @@ use docket_platform::outbox::Dispatcher;
 use docket_platform::sealing::Sealer;
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
-use sea_orm::{DatabaseConnection, DatabaseTransaction, Statement};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, QuerySelect, Statement};
 
 pub use change::CaseChange;
 pub use charge::NewCharge;
@@ -99,7 +99,13 @@ impl CaseStore {
         id: Uuid,
         etag: Option<&str>,
     ) -> Result<case::Model, CaseError> {
+        // Locked until the transaction ends (PostgreSQL; SQLite's write transaction already
+        // excludes other writers): a concurrent change waits and then reads this one's
+        // outcome, so a call that sent no etag is never refused as a conflict — found by the
+        // lifecycle property (tests/e2e/lifecycles.rs): a charge filed without an etag while
+        // the case was qualified came back ABORTED.
         let row = case::Entity::find_by_id(id)
+            .lock_exclusive()
             .one(txn)
             .await?
             .ok_or(CaseError::CaseNotFound(id))?;

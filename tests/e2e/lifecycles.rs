@@ -671,7 +671,7 @@ async fn play_cases(
             .into_iter()
             .filter(|call| match call {
                 CaseCall::Charge { case, .. } => !charge_ids[*case].is_empty(),
-                _ => true,
+                CaseCall::Move { .. } | CaseCall::Qualify { .. } | CaseCall::File { .. } => true,
             })
             .collect();
         let sent: Vec<Option<(u32, String)>> = calls
@@ -1006,7 +1006,10 @@ async fn play_triage(
             .iter()
             .map(|call| match call {
                 TriageCall::Reopen { allegation, etag } => etags[*allegation].pick(*etag),
-                _ => None,
+                TriageCall::StartReview(_)
+                | TriageCall::Accept(_)
+                | TriageCall::Reject(_)
+                | TriageCall::MarkDuplicate { .. } => None,
             })
             .collect();
         let outcomes = futures_join(calls.iter().zip(&sent).map(|(call, sent)| {
@@ -1018,7 +1021,10 @@ async fn play_triage(
                 id(allegation_of(&call)),
                 match call {
                     TriageCall::MarkDuplicate { of, .. } => id(of),
-                    _ => String::new(),
+                    TriageCall::StartReview(_)
+                    | TriageCall::Accept(_)
+                    | TriageCall::Reject(_)
+                    | TriageCall::Reopen { .. } => String::new(),
                 },
             );
             async move {

@@ -1,6 +1,6 @@
-//! `trusted_timestamps` for the services that had none: case management and reporting, which
-//! keep their audit heads' tokens there. Intake created the same table with its evidence
-//! (`m20261218_400001_create_trusted_timestamps`) and does not run this one.
+//! `trusted_timestamps`: case management and reporting keep their audit heads' tokens there,
+//! intake its evidence's and its audit head's. Intake applies this definition under its own,
+//! earlier migration name (`m20261218_400001_create_trusted_timestamps`).
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -19,7 +19,8 @@ impl MigrationName for CreateTrustedTimestamps {
 enum TrustedTimestamps {
     Table,
     Id,
-    /// What was stamped: `audit_head` (the `entry_hash` of the chain's head).
+    /// What was stamped: `evidence` (a SHA-256 of evidence bytes) or `audit_head` (the
+    /// `entry_hash` of the chain's head).
     SubjectKind,
     /// The SHA-256 stamped, in hex.
     Subject,

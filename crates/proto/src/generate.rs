@@ -10,6 +10,8 @@
 //! choices always give the same bytes, so a test framework that shrinks the choices shrinks the
 //! message, and a fuzzer's input is a message as well as raw bytes.
 
+mod suite;
+
 use std::collections::HashMap;
 use std::sync::OnceLock;
 

@@ -513,35 +513,42 @@ impl Live {
                     total,
                 )
             }
-            None if has_words => (
-                searcher
-                    .search(
-                        &query,
-                        &TopDocs::with_limit(window)
+            // The page and the count are collected in one pass over the matches.
+            None if has_words => {
+                let (top, total) = searcher.search(
+                    &query,
+                    &(
+                        TopDocs::with_limit(window)
                             .order_by(((SortBySimilarityScore, Order::Desc), (key(), Order::Asc))),
-                    )?
-                    .into_iter()
-                    .map(|((score, _), address)| (score, address))
-                    .collect(),
-                searcher.search(&query, &Count)? as u64,
-            ),
-            None => (
-                searcher
-                    .search(
-                        &query,
-                        &TopDocs::with_limit(window).order_by((
+                        Count,
+                    ),
+                )?;
+                (
+                    top.into_iter()
+                        .map(|((score, _), address)| (score, address))
+                        .collect(),
+                    total as u64,
+                )
+            }
+            None => {
+                let (top, total) = searcher.search(
+                    &query,
+                    &(
+                        TopDocs::with_limit(window).order_by((
                             (
                                 SortByStaticFastValue::<i64>::for_field("period_start"),
                                 Order::Desc,
                             ),
                             (key(), Order::Asc),
                         )),
-                    )?
-                    .into_iter()
-                    .map(|(_, a)| (0.0, a))
-                    .collect(),
-                searcher.search(&query, &Count)? as u64,
-            ),
+                        Count,
+                    ),
+                )?;
+                (
+                    top.into_iter().map(|(_, a)| (0.0, a)).collect(),
+                    total as u64,
+                )
+            }
         };
         let mut marker = if highlight && has_words {
             Some(self.marker(&ask.words))

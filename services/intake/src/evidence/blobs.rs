@@ -19,6 +19,8 @@ use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::staging::Staging;
+
 /// Bytes held per part before it is written (the chunks as received, not copied); with two
 /// parts in flight, an upload holds at most about three of these in memory whatever the file's
 /// size. S3 wants parts of at least 5 MiB.
@@ -78,7 +80,14 @@ impl std::fmt::Display for Damage {
 /// A file being written, not yet a blob.
 pub struct PendingBlob {
     path: Path,
-    writer: WriteMultipart,
+    writer: Writer,
+}
+
+/// How a temporary file is written: into a local directory directly, each part synced while the
+/// next one streams in (see `staging`), or as the parts of an object store's multipart upload.
+enum Writer {
+    Local(Staging),
+    Store(WriteMultipart),
 }
 
 impl std::fmt::Debug for PendingBlob {
@@ -152,12 +161,32 @@ impl BlobStore {
 
     /// Starts writing a new temporary file.
     pub async fn begin(&self) -> Result<PendingBlob, object_store::Error> {
-        let path = Path::from(format!("tmp/{}", Uuid::new_v4()));
-        let upload = self.store.put_multipart(&path).await?;
-        Ok(PendingBlob {
-            path,
-            writer: WriteMultipart::new_with_chunk_size(upload, PART_BYTES),
-        })
+        let name = Uuid::new_v4().to_string();
+        let path = Path::from(format!("tmp/{name}"));
+        let writer = match &self.local_root {
+            Some(root) => {
+                let temporary = root.join("tmp");
+                tokio::task::spawn_blocking({
+                    let temporary = temporary.clone();
+                    move || docket_platform::files::create_private_dir(&temporary)
+                })
+                .await
+                .map_err(std::io::Error::other)
+                .and_then(|created| created)
+                .map_err(|source| object_store::Error::Generic {
+                    store: "LocalFileSystem",
+                    source: Box::new(source),
+                })?;
+                Writer::Local(
+                    Staging::create(temporary.join(&name), PART_BYTES, PARTS_IN_FLIGHT).await?,
+                )
+            }
+            None => {
+                let upload = self.store.put_multipart(&path).await?;
+                Writer::Store(WriteMultipart::new_with_chunk_size(upload, PART_BYTES))
+            }
+        };
+        Ok(PendingBlob { path, writer })
     }
 
     /// Makes a copy of the finished local file `file` a temporary file of the store, for
@@ -362,20 +391,34 @@ impl PendingBlob {
     /// Appends `chunk`, waiting while too many parts are still being written. The chunk is not
     /// copied: a part is the chunks as received, written one after the other.
     pub async fn write(&mut self, chunk: Bytes) -> Result<(), object_store::Error> {
-        self.writer.wait_for_capacity(PARTS_IN_FLIGHT).await?;
-        self.writer.put(chunk);
-        Ok(())
+        match &mut self.writer {
+            Writer::Local(staging) => staging.write(chunk).await,
+            Writer::Store(writer) => {
+                writer.wait_for_capacity(PARTS_IN_FLIGHT).await?;
+                writer.put(chunk);
+                Ok(())
+            }
+        }
     }
 
-    /// Completes the temporary file; returns its path for [`BlobStore::commit`].
+    /// Completes the temporary file, durably; returns its path for [`BlobStore::commit`].
     pub async fn finish(self) -> Result<Path, object_store::Error> {
-        self.writer.finish().await?;
+        match self.writer {
+            Writer::Local(staging) => staging.finish().await?,
+            Writer::Store(writer) => {
+                writer.finish().await?;
+            }
+        }
         Ok(self.path)
     }
 
     /// Abandons the temporary file.
     pub async fn abort(self) {
-        if let Err(error) = self.writer.abort().await {
+        let aborted = match self.writer {
+            Writer::Local(staging) => staging.abort().await,
+            Writer::Store(writer) => writer.abort().await,
+        };
+        if let Err(error) = aborted {
             tracing::warn!(%error, path = %self.path, "cannot abort a temporary upload");
         }
     }

@@ -23,6 +23,7 @@ pub mod request;
 mod resumable;
 pub(crate) mod review;
 mod sessions;
+mod staging;
 mod verify;
 
 use chrono::{SubsecRound, Utc};

@@ -10,7 +10,11 @@
 //! Pictures and videos are indexed apart, since a query only ever asks for its own kind, and each
 //! list holds the hashes themselves beside their item: a lookup reads each list it visits in one
 //! sequential pass, with no jump elsewhere in memory per entry. That is what a video's lookup,
-//! one per sampled second, spends its time on.
+//! one per sampled second, spends its time on, waiting on memory: so the lists of a block are
+//! one array, ordered by block value, with an array of where each value's list starts (one
+//! random read per list, not two as with a list per value). Hashes added since the arrays were
+//! last built are kept apart and compared in full by every query, until they are a thirty-second
+//! of the rest and the arrays are built again (a counting sort; amortised over the additions).
 
 use std::collections::HashMap;
 
@@ -78,13 +82,81 @@ struct Entry {
     item: u32,
 }
 
-/// For each block, for each value of it: the hashes that have it there.
-type Blocks = Vec<Vec<Vec<Entry>>>;
+impl Entry {
+    /// The hash, read out of the packed entry.
+    fn hash(&self) -> u64 {
+        self.hash
+    }
+}
 
-fn empty_blocks() -> Blocks {
-    (0..BLOCKS)
-        .map(|_| vec![Vec::new(); BLOCK_VALUES])
-        .collect()
+/// Hashes added since the arrays were built are merged in once they are this share of those in
+/// the arrays (or [`MIN_RECENT`]): few enough that comparing them with every query costs little,
+/// many enough that building the arrays again is paid for over many additions.
+const RECENT_SHARE: usize = 32;
+const MIN_RECENT: usize = 1_024;
+
+/// The hashes of one kind of media.
+#[derive(Debug, Default)]
+struct Lists {
+    /// Every hash with its item, in the order they came; the first `built` are in the arrays.
+    all: Vec<Entry>,
+    built: usize,
+    /// For each block: where each value's list starts in `entries` (and, one past the last
+    /// value, where the lists end).
+    starts: Vec<Vec<u32>>,
+    /// For each block: the first `built` hashes, ordered by their value in that block.
+    entries: Vec<Vec<Entry>>,
+}
+
+impl Lists {
+    fn push(&mut self, entry: Entry) {
+        self.all.push(entry);
+        let recent = self.all.len() - self.built;
+        if recent >= MIN_RECENT.max(self.built / RECENT_SHARE) {
+            self.build();
+        }
+    }
+
+    /// Orders every hash into the arrays (a counting sort per block).
+    fn build(&mut self) {
+        self.starts = Vec::with_capacity(BLOCKS);
+        self.entries = Vec::with_capacity(BLOCKS);
+        for index in 0..BLOCKS {
+            let mut starts = vec![0u32; BLOCK_VALUES + 1];
+            for entry in &self.all {
+                starts[block(entry.hash(), index) + 1] += 1;
+            }
+            for value in 0..BLOCK_VALUES {
+                starts[value + 1] += starts[value];
+            }
+            let mut next = starts.clone();
+            let mut entries = vec![Entry { hash: 0, item: 0 }; self.all.len()];
+            for entry in &self.all {
+                let slot = &mut next[block(entry.hash(), index)];
+                entries[*slot as usize] = *entry;
+                *slot += 1;
+            }
+            self.starts.push(starts);
+            self.entries.push(entries);
+        }
+        self.built = self.all.len();
+    }
+
+    /// The list of `value` in block `index`, of the hashes in the arrays.
+    fn list(&self, index: usize, value: usize) -> &[Entry] {
+        let (Some(starts), Some(entries)) = (self.starts.get(index), self.entries.get(index))
+        else {
+            return &[];
+        };
+        let start = starts[value] as usize;
+        let end = starts[value + 1] as usize;
+        &entries[start..end]
+    }
+
+    /// The hashes not yet in the arrays.
+    fn recent(&self) -> &[Entry] {
+        &self.all[self.built..]
+    }
 }
 
 /// The index.
@@ -94,9 +166,8 @@ pub struct HashIndex {
     by_sha256: HashMap<String, u32>,
     /// Every hash, in the order of the items.
     hashes: Vec<u64>,
-    /// The blocks of pictures' hashes, then of videos'; empty until the first of that kind comes
-    /// (a full set of empty lists takes 6 MiB).
-    blocks: [Blocks; 2],
+    /// The lists of pictures' hashes, then of videos'.
+    lists: [Lists; 2],
 }
 
 fn block(hash: u64, index: usize) -> usize {
@@ -159,14 +230,9 @@ impl HashIndex {
         });
         self.by_sha256.insert(sha256.to_owned(), item);
         self.hashes.extend_from_slice(hashes);
-        let blocks = &mut self.blocks[media.slot()];
-        if blocks.is_empty() {
-            *blocks = empty_blocks();
-        }
+        let lists = &mut self.lists[media.slot()];
         for &hash in hashes {
-            for (index, lists) in blocks.iter_mut().enumerate() {
-                lists[block(hash, index)].push(Entry { hash, item });
-            }
+            lists.push(Entry { hash, item });
         }
     }
 
@@ -182,24 +248,26 @@ impl HashIndex {
     pub fn near(&self, query: &[u64], media: Media, radius: u32, except: &str) -> Vec<Near> {
         let radius = radius.min(MAX_RADIUS);
         let around = radius / BLOCKS as u32;
-        let blocks = &self.blocks[media.slot()];
+        let lists = &self.lists[media.slot()];
         let mut found: HashMap<u32, Vec<u32>> = HashMap::new();
         let mut best: HashMap<u32, u32> = HashMap::new();
         for &hash in query {
             best.clear();
-            for (index, lists) in blocks.iter().enumerate() {
+            let mut check = |entry: &Entry| {
+                let (stored, item) = (entry.hash(), entry.item);
+                let distance = (stored ^ hash).count_ones();
+                if distance <= radius {
+                    best.entry(item)
+                        .and_modify(|b| *b = (*b).min(distance))
+                        .or_insert(distance);
+                }
+            };
+            for index in 0..BLOCKS {
                 values_around(block(hash, index), around, |value| {
-                    for entry in &lists[value] {
-                        let (stored, item) = (entry.hash, entry.item);
-                        let distance = (stored ^ hash).count_ones();
-                        if distance <= radius {
-                            best.entry(item)
-                                .and_modify(|b| *b = (*b).min(distance))
-                                .or_insert(distance);
-                        }
-                    }
+                    lists.list(index, value).iter().for_each(&mut check);
                 });
             }
+            lists.recent().iter().for_each(&mut check);
             for (&item, &distance) in &best {
                 found.entry(item).or_default().push(distance);
             }

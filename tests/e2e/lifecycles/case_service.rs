@@ -9,8 +9,8 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
 use super::cases::{
-    CRIMES, CaseCall, CaseModel, ChargeIds, ChargeModel, Target, case_history, case_of, case_step,
-    etag_of, live, no_merge_cycle,
+    CRIMES, CaseCall, CaseModel, ChargeIds, ChargeModel, case_history, case_of, case_step, etag_of,
+    live, no_merge_cycle,
 };
 use super::{Etag, Lifecycle, Outcome, SUBJECTS, refused};
 
@@ -255,34 +255,8 @@ fn send_case_call(
     async move {
         match call {
             CaseCall::Move { to, .. } => {
-                let (target, reason, into) = match to {
-                    Target::Open => (pb::CaseStatus::Open, pb::CloseReason::Unspecified, ""),
-                    Target::UnderInvestigation => (
-                        pb::CaseStatus::UnderInvestigation,
-                        pb::CloseReason::Unspecified,
-                        "",
-                    ),
-                    Target::ChargesFiled => (
-                        pb::CaseStatus::ChargesFiled,
-                        pb::CloseReason::Unspecified,
-                        "",
-                    ),
-                    Target::ReferredToCourt => (
-                        pb::CaseStatus::ReferredToCourt,
-                        pb::CloseReason::Unspecified,
-                        "",
-                    ),
-                    Target::Closed => (
-                        pb::CaseStatus::Closed,
-                        pb::CloseReason::InsufficientEvidence,
-                        "",
-                    ),
-                    Target::Merged(into) => (
-                        pb::CaseStatus::Closed,
-                        pb::CloseReason::Merged,
-                        ids[into].as_str(),
-                    ),
-                };
+                let (target, reason, into) = to.request();
+                let into = into.map(|n| ids[n].clone()).unwrap_or_default();
                 prosecutor
                     .transition_case(pb::TransitionCaseRequest {
                         case_id,
@@ -290,7 +264,7 @@ fn send_case_call(
                         target_status: target.into(),
                         reason: reason.into(),
                         note: String::new(),
-                        merged_into_case_id: into.to_owned(),
+                        merged_into_case_id: into,
                     })
                     .await
                     .map_or_else(|s| refused(&s), |_| Ok(None))

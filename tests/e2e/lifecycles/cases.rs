@@ -24,6 +24,22 @@ pub(super) enum Target {
     Merged(usize),
 }
 
+impl Target {
+    /// The status, reason and case merged into that a transition to the target asks for.
+    pub(super) fn request(self) -> (pb::CaseStatus, pb::CloseReason, Option<usize>) {
+        use pb::CaseStatus::*;
+        use pb::CloseReason::{InsufficientEvidence, Merged, Unspecified};
+        match self {
+            Target::Open => (Open, Unspecified, None),
+            Target::UnderInvestigation => (UnderInvestigation, Unspecified, None),
+            Target::ChargesFiled => (ChargesFiled, Unspecified, None),
+            Target::ReferredToCourt => (ReferredToCourt, Unspecified, None),
+            Target::Closed => (Closed, InsufficientEvidence, None),
+            Target::Merged(into) => (Closed, Merged, Some(into)),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(super) enum CaseCall {
     Move {
@@ -188,32 +204,7 @@ pub(super) fn case_step(
             if stale(&cases[*case], sent) {
                 return refuse(Code::Aborted);
             }
-            let (status, reason, merged_into) = match *to {
-                Target::Open => (pb::CaseStatus::Open, pb::CloseReason::Unspecified, None),
-                Target::UnderInvestigation => (
-                    pb::CaseStatus::UnderInvestigation,
-                    pb::CloseReason::Unspecified,
-                    None,
-                ),
-                Target::ChargesFiled => (
-                    pb::CaseStatus::ChargesFiled,
-                    pb::CloseReason::Unspecified,
-                    None,
-                ),
-                Target::ReferredToCourt => (
-                    pb::CaseStatus::ReferredToCourt,
-                    pb::CloseReason::Unspecified,
-                    None,
-                ),
-                Target::Closed => (
-                    pb::CaseStatus::Closed,
-                    pb::CloseReason::InsufficientEvidence,
-                    None,
-                ),
-                Target::Merged(into) => {
-                    (pb::CaseStatus::Closed, pb::CloseReason::Merged, Some(into))
-                }
-            };
+            let (status, reason, merged_into) = to.request();
             if !next_statuses(cases[*case].status).contains(&status) {
                 return refuse(Code::FailedPrecondition);
             }

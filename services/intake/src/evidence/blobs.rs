@@ -164,23 +164,9 @@ impl BlobStore {
         let name = Uuid::new_v4().to_string();
         let path = Path::from(format!("tmp/{name}"));
         let writer = match &self.local_root {
-            Some(root) => {
-                let temporary = root.join("tmp");
-                tokio::task::spawn_blocking({
-                    let temporary = temporary.clone();
-                    move || docket_platform::files::create_private_dir(&temporary)
-                })
-                .await
-                .map_err(std::io::Error::other)
-                .and_then(|created| created)
-                .map_err(|source| object_store::Error::Generic {
-                    store: "LocalFileSystem",
-                    source: Box::new(source),
-                })?;
-                Writer::Local(
-                    Staging::create(temporary.join(&name), PART_BYTES, PARTS_IN_FLIGHT).await?,
-                )
-            }
+            Some(root) => Writer::Local(
+                Staging::create(root.join("tmp").join(&name), PART_BYTES, PARTS_IN_FLIGHT).await?,
+            ),
             None => {
                 let upload = self.store.put_multipart(&path).await?;
                 Writer::Store(WriteMultipart::new_with_chunk_size(upload, PART_BYTES))

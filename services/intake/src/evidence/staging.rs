@@ -37,8 +37,8 @@ pub(super) struct Staging {
 }
 
 impl Staging {
-    /// Creates `path` (its directory must exist), `0600`, for parts of `part_limit` bytes with at
-    /// most `in_flight_limit` of them being written at once.
+    /// Creates `path` `0600` (and its directory `0700` if missing), for parts of `part_limit`
+    /// bytes with at most `in_flight_limit` of them being written at once.
     pub(super) async fn create(
         path: PathBuf,
         part_limit: usize,
@@ -47,6 +47,9 @@ impl Staging {
         let file = blocking({
             let path = path.clone();
             move || {
+                if let Some(directory) = path.parent() {
+                    docket_platform::files::create_private_dir(directory)?;
+                }
                 let mut options = std::fs::OpenOptions::new();
                 options.write(true).create_new(true);
                 #[cfg(unix)]

@@ -195,15 +195,18 @@ pub(super) fn case_step(
     answered: &Outcome,
 ) -> Outcome {
     let refuse = |code| Err(code);
+    // Moves and qualifications require an etag (the proto says so); then any call whose etag
+    // names another version than the case's is ABORTED, before anything else.
+    if let CaseCall::Move { etag, .. } | CaseCall::Qualify { etag, .. } = call
+        && *etag == Etag::None
+    {
+        return refuse(Code::InvalidArgument);
+    }
+    if stale(&cases[case_of(call)], sent) {
+        return refuse(Code::Aborted);
+    }
     match call {
-        // Moves and qualifications require an etag (the proto says so).
-        CaseCall::Move { etag, .. } | CaseCall::Qualify { etag, .. } if *etag == Etag::None => {
-            refuse(Code::InvalidArgument)
-        }
         CaseCall::Move { case, to, .. } => {
-            if stale(&cases[*case], sent) {
-                return refuse(Code::Aborted);
-            }
             let (status, reason, merged_into) = to.request();
             if !next_statuses(cases[*case].status).contains(&status) {
                 return refuse(Code::FailedPrecondition);
@@ -224,9 +227,6 @@ pub(super) fn case_step(
             case, add, remove, ..
         } => {
             let c = &mut cases[*case];
-            if stale(c, sent) {
-                return refuse(Code::Aborted);
-            }
             if c.status == pb::CaseStatus::Closed {
                 return refuse(Code::FailedPrecondition);
             }
@@ -248,9 +248,6 @@ pub(super) fn case_step(
             ..
         } => {
             let c = &mut cases[*case];
-            if stale(c, sent) {
-                return refuse(Code::Aborted);
-            }
             if c.status == pb::CaseStatus::Closed
                 || c.status == pb::CaseStatus::Open
                 || !suspect
@@ -279,9 +276,6 @@ pub(super) fn case_step(
             case, charge, to, ..
         } => {
             let c = &mut cases[*case];
-            if stale(c, sent) {
-                return refuse(Code::Aborted);
-            }
             if c.status == pb::CaseStatus::Closed {
                 return refuse(Code::FailedPrecondition);
             }

@@ -238,7 +238,7 @@ impl Report {
         if let Some(s) = self.search {
             out.push_str(&format!(
                 "\nSearchAllegations' index among {} allegations (target p99 < 50 ms at 10^6):\n\
-                 indexed {:.0}/s{} | search p50/p99 {:.2} / {:.2} ms ({:.2}x the target) | similar allegations p50/p99 {:.2} / {:.2} ms | empty answers {}\n",
+                 indexed {:.0}/s{} | search p50/p99 {:.2} / {:.2} ms ({:.2}x the target; p99 of words alone {:.2}, with a party {:.2}, a period {:.2}, a circle {:.2}) | similar allegations p50/p99 {:.2} / {:.2} ms | empty answers {}\n",
                 s.items,
                 s.indexed_per_second,
                 match self.index_to_submit_ratio {
@@ -248,6 +248,10 @@ impl Report {
                 s.search_p50_ms,
                 s.search_p99_ms,
                 s.search_p99_ms / 50.0,
+                s.search_p99_by_kind_ms[0],
+                s.search_p99_by_kind_ms[1],
+                s.search_p99_by_kind_ms[2],
+                s.search_p99_by_kind_ms[3],
                 s.similar_p50_ms,
                 s.similar_p99_ms,
                 s.empty_answers,

@@ -19,6 +19,8 @@ pub struct Searches {
     pub indexed_per_second: f64,
     pub search_p50_ms: f64,
     pub search_p99_ms: f64,
+    /// p99 of the questions of words alone, and of those with a party, a period or a circle.
+    pub search_p99_by_kind_ms: [f64; 4],
     pub similar_p50_ms: f64,
     pub similar_p99_ms: f64,
     /// Questions that found nothing (a word of every question is in the index: should be 0).
@@ -241,6 +243,7 @@ pub fn measure(items: usize) -> anyhow::Result<Searches> {
     }
     let indexed_per_second = items as f64 / started.elapsed().as_secs_f64();
     let (mut times, mut empty) = (Vec::with_capacity(QUERIES), 0);
+    let mut by_kind: [Vec<f64>; 4] = Default::default();
     for q in 0..QUERIES {
         let language = random.below(LANGUAGES.len());
         let words: Vec<&str> = (0..1 + random.below(3))
@@ -251,6 +254,12 @@ pub fn measure(items: usize) -> anyhow::Result<Searches> {
             ..Ask::default()
         };
         let mut circle = None;
+        let kind = match q % 9 {
+            0 => 1,
+            3 => 2,
+            6 => 3,
+            _ => 0,
+        };
         match q % 9 {
             0 => ask.party_codes = vec!["AM".into()],
             3 => {
@@ -271,7 +280,9 @@ pub fn measure(items: usize) -> anyhow::Result<Searches> {
         }
         let started = Instant::now();
         let (found, _) = index.search(&ask, circle, 0, 20, true)?;
-        times.push(started.elapsed().as_secs_f64() * 1_000.0);
+        let ms = started.elapsed().as_secs_f64() * 1_000.0;
+        times.push(ms);
+        by_kind[kind].push(ms);
         if found.is_empty() {
             empty += 1;
         }
@@ -284,11 +295,16 @@ pub fn measure(items: usize) -> anyhow::Result<Searches> {
     }
     times.sort_by(f64::total_cmp);
     similar.sort_by(f64::total_cmp);
+    let search_p99_by_kind_ms = by_kind.map(|mut kind| {
+        kind.sort_by(f64::total_cmp);
+        percentile(&kind, 0.99)
+    });
     Ok(Searches {
         items,
         indexed_per_second,
         search_p50_ms: percentile(&times, 0.5),
         search_p99_ms: percentile(&times, 0.99),
+        search_p99_by_kind_ms,
         similar_p50_ms: percentile(&similar, 0.5),
         similar_p99_ms: percentile(&similar, 0.99),
         empty_answers: empty,

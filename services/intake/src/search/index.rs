@@ -11,9 +11,12 @@ use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue};
-use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::collector::sort_key::SortByStaticFastValue;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, EnableScoring, Occur, Query, QueryClone, RangeQuery,
+    TermQuery,
+};
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, STORED, STRING, Schema, TextFieldIndexing,
     TextOptions, Value,
@@ -26,8 +29,9 @@ use tantivy::{
     DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
 };
 
+use super::collect::{CountUpTo, InCircle, TopByScore};
 use super::fold::{fold_text, fold_word};
-use super::similar::{Circle, km};
+use super::similar::Circle;
 
 /// Memory of the index writer (tantivy wants at least 15 MB a thread; one thread).
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
@@ -183,6 +187,35 @@ pub struct Found {
     pub highlight: String,
 }
 
+/// Questions of up to this many terms (four per word) are pruned; see [`Live::search`].
+const PRUNED_TERMS: usize = 32;
+
+/// Matches past this many are not counted: the answer says "at least" this many.
+pub const COUNT_CAP: u64 = 10_000;
+
+/// How many documents match a question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Total {
+    /// Exact, or [`COUNT_CAP`] when there are more.
+    pub count: u64,
+    /// Whether there are more than `count`.
+    pub more: bool,
+}
+
+impl Total {
+    fn exact(count: u64) -> Self {
+        Total { count, more: false }
+    }
+
+    /// Of a count stopped at one past the cap.
+    fn of(counted: u64) -> Self {
+        Total {
+            count: counted.min(COUNT_CAP),
+            more: counted > COUNT_CAP,
+        }
+    }
+}
+
 impl Live {
     /// Opens the index in `dir`, or creates an empty one when there is none. Returns the index
     /// and the last event sequence it holds (its commit payload; 0 when new).
@@ -313,7 +346,8 @@ impl Live {
         self.reader.reload()
     }
 
-    fn words_query(&self, words: &str) -> tantivy::Result<Option<Box<dyn Query>>> {
+    /// The union of the terms of `words`, and how many terms it has.
+    fn words_query(&self, words: &str) -> tantivy::Result<Option<(Box<dyn Query>, usize)>> {
         let f = self.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         // Each analyzer's terms of the words, against the field it analyzed.
@@ -358,7 +392,8 @@ impl Live {
         if clauses.is_empty() {
             return Ok(None);
         }
-        Ok(Some(Box::new(BooleanQuery::new(clauses))))
+        let terms = clauses.len();
+        Ok(Some((Box::new(BooleanQuery::new(clauses)), terms)))
     }
 
     fn filters(&self, ask: &Ask) -> Vec<(Occur, Box<dyn Query>)> {
@@ -477,77 +512,62 @@ impl Live {
         offset: usize,
         limit: usize,
         highlight: bool,
-    ) -> tantivy::Result<(Vec<Found>, u64)> {
+    ) -> tantivy::Result<(Vec<Found>, Total)> {
         let searcher = self.reader.searcher();
         let words = self.words_query(&ask.words)?;
-        let mut clauses = self.filters(ask);
         let has_words = words.is_some();
-        if let Some(words) = words {
-            clauses.push((Occur::Must, words));
-        } else if clauses.iter().all(|(o, _)| *o == Occur::MustNot) {
-            clauses.push((Occur::Must, Box::new(AllQuery)));
+        let mut filters = self.filters(ask);
+        if !filters.is_empty() && filters.iter().all(|(o, _)| *o == Occur::MustNot) {
+            filters.push((Occur::Must, Box::new(AllQuery)));
         }
-        let query = BooleanQuery::new(clauses);
+        let filter = (!filters.is_empty()).then(|| BooleanQuery::new(filters));
         let window = offset.saturating_add(limit).max(1);
-        let key = || SortByStaticFastValue::<u64>::for_field("key");
-        let (page, total): (Vec<(f32, DocAddress)>, u64) = match circle {
-            // A circle is searched as its box; the box's corners are left out here, reading
-            // the coordinates from the fast fields, not the stored documents.
-            Some(circle) => {
-                let mut all = searcher.search(
-                    &query,
-                    &InCircle {
+        let (page, total): (Vec<(f32, DocAddress)>, Total) = match (words, filter) {
+            // A few words alone are the pruned question (a union of terms, which tantivy ranks
+            // with block-WAND), the filters and the circle looked up for each candidate. Many
+            // words (a whole narrative, as similar allegations ask) are not: block-WAND orders
+            // its terms again at every step, which costs more than it skips.
+            (Some((words, terms)), filter) => {
+                let both = BooleanQuery::new(
+                    filter
+                        .iter()
+                        .map(|f| (Occur::Must, Box::new(f.clone()) as Box<dyn Query>))
+                        .chain([(Occur::Must, words.box_clone())])
+                        .collect(),
+                );
+                let page = if terms <= PRUNED_TERMS {
+                    let filter = filter
+                        .map(|f| f.weight(EnableScoring::disabled_from_searcher(&searcher)))
+                        .transpose()?;
+                    let top = TopByScore {
+                        window,
+                        filter,
                         circle,
-                        by_score: has_words,
+                    };
+                    searcher.search(words.as_ref(), &top)?
+                } else {
+                    let top = TopByScore {
+                        window,
+                        filter: None,
+                        circle,
+                    };
+                    searcher.search(&both, &top)?
+                };
+                let counted = searcher.search(
+                    &both,
+                    &CountUpTo {
+                        cap: COUNT_CAP + 1,
+                        circle,
                     },
                 )?;
-                let total = all.len() as u64;
-                all.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-                all.truncate(window);
-                (
-                    all.into_iter()
-                        .map(|(rank, _, address)| {
-                            (if has_words { rank as f32 } else { 0.0 }, address)
-                        })
-                        .collect(),
-                    total,
-                )
+                (page, Total::of(counted))
             }
-            // The page and the count are collected in one pass over the matches.
-            None if has_words => {
-                let (top, total) = searcher.search(
-                    &query,
-                    &(
-                        TopDocs::with_limit(window)
-                            .order_by(((SortBySimilarityScore, Order::Desc), (key(), Order::Asc))),
-                        Count,
-                    ),
-                )?;
-                (
-                    top.into_iter()
-                        .map(|((score, _), address)| (score, address))
-                        .collect(),
-                    total as u64,
-                )
-            }
-            None => {
-                let (top, total) = searcher.search(
-                    &query,
-                    &(
-                        TopDocs::with_limit(window).order_by((
-                            (
-                                SortByStaticFastValue::<i64>::for_field("period_start"),
-                                Order::Desc,
-                            ),
-                            (key(), Order::Asc),
-                        )),
-                        Count,
-                    ),
-                )?;
-                (
-                    top.into_iter().map(|(_, a)| (0.0, a)).collect(),
-                    total as u64,
-                )
+            (None, filter) => {
+                let query: Box<dyn Query> = match filter {
+                    Some(filter) => Box::new(filter),
+                    None => Box::new(AllQuery),
+                };
+                self.by_start(&searcher, query.as_ref(), circle, window)?
             }
         };
         let mut marker = if highlight && has_words {
@@ -570,6 +590,43 @@ impl Live {
             });
         }
         Ok((found, total))
+    }
+
+    /// Without words: the documents of `query` (within `circle`) by incident start, newest
+    /// first, ties by key, and how many there are (exactly: every match is read anyway).
+    fn by_start(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &dyn Query,
+        circle: Option<Circle>,
+        window: usize,
+    ) -> tantivy::Result<(Vec<(f32, DocAddress)>, Total)> {
+        if let Some(circle) = circle {
+            // A circle is searched as its box (among the filters); the box's corners are left
+            // out here, reading the coordinates from the fast fields.
+            let mut all = searcher.search(query, &InCircle { circle })?;
+            let total = Total::exact(all.len() as u64);
+            all.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+            all.truncate(window);
+            return Ok((all.into_iter().map(|(_, _, a)| (0.0, a)).collect(), total));
+        }
+        let (top, count) = searcher.search(
+            query,
+            &(
+                TopDocs::with_limit(window).order_by((
+                    (
+                        SortByStaticFastValue::<i64>::for_field("period_start"),
+                        Order::Desc,
+                    ),
+                    (SortByStaticFastValue::<u64>::for_field("key"), Order::Asc),
+                )),
+                Count,
+            ),
+        )?;
+        Ok((
+            top.into_iter().map(|(_, a)| (0.0, a)).collect(),
+            Total::exact(count as u64),
+        ))
     }
 
     /// What marks the words of `words` in a narrative: as written, by their English or Russian
@@ -657,83 +714,6 @@ impl Live {
 pub fn primary(tag: &str) -> &str {
     let end = tag.find(['-', '_']).unwrap_or(tag.len());
     &tag[..end]
-}
-
-/// Collects every matching document within a circle, with its score (or, without words, its
-/// incident start), reading coordinates from the fast fields.
-struct InCircle {
-    circle: Circle,
-    by_score: bool,
-}
-
-struct InCircleSegment {
-    circle: Circle,
-    by_score: bool,
-    segment: tantivy::SegmentOrdinal,
-    latitude: tantivy::columnar::Column<f64>,
-    longitude: tantivy::columnar::Column<f64>,
-    start: tantivy::columnar::Column<i64>,
-    key: tantivy::columnar::Column<u64>,
-    found: Vec<(f64, u64, DocAddress)>,
-}
-
-impl Collector for InCircle {
-    type Fruit = Vec<(f64, u64, DocAddress)>;
-    type Child = InCircleSegment;
-
-    fn for_segment(
-        &self,
-        segment: tantivy::SegmentOrdinal,
-        reader: &tantivy::SegmentReader,
-    ) -> tantivy::Result<InCircleSegment> {
-        let fast = reader.fast_fields();
-        Ok(InCircleSegment {
-            circle: self.circle,
-            by_score: self.by_score,
-            segment,
-            latitude: fast.f64("latitude")?,
-            longitude: fast.f64("longitude")?,
-            start: fast.i64("period_start")?,
-            key: fast.u64("key")?,
-            found: Vec::new(),
-        })
-    }
-
-    fn requires_scoring(&self) -> bool {
-        self.by_score
-    }
-
-    fn merge_fruits(
-        &self,
-        fruits: Vec<Vec<(f64, u64, DocAddress)>>,
-    ) -> tantivy::Result<Self::Fruit> {
-        Ok(fruits.into_iter().flatten().collect())
-    }
-}
-
-impl SegmentCollector for InCircleSegment {
-    type Fruit = Vec<(f64, u64, DocAddress)>;
-
-    fn collect(&mut self, doc: tantivy::DocId, score: tantivy::Score) {
-        let (Some(lat), Some(lon)) = (self.latitude.first(doc), self.longitude.first(doc)) else {
-            return;
-        };
-        if km(self.circle.latitude, self.circle.longitude, lat, lon) > self.circle.radius_km {
-            return;
-        }
-        let key = if self.by_score {
-            f64::from(score)
-        } else {
-            self.start.first(doc).map_or(f64::MIN, |s| s as f64)
-        };
-        let tie = self.key.first(doc).unwrap_or(u64::MAX);
-        self.found
-            .push((key, tie, DocAddress::new(self.segment, doc)));
-    }
-
-    fn harvest(self) -> Self::Fruit {
-        self.found
-    }
 }
 
 /// The longest passage shown, in characters.
@@ -849,6 +829,7 @@ mod tests {
         live.search(&Ask::default(), None, 0, 100, false)
             .expect("the index answers")
             .1
+            .count
     }
 
     /// A directory whose `meta.json` names segments that are gone — what a merge of an index
@@ -880,6 +861,93 @@ mod tests {
         assert_eq!(everything(&live), 0);
         live.write(&[doc(7)], &[], 1).expect("written");
         assert_eq!(everything(&live), 1);
+    }
+
+    /// The pruned page is the page of a full sort by (score, key), ties included, whatever the
+    /// order the documents were written in and however many segments hold them.
+    #[test]
+    fn a_pruned_page_is_the_page_of_a_full_sort_by_score_then_key() {
+        use tantivy::collector::sort_key::SortBySimilarityScore;
+
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (live, _) = Live::open(dir.path()).expect("a new index");
+        let words = ["market", "shelling", "school", "night", "drone", "convoy"];
+        // Keys written out of order, in several commits (segments); narratives repeat, so
+        // that many documents score the same.
+        let mut docs: Vec<Indexed> = (0..600)
+            .map(|n| {
+                let key = (n * 7_919) % 600;
+                let mut doc = doc(key);
+                doc.narrative = (0..1 + n % 5)
+                    .map(|i| words[(n / 3 + i * (n % 4)) % words.len()])
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                doc
+            })
+            .collect();
+        for (n, chunk) in docs.chunks_mut(150).enumerate() {
+            live.write(chunk, &[], n as i64 + 1).expect("written");
+        }
+        let searcher = live.reader.searcher();
+        let long = "market school night drone convoy shelling market school night";
+        for question in [
+            "market",
+            "market school",
+            "night drone convoy",
+            "shelling",
+            long,
+        ] {
+            let (query, terms) = live.words_query(question).expect("a query").expect("words");
+            assert_eq!(
+                terms > PRUNED_TERMS,
+                question == long,
+                "both ways are tried"
+            );
+            let full: Vec<String> = searcher
+                .search(
+                    &query,
+                    &TopDocs::with_limit(1_000).order_by((
+                        (SortBySimilarityScore, Order::Desc),
+                        (SortByStaticFastValue::<u64>::for_field("key"), Order::Asc),
+                    )),
+                )
+                .expect("sorted in full")
+                .into_iter()
+                .map(|(_, address)| {
+                    let doc: TantivyDocument = searcher.doc(address).expect("stored");
+                    live.read(&doc).id
+                })
+                .collect();
+            // Unfiltered, and with a filter (all but the best).
+            for except in [None, Some(full[0].clone())] {
+                let admitted: Vec<&String> = full
+                    .iter()
+                    .filter(|id| Some(*id) != except.as_ref())
+                    .collect();
+                for (offset, limit) in [(0, 1), (0, 3), (2, 5), (0, 20), (40, 60), (0, 700)] {
+                    let expected: Vec<String> = admitted
+                        .iter()
+                        .skip(offset)
+                        .take(limit)
+                        .map(|id| (*id).clone())
+                        .collect();
+                    let ask = Ask {
+                        words: question.into(),
+                        except: except.clone(),
+                        ..Ask::default()
+                    };
+                    let (found, total) = live
+                        .search(&ask, None, offset, limit, false)
+                        .expect("searched");
+                    let got: Vec<String> = found.into_iter().map(|f| f.doc.id).collect();
+                    assert_eq!(
+                        got, expected,
+                        "{question:?} at {offset}+{limit}, {except:?}"
+                    );
+                    assert_eq!(total, Total::exact(admitted.len() as u64));
+                }
+            }
+        }
     }
 
     /// A closed index writes nothing more: a late write is refused rather than landing in a

@@ -13,6 +13,7 @@
 //! while reporting also serves the public. Sources' names and contacts are sealed and never
 //! read here; narratives, places and units are not sealed.
 
+mod collect;
 pub mod fold;
 mod index;
 pub mod similar;
@@ -30,7 +31,7 @@ use docket_proto::docket::intake::v1 as pb;
 use sea_orm::DatabaseConnection;
 use sea_orm::entity::prelude::*;
 
-pub use index::{Ask, Found, Indexed, Live};
+pub use index::{Ask, Found, Indexed, Live, Total};
 
 use crate::entity::allegation;
 use crate::error::IntakeError;
@@ -225,7 +226,7 @@ impl SearchIndex {
         circle: Option<similar::Circle>,
         offset: usize,
         limit: usize,
-    ) -> Result<(Vec<Found>, u64, i64), IntakeError> {
+    ) -> Result<(Vec<Found>, Total, i64), IntakeError> {
         let live = self.current()?;
         let applied = self.applied();
         let (found, total) =
@@ -318,13 +319,17 @@ pub async fn answer_search(
         .search(query.ask.clone(), query.circle, query.offset, query.limit)
         .await?;
     let returned = found.len();
-    let next_page_token =
-        if (query.offset + returned) < usize::try_from(total).unwrap_or(usize::MAX) && returned > 0
-        {
-            query.next_token(returned)
-        } else {
-            String::new()
-        };
+    // Past the count's cap, a full page says there may be more.
+    let more = if total.more {
+        returned == query.limit
+    } else {
+        query.offset + returned < usize::try_from(total.count).unwrap_or(usize::MAX)
+    };
+    let next_page_token = if more && returned > 0 {
+        query.next_token(returned)
+    } else {
+        String::new()
+    };
     Ok(pb::SearchAllegationsResponse {
         hits: found
             .into_iter()
@@ -344,7 +349,8 @@ pub async fn answer_search(
             })
             .collect(),
         next_page_token,
-        total_size: i64::try_from(total).unwrap_or(i64::MAX),
+        total_size: i64::try_from(total.count).unwrap_or(i64::MAX),
+        total_size_is_lower_bound: total.more,
         indexed_sequence: applied,
     })
 }

@@ -64,17 +64,45 @@ pub struct TopByScoreSegment {
     window: usize,
     segment: SegmentOrdinal,
     key: tantivy::columnar::Column<u64>,
-    /// The page so far, its worst on top.
-    page: BinaryHeap<Ranked>,
+    /// The best `window` matches so far, the worst on top.
+    best: BinaryHeap<Ranked>,
+    /// Every match that scored over the threshold when it came, as (score, document).
+    candidates: Vec<(Score, DocId)>,
 }
 
+/// How far under the page's last score a match is still kept, relatively. Block-WAND adds a
+/// document's term scores in another order than the scorer does, so a score may differ in its
+/// last bits from the one a full sort gives; every candidate within this slack is scored again
+/// by the scorer itself, and the page is ranked on those scores.
+const SLACK: Score = 1e-4;
+
 impl TopByScoreSegment {
-    /// What a match must score more than to matter: just under the page's last score once the
-    /// page is full.
+    /// What a match must score more than to matter: a little under the page's last score once
+    /// the page is full.
     fn threshold(&self) -> Score {
-        match self.page.peek() {
-            Some(worst) if self.page.len() >= self.window => worst.score.next_down(),
+        match self.best.peek() {
+            Some(worst) if self.best.len() >= self.window && worst.score > 0.0 => {
+                worst.score * (1.0 - SLACK)
+            }
             _ => Score::MIN,
+        }
+    }
+
+    /// The candidates still over the threshold, in the order of the documents.
+    fn candidates(mut self) -> Vec<DocId> {
+        let threshold = self.threshold();
+        self.candidates.retain(|(score, _)| *score > threshold);
+        let mut docs: Vec<DocId> = self.candidates.into_iter().map(|(_, doc)| doc).collect();
+        docs.sort_unstable();
+        docs.dedup();
+        docs
+    }
+
+    fn ranked(&self, doc: DocId, score: Score) -> Ranked {
+        Ranked {
+            score,
+            key: self.key.first(doc).unwrap_or(u64::MAX),
+            address: DocAddress::new(self.segment, doc),
         }
     }
 }
@@ -92,7 +120,8 @@ impl Collector for TopByScore {
             window: self.window.max(1),
             segment,
             key: reader.fast_fields().u64("key")?,
-            page: BinaryHeap::with_capacity(self.window.max(1) + 1),
+            best: BinaryHeap::with_capacity(self.window.max(1) + 1),
+            candidates: Vec::new(),
         })
     }
 
@@ -144,7 +173,25 @@ impl Collector for TopByScore {
             }
             child.threshold()
         })?;
-        Ok(child.harvest())
+        // The candidates scored again, each as the scorer scores it, and ranked on that.
+        let key = child.key.clone();
+        let mut scorer = weight.scorer(reader, 1.0)?;
+        let mut page = Vec::new();
+        for doc in child.candidates() {
+            if holds(scorer.as_mut(), doc) {
+                page.push(Ranked {
+                    score: scorer.score(),
+                    key: key.first(doc).unwrap_or(u64::MAX),
+                    address: DocAddress::new(segment, doc),
+                });
+            }
+        }
+        page.sort_unstable();
+        page.truncate(self.window.max(1));
+        Ok(page
+            .into_iter()
+            .map(|r| (r.score, r.key, r.address))
+            .collect())
     }
 }
 
@@ -246,22 +293,34 @@ impl SegmentCollector for TopByScoreSegment {
     type Fruit = Vec<(Score, u64, DocAddress)>;
 
     fn collect(&mut self, doc: DocId, score: Score) {
-        let ranked = Ranked {
-            score,
-            key: self.key.first(doc).unwrap_or(u64::MAX),
-            address: DocAddress::new(self.segment, doc),
-        };
-        if self.page.len() < self.window {
-            self.page.push(ranked);
-        } else if self.page.peek().is_some_and(|worst| ranked < *worst) {
-            self.page.pop();
-            self.page.push(ranked);
+        if score <= self.threshold() {
+            return;
+        }
+        self.candidates.push((score, doc));
+        let ranked = self.ranked(doc, score);
+        if self.best.len() < self.window {
+            self.best.push(ranked);
+        } else if self.best.peek().is_some_and(|worst| ranked < *worst) {
+            self.best.pop();
+            self.best.push(ranked);
+        }
+        if self.candidates.len() > 4 * self.window + 64 {
+            let threshold = self.threshold();
+            self.candidates.retain(|(score, _)| *score > threshold);
         }
     }
 
+    /// The page by the scores as they came (`collect_segment` ranks on the scorer's own).
     fn harvest(self) -> Self::Fruit {
-        self.page
-            .into_iter()
+        let window = self.window;
+        let mut page: Vec<Ranked> = self
+            .candidates
+            .iter()
+            .map(|&(score, doc)| self.ranked(doc, score))
+            .collect();
+        page.sort_unstable();
+        page.truncate(window);
+        page.into_iter()
             .map(|r| (r.score, r.key, r.address))
             .collect()
     }

@@ -14,8 +14,8 @@ use std::sync::Mutex;
 use tantivy::collector::sort_key::SortByStaticFastValue;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, EnableScoring, Occur, Query, QueryClone, RangeQuery,
-    TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, EnableScoring, Occur, Query, QueryClone,
+    RangeQuery, TermQuery,
 };
 use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, STORED, STRING, Schema, TextFieldIndexing,
@@ -528,10 +528,15 @@ impl Live {
             // words (a whole narrative, as similar allegations ask) are not: block-WAND orders
             // its terms again at every step, which costs more than it skips.
             (Some((words, terms)), filter) => {
+                // The words and the filters, which add nothing to the score: it is the words'
+                // alone, whichever way the page is collected.
                 let both = BooleanQuery::new(
                     filter
                         .iter()
-                        .map(|f| (Occur::Must, Box::new(f.clone()) as Box<dyn Query>))
+                        .map(|f| {
+                            let unscored = ConstScoreQuery::new(Box::new(f.clone()), 0.0);
+                            (Occur::Must, Box::new(unscored) as Box<dyn Query>)
+                        })
                         .chain([(Occur::Must, words.box_clone())])
                         .collect(),
                 );

@@ -26,6 +26,9 @@ pub struct TopByScore {
     /// What a document must also match (a weight that does not score).
     pub filter: Option<Box<dyn Weight>>,
     pub circle: Option<Circle>,
+    /// Whether the query is a union of terms, which tantivy prunes with block-WAND, whose
+    /// scores are then scored again (see [`SLACK`]); other queries give the scorer's own.
+    pub wand: bool,
 }
 
 /// A match, ordered from best to worst.
@@ -173,6 +176,9 @@ impl Collector for TopByScore {
             }
             child.threshold()
         })?;
+        if !self.wand {
+            return Ok(child.harvest());
+        }
         // The candidates scored again, each as the scorer scores it, and ranked on that.
         let key = child.key.clone();
         let mut scorer = weight.scorer(reader, 1.0)?;

@@ -548,6 +548,7 @@ impl Live {
                         window,
                         filter,
                         circle,
+                        wand: true,
                     };
                     searcher.search(words.as_ref(), &top)?
                 } else {
@@ -555,6 +556,7 @@ impl Live {
                         window,
                         filter: None,
                         circle,
+                        wand: false,
                     };
                     searcher.search(&both, &top)?
                 };

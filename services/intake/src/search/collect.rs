@@ -17,9 +17,9 @@ use super::similar::{Circle, km};
 /// tantivy's own `order_by_score` prunes (block-WAND skips the documents that cannot beat the
 /// last of the page) but breaks ties by the documents' places in the index, which change when
 /// it is rebuilt; a sort by (score, key) breaks them the same way however the index was built,
-/// but scores every match. This does both: the threshold it hands the pruning is just under the
-/// page's last score, so that what ties with it still comes, and only what ranks below it is
-/// skipped. Filters are not part of the pruned query (a conjunction is not pruned): each
+/// but scores every match. This does both: the threshold it hands the pruning is a little under
+/// the page's last score ([`SLACK`]), so that what ties with it still comes, and only what ranks
+/// below it is skipped. Filters are not part of the pruned query (a conjunction is not pruned): each
 /// candidate the words give is looked up in them instead, in the order the candidates come.
 pub struct TopByScore {
     pub window: usize,

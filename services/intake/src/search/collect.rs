@@ -91,14 +91,21 @@ impl TopByScoreSegment {
         }
     }
 
-    /// The candidates still over the threshold, in the order of the documents.
-    fn candidates(mut self) -> Vec<DocId> {
+    /// Keeps the candidates still over the threshold, each with the score `score` gives it
+    /// (asked in the order of the documents; `None` drops it).
+    fn score_again(&mut self, mut score: impl FnMut(DocId) -> Option<Score>) {
         let threshold = self.threshold();
-        self.candidates.retain(|(score, _)| *score > threshold);
-        let mut docs: Vec<DocId> = self.candidates.into_iter().map(|(_, doc)| doc).collect();
+        let mut docs: Vec<DocId> = std::mem::take(&mut self.candidates)
+            .into_iter()
+            .filter(|(score, _)| *score > threshold)
+            .map(|(_, doc)| doc)
+            .collect();
         docs.sort_unstable();
         docs.dedup();
-        docs
+        self.candidates = docs
+            .into_iter()
+            .filter_map(|doc| Some((score(doc)?, doc)))
+            .collect();
     }
 
     fn ranked(&self, doc: DocId, score: Score) -> Ranked {
@@ -176,28 +183,11 @@ impl Collector for TopByScore {
             }
             child.threshold()
         })?;
-        if !self.wand {
-            return Ok(child.harvest());
+        if self.wand {
+            let mut scorer = weight.scorer(reader, 1.0)?;
+            child.score_again(|doc| holds(scorer.as_mut(), doc).then(|| scorer.score()));
         }
-        // The candidates scored again, each as the scorer scores it, and ranked on that.
-        let key = child.key.clone();
-        let mut scorer = weight.scorer(reader, 1.0)?;
-        let mut page = Vec::new();
-        for doc in child.candidates() {
-            if holds(scorer.as_mut(), doc) {
-                page.push(Ranked {
-                    score: scorer.score(),
-                    key: key.first(doc).unwrap_or(u64::MAX),
-                    address: DocAddress::new(segment, doc),
-                });
-            }
-        }
-        page.sort_unstable();
-        page.truncate(self.window.max(1));
-        Ok(page
-            .into_iter()
-            .map(|r| (r.score, r.key, r.address))
-            .collect())
+        Ok(child.harvest())
     }
 }
 
@@ -316,7 +306,7 @@ impl SegmentCollector for TopByScoreSegment {
         }
     }
 
-    /// The page by the scores as they came (`collect_segment` ranks on the scorer's own).
+    /// The page, ranked on the candidates' scores (the scorer's own once scored again).
     fn harvest(self) -> Self::Fruit {
         let window = self.window;
         let mut page: Vec<Ranked> = self

@@ -7,6 +7,7 @@ mod lifecycle;
 mod lists;
 mod merges;
 mod provenance;
+mod search;
 mod seed;
 
 use docket_e2e::CaseClient;

@@ -500,6 +500,10 @@ pub struct CaseManagementSettings {
     /// A TOML file of crime types to qualify cases with, replacing the built-in taxonomy (the
     /// war crimes of Article 8(2)(a) and (b) of the Rome Statute). Read once at start-up.
     pub taxonomy_file: Option<PathBuf>,
+    /// Where this replica keeps its full-text index of cases (`SearchCases`). Each replica
+    /// builds its own from case management's event stream, and rebuilds it when the directory
+    /// is lost. Default: `data_dir/search/cases`.
+    pub search_dir: Option<PathBuf>,
     /// The RFC 3161 time-stamping authority that timestamps the audit chain's head
     /// (`[case_management.timestamping]`). Unset `url`: no timestamps are requested.
     #[serde(default)]

@@ -45,6 +45,7 @@ pub const CASE_ACCESS: &[MethodAccess] = &[
     ("GetCase", Access::Roles(READERS)),
     ("GetCaseDossier", Access::Roles(READERS)),
     ("ListCases", Access::Roles(READERS)),
+    ("SearchCases", Access::Roles(READERS)),
     ("UpdateCase", Access::Roles(CASE_BUILDERS)),
     ("TransitionCase", Access::Roles(CASE_BUILDERS)),
     ("ListCaseHistory", Access::Roles(READERS)),

@@ -16,6 +16,7 @@ use crate::intake::IntakeEvidence;
 use crate::register::Decision;
 use crate::request;
 use crate::request::reference::Referenced;
+use crate::search::SearchIndex;
 use crate::store::CaseStore;
 use crate::store::with_content_verdicts;
 
@@ -26,6 +27,7 @@ pub struct CaseApi {
     parties: KnownParties,
     taxonomy: Arc<Taxonomy>,
     intake: IntakeEvidence,
+    search: SearchIndex,
 }
 
 impl CaseApi {
@@ -34,12 +36,14 @@ impl CaseApi {
         parties: KnownParties,
         taxonomy: Taxonomy,
         intake: IntakeEvidence,
+        search: SearchIndex,
     ) -> Self {
         Self {
             store,
             parties,
             intake,
             taxonomy: Arc::new(taxonomy),
+            search,
         }
     }
 }
@@ -177,6 +181,16 @@ impl CaseService for CaseApi {
             cases,
             next_page_token,
         }))
+    }
+
+    async fn search_cases(
+        &self,
+        request: Request<pb::SearchCasesRequest>,
+    ) -> Answer<pb::SearchCasesResponse> {
+        let query = request::search(request.get_ref()).map_err(CaseError::from)?;
+        Ok(Response::new(
+            crate::search::answer(&self.search, query).await?,
+        ))
     }
 
     async fn update_case(

@@ -60,6 +60,9 @@ pub enum CaseError {
     Corrupt(#[from] UnknownCode),
     #[error("sealing: {0}")]
     Sealing(SealError),
+    /// The search index could not answer.
+    #[error(transparent)]
+    Search(#[from] docket_search::SearchError),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -102,6 +105,12 @@ impl From<CaseError> for Status {
             }
             CaseError::Database(_) | CaseError::Corrupt(_) | CaseError::Sealing(_) => {
                 error::internal(&error)
+            }
+            CaseError::Search(docket_search::SearchError::Unavailable) => {
+                Status::unavailable(error.to_string())
+            }
+            CaseError::Search(docket_search::SearchError::Unexpected(ref cause)) => {
+                error::internal(cause.as_ref())
             }
             CaseError::Unexpected(ref cause) => error::internal(cause.as_ref()),
         }

@@ -22,6 +22,7 @@ mod parser_properties;
 pub mod parsers;
 pub mod register;
 mod request;
+mod search;
 mod store;
 mod taxonomy;
 
@@ -107,6 +108,8 @@ pub struct CaseManagement {
     trusted_time: TrustedTime,
     /// How often (`case_management.timestamping.audit_head_interval_seconds`).
     stamp_every: std::time::Duration,
+    /// This replica's full-text index of cases, kept current from the event stream while serving.
+    search: search::SearchIndex,
 }
 
 impl CaseManagement {
@@ -141,6 +144,16 @@ impl CaseManagement {
         let store = store::CaseStore::load(db.clone(), sealer, events.clone(), dispatcher.clone())
             .await
             .context("cannot load the casualty register")?;
+        let search = search::SearchIndex::new(
+            "cases",
+            settings
+                .case_management
+                .search_dir
+                .clone()
+                .unwrap_or_else(|| settings.data_dir.join("search").join("cases")),
+            search::Cases::new(store.clone()),
+            events.clone(),
+        );
         let intake = intake::IntakeEvidence::new(
             &settings.url(ServiceKind::Intake),
             &settings.tls,
@@ -159,7 +172,7 @@ impl CaseManagement {
             dispatcher,
             delivery: intake.clone(),
             dispatch_lease,
-            api: CaseApi::new(store, parties, taxonomy, intake),
+            api: CaseApi::new(store, parties, taxonomy, intake, search.clone()),
             audit: AuditApi::new(db.clone())
                 .with_head_timestamps(Arc::new(AuditHeads::new(trusted_time.clone()))),
             events: EventApi::new(events),
@@ -168,6 +181,7 @@ impl CaseManagement {
             db,
             trusted_time,
             stamp_every: std::time::Duration::from_secs(timestamping.audit_head_interval_seconds),
+            search,
         })
     }
 
@@ -188,8 +202,8 @@ impl CaseManagement {
         )]
     }
 
-    /// Serves until `shutdown`, sending custody notices to intake and having the audit head
-    /// timestamped meanwhile.
+    /// Serves until `shutdown`, sending custody notices to intake, having the audit head
+    /// timestamped and keeping the search index current meanwhile.
     pub async fn serve(self, shutdown: ShutdownSignal) -> anyhow::Result<()> {
         // Dropped (and so stopped) when serving ends; each batch is one transaction.
         let _resealing = self.resealer.spawn(shutdown.clone());
@@ -201,6 +215,9 @@ impl CaseManagement {
             self.stamp_every,
             shutdown.clone(),
         ));
+        // Every replica keeps its own search index (in a set, for the same reason).
+        let mut indexing = tokio::task::JoinSet::new();
+        indexing.spawn(self.search.follow(shutdown.clone()));
         let (dispatcher, delivery) = (self.dispatcher, self.delivery);
         // A set, so that dropping this future (a crash, as far as the database can tell) stops
         // the dispatcher too, without releasing its lease. Intake records each notice once, so

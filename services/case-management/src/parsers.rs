@@ -54,6 +54,9 @@ pub const PARSERS: &[Parser] = &[
     (".docket.cases.v1.ListCasesRequest", |b| {
         Parsed::of(b, request::list)
     }),
+    (".docket.cases.v1.SearchCasesRequest", |b| {
+        Parsed::of(b, |r: pb::SearchCasesRequest| request::search(&r))
+    }),
     (".docket.cases.v1.UpdateCaseRequest", |b| {
         Parsed::of(b, |r| request::update(r, &parties(), now()))
     }),

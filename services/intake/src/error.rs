@@ -88,6 +88,9 @@ pub enum IntakeError {
     Corrupt(#[from] UnknownCode),
     #[error("sealing: {0}")]
     Sealing(SealError),
+    /// The search index could not answer.
+    #[error(transparent)]
+    Search(#[from] docket_search::SearchError),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -174,6 +177,12 @@ impl From<IntakeError> for Status {
             | IntakeError::Sealing(_)
             | IntakeError::Blob(_)
             | IntakeError::UploadFile(_) => error::internal(&error),
+            IntakeError::Search(docket_search::SearchError::Unavailable) => {
+                Status::unavailable(error.to_string())
+            }
+            IntakeError::Search(docket_search::SearchError::Unexpected(ref cause)) => {
+                error::internal(cause.as_ref())
+            }
             IntakeError::Unexpected(ref cause) => error::internal(cause.as_ref()),
         }
     }

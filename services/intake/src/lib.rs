@@ -55,8 +55,7 @@ pub use error::IntakeError;
 pub use migration::Migrator;
 pub use receipt::receipt_hash;
 /// The allegations' search index, for `docket bench` to time indexing and searching at scale.
-pub use search::similar::{Circle, candidates as similar_candidates};
-pub use search::{Ask, Indexed, Live as AllegationIndex};
+pub use search::similar::candidates as similar_candidates;
 /// The near-duplicate index, for `docket bench` to measure lookups among many stored items.
 pub use similar::{Candidate, HashIndex, Media, rank};
 
@@ -155,12 +154,13 @@ impl Intake {
         };
         let events = EventLog::new(db.clone());
         let search = search::SearchIndex::new(
+            "allegations",
             settings
                 .intake
                 .search_dir
                 .clone()
                 .unwrap_or_else(|| settings.data_dir.join("search").join("allegations")),
-            db.clone(),
+            search::Allegations::new(db.clone()),
             events.clone(),
         );
         let dispatcher = Dispatcher::new(db.clone(), settings.outbox.dead_letter_policy());

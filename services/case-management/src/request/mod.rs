@@ -5,6 +5,7 @@ mod case;
 mod lists;
 mod parts;
 pub mod reference;
+mod search;
 
 pub use case::{changes, get, list, open, qualify, receive, transition, update};
 pub use lists::{assessments, charges, evidence, history, persons};
@@ -13,6 +14,7 @@ pub use parts::{
     receive_evidence, record_assessment, remove_person, unlink_evidence, update_charge_status,
     update_person,
 };
+pub use search::search;
 
 use docket_domain::Violations;
 use docket_proto::parse_uuid;

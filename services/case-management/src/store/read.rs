@@ -29,6 +29,19 @@ impl CaseStore {
         load_one(&self.db, id).await
     }
 
+    /// The cases of `ids` that exist, in no particular order.
+    pub async fn get_many(&self, ids: Vec<Uuid>) -> Result<Vec<pb::Case>, CaseError> {
+        let mut cases = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let rows = case::Entity::find()
+                .filter(case::Column::Id.is_in(chunk.to_vec()))
+                .all(&self.db)
+                .await?;
+            cases.extend(load_many(&self.db, rows).await?);
+        }
+        Ok(cases)
+    }
+
     /// One page of the lifecycle history of case `id`, oldest first, and the next page's token.
     pub async fn history(
         &self,

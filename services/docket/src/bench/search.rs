@@ -9,7 +9,9 @@
 
 use std::time::Instant;
 
-use docket_intake::{AllegationIndex, Ask, Circle, Indexed, similar_candidates};
+use docket_intake::similar_candidates;
+use docket_search::geo::Circle;
+use docket_search::{Ask, Indexed, Live};
 
 /// The figures of the step.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
@@ -207,6 +209,7 @@ fn generated(random: &mut SplitMix, n: usize) -> Indexed {
         status: 1,
         channel: 1 + random.below(6) as i32,
         language: LANGUAGES[language].into(),
+        title: String::new(),
         narrative,
         other_text: place.into(),
         place_name: place.into(),
@@ -222,7 +225,7 @@ fn generated(random: &mut SplitMix, n: usize) -> Indexed {
 /// Fills an index with `items` allegations and times searches among them.
 pub fn measure(items: usize) -> anyhow::Result<Searches> {
     let dir = tempfile::tempdir()?;
-    let (index, _) = AllegationIndex::open(dir.path())?;
+    let (index, _) = Live::open(dir.path())?;
     let mut random = SplitMix(0x5eed_5ea7);
     let started = Instant::now();
     let mut batch = Vec::with_capacity(BATCH);

@@ -1,212 +1,45 @@
 //! Full-text search over allegations, and the allegations that probably describe the same
 //! incident.
 //!
-//! Search is a projection (DESIGN.md, "Trust"): every replica keeps its own tantivy index under
-//! its data directory, fed by intake's event stream. The index's commit carries the last event
-//! sequence it holds, so a restart resumes after it; when the directory is lost — at start or
-//! under a running service — the follower notices, starts an empty index and replays the stream
-//! from its beginning. Events carry no free text, so for each allegation an event names the
-//! follower reads the allegation as it now is from intake's database and replaces its document.
+//! The index is `docket_search`'s, kept current from intake's event stream (see that crate for
+//! how it is rebuilt when lost); this module says what an allegation contributes to it and which
+//! events touch one.
 //!
 //! It lives in intake rather than in reporting because it must read narratives, which stay in
 //! intake (events and reporting never hold free text), and because it serves staff roles only,
 //! while reporting also serves the public. Sources' names and contacts are sealed and never
 //! read here; narratives, places and units are not sealed.
 
-mod collect;
-pub mod fold;
-mod index;
 pub mod similar;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
 
-use docket_platform::events::EventLog;
-use docket_platform::shutdown::ShutdownSignal;
 use docket_proto::docket::events::v1::event_payload::Kind;
 use docket_proto::docket::intake::v1 as pb;
+use docket_search::request::SearchQuery;
+use docket_search::{Indexed, SearchError, Source};
 use sea_orm::DatabaseConnection;
 use sea_orm::entity::prelude::*;
-
-pub use index::{Ask, Found, Indexed, Live, Total};
 
 use crate::entity::allegation;
 use crate::error::IntakeError;
 
-/// The most events applied in one commit of the index.
-const BATCH: u64 = 2_000;
-/// How long the follower waits for new events before looking again (events committed by other
-/// replicas wake no one here).
-const POLL: Duration = Duration::from_millis(500);
+/// This replica's index of allegations.
+pub type SearchIndex = docket_search::SearchIndex<Allegations>;
 
-/// This replica's search index and the follower that keeps it current.
+/// Allegations as intake's database holds them now.
 #[derive(Debug, Clone)]
-pub struct SearchIndex {
-    dir: PathBuf,
-    live: Arc<RwLock<Option<Arc<Live>>>>,
-    applied: Arc<AtomicI64>,
+pub struct Allegations {
     db: DatabaseConnection,
-    events: EventLog,
 }
 
-impl SearchIndex {
-    pub fn new(dir: PathBuf, db: DatabaseConnection, events: EventLog) -> Self {
-        Self {
-            dir,
-            live: Arc::default(),
-            applied: Arc::new(AtomicI64::new(0)),
-            db,
-            events,
-        }
-    }
-
-    /// The last event sequence the index holds.
-    pub fn applied(&self) -> i64 {
-        self.applied.load(Ordering::Acquire)
-    }
-
-    fn current(&self) -> Result<Arc<Live>, IntakeError> {
-        self.live
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-            .ok_or_else(|| {
-                IntakeError::Unavailable("the search index is being opened or rebuilt".into())
-            })
-    }
-
-    /// Opens the index (a new, empty one when the directory holds none), in place of the one
-    /// open now, which is closed first.
-    async fn reopen(&self) -> Result<(), IntakeError> {
-        let old = self
-            .live
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        let dir = self.dir.clone();
-        let (live, applied) = tokio::task::spawn_blocking(move || {
-            if let Some(old) = old {
-                old.close();
-            }
-            Live::open(&dir)
-        })
-        .await
-        .map_err(|e| IntakeError::Unexpected(e.into()))?
-        .map_err(search_error)?;
-        if applied == 0 {
-            tracing::info!(dir = %self.dir.display(), "building the search index from intake's event stream");
-        }
-        self.applied.store(applied, Ordering::Release);
-        *self.live.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(live));
-        Ok(())
-    }
-
-    /// Keeps the index current until `shutdown`.
-    pub async fn follow(self, shutdown: ShutdownSignal) {
-        let stop = shutdown.wait();
-        tokio::pin!(stop);
-        loop {
-            let outcome = tokio::select! {
-                () = &mut stop => return,
-                outcome = self.step() => outcome,
-            };
-            match outcome {
-                Ok(true) => continue,
-                Ok(false) => {
-                    let notified = self.events.notified();
-                    tokio::select! {
-                        () = &mut stop => return,
-                        () = notified => {}
-                        () = tokio::time::sleep(POLL) => {}
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "updating the search index failed; reopening it");
-                    self.close().await;
-                    tokio::select! {
-                        () = &mut stop => return,
-                        () = tokio::time::sleep(POLL) => {}
-                    }
-                }
-            }
-        }
-    }
-
-    /// Closes the index open now, if any: searches answer `UNAVAILABLE` until it is reopened.
-    async fn close(&self) {
-        let old = self
-            .live
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(old) = old {
-            let _ = tokio::task::spawn_blocking(move || old.close()).await;
-        }
-    }
-
-    /// Applies the next batch of events; true when there may be more right away.
-    async fn step(&self) -> Result<bool, IntakeError> {
-        let lost = !self.dir.join("meta.json").exists();
-        if lost
-            && self
-                .live
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .is_some()
-        {
-            tracing::warn!(dir = %self.dir.display(), "the search index was lost; rebuilding it");
-        }
-        if lost
-            || self
-                .live
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .is_none()
-        {
-            self.reopen().await?;
-        }
-        let live = self.current()?;
-        let after = self.applied();
-        let events = self.events.read(after, BATCH).await?;
-        let Some(last) = events.last().map(|e| e.sequence) else {
-            return Ok(false);
-        };
-        let mut ids = BTreeSet::new();
-        for event in &events {
-            let Some(kind) = event.payload.as_ref().and_then(|p| p.kind.as_ref()) else {
-                continue;
-            };
-            let id = match kind {
-                Kind::AllegationRecorded(a) => &a.allegation_id,
-                Kind::AllegationCorrected(c) => match &c.allegation {
-                    Some(a) => &a.allegation_id,
-                    None => continue,
-                },
-                Kind::AllegationStatusChanged(s) => &s.allegation_id,
-                Kind::EvidenceRecorded(_) | Kind::CaseChanged(_) | Kind::ContentAssessed(_) => {
-                    continue;
-                }
-            };
-            if let Ok(id) = Uuid::parse_str(id) {
-                ids.insert(id);
-            }
-        }
-        let docs = self.load(ids.into_iter().collect()).await?;
-        let writing = Arc::clone(&live);
-        tokio::task::spawn_blocking(move || writing.write(&docs, &[], last))
-            .await
-            .map_err(|e| IntakeError::Unexpected(e.into()))?
-            .map_err(search_error)?;
-        self.applied.store(last, Ordering::Release);
-        metrics::gauge!("docket_search_indexed_sequence").set(last as f64);
-        Ok(events.len() as u64 >= BATCH)
+impl Allegations {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
     }
 
     /// The documents of `ids` as the allegations stand now.
-    async fn load(&self, ids: Vec<Uuid>) -> Result<Vec<Indexed>, IntakeError> {
+    async fn documents(&self, ids: Vec<Uuid>) -> Result<Vec<Indexed>, IntakeError> {
         let mut docs = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             let rows = allegation::Entity::find()
@@ -218,49 +51,21 @@ impl SearchIndex {
         }
         Ok(docs)
     }
-
-    /// Runs `ask` on the index, on a blocking thread.
-    pub async fn search(
-        &self,
-        ask: Ask,
-        circle: Option<similar::Circle>,
-        offset: usize,
-        limit: usize,
-    ) -> Result<(Vec<Found>, Total, i64), IntakeError> {
-        let live = self.current()?;
-        let applied = self.applied();
-        let (found, total) =
-            tokio::task::spawn_blocking(move || live.search(&ask, circle, offset, limit, true))
-                .await
-                .map_err(|e| IntakeError::Unexpected(e.into()))?
-                .map_err(search_error)?;
-        Ok((found, total, applied))
-    }
-
-    /// The allegations that probably describe the same incident as `id`, best first.
-    pub async fn similar(
-        &self,
-        id: Uuid,
-        limit: usize,
-    ) -> Result<(Vec<similar::Scored>, i64), IntakeError> {
-        let live = self.current()?;
-        let applied = self.applied();
-        // The allegation as it is now, even when the index has not seen it yet.
-        let this = self
-            .load(vec![id])
-            .await?
-            .pop()
-            .ok_or(IntakeError::AllegationNotFound(id))?;
-        let scored = tokio::task::spawn_blocking(move || similar::candidates(&live, &this, limit))
-            .await
-            .map_err(|e| IntakeError::Unexpected(e.into()))?
-            .map_err(search_error)?;
-        Ok((scored, applied))
-    }
 }
 
-fn search_error(error: tantivy::TantivyError) -> IntakeError {
-    IntakeError::Unexpected(anyhow::anyhow!("search index: {error}"))
+impl Source for Allegations {
+    fn touched(event: &Kind) -> Option<&str> {
+        match event {
+            Kind::AllegationRecorded(a) => Some(&a.allegation_id),
+            Kind::AllegationCorrected(c) => c.allegation.as_ref().map(|a| a.allegation_id.as_str()),
+            Kind::AllegationStatusChanged(s) => Some(&s.allegation_id),
+            Kind::EvidenceRecorded(_) | Kind::CaseChanged(_) | Kind::ContentAssessed(_) => None,
+        }
+    }
+
+    async fn load(&self, ids: Vec<Uuid>) -> anyhow::Result<Vec<Indexed>> {
+        Ok(self.documents(ids).await?)
+    }
 }
 
 /// What the index keeps of `a`: never its source.
@@ -294,6 +99,7 @@ pub fn indexed(a: &pb::Allegation) -> Indexed {
         status: a.status,
         channel: a.channel,
         language: a.language.to_ascii_lowercase(),
+        title: String::new(),
         narrative: a.narrative.clone(),
         other_text: other
             .into_iter()
@@ -313,23 +119,12 @@ pub fn indexed(a: &pb::Allegation) -> Indexed {
 /// The answer to a checked `SearchAllegations`.
 pub async fn answer_search(
     index: &SearchIndex,
-    query: crate::request::search::SearchQuery,
+    query: SearchQuery,
 ) -> Result<pb::SearchAllegationsResponse, IntakeError> {
     let (found, total, applied) = index
         .search(query.ask.clone(), query.circle, query.offset, query.limit)
         .await?;
-    let returned = found.len();
-    // Past the count's cap, a full page says there may be more.
-    let more = if total.more {
-        returned == query.limit
-    } else {
-        query.offset + returned < usize::try_from(total.count).unwrap_or(usize::MAX)
-    };
-    let next_page_token = if more && returned > 0 {
-        query.next_token(returned)
-    } else {
-        String::new()
-    };
+    let next_page_token = query.next_page_token(found.len(), total);
     Ok(pb::SearchAllegationsResponse {
         hits: found
             .into_iter()
@@ -361,7 +156,18 @@ pub async fn answer_similar(
     id: Uuid,
     limit: usize,
 ) -> Result<pb::ListSimilarAllegationsResponse, IntakeError> {
-    let (scored, applied) = index.similar(id, limit).await?;
+    let (live, applied) = index.current()?;
+    // The allegation as it is now, even when the index has not seen it yet.
+    let this = index
+        .source()
+        .documents(vec![id])
+        .await?
+        .pop()
+        .ok_or(IntakeError::AllegationNotFound(id))?;
+    let scored = tokio::task::spawn_blocking(move || similar::candidates(&live, &this, limit))
+        .await
+        .map_err(|e| IntakeError::Unexpected(e.into()))?
+        .map_err(SearchError::from)?;
     Ok(pb::ListSimilarAllegationsResponse {
         candidates: scored
             .into_iter()

@@ -9,7 +9,7 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::Weight;
 use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
-use super::similar::{Circle, km};
+use crate::geo::{Circle, km};
 
 /// The best `window` matches of a question's words by score, ties by key (smaller first), among
 /// the documents its filters admit, as (score, address).

@@ -1,10 +1,11 @@
-//! The tantivy index of allegations: its schema, its analyzers, writing documents and asking.
+//! A tantivy index of records (allegations in intake, cases in case management): its schema,
+//! writing documents and asking.
 //!
-//! One document per allegation, replaced whole whenever an event touches it. The text (narrative,
-//! place, administrative area, perpetrators' units and descriptions; never the source) is
-//! indexed three ways: stemmed for English (`text_en`) and Russian (`text_ru`) — tantivy has no
+//! One document per record, replaced whole whenever an event touches it. The text (an
+//! allegation's narrative, place, administrative area, perpetrators' units and descriptions, never
+//! its source; a case's title, summary and place) is indexed three ways: stemmed for English (`text_en`) and Russian (`text_ru`) — tantivy has no
 //! Armenian, Azerbaijani or Ukrainian stemmer — as written, lower-cased (`text_plain`), and folded
-//! to a script-independent key ([`super::fold`], `fold`). Filters are exact terms (status,
+//! to a script-independent key ([`crate::fold`], `fold`). Filters are exact terms (status,
 //! channel, violation types, parties) and ranges over fast fields (coordinates, incident period).
 
 use std::ops::Bound;
@@ -21,31 +22,40 @@ use tantivy::schema::{
     Field, IndexRecordOption, NumericOptions, STORED, STRING, Schema, TextFieldIndexing,
     TextOptions, Value,
 };
-use tantivy::tokenizer::{
-    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer,
-    WhitespaceTokenizer,
-};
 use tantivy::{
     DocAddress, Index, IndexReader, IndexWriter, Order, ReloadPolicy, TantivyDocument, Term,
 };
 
-use super::collect::{CountUpTo, InCircle, TopByScore};
-use super::fold::{fold_text, fold_word};
-use super::similar::Circle;
+use crate::analysis::{marker, primary, register_tokenizers};
+use crate::collect::{CountUpTo, InCircle, TopByScore};
+use crate::fold::{fold_text, fold_word};
+use crate::geo::Circle;
 
 /// Memory of the index writer (tantivy wants at least 15 MB a thread; one thread).
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
 
-/// What one allegation contributes to the index.
+/// The language tag of a text of no one language (BCP 47 "undetermined"): it is stemmed in
+/// every language that has a stemmer.
+pub const UNDETERMINED: &str = "und";
+
+/// What one record contributes to the index.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Indexed {
     pub id: String,
     pub reference: String,
+    /// The record's status, as its wire enum's value.
     pub status: i32,
+    /// An allegation's channel, as its wire enum's value; 0 for a case.
     pub channel: i32,
+    /// The text's BCP 47 language tag, or [`UNDETERMINED`].
     pub language: String,
+    /// A case's title (stored, not searched apart from `narrative`); empty for an allegation.
+    pub title: String,
+    /// The main text, searched and highlighted: an allegation's narrative, a case's title and
+    /// summary.
     pub narrative: String,
-    /// Place, administrative area, units and descriptions of perpetrators.
+    /// The rest of the text searched: place, administrative area, and for an allegation the
+    /// units and descriptions of perpetrators.
     pub other_text: String,
     pub place_name: String,
     pub violation_types: Vec<i32>,
@@ -64,6 +74,7 @@ pub struct Fields {
     pub status: Field,
     pub channel: Field,
     pub language: Field,
+    pub title: Field,
     pub narrative: Field,
     pub text_en: Field,
     pub text_ru: Field,
@@ -104,6 +115,7 @@ fn schema() -> (Schema, Fields) {
         status: b.add_u64_field("status", number()),
         channel: b.add_u64_field("channel", number()),
         language: b.add_text_field("language", STORED),
+        title: b.add_text_field("title", STORED),
         narrative: b.add_text_field("narrative", STORED),
         text_en: b.add_text_field("text_en", text("docket_en")),
         text_ru: b.add_text_field("text_ru", text("docket_ru")),
@@ -125,28 +137,6 @@ fn schema() -> (Schema, Fields) {
     (b.build(), fields)
 }
 
-fn analyzer(language: Option<Language>) -> TextAnalyzer {
-    let builder = TextAnalyzer::builder(SimpleTokenizer::default())
-        .filter(RemoveLongFilter::limit(60))
-        .filter(LowerCaser);
-    match language {
-        Some(language) => builder.filter(Stemmer::new(language)).build(),
-        None => builder.build(),
-    }
-}
-
-fn register_tokenizers(index: &Index) {
-    let manager = index.tokenizers();
-    manager.register("docket_en", analyzer(Some(Language::English)));
-    manager.register("docket_ru", analyzer(Some(Language::Russian)));
-    manager.register("docket_plain", analyzer(None));
-    manager.register(
-        "docket_fold",
-        TextAnalyzer::builder(WhitespaceTokenizer::default()).build(),
-    );
-}
-
-/// An open index: its writer and a reader that sees each commit.
 pub struct Live {
     pub dir: PathBuf,
     index: Index,
@@ -309,6 +299,9 @@ impl Live {
             doc.add_u64(f.status, d.status.max(0) as u64);
             doc.add_u64(f.channel, d.channel.max(0) as u64);
             doc.add_text(f.language, &d.language);
+            if !d.title.is_empty() {
+                doc.add_text(f.title, &d.title);
+            }
             doc.add_text(f.narrative, &d.narrative);
             doc.add_text(f.place_name, &d.place_name);
             let all = format!("{}\n{}", d.narrative, d.other_text);
@@ -317,6 +310,10 @@ impl Live {
             match lang.as_str() {
                 "en" => doc.add_text(f.text_en, &all),
                 "ru" => doc.add_text(f.text_ru, &all),
+                UNDETERMINED => {
+                    doc.add_text(f.text_en, &all);
+                    doc.add_text(f.text_ru, &all);
+                }
                 _ => {}
             }
             doc.add_text(f.text_plain, &all);
@@ -578,7 +575,7 @@ impl Live {
             }
         };
         let mut marker = if highlight && has_words {
-            Some(self.marker(&ask.words))
+            Some(marker(self.index.tokenizers(), &ask.words))
         } else {
             None
         };
@@ -636,34 +633,6 @@ impl Live {
         ))
     }
 
-    /// What marks the words of `words` in a narrative: as written, by their English or Russian
-    /// stems, or folded whatever the script.
-    fn marker(&self, words: &str) -> Marker {
-        let mut marker = Marker {
-            analyzers: Vec::new(),
-            forms: Default::default(),
-            folded: Default::default(),
-        };
-        for name in ["docket_plain", "docket_en", "docket_ru"] {
-            if let Some(mut analyzer) = self.index.tokenizers().get(name) {
-                {
-                    let mut stream = analyzer.token_stream(words);
-                    while stream.advance() {
-                        marker.forms.insert(stream.token().text.clone());
-                    }
-                }
-                marker.analyzers.push(analyzer);
-            }
-        }
-        for word in words.split(|c: char| !c.is_alphanumeric()) {
-            let key = fold_word(word);
-            if !key.is_empty() {
-                marker.folded.insert(key);
-            }
-        }
-        marker
-    }
-
     fn read(&self, doc: &TantivyDocument) -> Indexed {
         let f = self.fields;
         let text = |field| {
@@ -680,6 +649,7 @@ impl Live {
             status: u(f.status),
             channel: u(f.channel),
             language: text(f.language),
+            title: text(f.title),
             narrative: text(f.narrative),
             other_text: String::new(),
             place_name: text(f.place_name),
@@ -713,101 +683,6 @@ impl Live {
                 Ok(Some(self.read(&doc)))
             }
             None => Ok(None),
-        }
-    }
-}
-
-/// The primary language subtag of a BCP 47 tag (`ru-RU` → `ru`).
-pub fn primary(tag: &str) -> &str {
-    let end = tag.find(['-', '_']).unwrap_or(tag.len());
-    &tag[..end]
-}
-
-/// The longest passage shown, in characters.
-const PASSAGE: usize = 240;
-/// How much of the text before the first word found the passage shows, in characters.
-const LEAD: usize = 60;
-
-/// Marks the words of a question in a text.
-struct Marker {
-    analyzers: Vec<TextAnalyzer>,
-    forms: std::collections::HashSet<String>,
-    folded: std::collections::HashSet<String>,
-}
-
-impl Marker {
-    fn matches(&mut self, word: &str) -> bool {
-        for analyzer in &mut self.analyzers {
-            let mut stream = analyzer.token_stream(word);
-            while stream.advance() {
-                if self.forms.contains(&stream.token().text) {
-                    return true;
-                }
-            }
-        }
-        let key = fold_word(word);
-        !key.is_empty() && self.folded.contains(&key)
-    }
-
-    /// A passage of `text` around the first word found, HTML-escaped, with each word found
-    /// between `<b>` and `</b>`; empty when none is.
-    fn passage(&mut self, text: &str) -> String {
-        // Words with their character offsets.
-        let chars: Vec<char> = text.chars().collect();
-        let mut words = Vec::new();
-        let mut i = 0;
-        while i < chars.len() {
-            if chars[i].is_alphanumeric() {
-                let start = i;
-                while i < chars.len() && chars[i].is_alphanumeric() {
-                    i += 1;
-                }
-                words.push((start, i));
-            } else {
-                i += 1;
-            }
-        }
-        let mut marked = Vec::new();
-        for (start, end) in words {
-            let word: String = chars[start..end].iter().collect();
-            if self.matches(&word) {
-                marked.push((start, end));
-            }
-        }
-        let Some(first) = marked.first().map(|m| m.0) else {
-            return String::new();
-        };
-        let from = first.saturating_sub(LEAD);
-        let to = (from + PASSAGE).min(chars.len());
-        let mut out = String::new();
-        if from > 0 {
-            out.push('…');
-        }
-        let mut at = from;
-        for (start, end) in marked.into_iter().filter(|(s, e)| *s >= from && *e <= to) {
-            escape(&mut out, &chars[at..start]);
-            out.push_str("<b>");
-            escape(&mut out, &chars[start..end]);
-            out.push_str("</b>");
-            at = end;
-        }
-        escape(&mut out, &chars[at..to]);
-        if to < chars.len() {
-            out.push('…');
-        }
-        out
-    }
-}
-
-fn escape(out: &mut String, chars: &[char]) {
-    for c in chars {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(*c),
         }
     }
 }

@@ -4,6 +4,8 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
+use std::sync::Arc;
+use std::sync::atomic::{self, AtomicU32};
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::query::Weight;
@@ -21,6 +23,10 @@ use crate::geo::{Circle, km};
 /// the page's last score ([`SLACK`]), so that what ties with it still comes, and only what ranks
 /// below it is skipped. Filters are not part of the pruned query (a conjunction is not pruned): each
 /// candidate the words give is looked up in them instead, in the order the candidates come.
+///
+/// Segments are searched apart (in parallel when the index has a multi-threaded executor), but
+/// share their floor: once one segment holds a full page, no segment needs what scores under
+/// that page's last, so a segment searched later is pruned from its first block.
 pub struct TopByScore {
     pub window: usize,
     /// What a document must also match (a weight that does not score).
@@ -29,6 +35,27 @@ pub struct TopByScore {
     /// Whether the query is a union of terms, which tantivy prunes with block-WAND, whose
     /// scores are then scored again (see [`SLACK`]); other queries give the scorer's own.
     pub wand: bool,
+    /// The best last score of a full page any segment has held so far.
+    pub floor: Floor,
+}
+
+/// A score every segment's page can rise to but never falls under, shared across segments.
+#[derive(Debug, Clone, Default)]
+pub struct Floor(Arc<AtomicU32>);
+
+impl Floor {
+    /// The floor now: 0 until a segment holds a full page.
+    fn get(&self) -> Score {
+        Score::from_bits(self.0.load(atomic::Ordering::Relaxed))
+    }
+
+    /// Raises the floor to `score` when it is higher. Scores are not negative, and the bits of
+    /// non-negative floats order as the floats do.
+    fn raise(&self, score: Score) {
+        if score > 0.0 {
+            self.0.fetch_max(score.to_bits(), atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 /// A match, ordered from best to worst.
@@ -65,6 +92,7 @@ impl Eq for Ranked {}
 
 pub struct TopByScoreSegment {
     window: usize,
+    floor: Floor,
     segment: SegmentOrdinal,
     key: tantivy::columnar::Column<u64>,
     /// The best `window` matches so far, the worst on top.
@@ -81,13 +109,17 @@ const SLACK: Score = 1e-4;
 
 impl TopByScoreSegment {
     /// What a match must score more than to matter: a little under the page's last score once
-    /// the page is full.
+    /// the page is full, in this segment or another (the floor).
     fn threshold(&self) -> Score {
-        match self.best.peek() {
-            Some(worst) if self.best.len() >= self.window && worst.score > 0.0 => {
-                worst.score * (1.0 - SLACK)
-            }
-            _ => Score::MIN,
+        let last = match self.best.peek() {
+            Some(worst) if self.best.len() >= self.window => worst.score,
+            _ => 0.0,
+        }
+        .max(self.floor.get());
+        if last > 0.0 {
+            last * (1.0 - SLACK)
+        } else {
+            Score::MIN
         }
     }
 
@@ -128,6 +160,7 @@ impl Collector for TopByScore {
     ) -> tantivy::Result<TopByScoreSegment> {
         Ok(TopByScoreSegment {
             window: self.window.max(1),
+            floor: self.floor.clone(),
             segment,
             key: reader.fast_fields().u64("key")?,
             best: BinaryHeap::with_capacity(self.window.max(1) + 1),
@@ -299,6 +332,11 @@ impl SegmentCollector for TopByScoreSegment {
         } else if self.best.peek().is_some_and(|worst| ranked < *worst) {
             self.best.pop();
             self.best.push(ranked);
+        }
+        if self.best.len() >= self.window
+            && let Some(worst) = self.best.peek()
+        {
+            self.floor.raise(worst.score);
         }
         if self.candidates.len() > 4 * self.window + 64 {
             let threshold = self.threshold();

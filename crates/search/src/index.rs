@@ -27,7 +27,7 @@ use tantivy::{
 };
 
 use crate::analysis::{marker, primary, register_tokenizers};
-use crate::collect::{CountUpTo, InCircle, TopByScore};
+use crate::collect::{CountUpTo, Floor, InCircle, TopByScore};
 use crate::fold::{fold_text, fold_word};
 use crate::geo::Circle;
 
@@ -233,7 +233,14 @@ impl Live {
         std::fs::create_dir_all(dir)?;
         let (schema, fields) = schema();
         let directory = tantivy::directory::MmapDirectory::open(dir)?;
-        let index = Index::open_or_create(directory, schema)?;
+        let mut index = Index::open_or_create(directory, schema)?;
+        // The segments of one question are searched in parallel, on a pool of a thread per
+        // core: a lone question takes the cores an idle replica has, and under load questions
+        // share them as they would anyway.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if threads > 1 {
+            index.set_multithread_executor(threads)?;
+        }
         register_tokenizers(&index);
         let applied = index
             .load_metas()?
@@ -546,6 +553,7 @@ impl Live {
                         filter,
                         circle,
                         wand: true,
+                        floor: Floor::default(),
                     };
                     searcher.search(words.as_ref(), &top)?
                 } else {
@@ -554,6 +562,7 @@ impl Live {
                         filter: None,
                         circle,
                         wand: false,
+                        floor: Floor::default(),
                     };
                     searcher.search(&both, &top)?
                 };

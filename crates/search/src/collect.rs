@@ -1,13 +1,15 @@
 //! Collectors of the index's answers: the page of a question ranked by score with the key
 //! breaking ties, pruned as tantivy's own top-k is; a count that stops at a cap; and every match
-//! within a circle.
+//! within a circle. Periods, boxes and circles are checked on each candidate's fast fields
+//! ([`Checks`]).
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
-use std::sync::atomic::{self, AtomicU32};
+use std::sync::atomic::{self, AtomicU32, AtomicU64};
 
 use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::Column;
 use tantivy::query::Weight;
 use tantivy::{DocAddress, DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TERMINATED};
 
@@ -31,7 +33,8 @@ pub struct TopByScore {
     pub window: usize,
     /// What a document must also match (a weight that does not score).
     pub filter: Option<Box<dyn Weight>>,
-    pub circle: Option<Circle>,
+    /// What its fast fields must also hold.
+    pub checks: Checks,
     /// Whether the query is a union of terms, which tantivy prunes with block-WAND, whose
     /// scores are then scored again (see [`SLACK`]); other queries give the scorer's own.
     pub wand: bool,
@@ -204,13 +207,13 @@ impl Collector for TopByScore {
             Some(filter) => Some(filter.scorer(reader, 1.0)?),
             None => None,
         };
-        let within = self.circle.map(|c| Within::new(c, reader)).transpose()?;
+        let checked = self.checks.of_segment(reader)?;
         weight.for_each_pruning(Score::MIN, reader, &mut |doc, score| {
             let admitted = alive.is_none_or(|alive| alive.is_alive(doc))
+                && checked.as_ref().is_none_or(|checked| checked.holds(doc))
                 && filter
                     .as_mut()
-                    .is_none_or(|filter| holds(filter.as_mut(), doc))
-                && within.as_ref().is_none_or(|within| within.holds(doc));
+                    .is_none_or(|filter| holds(filter.as_mut(), doc));
             if admitted {
                 child.collect(doc, score);
             }
@@ -232,37 +235,109 @@ fn holds(docs: &mut dyn DocSet, doc: DocId) -> bool {
     docs.doc() == doc
 }
 
-/// A circle, with the coordinates of a segment's documents.
-struct Within {
-    circle: Circle,
-    latitude: tantivy::columnar::Column<f64>,
-    longitude: tantivy::columnar::Column<f64>,
-}
-
-impl Within {
-    fn new(circle: Circle, reader: &SegmentReader) -> tantivy::Result<Self> {
-        let fast = reader.fast_fields();
-        Ok(Within {
-            circle,
-            latitude: fast.f64("latitude")?,
-            longitude: fast.f64("longitude")?,
-        })
-    }
-
-    fn holds(&self, doc: DocId) -> bool {
-        let (Some(lat), Some(lon)) = (self.latitude.first(doc), self.longitude.first(doc)) else {
-            return false;
-        };
-        km(self.circle.latitude, self.circle.longitude, lat, lon) <= self.circle.radius_km
-    }
-}
-
-/// How many documents match, within a circle if one is given, counted up to `cap` and no
-/// further: what is past it would cost a read of every match for a figure no one reads exactly.
-pub struct CountUpTo {
-    pub cap: u64,
+/// What a document's fast fields must hold besides: its incident period overlapping a period,
+/// its coordinates inside a box and within a circle. Looked up for each candidate the words give,
+/// rather than asked as range queries, which read on past each candidate to the next document in
+/// range.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Checks {
+    /// From and to, in seconds; either may be open.
+    pub period: (Option<i64>, Option<i64>),
+    /// Min latitude, min longitude, max latitude, max longitude, bounds included.
+    pub boxed: Option<(f64, f64, f64, f64)>,
     pub circle: Option<Circle>,
 }
+
+impl Checks {
+    /// Only within `circle`.
+    pub fn within(circle: Circle) -> Self {
+        Checks {
+            circle: Some(circle),
+            ..Checks::default()
+        }
+    }
+
+    fn of_segment(self, reader: &SegmentReader) -> tantivy::Result<Option<Checked>> {
+        let fast = reader.fast_fields();
+        let period = if self.period == (None, None) {
+            None
+        } else {
+            Some((fast.i64("period_start")?, fast.i64("period_end")?))
+        };
+        let place = if self.boxed.is_none() && self.circle.is_none() {
+            None
+        } else {
+            Some((fast.f64("latitude")?, fast.f64("longitude")?))
+        };
+        Ok((period.is_some() || place.is_some()).then_some(Checked {
+            checks: self,
+            period,
+            place,
+        }))
+    }
+}
+
+/// [`Checks`] with the columns of one segment's documents.
+struct Checked {
+    checks: Checks,
+    period: Option<(Column<i64>, Column<i64>)>,
+    place: Option<(Column<f64>, Column<f64>)>,
+}
+
+impl Checked {
+    fn holds(&self, doc: DocId) -> bool {
+        if let Some((start, end)) = &self.period {
+            let (Some(start), Some(end)) = (start.first(doc), end.first(doc)) else {
+                return false;
+            };
+            let (from, to) = self.checks.period;
+            if to.is_some_and(|to| start > to) || from.is_some_and(|from| end < from) {
+                return false;
+            }
+        }
+        if let Some((latitude, longitude)) = &self.place {
+            let (Some(lat), Some(lon)) = (latitude.first(doc), longitude.first(doc)) else {
+                return false;
+            };
+            if let Some((min_lat, min_lon, max_lat, max_lon)) = self.checks.boxed
+                && !(min_lat <= lat && lat <= max_lat && min_lon <= lon && lon <= max_lon)
+            {
+                return false;
+            }
+            if let Some(c) = self.checks.circle
+                && km(c.latitude, c.longitude, lat, lon) > c.radius_km
+            {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// How many documents match and hold the checks, counted up to `cap` and no further: what is
+/// past it would cost a read of every match for a figure no one reads exactly.
+///
+/// The cap is of all segments together: a segment stops once what it and the segments before
+/// it counted reach it, rather than each counting up to the cap.
+pub struct CountUpTo {
+    pub cap: u64,
+    pub checks: Checks,
+    /// What the segments done so far counted.
+    pub counted: Arc<AtomicU64>,
+}
+
+impl CountUpTo {
+    pub fn new(cap: u64, checks: Checks) -> Self {
+        CountUpTo {
+            cap,
+            checks,
+            counted: Arc::default(),
+        }
+    }
+}
+
+/// How many matches a segment counts between two looks at what the others counted.
+const COUNT_STRIDE: u64 = 256;
 
 impl Collector for CountUpTo {
     type Fruit = u64;
@@ -287,18 +362,23 @@ impl Collector for CountUpTo {
         reader: &SegmentReader,
     ) -> tantivy::Result<u64> {
         let alive = reader.alive_bitset();
-        let within = self.circle.map(|c| Within::new(c, reader)).transpose()?;
+        let checked = self.checks.of_segment(reader)?;
         let mut docs = weight.scorer(reader, 1.0)?;
         let mut counted = 0;
+        let mut others = self.counted.load(atomic::Ordering::Relaxed);
         let mut doc = docs.doc();
-        while doc != TERMINATED && counted < self.cap {
+        while doc != TERMINATED && others + counted < self.cap {
             if alive.is_none_or(|alive| alive.is_alive(doc))
-                && within.as_ref().is_none_or(|within| within.holds(doc))
+                && checked.as_ref().is_none_or(|checked| checked.holds(doc))
             {
                 counted += 1;
+                if counted % COUNT_STRIDE == 0 {
+                    others = self.counted.load(atomic::Ordering::Relaxed);
+                }
             }
             doc = docs.advance();
         }
+        self.counted.fetch_add(counted, atomic::Ordering::Relaxed);
         Ok(counted)
     }
 }
@@ -368,7 +448,7 @@ pub struct InCircle {
 
 pub struct InCircleSegment {
     segment: SegmentOrdinal,
-    within: Within,
+    within: Option<Checked>,
     start: tantivy::columnar::Column<i64>,
     key: tantivy::columnar::Column<u64>,
     found: Vec<(i64, u64, DocAddress)>,
@@ -386,7 +466,7 @@ impl Collector for InCircle {
         let fast = reader.fast_fields();
         Ok(InCircleSegment {
             segment,
-            within: Within::new(self.circle, reader)?,
+            within: Checks::within(self.circle).of_segment(reader)?,
             start: fast.i64("period_start")?,
             key: fast.u64("key")?,
             found: Vec::new(),
@@ -409,7 +489,7 @@ impl SegmentCollector for InCircleSegment {
     type Fruit = Vec<(i64, u64, DocAddress)>;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        if self.within.holds(doc) {
+        if self.within.as_ref().is_some_and(|within| within.holds(doc)) {
             let start = self.start.first(doc).unwrap_or(i64::MIN);
             let key = self.key.first(doc).unwrap_or(u64::MAX);
             self.found

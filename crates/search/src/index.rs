@@ -27,7 +27,7 @@ use tantivy::{
 };
 
 use crate::analysis::{marker, primary, register_tokenizers};
-use crate::collect::{CountUpTo, Floor, InCircle, TopByScore};
+use crate::collect::{Checks, CountUpTo, Floor, InCircle, TopByScore};
 use crate::fold::{fold_text, fold_word};
 use crate::geo::Circle;
 
@@ -400,7 +400,9 @@ impl Live {
         Ok(Some((Box::new(BooleanQuery::new(clauses)), terms)))
     }
 
-    fn filters(&self, ask: &Ask) -> Vec<(Occur, Box<dyn Query>)> {
+    /// The filters of `ask` as queries: its terms, and its period and box as ranges when
+    /// `ranges` (else they are [`Checks`] on each candidate).
+    fn filters(&self, ask: &Ask, ranges: bool) -> Vec<(Occur, Box<dyn Query>)> {
         let f = self.fields;
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let any_of = |terms: Vec<Term>| -> Box<dyn Query> {
@@ -462,7 +464,7 @@ impl Live {
         }
         // Overlap of [start, end] with [from, to]: start <= to and end >= from.
         let (from, to) = ask.period;
-        if from.is_some() || to.is_some() {
+        if ranges && (from.is_some() || to.is_some()) {
             must.push((
                 Occur::Must,
                 Box::new(RangeQuery::new(
@@ -478,7 +480,7 @@ impl Live {
                 )),
             ));
         }
-        if let Some((min_lat, min_lon, max_lat, max_lon)) = ask.boxed {
+        if let Some((min_lat, min_lon, max_lat, max_lon)) = ask.boxed.filter(|_| ranges) {
             must.push((
                 Occur::Must,
                 Box::new(RangeQuery::new(
@@ -520,7 +522,14 @@ impl Live {
         let searcher = self.reader.searcher();
         let words = self.words_query(&ask.words)?;
         let has_words = words.is_some();
-        let mut filters = self.filters(ask);
+        // With words, periods and places are checked on each candidate; without, they are
+        // ranges that find the documents.
+        let mut filters = self.filters(ask, words.is_none());
+        let checks = Checks {
+            period: ask.period,
+            boxed: ask.boxed,
+            circle,
+        };
         if !filters.is_empty() && filters.iter().all(|(o, _)| *o == Occur::MustNot) {
             filters.push((Occur::Must, Box::new(AllQuery)));
         }
@@ -551,7 +560,7 @@ impl Live {
                     let top = TopByScore {
                         window,
                         filter,
-                        circle,
+                        checks,
                         wand: true,
                         floor: Floor::default(),
                     };
@@ -560,19 +569,13 @@ impl Live {
                     let top = TopByScore {
                         window,
                         filter: None,
-                        circle,
+                        checks,
                         wand: false,
                         floor: Floor::default(),
                     };
                     searcher.search(&both, &top)?
                 };
-                let counted = searcher.search(
-                    &both,
-                    &CountUpTo {
-                        cap: COUNT_CAP + 1,
-                        circle,
-                    },
-                )?;
+                let counted = searcher.search(&both, &CountUpTo::new(COUNT_CAP + 1, checks))?;
                 (page, Total::of(counted))
             }
             (None, filter) => {
@@ -703,6 +706,8 @@ fn tie_key(id: &str) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     fn doc(n: usize) -> Indexed {
@@ -839,6 +844,157 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Periods, boxes and circles, checked on each candidate of words or found as ranges
+    /// without words, admit exactly the documents they hold, counted in full.
+    #[test]
+    fn periods_boxes_and_circles_admit_exactly_what_they_hold() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (live, _) = Live::open(dir.path()).expect("a new index");
+        let docs: Vec<Indexed> = (0..400)
+            .map(|n| {
+                let mut doc = doc(n);
+                doc.narrative = ["market shelling", "school drone", "market convoy"][n % 3].into();
+                // Every seventh without a period, every eleventh without coordinates.
+                if n % 7 != 0 {
+                    let start = (n as i64 * 37) % 100;
+                    doc.period = Some((start, start + (n as i64 % 5)));
+                }
+                if n % 11 != 0 {
+                    doc.latitude = Some(39.0 + (n % 20) as f64 * 0.05);
+                    doc.longitude = Some(46.0 + (n % 13) as f64 * 0.05);
+                }
+                doc
+            })
+            .collect();
+        for (n, chunk) in docs.chunks(100).enumerate() {
+            live.write(chunk, &[], n as i64 + 1).expect("written");
+        }
+        let circle = Circle {
+            latitude: 39.4,
+            longitude: 46.3,
+            radius_km: 20.0,
+        };
+        let questions: Vec<(Ask, Option<Circle>)> = vec![
+            (
+                Ask {
+                    period: (Some(20), Some(40)),
+                    ..Ask::default()
+                },
+                None,
+            ),
+            (
+                Ask {
+                    period: (None, Some(10)),
+                    ..Ask::default()
+                },
+                None,
+            ),
+            (
+                Ask {
+                    period: (Some(95), None),
+                    ..Ask::default()
+                },
+                None,
+            ),
+            (
+                Ask {
+                    boxed: Some((39.2, 46.1, 39.6, 46.4)),
+                    ..Ask::default()
+                },
+                None,
+            ),
+            (
+                Ask {
+                    boxed: Some(circle.bounds()),
+                    ..Ask::default()
+                },
+                Some(circle),
+            ),
+            (
+                Ask {
+                    period: (Some(30), Some(60)),
+                    boxed: Some(circle.bounds()),
+                    ..Ask::default()
+                },
+                Some(circle),
+            ),
+        ];
+        for (filters, circle) in questions {
+            let holds = |d: &Indexed| {
+                let (from, to) = filters.period;
+                let in_period = match (from, to, d.period) {
+                    (None, None, _) => true,
+                    (_, _, None) => false,
+                    (from, to, Some((start, end))) => {
+                        from.is_none_or(|from| end >= from) && to.is_none_or(|to| start <= to)
+                    }
+                };
+                let in_box = match (filters.boxed, d.latitude.zip(d.longitude)) {
+                    (None, _) => true,
+                    (Some(_), None) => false,
+                    (Some((a, b, c, e)), Some((lat, lon))) => {
+                        a <= lat && lat <= c && b <= lon && lon <= e
+                    }
+                };
+                in_period && in_box && circle.is_none_or(|c| c.contains(d))
+            };
+            for words in ["", "market", "school drone"] {
+                let ask = Ask {
+                    words: words.into(),
+                    ..filters.clone()
+                };
+                let expected: BTreeSet<String> = docs
+                    .iter()
+                    .filter(|d| holds(d))
+                    .filter(|d| {
+                        words.is_empty()
+                            || words
+                                .split(' ')
+                                .any(|w| d.narrative.split(' ').any(|n| n == w))
+                    })
+                    .map(|d| d.id.clone())
+                    .collect();
+                assert!(!expected.is_empty(), "{ask:?} finds something");
+                let (found, total) = live.search(&ask, circle, 0, 500, false).expect("searched");
+                let got: BTreeSet<String> = found.into_iter().map(|f| f.doc.id).collect();
+                assert_eq!(got, expected, "{ask:?} {circle:?}");
+                assert_eq!(total, Total::exact(expected.len() as u64), "{ask:?}");
+            }
+        }
+    }
+
+    /// Counts stop at the cap across segments, and are exact under it.
+    #[test]
+    fn counts_are_capped_across_segments_and_exact_under_the_cap() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (live, _) = Live::open(dir.path()).expect("a new index");
+        let docs: Vec<Indexed> = (0..16_000)
+            .map(|n| {
+                let mut doc = doc(n);
+                doc.narrative = if n % 4 == 0 { "convoy" } else { "market" }.into();
+                doc
+            })
+            .collect();
+        for (n, chunk) in docs.chunks(4_000).enumerate() {
+            live.write(chunk, &[], n as i64 + 1).expect("written");
+        }
+        let total = |words: &str| {
+            let ask = Ask {
+                words: words.into(),
+                ..Ask::default()
+            };
+            live.search(&ask, None, 0, 10, false).expect("searched").1
+        };
+        assert_eq!(
+            total("market"),
+            Total {
+                count: COUNT_CAP,
+                more: true
+            }
+        );
+        assert_eq!(total("convoy"), Total::exact(4_000));
     }
 
     /// A closed index writes nothing more: a late write is refused rather than landing in a

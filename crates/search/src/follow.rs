@@ -95,16 +95,17 @@ impl<S: Source> SearchIndex<S> {
         self.applied.load(Ordering::Acquire)
     }
 
-    /// The index open now, and the last event sequence it holds.
+    /// The index open now, and the last event sequence it holds at least (read after the
+    /// index, so that a rebuild starting in between lowers it rather than lending the new index
+    /// the old one's).
     pub fn current(&self) -> Result<(Arc<Live>, i64), SearchError> {
-        let applied = self.applied();
         let live = self
             .live
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
             .ok_or(SearchError::Unavailable)?;
-        Ok((live, applied))
+        Ok((live, self.applied()))
     }
 
     fn is_open(&self) -> bool {

@@ -139,8 +139,14 @@ impl<S: Source> SearchIndex<S> {
         Ok(())
     }
 
-    /// Keeps the index current until `shutdown`.
+    /// Keeps the index current until `shutdown`, then closes it: once this returns, nothing
+    /// of this replica writes to the index's directory (a merge left running would).
     pub async fn follow(self, shutdown: ShutdownSignal) {
+        self.follow_until(shutdown).await;
+        self.close().await;
+    }
+
+    async fn follow_until(&self, shutdown: ShutdownSignal) {
         let stop = shutdown.wait();
         tokio::pin!(stop);
         loop {

@@ -246,9 +246,20 @@ impl CaseManagement {
             shutdown.clone(),
         );
         // The refusals counted last are audited before the service is done.
-        Ok(self
-            .refusals
-            .write_while(self.db, shutdown, serving)
-            .await?)
+        let served = self.refusals.write_while(self.db, shutdown, serving).await;
+        // The index stops on the same signal and closes; wait for it, so that nothing writes
+        // to its directory once the service is done. Serving that failed rather than stopped
+        // sent no signal: the follower is stopped outright.
+        if served.is_err() {
+            indexing.abort_all();
+        }
+        while let Some(ended) = indexing.join_next().await {
+            if let Err(error) = ended
+                && !error.is_cancelled()
+            {
+                tracing::error!(%error, "the search index's follower failed");
+            }
+        }
+        Ok(served?)
     }
 }

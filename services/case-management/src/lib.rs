@@ -9,6 +9,7 @@
 
 mod access;
 mod api;
+pub mod bulk;
 mod custody;
 mod dossier;
 mod entity;

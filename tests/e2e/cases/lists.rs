@@ -1,5 +1,6 @@
 //! Lists of a case's parts read a page at a time, `ListCases` filtered by person, assignee,
-//! incident period, place and violation type, and a case's whole dossier in one call.
+//! incident period, place, violation type, party and crime type, and a case's whole dossier in
+//! one call.
 
 use docket_e2e::{Backend, CaseClient, TestApp, case_message, on_every_backend};
 use docket_platform::auth::Role;
@@ -13,6 +14,7 @@ use super::{advance, open, qualify};
 on_every_backend!(
     every_list_of_a_case_is_read_page_by_page,
     cases_are_filtered_by_person_assignee_period_place_and_violation,
+    cases_are_filtered_by_party_and_crime_page_by_page,
     a_dossier_holds_the_case_and_everything_on_it,
 );
 
@@ -303,6 +305,159 @@ async fn every_list_of_a_case_is_read_page_by_page(backend: Backend) {
     ] {
         assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
     }
+    app.stop().await;
+}
+
+/// Every case title `request` lists, read two at a time.
+async fn titles(cases: &CaseClient, request: pb::ListCasesRequest) -> Vec<String> {
+    let (titles, _) = read_all(2, |token| {
+        let mut cases = cases.clone();
+        let request = pb::ListCasesRequest {
+            page_size: 2,
+            page_token: token,
+            ..request.clone()
+        };
+        async move {
+            let page = cases.list_cases(request).await.unwrap().into_inner();
+            let titles = page.cases.into_iter().map(|c| c.title).collect();
+            (titles, page.next_page_token)
+        }
+    })
+    .await;
+    titles
+}
+
+/// Parties, crime types and kinds of violation are rows of their own (`case_codes`), read in
+/// the order of their index: pages follow one another there, filters on two lists combine, and
+/// a list changed by an update or a qualification moves the case between the answers.
+async fn cases_are_filtered_by_party_and_crime_page_by_page(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let mut cases = app.cases().await;
+    let mut prosecutor = app.cases_as(Role::Prosecutor).await;
+    let mut opened = Vec::new();
+    for (title, parties) in [
+        ("Case 1", vec!["AM"]),
+        ("Case 2", vec!["AZ", "AM"]),
+        ("Case 3", vec!["AZ"]),
+        ("Case 4", vec!["AM"]),
+        ("Case 5", vec!["AM", "AZ"]),
+        ("Case 6", vec!["AM"]),
+    ] {
+        let case = pb::Case {
+            party_codes: parties.iter().map(|p| (*p).to_owned()).collect(),
+            ..case_message(title, "AM")
+        };
+        opened.push(open(&mut cases, case).await);
+    }
+    assert_eq!(opened[1].party_codes, ["AZ", "AM"], "in the order given");
+    for case in [&opened[0], &opened[1], &opened[4]] {
+        qualify(&mut prosecutor, case, &["icc.8.2.a.i"]).await;
+    }
+    let by_party = |party: &str| pb::ListCasesRequest {
+        party_code: party.into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        titles(&cases, by_party("AM")).await,
+        ["Case 1", "Case 2", "Case 4", "Case 5", "Case 6"],
+        "by party, two a page"
+    );
+    assert_eq!(
+        titles(&cases, by_party("AZ")).await,
+        ["Case 2", "Case 3", "Case 5"]
+    );
+    assert_eq!(
+        titles(
+            &cases,
+            pb::ListCasesRequest {
+                crime_type_code: "icc.8.2.a.i".into(),
+                ..by_party("AZ")
+            }
+        )
+        .await,
+        ["Case 2", "Case 5"],
+        "party and crime type combine"
+    );
+    assert_eq!(
+        titles(
+            &cases,
+            pb::ListCasesRequest {
+                violation_type: common::ViolationType::Killing.into(),
+                status: pb::CaseStatus::Open.into(),
+                ..by_party("AZ")
+            }
+        )
+        .await,
+        ["Case 2", "Case 3", "Case 5"],
+        "party, violation and status combine"
+    );
+
+    // Case 2 no longer alleges AZ; Case 5 loses its qualification.
+    let case2 = cases
+        .get_case(pb::GetCaseRequest {
+            case_id: opened[1].id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    let updated = cases
+        .update_case(pb::UpdateCaseRequest {
+            case_id: case2.id.clone(),
+            etag: case2.etag.clone(),
+            r#case: Some(pb::Case {
+                party_codes: vec!["AM".into()],
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["party_codes".into()],
+            }),
+            reason: "AZ withdrawn after review".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    assert_eq!(updated.party_codes, ["AM"]);
+    assert_eq!(
+        updated.crime_type_codes,
+        ["icc.8.2.a.i"],
+        "other lists stay"
+    );
+    let case5 = cases
+        .get_case(pb::GetCaseRequest {
+            case_id: opened[4].id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .r#case
+        .unwrap();
+    prosecutor
+        .qualify_case(pb::QualifyCaseRequest {
+            case_id: case5.id.clone(),
+            etag: case5.etag.clone(),
+            add_crime_type_codes: Vec::new(),
+            remove_crime_type_codes: vec!["icc.8.2.a.i".into()],
+        })
+        .await
+        .unwrap();
+    assert_eq!(titles(&cases, by_party("AZ")).await, ["Case 3", "Case 5"]);
+    assert_eq!(
+        titles(
+            &cases,
+            pb::ListCasesRequest {
+                crime_type_code: "icc.8.2.a.i".into(),
+                ..Default::default()
+            }
+        )
+        .await,
+        ["Case 1", "Case 2"]
+    );
     app.stop().await;
 }
 

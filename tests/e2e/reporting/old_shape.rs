@@ -379,6 +379,64 @@ async fn figures_of_an_old_database_survive_its_migration_but_for_the_counting_r
     let settings = settings_on(&databases);
     let app = TestApp::start_on(databases, settings).await;
     figures_of_the_old_office(&app, &office).await;
+    lists_of_the_old_cases(&app, &office).await;
+}
+
+/// The cases' lists of codes, kept as `,a,b,` text by the old schema, read and filtered on as
+/// rows of `case_codes` (`m20261220_100001`).
+async fn lists_of_the_old_cases(app: &TestApp, office: &OldOffice) {
+    let mut cases = app.cases_as(Role::Analyst).await;
+    let mut get = async |id: Uuid| {
+        cases
+            .get_case(pb::GetCaseRequest {
+                case_id: id.to_string(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .r#case
+            .unwrap()
+    };
+    let shelling = get(office.shelling).await;
+    assert_eq!(shelling.party_codes, ["AM"]);
+    assert_eq!(
+        shelling.violation_types,
+        [i32::from(common::ViolationType::Killing)]
+    );
+    assert!(shelling.crime_type_codes.is_empty());
+    let execution = get(office.execution).await;
+    assert_eq!(execution.party_codes, ["AZ"]);
+    assert_eq!(execution.crime_type_codes, ["icc.8.2.a.i"]);
+    let listed = |request: pb::ListCasesRequest| {
+        let mut cases = cases.clone();
+        async move {
+            cases
+                .list_cases(request)
+                .await
+                .unwrap()
+                .into_inner()
+                .cases
+                .into_iter()
+                .map(|c| c.reference)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        listed(pb::ListCasesRequest {
+            party_code: "AM".into(),
+            ..Default::default()
+        })
+        .await,
+        ["CASE-2020-000001", "CASE-2020-000003"]
+    );
+    assert_eq!(
+        listed(pb::ListCasesRequest {
+            crime_type_code: "icc.8.2.a.i".into(),
+            ..Default::default()
+        })
+        .await,
+        ["CASE-2020-000002"]
+    );
 }
 
 async fn an_old_reporting_database_is_rebuilt_without_a_stale_or_double_count(backend: Backend) {

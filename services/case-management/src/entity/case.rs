@@ -1,4 +1,5 @@
-//! One row per case: its scalar fields, its lists of codes, and its version behind the etag.
+//! One row per case: its scalar fields and its version behind the etag. Its lists of codes are
+//! in `case_codes`, its victim groups in `case_victim_groups`.
 
 use sea_orm::entity::prelude::*;
 
@@ -14,9 +15,6 @@ pub struct Model {
     pub status: String,
     /// Incremented by every change to the case or its parts; the etag is derived from it.
     pub version: i64,
-    pub party_codes: String,
-    pub violation_types: String,
-    pub crime_type_codes: String,
     pub period_start: Option<DateTimeUtc>,
     pub period_end: Option<DateTimeUtc>,
     pub period_precision: Option<String>,

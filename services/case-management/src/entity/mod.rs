@@ -1,11 +1,12 @@
 //! sea-orm entities of the case-management tables. Enumerations are stored as the domain's
-//! stable codes; short lists of codes (parties, violation types, crime types, protective
-//! measures) as `,a,b,` text, so that one code matches whole with `LIKE '%,a,%'` on either
-//! database.
+//! stable codes. A case's lists of codes, which `ListCases` filters on, are rows of
+//! `case_codes`; a person's short lists (protective measures, source allegations), which
+//! nothing searches, are `,a,b,` text.
 
 pub mod assessment;
 pub mod case;
 pub mod case_allegation;
+pub mod case_code;
 pub mod case_field;
 pub mod case_person;
 pub mod case_republish;
@@ -29,9 +30,4 @@ pub fn join_codes<'a>(codes: impl IntoIterator<Item = &'a str>) -> String {
 /// The codes of a stored list.
 pub fn split_codes(stored: &str) -> impl Iterator<Item = &str> {
     stored.split(',').filter(|code| !code.is_empty())
-}
-
-/// The `LIKE` pattern that finds `code` in a stored list.
-pub fn code_pattern(code: &str) -> String {
-    format!("%,{code},%")
 }

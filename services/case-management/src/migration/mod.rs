@@ -9,6 +9,7 @@ mod m20261216_050001_add_victim_sides;
 mod m20261217_100001_add_casualty_register;
 mod m20261217_100002_republish_cases;
 mod m20261219_400001_index_case_filters;
+mod m20261220_100001_case_codes;
 
 pub(crate) use m20261215_060002_add_case_changes::HISTORY;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(docket_platform::lease::AddLeaseIncarnation),
             // The audit head's RFC 3161 timestamps (see `docket_platform::timestamp`).
             Box::new(docket_platform::timestamp::CreateTrustedTimestamps),
+            Box::new(m20261220_100001_case_codes::Migration),
         ]
     }
 }

@@ -10,10 +10,11 @@ use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
 use sea_orm::{DatabaseTransaction, IntoActiveModel, QueryOrder, QuerySelect};
 
-use super::content::{Move, apply, record_move, write_victims};
+use super::content::{Move, apply, read_codes, record_move, write_codes};
 use super::read::load_one;
 use super::{CaseStore, now};
-use crate::entity::{case, charge, join_codes, split_codes};
+use crate::entity::case_code::CodeList;
+use crate::entity::{case, charge};
 use crate::error::CaseError;
 
 /// A change to a case itself.
@@ -84,11 +85,9 @@ impl CaseStore {
             CaseChange::Update(content) => {
                 ensure_not_closed(&row)?;
                 let mut active = row.clone().into_active_model();
-                let victims = apply(&mut active, content);
+                let parts = apply(&mut active, content);
                 active.update(&txn).await?;
-                if let Some(victims) = victims {
-                    write_victims(&txn, id, &victims).await?;
-                }
+                parts.write(&txn, id).await?;
             }
             CaseChange::Transition(transition) => {
                 if let Some(into) = transition_case(&txn, &row, transition, call).await? {
@@ -237,17 +236,13 @@ async fn qualify(
             )));
         }
     }
-    let current: Vec<CrimeTypeCode> = split_codes(&row.crime_type_codes)
+    let current: Vec<CrimeTypeCode> = read_codes(txn, row.id, CodeList::Crime)
+        .await?
+        .iter()
         .filter_map(|code| CrimeTypeCode::parse(code).ok())
         .collect();
     let next = qualification.apply(&current);
-    case::Entity::update_many()
-        .col_expr(
-            case::Column::CrimeTypeCodes,
-            Expr::value(join_codes(next.iter().map(CrimeTypeCode::as_str))),
-        )
-        .filter(case::Column::Id.eq(row.id))
-        .exec(txn)
-        .await?;
+    let next: Vec<String> = next.iter().map(|c| c.as_str().to_owned()).collect();
+    write_codes(txn, row.id, CodeList::Crime, &next).await?;
     Ok(())
 }

@@ -12,9 +12,10 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{IntoActiveModel, QueryOrder, QuerySelect};
 
 use super::change::ensure_not_closed;
-use super::content::{Move, record_move};
+use super::content::{Move, read_codes, record_move};
 use super::{CaseStore, etag_of, now};
-use crate::entity::{case, case_person, charge, split_codes};
+use crate::entity::case_code::CodeList;
+use crate::entity::{case, case_person, charge};
 use crate::error::CaseError;
 
 /// A valid `FileCharge` request.
@@ -59,7 +60,8 @@ impl CaseStore {
                 new.person_id, suspect.role
             )));
         }
-        if !split_codes(&row.crime_type_codes).any(|code| code == new.crime_type.as_str()) {
+        let qualified = read_codes(&txn, case_id, CodeList::Crime).await?;
+        if !qualified.iter().any(|code| code == new.crime_type.as_str()) {
             return Err(CaseError::Precondition(format!(
                 "case {} is not qualified with {}; qualify it first (QualifyCase)",
                 row.reference, new.crime_type

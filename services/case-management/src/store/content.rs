@@ -7,30 +7,52 @@ use docket_domain::incident::{AgeBand, AgeGroup, Harm, Sex, VictimGroup, VictimS
 use docket_domain::party::PartyCode;
 use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
-use sea_orm::{DatabaseTransaction, QueryOrder};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, QueryOrder};
 
-use crate::entity::{case, join_codes, status_change, victim_group};
+use crate::entity::case_code::{self, CodeList};
+use crate::entity::{case, status_change, victim_group};
 
-/// Sets the columns of `changes` on `row`; returns the new victim groups when they change,
-/// which live in their own table.
-pub(super) fn apply(
-    row: &mut case::ActiveModel,
-    changes: &[CaseContent],
-) -> Option<Vec<VictimGroup>> {
-    let mut victims = None;
+/// What of a case's content lives beside its row: the victim groups and the lists of codes that
+/// changed, to be written once the row is.
+#[must_use]
+#[derive(Debug, Default)]
+pub(super) struct Parts {
+    victims: Option<Vec<VictimGroup>>,
+    codes: Vec<(CodeList, Vec<String>)>,
+}
+
+impl Parts {
+    /// Writes the parts of case `case_id` that changed.
+    pub(super) async fn write(self, txn: &DatabaseTransaction, case_id: Uuid) -> Result<(), DbErr> {
+        if let Some(victims) = self.victims {
+            write_victims(txn, case_id, &victims).await?;
+        }
+        for (list, codes) in self.codes {
+            write_codes(txn, case_id, list, &codes).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Sets the columns of `changes` on `row`; returns the parts that change, which live in their
+/// own tables.
+pub(super) fn apply(row: &mut case::ActiveModel, changes: &[CaseContent]) -> Parts {
+    let mut parts = Parts::default();
     for change in changes {
         match change {
             CaseContent::Title(title) => row.title = Set(title.as_str().to_owned()),
             CaseContent::Summary(summary) => {
                 row.summary = Set(summary.as_ref().map(|s| s.as_str().to_owned()));
             }
-            CaseContent::PartyCodes(codes) => {
-                row.party_codes = Set(join_codes(codes.iter().map(|c| c.as_str())));
-            }
-            CaseContent::ViolationTypes(types) => {
-                row.violation_types = Set(join_codes(types.iter().map(|t| t.code())));
-            }
-            CaseContent::Victims(groups) => victims = Some(groups.clone()),
+            CaseContent::PartyCodes(codes) => parts.codes.push((
+                CodeList::Party,
+                codes.iter().map(|c| c.as_str().to_owned()).collect(),
+            )),
+            CaseContent::ViolationTypes(types) => parts.codes.push((
+                CodeList::Violation,
+                types.iter().map(|t| t.code().to_owned()).collect(),
+            )),
+            CaseContent::Victims(groups) => parts.victims = Some(groups.clone()),
             CaseContent::IncidentPeriod(period) => {
                 row.period_start = Set(period.as_ref().map(|p| p.start().trunc_micros()));
                 row.period_end = Set(period
@@ -57,7 +79,54 @@ pub(super) fn apply(
             }
         }
     }
-    victims
+    parts
+}
+
+/// Replaces list `list` of case `case_id` with `codes`, in their order.
+pub(super) async fn write_codes<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+    list: CodeList,
+    codes: &[String],
+) -> Result<(), DbErr> {
+    case_code::Entity::delete_many()
+        .filter(case_code::Column::CaseId.eq(case_id))
+        .filter(case_code::Column::List.eq(list.code()))
+        .exec(conn)
+        .await?;
+    if codes.is_empty() {
+        return Ok(());
+    }
+    let rows = codes
+        .iter()
+        .zip(0..)
+        .map(|(code, position)| case_code::ActiveModel {
+            case_id: Set(case_id),
+            list: Set(list.code().to_owned()),
+            position: Set(position),
+            code: Set(code.clone()),
+        });
+    case_code::Entity::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// List `list` of case `case_id`, in its order.
+pub(super) async fn read_codes<C: ConnectionTrait>(
+    conn: &C,
+    case_id: Uuid,
+    list: CodeList,
+) -> Result<Vec<String>, DbErr> {
+    Ok(case_code::Entity::find()
+        .filter(case_code::Column::CaseId.eq(case_id))
+        .filter(case_code::Column::List.eq(list.code()))
+        .order_by_asc(case_code::Column::Position)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| row.code)
+        .collect())
 }
 
 /// Microsecond precision, as PostgreSQL keeps it.

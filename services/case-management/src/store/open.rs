@@ -290,9 +290,6 @@ async fn insert_case(
         summary: Set(None),
         status: Set(CaseStatus::Open.code().to_owned()),
         version: Set(1),
-        party_codes: Set(String::new()),
-        violation_types: Set(String::new()),
-        crime_type_codes: Set(String::new()),
         period_start: Set(None),
         period_end: Set(None),
         period_precision: Set(None),
@@ -309,13 +306,11 @@ async fn insert_case(
         close_reason: Set(None),
         merged_into_case_id: Set(None),
     };
-    let victims = apply(&mut row, content);
+    let parts = apply(&mut row, content);
     case::Entity::insert(row)
         .exec_without_returning(txn)
         .await?;
-    if let Some(victims) = victims {
-        write_victims(txn, id, &victims).await?;
-    }
+    parts.write(txn, id).await?;
     record_move(
         txn,
         id,

@@ -7,12 +7,13 @@ use docket_domain::party::PartyCode;
 use docket_platform::paging::{decode_token, encode_token};
 use docket_proto::docket::cases::v1 as pb;
 use sea_orm::entity::prelude::*;
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
-use sea_orm::{Condition, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
+use sea_orm::{Condition, JoinType, Order, QueryOrder, QuerySelect, RelationDef};
 
 use super::CaseStore;
 use super::read::load_many;
-use crate::entity::{case, case_allegation, case_person, code_pattern};
+use crate::entity::case_code::{self, CodeList};
+use crate::entity::{case, case_allegation, case_person};
 use crate::error::CaseError;
 
 /// A valid `ListCases` request.
@@ -78,17 +79,36 @@ impl CaseStore {
     /// One page of cases matching `query`, and the token of the next page if there is one.
     pub async fn list(&self, query: &CaseQuery) -> Result<(Vec<pb::Case>, String), CaseError> {
         let mut select = case::Entity::find();
+        // The page is read in id order. Filtered by a code, it is read in the order of that
+        // code's index (list, code, case id) and stops at the page's end; the other filters
+        // then drop what they do not match.
+        let codes = [
+            (CodeList::Party, query.party.as_ref().map(PartyCode::as_str)),
+            (
+                CodeList::Crime,
+                query.crime_type.as_ref().map(CrimeTypeCode::as_str),
+            ),
+            (
+                CodeList::Violation,
+                query.violation_type.map(ViolationType::code),
+            ),
+        ];
+        let mut order = None;
+        for (list, code) in codes {
+            let Some(code) = code else { continue };
+            let alias = Alias::new(list.code());
+            order.get_or_insert_with(|| Expr::col((alias.clone(), case_code::Column::CaseId)));
+            select = select
+                .join_as(JoinType::InnerJoin, codes_of_case(), alias.clone())
+                .filter(Expr::col((alias.clone(), case_code::Column::List)).eq(list.code()))
+                .filter(Expr::col((alias, case_code::Column::Code)).eq(code));
+        }
+        let order = order.unwrap_or_else(|| Expr::col((case::Entity, case::Column::Id)));
         if let Some(after) = query.after {
-            select = select.filter(case::Column::Id.gt(after));
+            select = select.filter(order.clone().gt(after));
         }
         if let Some(status) = query.status {
             select = select.filter(case::Column::Status.eq(status.code()));
-        }
-        if let Some(party) = &query.party {
-            select = select.filter(case::Column::PartyCodes.like(code_pattern(party.as_str())));
-        }
-        if let Some(crime) = &query.crime_type {
-            select = select.filter(case::Column::CrimeTypeCodes.like(code_pattern(crime.as_str())));
         }
         if let Some(allegation) = query.allegation {
             select = select.filter(
@@ -148,13 +168,9 @@ impl CaseStore {
                 .eq(Func::lower(Expr::val(place.as_str()))),
             );
         }
-        if let Some(violation) = query.violation_type {
-            select =
-                select.filter(case::Column::ViolationTypes.like(code_pattern(violation.code())));
-        }
         // One more than asked tells whether another page follows. UUID v7 ids sort by opening.
         let mut rows = select
-            .order_by_asc(case::Column::Id)
+            .order_by(order, Order::Asc)
             .limit(query.page_size + 1)
             .all(&self.db)
             .await?;
@@ -166,4 +182,14 @@ impl CaseStore {
         };
         Ok((load_many(&self.db, rows).await?, next_page_token))
     }
+}
+
+/// From a case to its codes, for a join.
+fn codes_of_case() -> RelationDef {
+    RelationDef::from(
+        case_code::Entity::belongs_to(case::Entity)
+            .from(case_code::Column::CaseId)
+            .to(case::Column::Id),
+    )
+    .rev()
 }

@@ -15,7 +15,8 @@ use sea_orm::entity::prelude::*;
 use sea_orm::{ConnectionTrait, QueryOrder, QuerySelect};
 
 use super::{CaseStore, etag_of};
-use crate::entity::{case, case_allegation, split_codes, status_change, victim_group};
+use crate::entity::case_code::{self, CodeList};
+use crate::entity::{case, case_allegation, status_change, victim_group};
 use crate::error::CaseError;
 
 /// A domain enum as the raw value of its wire enum.
@@ -130,7 +131,7 @@ pub(super) async fn load_many<C: ConnectionTrait>(
     }
     let mut victims: HashMap<Uuid, Vec<common::VictimGroup>> = HashMap::new();
     for g in victim_group::Entity::find()
-        .filter(victim_group::Column::CaseId.is_in(ids))
+        .filter(victim_group::Column::CaseId.is_in(ids.clone()))
         .order_by_asc(victim_group::Column::Position)
         .all(conn)
         .await?
@@ -149,12 +150,32 @@ pub(super) async fn load_many<C: ConnectionTrait>(
         };
         victims.entry(g.case_id).or_default().push(message);
     }
+    let mut codes: HashMap<(Uuid, CodeList), Vec<String>> = HashMap::new();
+    for code in case_code::Entity::find()
+        .filter(case_code::Column::CaseId.is_in(ids))
+        .order_by_asc(case_code::Column::Position)
+        .all(conn)
+        .await?
+    {
+        let list = CodeList::from_code(&code.list)?;
+        codes
+            .entry((code.case_id, list))
+            .or_default()
+            .push(code.code);
+    }
     rows.into_iter()
         .map(|row| {
             let id = row.id;
             let mut message = scalar_fields(row)?;
             message.allegation_ids = allegations.remove(&id).unwrap_or_default();
             message.victims = victims.remove(&id).unwrap_or_default();
+            let mut list = |list| codes.remove(&(id, list)).unwrap_or_default();
+            message.party_codes = list(CodeList::Party);
+            message.violation_types = list(CodeList::Violation)
+                .iter()
+                .map(|code| ViolationType::from_code(code).map(wire::<common::ViolationType, _>))
+                .collect::<Result<_, _>>()?;
+            message.crime_type_codes = list(CodeList::Crime);
             Ok(message)
         })
         .collect()
@@ -190,13 +211,9 @@ fn scalar_fields(row: case::Model) -> Result<pb::Case, CaseError> {
         title: row.title,
         summary: row.summary.unwrap_or_default(),
         allegation_ids: Vec::new(),
-        party_codes: split_codes(&row.party_codes).map(str::to_owned).collect(),
-        violation_types: split_codes(&row.violation_types)
-            .map(|code| ViolationType::from_code(code).map(wire::<common::ViolationType, _>))
-            .collect::<Result<_, _>>()?,
-        crime_type_codes: split_codes(&row.crime_type_codes)
-            .map(str::to_owned)
-            .collect(),
+        party_codes: Vec::new(),
+        violation_types: Vec::new(),
+        crime_type_codes: Vec::new(),
         victims: Vec::new(),
         incident_period,
         location,

@@ -1,0 +1,57 @@
+//! The codes a case lists (parties, violation types, crime types), a row each, in the order
+//! given. A row per code lets `ListCases` find the cases of one code through an index, in id
+//! order, where a `,a,b,` text column could only be scanned with `LIKE`.
+
+use docket_domain::UnknownCode;
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "case_codes")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub case_id: Uuid,
+    /// Which list: [`CodeList::code`].
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub list: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub position: i32,
+    pub code: String,
+}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+/// The lists of codes a case keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CodeList {
+    /// The parties alleged responsible (`PartyCode`).
+    Party,
+    /// The kinds of violation (`ViolationType`'s codes).
+    Violation,
+    /// The crimes the case is qualified with (`CrimeTypeCode`).
+    Crime,
+}
+
+impl CodeList {
+    pub const ALL: [CodeList; 3] = [CodeList::Party, CodeList::Violation, CodeList::Crime];
+
+    /// As stored in `case_codes.list`.
+    pub fn code(self) -> &'static str {
+        match self {
+            CodeList::Party => "party",
+            CodeList::Violation => "violation",
+            CodeList::Crime => "crime",
+        }
+    }
+
+    /// The list stored as `code`.
+    pub fn from_code(code: &str) -> Result<Self, UnknownCode> {
+        Self::ALL
+            .into_iter()
+            .find(|list| list.code() == code)
+            .ok_or_else(|| UnknownCode {
+                kind: "case code list",
+                code: code.to_owned(),
+            })
+    }
+}

@@ -2,8 +2,9 @@
 //! in a temporary directory by default, intake or reporting on PostgreSQL with
 //! `--database-url` / `--reporting-database-url`), and measures them beside a bare tonic
 //! baseline in this process: submissions per second and latency at several concurrencies
-//! against echo, evidence upload throughput against raw SHA-256 and a bare hashing upload,
+//! against echo and against the naive service (one `INSERT` per call into intake's database), evidence upload throughput against raw SHA-256 and a bare hashing upload,
 //! `QueryStatistics` over 10^5 and 10^6 allegations with cases against echo latency,
+//! `ListCases` filtered by party among 10^6 cases,
 //! near-duplicate lookups among 10^5 stored items (intake's index, in this process), the
 //! casualty register's matching among 10^5 named victims, full-text search and similar
 //! allegations among 10^6 allegations (intake's index, in this process, with its indexing rate
@@ -12,6 +13,7 @@
 //! Prints a table, and JSON with `--json`.
 
 mod baseline;
+mod cases;
 mod load;
 mod register;
 mod release;
@@ -55,6 +57,10 @@ pub struct BenchArgs {
     /// the cases are stored straight into the fact tables. `0` skips the step.
     #[arg(long, value_delimiter = ',', default_value = "0")]
     pub release_at: Vec<usize>,
+    /// Cases in case management among which `ListCases` filtered by party is timed, stored
+    /// straight into its tables; `0` skips the step.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub cases_at: usize,
     /// Named victims in the casualty register among which candidates for a new person are
     /// matched; `0` skips the step.
     #[arg(long, default_value_t = 100_000)]
@@ -119,7 +125,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let services = services::Services::start(&settings).await?;
     let intake_addr = settings.listen(ServiceKind::Intake);
     let reporting_addr = settings.listen(ServiceKind::Reporting);
-    let baseline = baseline::start().await?;
+    let intake_db = docket_platform::db::connect(
+        &settings.database_url(ServiceKind::Intake),
+        &settings.database,
+    )
+    .await
+    .context("cannot open intake's database for the naive service")?;
+    let baseline = baseline::start(intake_db.clone()).await?;
     let issuer = TokenIssuer::development(&settings)?;
     let token = issuer.mint("bench", Role::IntakeOfficer, Duration::from_secs(3_600))?;
     let workload = workload::Workload::connect(baseline, intake_addr, &token).await?;
@@ -171,6 +183,30 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         loaded = loaded.max(cases);
         report.releases.push(row);
     }
+    if args.cases_at > 0 {
+        eprintln!("ListCases by party among {} cases…", args.cases_at);
+        let db = docket_platform::db::connect(
+            &settings.database_url(ServiceKind::CaseManagement),
+            &settings.database,
+        )
+        .await
+        .context("cannot open case management's database")?;
+        let load_seconds = cases::load(&db, args.cases_at).await?;
+        db.close().await?;
+        let client = cases::client(
+            settings.listen(ServiceKind::CaseManagement),
+            workload::Bearer::new(&analyst)?,
+        )
+        .await?;
+        let echo = workload.echo(1, step).await;
+        let by_party = cases::by_party(&client, step).await;
+        report.cases = Some(cases::CasesRow {
+            cases: args.cases_at,
+            load_seconds,
+            echo,
+            by_party,
+        });
+    }
     if args.register_at > 0 {
         eprintln!(
             "ListCasualtyCandidates' matching among {} named victims…",
@@ -191,6 +227,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     report.peak_memory(services.peak_memory_mb());
     drop(services);
+    baseline::drop_naive(&intake_db).await?;
 
     println!("{}", report.table());
     if let Some(path) = &args.json {
@@ -213,10 +250,12 @@ async fn submissions_and_uploads(
     let step = Duration::from_secs(args.seconds);
     for concurrency in CONCURRENCIES {
         statistics::settle(reporting, SETTLE_LIMIT).await?;
-        eprintln!("echo and SubmitAllegation at concurrency {concurrency}…");
+        eprintln!("echo, SubmitAllegation and the naive service at concurrency {concurrency}…");
         let echo = workload.echo(concurrency, step).await;
         let submit = workload.submit(concurrency, step).await;
-        report.submissions(concurrency, echo, submit);
+        statistics::settle(reporting, SETTLE_LIMIT).await?;
+        let naive = workload.naive(concurrency, step).await;
+        report.submissions(concurrency, echo, submit, naive);
     }
     statistics::settle(reporting, SETTLE_LIMIT).await?;
     eprintln!("uploads of {} MiB…", args.upload_mib);

@@ -1,5 +1,6 @@
 //! The figures of a run, each beside its limit.
 
+use super::cases::CasesRow;
 use super::load::Stats;
 use super::register::RegisterRow;
 use super::release::ReleaseRow;
@@ -13,8 +14,12 @@ pub struct SubmissionRow {
     pub concurrency: usize,
     pub echo: Stats,
     pub submit: Stats,
+    /// The naive service: one `INSERT` per call into the same database.
+    pub naive: Stats,
     /// Submissions per second as a fraction of echoes per second.
     pub ratio: f64,
+    /// Submissions per second as a fraction of the naive service's.
+    pub of_naive: f64,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -26,6 +31,8 @@ pub struct Report {
     pub statistics: Vec<StatisticsRow>,
     /// `CreateRelease` at the sizes of `--release-at`.
     pub releases: Vec<ReleaseRow>,
+    /// `ListCases` filtered by party among many cases.
+    pub cases: Option<CasesRow>,
     /// Candidates for a new person in the casualty register.
     pub register: Option<RegisterRow>,
     /// Near-duplicate lookups among many stored items.
@@ -54,6 +61,7 @@ impl Report {
             uploads: None,
             statistics: Vec::new(),
             releases: Vec::new(),
+            cases: None,
             register: None,
             similar: None,
             search: None,
@@ -63,17 +71,21 @@ impl Report {
         }
     }
 
-    pub fn submissions(&mut self, concurrency: usize, echo: Stats, submit: Stats) {
-        let ratio = if echo.per_second > 0.0 {
-            submit.per_second / echo.per_second
-        } else {
-            0.0
+    pub fn submissions(&mut self, concurrency: usize, echo: Stats, submit: Stats, naive: Stats) {
+        let share = |of: f64| {
+            if of > 0.0 {
+                submit.per_second / of
+            } else {
+                0.0
+            }
         };
         self.submissions.push(SubmissionRow {
             concurrency,
             echo,
             submit,
-            ratio,
+            naive,
+            ratio: share(echo.per_second),
+            of_naive: share(naive.per_second),
         });
     }
 
@@ -135,11 +147,11 @@ impl Report {
             self.database, self.cores
         );
         if !self.submissions.is_empty() {
-            out.push_str("conc | echo/s  | echo p50/p99 ms | submit/s | submit p50/p99 ms | submit/echo | errors\n");
+            out.push_str("conc | echo/s  | echo p50/p99 ms | submit/s | submit p50/p99 ms | submit/echo | naive/s | naive p50/p99 ms | submit/naive | p50 submit/naive | errors\n");
         }
         for row in &self.submissions {
             out.push_str(&format!(
-                "{:>4} | {:>7.0} | {:>6.2} / {:<6.2} | {:>8.0} | {:>7.2} / {:<7.2} | {:>10.1}% | {}\n",
+                "{:>4} | {:>7.0} | {:>6.2} / {:<6.2} | {:>8.0} | {:>7.2} / {:<7.2} | {:>10.1}% | {:>7.0} | {:>7.2} / {:<7.2} | {:>11.1}% | {:>15.2}x | {}\n",
                 row.concurrency,
                 row.echo.per_second,
                 row.echo.p50_ms,
@@ -148,8 +160,20 @@ impl Report {
                 row.submit.p50_ms,
                 row.submit.p99_ms,
                 row.ratio * 100.0,
-                row.echo.errors + row.submit.errors,
+                row.naive.per_second,
+                row.naive.p50_ms,
+                row.naive.p99_ms,
+                row.of_naive * 100.0,
+                if row.naive.p50_ms > 0.0 {
+                    row.submit.p50_ms / row.naive.p50_ms
+                } else {
+                    0.0
+                },
+                row.echo.errors + row.submit.errors + row.naive.errors,
             ));
+        }
+        if !self.submissions.is_empty() {
+            out.push_str("(targets: submit/echo >= 25% at c=64 on SQLite; on PostgreSQL submit/naive >= 100% at c=64 and p50 within 2x of the naive service at c=1)\n");
         }
         if let Some(u) = self.uploads {
             out.push_str(&format!(
@@ -210,6 +234,18 @@ impl Report {
                     row.cases, row.load_seconds
                 ));
             }
+        }
+        if let Some(c) = &self.cases {
+            out.push_str(&format!(
+                "\nListCases by party among {} cases (first pages of 50; target p99 < 20 ms): p50/p99 {:.2} / {:.2} ms ({:.2}x the target; echo p99 {:.2} ms) | errors {} | cases stored in {:.0} s\n",
+                c.cases,
+                c.by_party.p50_ms,
+                c.by_party.p99_ms,
+                c.by_party.p99_ms / 20.0,
+                c.echo.p99_ms,
+                c.by_party.errors,
+                c.load_seconds,
+            ));
         }
         if let Some(r) = self.register {
             out.push_str(&format!(

@@ -167,6 +167,28 @@ impl Workload {
         .await
     }
 
+    /// The naive service's submissions, with the same allegation as [`Workload::submit`].
+    pub async fn naive(&self, concurrency: usize, duration: Duration) -> Stats {
+        let client = self.baseline.clone();
+        let template = allegation();
+        let run = uuid::Uuid::now_v7();
+        load::run(concurrency, duration, move |worker, n| {
+            let mut client = client.clone();
+            let request = bench::NaiveSubmitRequest {
+                request_id: format!("naive-{run}-{concurrency}-{worker}-{n}"),
+                allegation: Some(template.clone()),
+            };
+            async move {
+                client
+                    .naive_submit(request)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .await
+    }
+
     /// Times hashing, the bare hashing upload, a durable write into `dir` and `UploadEvidence`
     /// of the same `mib` MiB.
     pub async fn uploads(&self, mib: usize, dir: &Path) -> anyhow::Result<Uploads> {

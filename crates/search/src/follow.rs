@@ -19,8 +19,8 @@ use docket_platform::shutdown::ShutdownSignal;
 use docket_proto::docket::events::v1::event_payload::Kind;
 use uuid::Uuid;
 
-use crate::geo::Circle;
-use crate::{Ask, Found, Indexed, Live, Total};
+use crate::request::SearchQuery;
+use crate::{Found, Indexed, Live};
 
 /// The most events applied in one commit of the index.
 const BATCH: u64 = 2_000;
@@ -219,19 +219,34 @@ impl<S: Source> SearchIndex<S> {
         Ok(events.len() as u64 >= BATCH)
     }
 
-    /// Runs `ask` on the index, on a blocking thread: the page `offset` and `limit` into the
-    /// ranking, how many match, and the last event sequence the index held.
-    pub async fn search(
-        &self,
-        ask: Ask,
-        circle: Option<Circle>,
-        offset: usize,
-        limit: usize,
-    ) -> Result<(Vec<Found>, Total, i64), SearchError> {
+    /// Answers `query` on the index, on a blocking thread: one page of hits, with what the
+    /// response around them says of the whole.
+    pub async fn page(&self, query: &SearchQuery) -> Result<Page, SearchError> {
         let (live, applied) = self.current()?;
-        let (found, total) =
+        let (ask, circle, offset, limit) =
+            (query.ask.clone(), query.circle, query.offset, query.limit);
+        let (hits, total) =
             tokio::task::spawn_blocking(move || live.search(&ask, circle, offset, limit, true))
                 .await??;
-        Ok((found, total, applied))
+        Ok(Page {
+            next_page_token: query.next_page_token(hits.len(), total),
+            total_size: i64::try_from(total.count).unwrap_or(i64::MAX),
+            total_size_is_lower_bound: total.more,
+            indexed_sequence: applied,
+            hits,
+        })
     }
+}
+
+/// One page of a search's answer, as `SearchAllegations` and `SearchCases` respond it.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub hits: Vec<Found>,
+    /// Empty on the last page.
+    pub next_page_token: String,
+    /// How many match, or [`crate::COUNT_CAP`] when `total_size_is_lower_bound`.
+    pub total_size: i64,
+    pub total_size_is_lower_bound: bool,
+    /// The last event the index held when asked.
+    pub indexed_sequence: i64,
 }

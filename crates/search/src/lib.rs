@@ -14,8 +14,10 @@ pub mod fold;
 mod follow;
 pub mod geo;
 mod index;
+mod place;
 pub mod request;
 
 pub use analysis::primary;
-pub use follow::{SearchError, SearchIndex, Source};
+pub use follow::{Page, SearchError, SearchIndex, Source};
 pub use index::{Ask, COUNT_CAP, Found, Indexed, Live, Total, UNDETERMINED};
+pub use place::Whereabouts;

@@ -2,6 +2,7 @@
 
 use docket_domain::Violations;
 use docket_platform::paging::{decode_token, encode_token};
+use docket_proto::docket::intake::v1::{GeoBox, GeoCircle};
 use docket_proto::{decode_enum, parse_time};
 
 use crate::Ask;
@@ -23,10 +24,8 @@ pub struct Sent<'a> {
     pub query: &'a str,
     pub incident_from_time: Option<&'a prost_types::Timestamp>,
     pub incident_to_time: Option<&'a prost_types::Timestamp>,
-    /// Latitude, longitude, radius in kilometres.
-    pub within_radius: Option<(f64, f64, f64)>,
-    /// Min latitude, min longitude, max latitude, max longitude.
-    pub within_box: Option<(f64, f64, f64, f64)>,
+    pub within_radius: Option<&'a GeoCircle>,
+    pub within_box: Option<&'a GeoBox>,
     pub party_codes: &'a [String],
     pub page_size: i32,
     pub page_token: &'a str,
@@ -118,7 +117,8 @@ pub fn check(v: &mut Violations, sent: Sent<'_>, mut ask: Ask) -> Option<SearchQ
     {
         v.add("incident_to_time", "must not be before incident_from_time");
     }
-    let circle = sent.within_radius.map(|(latitude, longitude, radius_km)| {
+    let circle = sent.within_radius.map(|c| {
+        let (latitude, longitude, radius_km) = (c.latitude, c.longitude, c.radius_km);
         coordinate(v, "within_radius.latitude", latitude, 90.0);
         coordinate(v, "within_radius.longitude", longitude, 180.0);
         if !(radius_km > 0.0 && radius_km <= MAX_RADIUS_KM) {
@@ -135,6 +135,14 @@ pub fn check(v: &mut Violations, sent: Sent<'_>, mut ask: Ask) -> Option<SearchQ
     });
     let boxed = sent
         .within_box
+        .map(|b| {
+            (
+                b.min_latitude,
+                b.min_longitude,
+                b.max_latitude,
+                b.max_longitude,
+            )
+        })
         .inspect(|&(min_lat, min_lon, max_lat, max_lon)| {
             coordinate(v, "within_box.min_latitude", min_lat, 90.0);
             coordinate(v, "within_box.max_latitude", max_lat, 90.0);

@@ -9,7 +9,7 @@
 use docket_proto::docket::cases::v1 as pb;
 use docket_proto::docket::events::v1::event_payload::Kind;
 use docket_search::request::SearchQuery;
-use docket_search::{Indexed, Source};
+use docket_search::{Indexed, Source, Whereabouts};
 use uuid::Uuid;
 
 use crate::error::CaseError;
@@ -50,21 +50,7 @@ impl Source for Cases {
 
 /// What the index keeps of case `c`: never its persons.
 pub fn indexed(c: &pb::Case) -> Indexed {
-    let mut other = Vec::new();
-    let mut place_name = String::new();
-    let (mut latitude, mut longitude) = (None, None);
-    if let Some(location) = &c.location {
-        place_name.clone_from(&location.place_name);
-        other.push(location.place_name.clone());
-        other.push(location.admin_area.clone());
-        latitude = location.latitude;
-        longitude = location.longitude;
-    }
-    let period = c.incident_period.as_ref().and_then(|p| {
-        let start = p.start_time.as_ref()?.seconds;
-        let end = p.end_time.as_ref().map_or(start, |t| t.seconds);
-        Some((start, end))
-    });
+    let at = Whereabouts::of(c.location.as_ref(), c.incident_period.as_ref());
     Indexed {
         id: c.id.clone(),
         reference: c.reference.clone(),
@@ -79,17 +65,13 @@ pub fn indexed(c: &pb::Case) -> Indexed {
         } else {
             format!("{}\n{}", c.title, c.summary)
         },
-        other_text: other
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join("\n"),
-        place_name,
+        other_text: at.place_text.join("\n"),
+        place_name: at.place_name,
         violation_types: c.violation_types.clone(),
         party_codes: c.party_codes.clone(),
-        latitude,
-        longitude,
-        period,
+        latitude: at.latitude,
+        longitude: at.longitude,
+        period: at.period,
         received: c.opened_at.as_ref().map_or(0, |t| t.seconds),
     }
 }
@@ -99,12 +81,10 @@ pub async fn answer(
     index: &SearchIndex,
     query: SearchQuery,
 ) -> Result<pb::SearchCasesResponse, CaseError> {
-    let (found, total, applied) = index
-        .search(query.ask.clone(), query.circle, query.offset, query.limit)
-        .await?;
-    let next_page_token = query.next_page_token(found.len(), total);
+    let page = index.page(&query).await?;
     Ok(pb::SearchCasesResponse {
-        hits: found
+        hits: page
+            .hits
             .into_iter()
             .map(|f| pb::CaseHit {
                 case_id: f.doc.id,
@@ -120,9 +100,9 @@ pub async fn answer(
                 }),
             })
             .collect(),
-        next_page_token,
-        total_size: i64::try_from(total.count).unwrap_or(i64::MAX),
-        total_size_is_lower_bound: total.more,
-        indexed_sequence: applied,
+        next_page_token: page.next_page_token,
+        total_size: page.total_size,
+        total_size_is_lower_bound: page.total_size_is_lower_bound,
+        indexed_sequence: page.indexed_sequence,
     })
 }

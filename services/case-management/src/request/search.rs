@@ -24,18 +24,8 @@ pub fn search(r: &pb::SearchCasesRequest) -> Result<SearchQuery, Violations> {
         query: &r.query,
         incident_from_time: r.incident_from_time.as_ref(),
         incident_to_time: r.incident_to_time.as_ref(),
-        within_radius: r
-            .within_radius
-            .as_ref()
-            .map(|c| (c.latitude, c.longitude, c.radius_km)),
-        within_box: r.within_box.as_ref().map(|b| {
-            (
-                b.min_latitude,
-                b.min_longitude,
-                b.max_latitude,
-                b.max_longitude,
-            )
-        }),
+        within_radius: r.within_radius.as_ref(),
+        within_box: r.within_box.as_ref(),
         party_codes: &r.party_codes,
         page_size: r.page_size,
         page_token: &r.page_token,

@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use docket_proto::docket::events::v1::event_payload::Kind;
 use docket_proto::docket::intake::v1 as pb;
 use docket_search::request::SearchQuery;
-use docket_search::{Indexed, SearchError, Source};
+use docket_search::{Indexed, SearchError, Source, Whereabouts};
 use sea_orm::DatabaseConnection;
 use sea_orm::entity::prelude::*;
 
@@ -70,16 +70,8 @@ impl Source for Allegations {
 
 /// What the index keeps of `a`: never its source.
 pub fn indexed(a: &pb::Allegation) -> Indexed {
-    let mut other = Vec::new();
-    let mut place_name = String::new();
-    let (mut latitude, mut longitude) = (None, None);
-    if let Some(location) = &a.location {
-        place_name.clone_from(&location.place_name);
-        other.push(location.place_name.clone());
-        other.push(location.admin_area.clone());
-        latitude = location.latitude;
-        longitude = location.longitude;
-    }
+    let at = Whereabouts::of(a.location.as_ref(), a.incident_period.as_ref());
+    let mut other = at.place_text;
     let mut party_codes = BTreeSet::new();
     for p in &a.alleged_perpetrators {
         other.push(p.unit.clone());
@@ -88,11 +80,6 @@ pub fn indexed(a: &pb::Allegation) -> Indexed {
             party_codes.insert(p.party_code.clone());
         }
     }
-    let period = a.incident_period.as_ref().and_then(|p| {
-        let start = p.start_time.as_ref()?.seconds;
-        let end = p.end_time.as_ref().map_or(start, |t| t.seconds);
-        Some((start, end))
-    });
     Indexed {
         id: a.id.clone(),
         reference: a.reference.clone(),
@@ -106,12 +93,12 @@ pub fn indexed(a: &pb::Allegation) -> Indexed {
             .filter(|s| !s.is_empty())
             .collect::<Vec<_>>()
             .join("\n"),
-        place_name,
+        place_name: at.place_name,
         violation_types: a.violation_types.clone(),
         party_codes: party_codes.into_iter().collect(),
-        latitude,
-        longitude,
-        period,
+        latitude: at.latitude,
+        longitude: at.longitude,
+        period: at.period,
         received: a.received_at.as_ref().map_or(0, |t| t.seconds),
     }
 }
@@ -121,12 +108,10 @@ pub async fn answer_search(
     index: &SearchIndex,
     query: SearchQuery,
 ) -> Result<pb::SearchAllegationsResponse, IntakeError> {
-    let (found, total, applied) = index
-        .search(query.ask.clone(), query.circle, query.offset, query.limit)
-        .await?;
-    let next_page_token = query.next_page_token(found.len(), total);
+    let page = index.page(&query).await?;
     Ok(pb::SearchAllegationsResponse {
-        hits: found
+        hits: page
+            .hits
             .into_iter()
             .map(|f| pb::AllegationHit {
                 allegation_id: f.doc.id,
@@ -143,10 +128,10 @@ pub async fn answer_search(
                 }),
             })
             .collect(),
-        next_page_token,
-        total_size: i64::try_from(total.count).unwrap_or(i64::MAX),
-        total_size_is_lower_bound: total.more,
-        indexed_sequence: applied,
+        next_page_token: page.next_page_token,
+        total_size: page.total_size,
+        total_size_is_lower_bound: page.total_size_is_lower_bound,
+        indexed_sequence: page.indexed_sequence,
     })
 }
 

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use docket_platform::error;
 use docket_proto::docket::reporting::v1 as pb;
 use docket_proto::docket::reporting::v1::reporting_service_server::ReportingService;
 use docket_proto::timestamp;
@@ -11,10 +10,10 @@ use sea_orm::DatabaseConnection;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
+use crate::error::ReportingError;
 use crate::release::replay::Sources;
 use crate::release::service::Releases;
-use crate::sql::query;
-use crate::{audience, export, report, statistics};
+use crate::{audience, export, projector, report, statistics};
 
 /// The reporting service.
 #[derive(Debug, Clone)]
@@ -52,12 +51,11 @@ impl ReportingService for ReportingApi {
         request: Request<pb::QueryStatisticsRequest>,
     ) -> Result<Response<pb::QueryStatisticsResponse>, Status> {
         let public_only = audience::public_only(&request);
-        let query =
-            statistics::parse(request.into_inner()).map_err(|v| error::invalid_argument(&v))?;
+        let query = statistics::parse(request.into_inner()).map_err(ReportingError::from)?;
         audience::check(public_only, query.public)?;
         let mut answer = statistics::run(&self.db, &query, self.threshold)
             .await
-            .map_err(|e| error::database(&e))?;
+            .map_err(ReportingError::from)?;
         answer.as_of = Some(timestamp(chrono::Utc::now()));
         Ok(Response::new(answer))
     }
@@ -69,8 +67,7 @@ impl ReportingService for ReportingApi {
         request: Request<pb::ExportCasesRequest>,
     ) -> Result<Response<Self::ExportCasesStream>, Status> {
         let public_only = audience::public_only(&request);
-        let export =
-            export::parse(request.into_inner()).map_err(|v| error::invalid_argument(&v))?;
+        let export = export::parse(request.into_inner()).map_err(ReportingError::from)?;
         audience::check(public_only, export.public)?;
         Ok(Response::new(export::stream(
             self.db.clone(),
@@ -84,12 +81,11 @@ impl ReportingService for ReportingApi {
         request: Request<pb::RenderReportRequest>,
     ) -> Result<Response<pb::RenderReportResponse>, Status> {
         let public_only = audience::public_only(&request);
-        let report =
-            report::parse(request.into_inner()).map_err(|v| error::invalid_argument(&v))?;
+        let report = report::parse(request.into_inner()).map_err(ReportingError::from)?;
         audience::check(public_only, report.public)?;
         let html = report::render(&self.db, &report, self.threshold)
             .await
-            .map_err(|e| error::database(&e))?;
+            .map_err(ReportingError::from)?;
         Ok(Response::new(pb::RenderReportResponse {
             html,
             as_of: Some(timestamp(chrono::Utc::now())),
@@ -102,31 +98,19 @@ impl ReportingService for ReportingApi {
     ) -> Result<Response<pb::GetProjectionStatusResponse>, Status> {
         let mut streams = Vec::new();
         for (stream, connected) in &self.streams {
-            let rows = query(
-                &self.db,
-                "SELECT last_sequence, last_event_time, last_applied_time, source_head \
-                 FROM stream_cursors WHERE stream = ?",
-                vec![(*stream).into()],
-            )
-            .await
-            .map_err(|e| error::database(&e))?;
-            let mut status = pb::StreamStatus {
+            let standing = projector::standing(&self.db, stream)
+                .await
+                .map_err(ReportingError::from)?
+                .unwrap_or_default();
+            streams.push(pb::StreamStatus {
                 stream: (*stream).to_owned(),
                 connected: connected.load(Ordering::Relaxed),
-                ..Default::default()
-            };
-            if let Some(row) = rows.first() {
-                status.last_sequence = row.try_get_by_index(0).map_err(|e| error::internal(&e))?;
-                let event: Option<chrono::DateTime<chrono::Utc>> =
-                    row.try_get_by_index(1).map_err(|e| error::internal(&e))?;
-                let applied: Option<chrono::DateTime<chrono::Utc>> =
-                    row.try_get_by_index(2).map_err(|e| error::internal(&e))?;
-                status.head_sequence = row.try_get_by_index(3).map_err(|e| error::internal(&e))?;
-                status.lag_events = (status.head_sequence - status.last_sequence).max(0);
-                status.last_event_time = event.map(timestamp);
-                status.last_applied_time = applied.map(timestamp);
-            }
-            streams.push(status);
+                last_sequence: standing.last_sequence,
+                head_sequence: standing.source_head,
+                lag_events: (standing.source_head - standing.last_sequence).max(0),
+                last_event_time: standing.last_event_time.map(timestamp),
+                last_applied_time: standing.last_applied_time.map(timestamp),
+            });
         }
         Ok(Response::new(pb::GetProjectionStatusResponse { streams }))
     }

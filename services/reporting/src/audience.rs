@@ -4,7 +4,9 @@
 use docket_domain::Violations;
 use docket_platform::auth::{CallContext, Role};
 use docket_proto::docket::reporting::v1 as pb;
-use tonic::{Request, Status};
+use tonic::Request;
+
+use crate::error::ReportingError;
 
 /// Whether the audience `raw` is the public one; records a violation when it is not given.
 pub fn parse(raw: i32, v: &mut Violations) -> bool {
@@ -28,12 +30,10 @@ pub fn public_only<T>(request: &Request<T>) -> bool {
         .is_none_or(|caller| caller.role == Role::PublicReporter)
 }
 
-/// `PERMISSION_DENIED` when a public-only caller asks for the internal audience.
-pub fn check(public_only: bool, public: bool) -> Result<(), Status> {
+/// Refuses a public-only caller who asks for the internal audience.
+pub fn check(public_only: bool, public: bool) -> Result<(), ReportingError> {
     if public_only && !public {
-        return Err(Status::permission_denied(
-            "a public reporter may only ask for the public audience (AUDIENCE_PUBLIC)",
-        ));
+        return Err(ReportingError::PublicOnly);
     }
     Ok(())
 }

@@ -5,7 +5,8 @@
 //! Each stream has a [`projector::Projector`] that applies events and advances its cursor in
 //! one transaction. [`statistics`] turns a request into SQL over the fact tables for the office;
 //! [`suppress`] withholds what must not be shown beside them. The public reads only
-//! [`release`]s: fixed tables protected together and signed.
+//! [`release`]s: fixed tables protected together and signed. Every method's failure is an
+//! [`error::ReportingError`], mapped to a gRPC status in one place, as in the other services.
 
 mod access;
 mod api;
@@ -14,6 +15,7 @@ mod audience;
 pub mod bulk;
 mod content;
 mod counting;
+pub mod error;
 mod export;
 mod facts;
 mod migration;

@@ -54,6 +54,36 @@ pub async fn cursor(db: &DatabaseConnection, stream: &str) -> Result<i64, DbErr>
     }
 }
 
+/// Where a stream's projection stands, as its cursor says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Standing {
+    pub last_sequence: i64,
+    pub last_event_time: Option<chrono::DateTime<Utc>>,
+    pub last_applied_time: Option<chrono::DateTime<Utc>>,
+    /// The source's last sequence when last asked.
+    pub source_head: i64,
+}
+
+/// Where `stream`'s projection stands; `None` before its first event.
+pub async fn standing(db: &DatabaseConnection, stream: &str) -> Result<Option<Standing>, DbErr> {
+    let rows = query(
+        db,
+        "SELECT last_sequence, last_event_time, last_applied_time, source_head \
+         FROM stream_cursors WHERE stream = ?",
+        vec![stream.into()],
+    )
+    .await?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    Ok(Some(Standing {
+        last_sequence: row.try_get_by_index(0)?,
+        last_event_time: row.try_get_by_index(1)?,
+        last_applied_time: row.try_get_by_index(2)?,
+        source_head: row.try_get_by_index(3)?,
+    }))
+}
+
 impl Projector {
     /// Follows the stream until `shutdown`, while its lease, renewed in each transaction
     /// through `fence`, is this replica's.

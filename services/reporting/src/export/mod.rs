@@ -10,12 +10,13 @@ mod read;
 mod write;
 
 use docket_domain::Violations;
-use docket_platform::error;
 use docket_proto::docket::reporting::v1 as pb;
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
+
+use crate::error::ReportingError;
 
 /// Cases read per query.
 const PAGE_SIZE: u64 = 200;
@@ -91,7 +92,7 @@ pub fn stream(
     tokio::spawn(async move {
         if let Err(e) = send_all(&db, &export, threshold, PAGE_SIZE, &sender).await {
             // The client may be gone already; then nobody is told, and the log has the cause.
-            let _ = sender.send(Err(error::database(&e))).await;
+            let _ = sender.send(Err(ReportingError::from(e).into())).await;
         }
     });
     ReceiverStream::new(receiver)

@@ -7,8 +7,9 @@ use docket_domain::Violations;
 use sea_orm::DatabaseConnection;
 
 use super::document::{self, Document};
-use super::service::{ReleaseError, Releases};
+use super::service::Releases;
 use super::{replay, store, tables};
+use crate::error::ReportingError;
 
 /// The release a `ReproduceRelease` request sends: a signed file whose signature verifies
 /// (against the key it names: whether that is the office's is for the reproduction to show).
@@ -31,7 +32,7 @@ impl Releases {
     /// the key are the same (Ed25519 signatures are deterministic; the number, title and
     /// creation time are the original's). Refused, with what differs, when the projections do
     /// not stand at the release's positions or this database holds other earlier releases.
-    pub async fn reproduce(&self, original: &Document) -> Result<Vec<u8>, ReleaseError> {
+    pub async fn reproduce(&self, original: &Document) -> Result<Vec<u8>, ReportingError> {
         self.reproduce_from(&self.db, original).await
     }
 
@@ -43,8 +44,8 @@ impl Releases {
         &self,
         sources: &replay::Sources,
         file: &[u8],
-    ) -> Result<Vec<u8>, ReleaseError> {
-        let original = parse_file(file).map_err(ReleaseError::Invalid)?;
+    ) -> Result<Vec<u8>, ReportingError> {
+        let original = parse_file(file).map_err(ReportingError::Invalid)?;
         let positions: Vec<(String, i64)> = original
             .positions
             .iter()
@@ -53,7 +54,7 @@ impl Releases {
         let scratch = sources
             .rebuild(&positions)
             .await?
-            .map_err(|e| ReleaseError::Irreproducible(e.0))?;
+            .map_err(|e| ReportingError::Irreproducible(e.0))?;
         let reproduced = self.reproduce_from(&scratch.db, &original).await;
         scratch.remove().await;
         reproduced
@@ -65,7 +66,7 @@ impl Releases {
         &self,
         projections: &DatabaseConnection,
         original: &Document,
-    ) -> Result<Vec<u8>, ReleaseError> {
+    ) -> Result<Vec<u8>, ReportingError> {
         let earlier: Vec<store::Earlier> = store::earlier(&self.db)
             .await?
             .into_iter()
@@ -81,7 +82,7 @@ impl Releases {
             .map(|e| (e.number, e.document_sha256.as_str()))
             .collect();
         if named != recorded {
-            return Err(ReleaseError::Irreproducible(format!(
+            return Err(ReportingError::Irreproducible(format!(
                 "release {} was protected against earlier releases {recorded:?}, this database \
                  holds {named:?}",
                 original.number
@@ -95,7 +96,7 @@ impl Releases {
             .map(|p| (p.stream.clone(), p.sequence))
             .collect();
         if positions != at {
-            return Err(ReleaseError::Irreproducible(format!(
+            return Err(ReportingError::Irreproducible(format!(
                 "release {} was computed at {at:?}, the projections stand at {positions:?}",
                 original.number
             )));

@@ -8,8 +8,9 @@ use docket_platform::Settings;
 use docket_platform::settings::Mode;
 use docket_proto::docket::reporting::v1 as pb;
 use ed25519_dalek::SigningKey;
-use sea_orm::{DatabaseConnection, DbErr};
-use tonic::Status;
+use sea_orm::DatabaseConnection;
+
+use crate::error::ReportingError;
 
 use super::catalogue::{self, TableSpec};
 use super::document::{self, Document};
@@ -60,44 +61,8 @@ pub fn signing_key(settings: &Settings) -> anyhow::Result<SigningKey> {
     Ok(SigningKey::from_bytes(&seed))
 }
 
-/// Why a release method failed.
-#[derive(Debug, thiserror::Error)]
-pub enum ReleaseError {
-    #[error("invalid request: {0}")]
-    Invalid(Violations),
-    #[error("no release {0}")]
-    NotFound(i64),
-    #[error(transparent)]
-    Unprotectable(#[from] protect::Unprotectable),
-    #[error("release {0} was published meanwhile; try again")]
-    Raced(i64),
-    /// A release cannot be recomputed here as it was: what differs.
-    #[error("cannot reproduce the release: {0}")]
-    Irreproducible(String),
-    #[error(transparent)]
-    Database(#[from] DbErr),
-    #[error(transparent)]
-    Unexpected(#[from] anyhow::Error),
-}
-
-impl From<ReleaseError> for Status {
-    fn from(error: ReleaseError) -> Self {
-        match error {
-            ReleaseError::Invalid(v) => docket_platform::error::invalid_argument(&v),
-            ReleaseError::NotFound(_) => Status::not_found(error.to_string()),
-            ReleaseError::Unprotectable(_) => Status::failed_precondition(format!(
-                "{error}; the release was refused and nothing was published"
-            )),
-            ReleaseError::Raced(_) => Status::aborted(error.to_string()),
-            ReleaseError::Irreproducible(_) => Status::failed_precondition(error.to_string()),
-            ReleaseError::Database(e) => docket_platform::error::database(&e),
-            ReleaseError::Unexpected(e) => docket_platform::error::internal(e.as_ref()),
-        }
-    }
-}
-
-fn number(raw: i64) -> Result<i64, ReleaseError> {
-    parse_number(raw).map_err(ReleaseError::Invalid)
+fn number(raw: i64) -> Result<i64, ReportingError> {
+    parse_number(raw).map_err(ReportingError::Invalid)
 }
 
 /// The title of a new release: 1 to 200 characters once trimmed, no control character but tab
@@ -150,8 +115,8 @@ impl Releases {
     }
 
     /// Computes, protects, signs and stores a release.
-    pub async fn create(&self, title: &str) -> Result<pb::Release, ReleaseError> {
-        let title = parse_title(title).map_err(ReleaseError::Invalid)?;
+    pub async fn create(&self, title: &str) -> Result<pb::Release, ReportingError> {
+        let title = parse_title(title).map_err(ReportingError::Invalid)?;
         // Where the time goes, logged with the release: reading, protecting, the rest.
         let started = std::time::Instant::now();
         let earlier = store::earlier(&self.db).await?;
@@ -169,7 +134,7 @@ impl Releases {
         let txn = docket_platform::db::begin_write(&self.db).await?;
         let last = store::last_number(&txn).await?;
         if last != number - 1 {
-            return Err(ReleaseError::Raced(last));
+            return Err(ReportingError::Raced(last));
         }
         store::insert(
             &txn,
@@ -208,7 +173,7 @@ impl Releases {
         positions: &store::Positions,
         computed: tables::Computed,
         earlier: &[store::Earlier],
-    ) -> Result<(Document, Vec<EarlierCell>), ReleaseError> {
+    ) -> Result<(Document, Vec<EarlierCell>), ReportingError> {
         let earlier_cells: Vec<EarlierCell> = earlier
             .iter()
             .flat_map(|e| e.cells.iter().cloned())
@@ -302,7 +267,7 @@ impl Releases {
     }
 
     /// Every release, newest first, without tables.
-    pub async fn list(&self) -> Result<Vec<pb::Release>, ReleaseError> {
+    pub async fn list(&self) -> Result<Vec<pb::Release>, ReportingError> {
         store::files(&self.db)
             .await?
             .iter()
@@ -311,13 +276,13 @@ impl Releases {
     }
 
     /// Release `number` with its tables.
-    pub async fn get(&self, raw: i64) -> Result<pb::Release, ReleaseError> {
+    pub async fn get(&self, raw: i64) -> Result<pb::Release, ReportingError> {
         let (document, sha, key) = read(&self.signed_file(raw).await?)?;
         Ok(to_pb(&document, &sha, &key, true))
     }
 
     /// The public report of release `number`.
-    pub async fn render(&self, raw: i64) -> Result<String, ReleaseError> {
+    pub async fn render(&self, raw: i64) -> Result<String, ReportingError> {
         let file = self.signed_file(raw).await?;
         let verified =
             document::verify(file.as_bytes(), None).context("a stored release does not verify")?;
@@ -331,16 +296,16 @@ impl Releases {
     }
 
     /// The signed file of release `number`.
-    pub async fn signed_file(&self, raw: i64) -> Result<String, ReleaseError> {
+    pub async fn signed_file(&self, raw: i64) -> Result<String, ReportingError> {
         let number = number(raw)?;
         store::file(&self.db, number)
             .await?
-            .ok_or(ReleaseError::NotFound(number))
+            .ok_or(ReportingError::ReleaseNotFound(number))
     }
 }
 
 /// A stored file, read back (and checked: a stored release that no longer verifies is a fault).
-fn read(file: &str) -> Result<(Document, String, String), ReleaseError> {
+fn read(file: &str) -> Result<(Document, String, String), ReportingError> {
     let verified =
         document::verify(file.as_bytes(), None).context("a stored release does not verify")?;
     Ok((

@@ -4,7 +4,6 @@
 //! `GetCase`, not by reporting or search.
 
 use chrono::{DateTime, Utc};
-use docket_domain::case::CaseStatus;
 use docket_platform::db::begin_write;
 use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
@@ -32,28 +31,8 @@ pub struct BulkCase {
 pub async fn insert(db: &DatabaseConnection, cases: &[BulkCase]) -> Result<(), DbErr> {
     let txn = begin_write(db).await?;
     for chunk in cases.chunks(ROWS) {
-        let rows = chunk.iter().map(|c| case::ActiveModel {
-            id: Set(c.id),
-            reference: Set(c.reference.clone()),
-            title: Set(c.title.clone()),
-            summary: Set(None),
-            status: Set(CaseStatus::Open.code().to_owned()),
-            version: Set(1),
-            period_start: Set(None),
-            period_end: Set(None),
-            period_precision: Set(None),
-            place_name: Set(None),
-            admin_area: Set(None),
-            country_code: Set(None),
-            latitude: Set(None),
-            longitude: Set(None),
-            location_precision: Set(None),
-            assigned_investigator: Set(None),
-            assigned_prosecutor: Set(None),
-            opened_at: Set(c.opened_at),
-            updated_at: Set(c.opened_at),
-            close_reason: Set(None),
-            merged_into_case_id: Set(None),
+        let rows = chunk.iter().map(|c| {
+            case::ActiveModel::opened(c.id, c.reference.clone(), c.title.clone(), c.opened_at)
         });
         case::Entity::insert_many(rows)
             .exec_without_returning(&txn)

@@ -283,29 +283,7 @@ async fn insert_case(
     let id = Uuid::now_v7();
     let opened_at = now();
     let reference = next_reference(txn, opened_at).await?;
-    let mut row = case::ActiveModel {
-        id: Set(id),
-        reference: Set(reference.to_string()),
-        title: Set(String::new()),
-        summary: Set(None),
-        status: Set(CaseStatus::Open.code().to_owned()),
-        version: Set(1),
-        period_start: Set(None),
-        period_end: Set(None),
-        period_precision: Set(None),
-        place_name: Set(None),
-        admin_area: Set(None),
-        country_code: Set(None),
-        latitude: Set(None),
-        longitude: Set(None),
-        location_precision: Set(None),
-        assigned_investigator: Set(None),
-        assigned_prosecutor: Set(None),
-        opened_at: Set(opened_at),
-        updated_at: Set(opened_at),
-        close_reason: Set(None),
-        merged_into_case_id: Set(None),
-    };
+    let mut row = case::ActiveModel::opened(id, reference.to_string(), String::new(), opened_at);
     let parts = apply(&mut row, content);
     case::Entity::insert(row)
         .exec_without_returning(txn)

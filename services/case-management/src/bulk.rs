@@ -5,7 +5,6 @@
 
 use chrono::{DateTime, Utc};
 use docket_platform::db::begin_write;
-use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
 use sea_orm::{DatabaseConnection, DbErr};
 
@@ -40,19 +39,11 @@ pub async fn insert(db: &DatabaseConnection, cases: &[BulkCase]) -> Result<(), D
         let codes: Vec<_> = chunk
             .iter()
             .flat_map(|c| {
-                let parties = c.parties.iter().map(|p| (CodeList::Party, p));
-                let crimes = c.crime_types.iter().map(|p| (CodeList::Crime, p));
-                let mut positions = std::collections::HashMap::new();
-                parties.chain(crimes).map(move |(list, code)| {
-                    let position = positions.entry(list).or_insert(0);
-                    *position += 1;
-                    case_code::ActiveModel {
-                        case_id: Set(c.id),
-                        list: Set(list.code().to_owned()),
-                        position: Set(*position - 1),
-                        code: Set(code.clone()),
-                    }
-                })
+                case_code::rows(c.id, CodeList::Party, &c.parties).chain(case_code::rows(
+                    c.id,
+                    CodeList::Crime,
+                    &c.crime_types,
+                ))
             })
             .collect();
         for rows in codes.chunks(ROWS * 4) {

@@ -21,6 +21,20 @@ pub struct Model {
 
 impl ActiveModelBehavior for ActiveModel {}
 
+/// The rows of list `list` of case `case_id`, in the order of `codes`.
+pub fn rows(case_id: Uuid, list: CodeList, codes: &[String]) -> impl Iterator<Item = ActiveModel> {
+    use sea_orm::ActiveValue::Set;
+    codes
+        .iter()
+        .zip(0..)
+        .map(move |(code, position)| ActiveModel {
+            case_id: Set(case_id),
+            list: Set(list.code().to_owned()),
+            position: Set(position),
+            code: Set(code.clone()),
+        })
+}
+
 /// The lists of codes a case keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CodeList {

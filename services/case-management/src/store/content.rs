@@ -97,16 +97,7 @@ pub(super) async fn write_codes<C: ConnectionTrait>(
     if codes.is_empty() {
         return Ok(());
     }
-    let rows = codes
-        .iter()
-        .zip(0..)
-        .map(|(code, position)| case_code::ActiveModel {
-            case_id: Set(case_id),
-            list: Set(list.code().to_owned()),
-            position: Set(position),
-            code: Set(code.clone()),
-        });
-    case_code::Entity::insert_many(rows)
+    case_code::Entity::insert_many(case_code::rows(case_id, list, codes))
         .exec_without_returning(conn)
         .await?;
     Ok(())
